@@ -1,0 +1,226 @@
+//! The `hls-transcoder` command: `convert` and `probe` (the service comes later as `serve`).
+//!
+//! Parses arguments, runs the library, prints results; all media work lives in the library.
+
+mod progress_display;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{ConvertOptions, DirectorySink, Error, Preset, Rung};
+use progress_display::ProgressDisplay;
+
+/// Command-line interface of `hls-transcoder`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hls-transcoder",
+    version,
+    about = "Convert videos to HLS in-process through libav"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Convert INPUT into an HLS ladder under OUTDIR (OUTDIR/master.m3u8 and one folder per rendition).
+    Convert(ConvertArgs),
+    /// Print, as JSON, what `convert` would produce for INPUT, without encoding.
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+struct EncodingArgs {
+    /// Target segment duration in seconds.
+    #[arg(long, default_value_t = 6.0)]
+    segment_seconds: f64,
+    /// Rungs as short-side heights, optionally with a bitrate in kb/s: `1080,720:2500,480`.
+    #[arg(long, value_delimiter = ',', default_value = "1080,720,480,360", value_parser = parse_rung)]
+    rungs: Vec<Rung>,
+    /// x264 preset: ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow.
+    #[arg(long, default_value = "veryfast")]
+    preset: Preset,
+    /// AAC bitrate in kb/s.
+    #[arg(long, default_value_t = 128)]
+    audio_kbps: u32,
+}
+
+#[derive(Debug, Args)]
+struct ConvertArgs {
+    /// The video file to convert.
+    input: PathBuf,
+    /// Where to write the HLS files (created if missing).
+    outdir: PathBuf,
+    #[command(flatten)]
+    encoding: EncodingArgs,
+    /// Print the conversion report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ProbeArgs {
+    /// The video file to describe.
+    input: PathBuf,
+    #[command(flatten)]
+    encoding: EncodingArgs,
+}
+
+impl EncodingArgs {
+    fn options(&self) -> ConvertOptions {
+        ConvertOptions {
+            segment_seconds: self.segment_seconds,
+            ladder: self.rungs.clone(),
+            preset: self.preset,
+            audio_bitrate: self.audio_kbps.saturating_mul(1000),
+            ..ConvertOptions::default()
+        }
+    }
+}
+
+fn parse_rung(text: &str) -> Result<Rung, String> {
+    let number = |s: &str| {
+        s.trim()
+            .trim_end_matches('p')
+            .parse::<u32>()
+            .map_err(|_| format!("`{text}` is not a rung like 720 or 720:2500"))
+    };
+    match text.split_once(':') {
+        Some((height, kbps)) => Ok(Rung {
+            height: number(height)?,
+            video_bitrate: number(kbps)?.saturating_mul(1000),
+        }),
+        None => Ok(Rung::with_default_bitrate(number(text)?)),
+    }
+}
+
+impl std::str::FromStr for Rung {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_rung(s)
+    }
+}
+
+/// Runs the command line and returns the process exit code: 0 on success, 65 when the input
+/// is bad (not a video, corrupt, unsupported), 1 for any other failure, 2 for usage errors.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Convert(args) => run_convert(args),
+        Command::Probe(args) => run_probe(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(if error.is_client_error() { 65 } else { 1 })
+        }
+    }
+}
+
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run_convert(args: ConvertArgs) -> Result<(), Error> {
+    let options = args.encoding.options();
+    options.validate()?;
+    let sink = DirectorySink::new(&args.outdir).map_err(|source| Error::Input {
+        path: args.outdir.clone(),
+        source,
+    })?;
+    let mut display = ProgressDisplay::new();
+    let report = crate::convert(&args.input, &options, sink, |p| display.update(p))?;
+    display.finish();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serialises")
+        );
+    } else {
+        for r in &report.renditions {
+            println!(
+                "{:>6} {:>4}x{:<4} {:>3} segments {:>9} bytes  {:>6} kb/s avg  {}",
+                r.rendition.name,
+                r.rendition.width,
+                r.rendition.height,
+                r.segments,
+                r.bytes,
+                r.average_bandwidth / 1000,
+                r.codecs.join(",")
+            );
+        }
+        println!("{}", args.outdir.join(&report.master_playlist).display());
+    }
+    Ok(())
+}
+
+fn run_probe(args: ProbeArgs) -> Result<(), Error> {
+    let plan = crate::plan(&args.input, &args.encoding.options())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&plan).expect("plan serialises")
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rungs_parse_with_and_without_a_bitrate() {
+        assert_eq!(
+            parse_rung("720").unwrap(),
+            Rung {
+                height: 720,
+                video_bitrate: 2_800_000
+            }
+        );
+        assert_eq!(
+            parse_rung("480p:1000").unwrap(),
+            Rung {
+                height: 480,
+                video_bitrate: 1_000_000
+            }
+        );
+        assert!(parse_rung("big").is_err());
+    }
+
+    #[test]
+    fn the_command_line_parses_the_documented_convert_form() {
+        let cli = Cli::try_parse_from([
+            "hls-transcoder",
+            "convert",
+            "in.mp4",
+            "out",
+            "--segment-seconds",
+            "4",
+            "--rungs",
+            "720,480",
+            "--preset",
+            "fast",
+        ])
+        .unwrap();
+        let Command::Convert(args) = cli.command else {
+            panic!("not convert")
+        };
+        let options = args.encoding.options();
+        assert_eq!(options.segment_seconds, 4.0);
+        assert_eq!(
+            options.ladder.iter().map(|r| r.height).collect::<Vec<_>>(),
+            [720, 480]
+        );
+        assert_eq!(options.preset, Preset::Fast);
+    }
+}

@@ -1,0 +1,137 @@
+//! The one error type of the library.
+//!
+//! It separates what the caller did wrong (the input is not a video, is corrupt, uses a codec
+//! we cannot decode) from what went wrong on our side (libav, the sink, I/O), so that a
+//! service can answer 4xx for the first and 5xx for the second. It must not know about HTTP.
+
+use std::path::PathBuf;
+
+/// Everything that can make a probe or a conversion fail.
+///
+/// Use [`Error::is_client_error`] to tell a bad input from a failure of ours, and
+/// [`Error::code`] for a stable machine-readable name.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input could not be opened as a media file at all (text, an image, random bytes).
+    #[error("the input is not a video file libav can read: {reason}")]
+    NotAVideo {
+        /// What libav said when it tried to read the container.
+        reason: String,
+    },
+
+    /// The input is a media file, but it has no video stream (audio only, or only cover art).
+    #[error("the input has no video stream (found: {found})")]
+    NoVideoStream {
+        /// The kinds of streams the input does have, e.g. `"audio"` or `"nothing"`.
+        found: String,
+    },
+
+    /// The input ends before the data its own header promises, or its data cannot be decoded.
+    #[error("the input is truncated or corrupt: {reason}")]
+    CorruptInput {
+        /// Where and how the damage was found.
+        reason: String,
+    },
+
+    /// A stream we need uses a codec this build of libav cannot decode.
+    #[error(
+        "the {stream} stream uses the codec `{codec}`, which this build of libav cannot decode"
+    )]
+    UnsupportedCodec {
+        /// `"video"` or `"audio"`.
+        stream: &'static str,
+        /// The codec's libav name, e.g. `"prores"`.
+        codec: String,
+    },
+
+    /// The options asked for something impossible (an unknown preset, an empty ladder, ...).
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+
+    /// The conversion was canceled through its [`CancelToken`](crate::CancelToken).
+    #[error("the conversion was canceled")]
+    Canceled,
+
+    /// The input file could not be read (missing, unreadable).
+    #[error("cannot read {path}: {source}")]
+    Input {
+        /// The input path.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The sink refused a segment or a playlist.
+    #[error("the sink failed to store {object}: {source}")]
+    Sink {
+        /// The relative path of the object, e.g. `720p/segment_00003.ts`.
+        object: String,
+        /// What the sink reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+
+    /// libav failed in a way that does not point at the input (encoder, muxer, allocation).
+    #[error("internal media error while {context}: {source}")]
+    Internal {
+        /// What we were doing, e.g. `"opening the H.264 encoder"`.
+        context: String,
+        /// libav's error.
+        #[source]
+        source: ffmpeg_next::Error,
+    },
+}
+
+impl Error {
+    /// True when the input (or the options) are at fault, so retrying the same request cannot
+    /// succeed: a service should answer 4xx, or mark the job failed without retrying.
+    pub fn is_client_error(&self) -> bool {
+        matches!(
+            self,
+            Error::NotAVideo { .. }
+                | Error::NoVideoStream { .. }
+                | Error::CorruptInput { .. }
+                | Error::UnsupportedCodec { .. }
+                | Error::InvalidOptions(_)
+        )
+    }
+
+    /// A stable kebab-case name for the kind of failure, fit for an API's `code` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotAVideo { .. } => "not-a-video",
+            Error::NoVideoStream { .. } => "no-video-stream",
+            Error::CorruptInput { .. } => "corrupt-input",
+            Error::UnsupportedCodec { .. } => "unsupported-codec",
+            Error::InvalidOptions(_) => "invalid-options",
+            Error::Canceled => "canceled",
+            Error::Input { .. } => "input-unreadable",
+            Error::Sink { .. } => "sink-failed",
+            Error::Internal { .. } => "internal-media-error",
+        }
+    }
+
+    pub(crate) fn internal(context: impl Into<String>) -> impl FnOnce(ffmpeg_next::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Internal { context, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_input_is_a_client_error_and_libav_failure_is_not() {
+        let bad = Error::NotAVideo {
+            reason: "Invalid data".into(),
+        };
+        let ours = Error::internal("opening the encoder")(ffmpeg_next::Error::Bug);
+        assert!(bad.is_client_error());
+        assert!(!ours.is_client_error());
+        assert_eq!(bad.code(), "not-a-video");
+        assert_eq!(ours.code(), "internal-media-error");
+    }
+}

@@ -1,0 +1,114 @@
+//! The master (multivariant) playlist that lists every rendition (RFC 8216 section 4.3.4).
+
+use std::fmt::Write;
+
+/// One EXT-X-STREAM-INF entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// URI of the rendition's media playlist, relative to the master playlist.
+    pub uri: String,
+    /// Peak segment bitrate in bits per second, audio and container included.
+    pub bandwidth: u64,
+    /// Average bitrate in bits per second over the whole rendition.
+    pub average_bandwidth: u64,
+    /// Picture width in pixels.
+    pub width: u32,
+    /// Picture height in pixels.
+    pub height: u32,
+    /// Frames per second.
+    pub frame_rate: f64,
+    /// RFC 6381 codec strings, e.g. `["avc1.64001f", "mp4a.40.2"]`.
+    pub codecs: Vec<String>,
+}
+
+/// The master playlist.
+///
+/// ```
+/// use hls_transcoder::hls::{MasterPlaylist, Variant};
+/// let master = MasterPlaylist { variants: vec![Variant {
+///     uri: "360p/index.m3u8".into(), bandwidth: 900_000, average_bandwidth: 800_000,
+///     width: 640, height: 360, frame_rate: 30.0,
+///     codecs: vec!["avc1.64001e".into(), "mp4a.40.2".into()],
+/// }] };
+/// assert!(master.render().contains("RESOLUTION=640x360"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MasterPlaylist {
+    /// The variants, in the order they are listed.
+    pub variants: Vec<Variant>,
+}
+
+impl MasterPlaylist {
+    /// The playlist text.
+    pub fn render(&self) -> String {
+        let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        for v in &self.variants {
+            let _ = writeln!(
+                text,
+                "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},FRAME-RATE={:.3},CODECS=\"{}\"\n{}",
+                v.bandwidth,
+                v.average_bandwidth,
+                v.width,
+                v.height,
+                v.frame_rate,
+                v.codecs.join(","),
+                v.uri
+            );
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_two_variant_master_playlist_renders_exactly() {
+        let variant = |name: &str, bw: u64, w: u32, h: u32, level: &str| Variant {
+            uri: format!("{name}/index.m3u8"),
+            bandwidth: bw,
+            average_bandwidth: bw * 9 / 10,
+            width: w,
+            height: h,
+            frame_rate: 30000.0 / 1001.0,
+            codecs: vec![format!("avc1.6400{level}"), "mp4a.40.2".into()],
+        };
+        let master = MasterPlaylist {
+            variants: vec![
+                variant("720p", 3_000_000, 1280, 720, "1f"),
+                variant("360p", 1_000_000, 640, 360, "1e"),
+            ],
+        };
+        assert_eq!(
+            master.render(),
+            "#EXTM3U\n\
+             #EXT-X-VERSION:3\n\
+             #EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=2700000,RESOLUTION=1280x720,FRAME-RATE=29.970,CODECS=\"avc1.64001f,mp4a.40.2\"\n\
+             720p/index.m3u8\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=1000000,AVERAGE-BANDWIDTH=900000,RESOLUTION=640x360,FRAME-RATE=29.970,CODECS=\"avc1.64001e,mp4a.40.2\"\n\
+             360p/index.m3u8\n"
+        );
+    }
+
+    #[test]
+    fn a_video_only_variant_lists_only_the_video_codec() {
+        let master = MasterPlaylist {
+            variants: vec![Variant {
+                uri: "240p/index.m3u8".into(),
+                bandwidth: 1,
+                average_bandwidth: 1,
+                width: 320,
+                height: 240,
+                frame_rate: 25.0,
+                codecs: vec!["avc1.64000d".into()],
+            }],
+        };
+        assert!(
+            master
+                .render()
+                .contains("FRAME-RATE=25.000,CODECS=\"avc1.64000d\"\n240p/index.m3u8\n")
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! HLS text: media and master playlists and RFC 6381 codec strings.
+//!
+//! Pure values with no I/O and no libav: they are built from what the pipeline measured and
+//! rendered to the exact text that is published.
+
+mod codecs;
+mod master_playlist;
+mod media_playlist;
+
+pub use codecs::{AAC_LC, avc_codec_string, h264_high_level};
+pub use master_playlist::{MasterPlaylist, Variant};
+pub use media_playlist::{MediaPlaylist, PlaylistSegment};

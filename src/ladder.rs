@@ -1,0 +1,156 @@
+//! Which renditions to produce for a source: the caller's ladder capped at the source size.
+//!
+//! Pure arithmetic on picture sizes; it knows nothing of libav.
+
+use serde::Serialize;
+
+use crate::options::Rung;
+
+/// One rendition the conversion will produce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rendition {
+    /// Directory-safe name, e.g. `"720p"`; the rendition's files live under it.
+    pub name: String,
+    /// Output width in pixels (even).
+    pub width: u32,
+    /// Output height in pixels (even).
+    pub height: u32,
+    /// Target H.264 bitrate in bits per second.
+    pub video_bitrate: u32,
+}
+
+/// Rounds to the nearest even number, at least 2: H.264 with 4:2:0 chroma needs even sizes.
+pub fn round_even(value: f64) -> u32 {
+    let even = ((value / 2.0).round() * 2.0) as u32;
+    even.max(2)
+}
+
+/// Chooses the renditions for a source whose picture is shown at `display_width` x
+/// `display_height` (after rotation and pixel aspect ratio).
+///
+/// Rungs whose short side is larger than the source's are dropped (we never upscale). When no
+/// rung is left, one rendition at the source's own size is produced, with a bitrate scaled by
+/// pixel count from the smallest rung. The result is sorted from largest to smallest.
+///
+/// ```
+/// use hls_transcoder::{ladder::choose, DEFAULT_LADDER};
+/// let renditions = choose(&DEFAULT_LADDER, 1280, 720);
+/// let names: Vec<&str> = renditions.iter().map(|r| r.name.as_str()).collect();
+/// assert_eq!(names, ["720p", "480p", "360p"]);
+/// assert_eq!((renditions[1].width, renditions[1].height), (854, 480));
+/// ```
+pub fn choose(ladder: &[Rung], display_width: u32, display_height: u32) -> Vec<Rendition> {
+    let portrait = display_height > display_width;
+    let (short, long) = if portrait {
+        (display_height.min(display_width), display_height)
+    } else {
+        (display_height, display_width)
+    };
+    let short = short.max(2);
+    let sized = |rung_short: u32, video_bitrate: u32| {
+        let rung_long = round_even(f64::from(long) * f64::from(rung_short) / f64::from(short));
+        let rung_short = round_even(f64::from(rung_short));
+        let (width, height) = if portrait {
+            (rung_short, rung_long)
+        } else {
+            (rung_long, rung_short)
+        };
+        Rendition {
+            name: format!("{rung_short}p"),
+            width,
+            height,
+            video_bitrate,
+        }
+    };
+
+    let mut rungs: Vec<Rung> = ladder
+        .iter()
+        .copied()
+        .filter(|r| r.height <= short)
+        .collect();
+    rungs.sort_by(|a, b| b.height.cmp(&a.height));
+    rungs.dedup_by_key(|r| r.height);
+    if rungs.is_empty() {
+        let Some(smallest) = ladder.iter().min_by_key(|r| r.height) else {
+            return Vec::new();
+        };
+        let ratio = f64::from(short) * f64::from(short) / (f64::from(smallest.height).powi(2));
+        let bitrate = ((f64::from(smallest.video_bitrate) * ratio) as u32).max(100_000);
+        return vec![sized(short, bitrate)];
+    }
+    rungs
+        .into_iter()
+        .map(|r| sized(r.height, r.video_bitrate))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::DEFAULT_LADDER;
+
+    fn sizes(renditions: &[Rendition]) -> Vec<(u32, u32)> {
+        renditions.iter().map(|r| (r.width, r.height)).collect()
+    }
+
+    #[test]
+    fn a_1080p_source_gets_the_whole_default_ladder() {
+        let r = choose(&DEFAULT_LADDER, 1920, 1080);
+        assert_eq!(
+            sizes(&r),
+            [(1920, 1080), (1280, 720), (854, 480), (640, 360)]
+        );
+        assert_eq!(r[0].name, "1080p");
+    }
+
+    #[test]
+    fn rungs_above_the_source_are_dropped() {
+        let r = choose(&DEFAULT_LADDER, 854, 480);
+        assert_eq!(sizes(&r), [(854, 480), (640, 360)]);
+    }
+
+    #[test]
+    fn a_portrait_video_keeps_its_orientation_and_uses_the_short_side() {
+        let r = choose(&DEFAULT_LADDER, 1080, 1920);
+        assert_eq!(
+            sizes(&r),
+            [(1080, 1920), (720, 1280), (480, 854), (360, 640)]
+        );
+        assert_eq!(r[1].name, "720p");
+    }
+
+    #[test]
+    fn a_source_smaller_than_every_rung_gets_one_rendition_at_its_own_even_size() {
+        let r = choose(&DEFAULT_LADDER, 321, 241);
+        assert_eq!(sizes(&r), [(322, 242)]);
+        assert_eq!(r[0].name, "242p");
+        assert!(r[0].video_bitrate < 800_000 && r[0].video_bitrate >= 100_000);
+    }
+
+    #[test]
+    fn duplicate_rungs_collapse_and_order_does_not_matter() {
+        let ladder = [
+            Rung {
+                height: 360,
+                video_bitrate: 800_000,
+            },
+            Rung {
+                height: 720,
+                video_bitrate: 2_800_000,
+            },
+            Rung {
+                height: 360,
+                video_bitrate: 900_000,
+            },
+        ];
+        let r = choose(&ladder, 1920, 1080);
+        assert_eq!(sizes(&r), [(1280, 720), (640, 360)]);
+    }
+
+    #[test]
+    fn round_even_rounds_to_the_nearest_even_and_never_to_zero() {
+        assert_eq!(round_even(853.33), 854);
+        assert_eq!(round_even(241.0), 242);
+        assert_eq!(round_even(0.4), 2);
+    }
+}

@@ -1,0 +1,39 @@
+//! # hls-transcoder
+//!
+//! Converts a video file into an HTTP Live Streaming (HLS) ladder entirely in-process through
+//! libav: decode once, scale and encode H.264 per rendition in parallel, encode AAC once, mux
+//! MPEG-TS segments into memory and hand them to a [`Sink`] as they are produced.
+//!
+//! ```no_run
+//! use hls_transcoder::{convert, ConvertOptions, DirectorySink};
+//!
+//! let report = convert("input.mp4", &ConvertOptions::default(), DirectorySink::new("out")?, |progress| {
+//!     eprintln!("{:?}% at {:.1}x realtime", progress.percent, progress.speed);
+//! })?;
+//! println!("master playlist: out/{}", report.master_playlist);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Start with [`convert`], [`plan`] and [`ConvertOptions`]; see [`Sink`] to publish elsewhere.
+
+mod cancel;
+pub mod cli;
+mod convert;
+mod error;
+pub mod hls;
+pub mod ladder;
+mod media;
+mod options;
+mod plan;
+mod progress;
+pub mod sink;
+
+pub use cancel::CancelToken;
+pub use convert::{ConvertReport, MASTER_PLAYLIST, RenditionReport, convert, convert_with_cancel};
+pub use error::Error;
+pub use ladder::Rendition;
+pub use media::source::{AudioInfo, SourceInfo};
+pub use options::{ConvertOptions, DEFAULT_LADDER, Preset, Rung};
+pub use plan::{Plan, PlannedRendition, plan, probe};
+pub use progress::{Progress, RenditionProgress};
+pub use sink::{DirectorySink, HlsObject, MemorySink, ObjectKind, Sink, SinkError};

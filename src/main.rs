@@ -1,0 +1,5 @@
+//! The `hls-transcoder` command; everything it does lives in the library's `cli` module.
+
+fn main() -> std::process::ExitCode {
+    hls_transcoder::cli::main()
+}

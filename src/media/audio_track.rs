@@ -1,0 +1,231 @@
+//! The audio of a conversion: decoded, resampled to 48 kHz stereo and encoded to AAC once,
+//! then shared by every rendition.
+
+use ffmpeg_next::{
+    ChannelLayout, Packet, Rational, Rescale, codec, decoder, encoder, filter, format, frame,
+};
+
+use crate::Error;
+
+/// AAC output rate: 48 kHz, what HLS players and Apple's authoring spec expect.
+pub(crate) const SAMPLE_RATE: i32 = 48_000;
+/// Time base of the AAC packets.
+pub(crate) const AUDIO_TIME_BASE: Rational = Rational(1, SAMPLE_RATE);
+/// Samples in one AAC frame.
+const AAC_FRAME: u32 = 1024;
+
+pub(crate) struct AudioTrack {
+    decoder: decoder::Audio,
+    encoder: encoder::Audio,
+    resampler: Option<filter::Graph>,
+    stream_time_base: Rational,
+    start: i64,
+    pub(crate) errors: u64,
+}
+
+impl AudioTrack {
+    /// Opens the decoder for `stream` and an AAC encoder at `bitrate` bits per second.
+    pub(crate) fn new(
+        stream: &format::stream::Stream,
+        start_micros: i64,
+        bitrate: u32,
+    ) -> Result<AudioTrack, Error> {
+        let context = codec::Context::from_parameters(stream.parameters())
+            .map_err(Error::internal("reading the audio stream parameters"))?;
+        let mut opening = context.decoder();
+        opening.set_packet_time_base(stream.time_base());
+        let decoder = opening.audio().map_err(|e| Error::CorruptInput {
+            reason: format!("the audio decoder rejected the stream: {e}"),
+        })?;
+
+        let aac = encoder::find(codec::Id::AAC).ok_or(ffmpeg_next::Error::EncoderNotFound);
+        let aac = aac.map_err(Error::internal("finding the AAC encoder"))?;
+        let mut encoder = codec::Context::new_with_codec(aac)
+            .encoder()
+            .audio()
+            .map_err(Error::internal("creating the AAC encoder"))?;
+        encoder.set_rate(SAMPLE_RATE);
+        encoder.set_channel_layout(ChannelLayout::STEREO);
+        encoder.set_channels(2);
+        encoder.set_format(format::Sample::F32(format::sample::Type::Planar));
+        encoder.set_bit_rate(bitrate as usize);
+        encoder.set_time_base(AUDIO_TIME_BASE);
+        let encoder = encoder
+            .open_as(aac)
+            .map_err(Error::internal("opening the AAC encoder"))?;
+
+        Ok(AudioTrack {
+            decoder,
+            encoder,
+            resampler: None,
+            stream_time_base: stream.time_base(),
+            start: start_micros.rescale(
+                Rational::new(1, ffmpeg_next::ffi::AV_TIME_BASE),
+                stream.time_base(),
+            ),
+            errors: 0,
+        })
+    }
+
+    /// The AAC stream's parameters, for the muxers.
+    pub(crate) fn parameters(&self) -> codec::Parameters {
+        codec::Parameters::from(&*self.encoder)
+    }
+
+    /// Decodes one packet and hands the AAC packets it completes to `out`.
+    pub(crate) fn encode(
+        &mut self,
+        packet: &Packet,
+        out: &mut dyn FnMut(Packet) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if self.decoder.send_packet(packet).is_err() {
+            self.errors += 1;
+            return Ok(());
+        }
+        self.drain_decoder(out)
+    }
+
+    /// Flushes decoder, resampler and encoder.
+    pub(crate) fn finish(
+        &mut self,
+        out: &mut dyn FnMut(Packet) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let _ = self.decoder.send_eof();
+        self.drain_decoder(out)?;
+        if let Some(graph) = self.resampler.as_mut() {
+            graph
+                .get("in")
+                .expect("graph has an input")
+                .source()
+                .flush()
+                .map_err(Error::internal("flushing the resampler"))?;
+            self.drain_resampler(out)?;
+        }
+        self.encoder
+            .send_eof()
+            .map_err(Error::internal("flushing the AAC encoder"))?;
+        self.drain_encoder(out)
+    }
+
+    fn drain_decoder(
+        &mut self,
+        out: &mut dyn FnMut(Packet) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        loop {
+            let mut decoded = frame::Audio::empty();
+            match self.decoder.receive_frame(&mut decoded) {
+                Ok(()) => {
+                    let pts = decoded.timestamp().map(|ts| ts - self.start);
+                    decoded.set_pts(pts);
+                    if self.resampler.is_none() {
+                        self.resampler = Some(resampler(&decoded, self.stream_time_base)?);
+                    }
+                    let graph = self.resampler.as_mut().expect("just built");
+                    let mut input = graph.get("in").expect("graph has an input");
+                    if input.source().add(&decoded).is_err() {
+                        // A frame whose layout or rate changed midway: dropped, like a damaged packet.
+                        self.errors += 1;
+                        continue;
+                    }
+                    self.drain_resampler(out)?;
+                }
+                Err(ffmpeg_next::Error::Eof) => return Ok(()),
+                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
+                    return Ok(());
+                }
+                Err(_) => self.errors += 1,
+            }
+        }
+    }
+
+    fn drain_resampler(
+        &mut self,
+        out: &mut dyn FnMut(Packet) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        loop {
+            let mut resampled = frame::Audio::empty();
+            let graph = self.resampler.as_mut().expect("resampler exists");
+            match graph
+                .get("out")
+                .expect("graph has an output")
+                .sink()
+                .frame(&mut resampled)
+            {
+                Ok(()) => {
+                    self.encoder
+                        .send_frame(&resampled)
+                        .map_err(Error::internal("encoding AAC"))?;
+                    self.drain_encoder(out)?;
+                }
+                Err(ffmpeg_next::Error::Eof) => return Ok(()),
+                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
+                    return Ok(());
+                }
+                Err(e) => return Err(Error::internal("resampling audio")(e)),
+            }
+        }
+    }
+
+    fn drain_encoder(
+        &mut self,
+        out: &mut dyn FnMut(Packet) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        loop {
+            let mut packet = Packet::empty();
+            match self.encoder.receive_packet(&mut packet) {
+                Ok(()) => out(packet)?,
+                Err(ffmpeg_next::Error::Eof) => return Ok(()),
+                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
+                    return Ok(());
+                }
+                Err(e) => return Err(Error::internal("encoding AAC")(e)),
+            }
+        }
+    }
+}
+
+/// `abuffer -> aresample -> aformat -> abuffersink` turning any layout and rate into 48 kHz
+/// stereo float planar, in 1024-sample frames. `async=1` fills gaps and trims overlaps in broken
+/// timestamps; `first_pts=0` pads a late-starting track with silence so it stays in sync.
+fn resampler(first: &frame::Audio, time_base: Rational) -> Result<filter::Graph, Error> {
+    let layout = if first.channel_layout().is_empty() {
+        ChannelLayout::default(i32::from(first.channels()))
+    } else {
+        first.channel_layout()
+    };
+    let args = format!(
+        "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
+        time_base.numerator(),
+        time_base.denominator(),
+        first.rate(),
+        first.format().name(),
+        layout.bits()
+    );
+    let spec = format!(
+        "aresample={SAMPLE_RATE}:async=1:first_pts=0,aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"
+    );
+    let build = || -> Result<filter::Graph, ffmpeg_next::Error> {
+        let mut graph = filter::Graph::new();
+        graph.add(
+            &filter::find("abuffer").ok_or(ffmpeg_next::Error::FilterNotFound)?,
+            "in",
+            &args,
+        )?;
+        graph.add(
+            &filter::find("abuffersink").ok_or(ffmpeg_next::Error::FilterNotFound)?,
+            "out",
+            "",
+        )?;
+        graph.output("in", 0)?.input("out", 0)?.parse(&spec)?;
+        graph.validate()?;
+        graph
+            .get("out")
+            .expect("graph has an output")
+            .sink()
+            .set_frame_size(AAC_FRAME);
+        Ok(graph)
+    };
+    build().map_err(Error::internal(format!(
+        "building the audio resampler for {args}"
+    )))
+}

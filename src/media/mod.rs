@@ -1,0 +1,15 @@
+//! The media core: libav demuxing, decoding, filtering, scaling, encoding and MPEG-TS muxing.
+//!
+//! Synchronous and self-contained: it knows nothing of HTTP, SQL, S3 or async runtimes. It
+//! hands finished segments to its caller through a bounded channel ([`pipeline`]).
+
+mod audio_track;
+pub(crate) mod ffi;
+mod interleave;
+mod picture_filter;
+pub(crate) mod pipeline;
+pub(crate) mod rung_encoder;
+pub(crate) mod source;
+mod timeline;
+mod ts_segmenter;
+mod video_decoder;

@@ -1,0 +1,428 @@
+//! The threads of a conversion and the channels between them.
+//!
+//! ```text
+//!  demux+decode thread ──frames, AAC packets──▶ one thread per rendition ──segments──▶ caller
+//!    (video decoded once,   bounded channels      (scale, x264, mux TS)    one bounded
+//!     audio encoded once)                                                   crossbeam channel
+//! ```
+//! Every channel is bounded, so a slow consumer slows the encoders instead of filling memory.
+//! A thread that fails records the error and drops its channel ends; the others see the
+//! disconnect and stop, and [`Pipeline::join`] returns the first real error.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use ffmpeg_next::{Packet, Rational};
+
+use crate::Error;
+use crate::cancel::CancelToken;
+use crate::ladder::Rendition;
+use crate::media::audio_track::{AUDIO_TIME_BASE, AudioTrack};
+use crate::media::ffi;
+use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungSummary};
+use crate::media::source::Source;
+use crate::media::timeline::{Boundaries, seconds};
+use crate::media::ts_segmenter::FinishedSegment;
+use crate::media::video_decoder::{TimedFrame, VideoDecoder};
+
+/// Frames and packets that may wait for a rendition thread.
+const RUNG_QUEUE: usize = 16;
+
+/// A finished segment of one rendition, as it travels to the caller.
+#[derive(Debug)]
+pub(crate) struct SegmentReady {
+    /// Index of the rendition in the list given to [`start`].
+    pub(crate) rendition: usize,
+    pub(crate) segment: FinishedSegment,
+}
+
+enum RungInput {
+    Frame {
+        frame: ffmpeg_next::frame::Video,
+        pts: i64,
+        duration: i64,
+        key: bool,
+    },
+    Audio(Packet),
+    End,
+}
+
+/// Why a thread stopped early: its own failure, or because another one did.
+enum Stop {
+    Failed(Error),
+    Disconnected,
+}
+
+impl From<Error> for Stop {
+    fn from(error: Error) -> Stop {
+        Stop::Failed(error)
+    }
+}
+
+/// A running conversion.
+pub(crate) struct Pipeline {
+    /// Finished segments, in the order the renditions produce them.
+    pub(crate) segments: Receiver<SegmentReady>,
+    /// A tick after frames were encoded (coalesced: at most one waits).
+    pub(crate) ticks: Receiver<()>,
+    counters: Arc<Vec<AtomicU64>>,
+    stop: Arc<AtomicBool>,
+    first_error: Arc<Mutex<Option<Error>>>,
+    threads: Vec<JoinHandle<Option<RungSummary>>>,
+}
+
+impl Pipeline {
+    /// Frames encoded so far by each rendition.
+    pub(crate) fn frames_encoded(&self) -> Vec<u64> {
+        self.counters
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Stops every thread soon (the caller gave up, e.g. its sink failed).
+    pub(crate) fn abort(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits for every thread; the rendition summaries in order, or the first error.
+    pub(crate) fn join(self) -> Result<Vec<RungSummary>, Error> {
+        drop(self.segments);
+        let summaries: Vec<_> = self
+            .threads
+            .into_iter()
+            .map(|t| t.join().ok().flatten())
+            .collect();
+        if let Some(error) = self
+            .first_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            return Err(error);
+        }
+        let summaries: Option<Vec<RungSummary>> = summaries.into_iter().skip(1).collect();
+        summaries.ok_or_else(|| Error::Internal {
+            context: "a rendition thread stopped without a result".into(),
+            source: ffmpeg_next::Error::Bug,
+        })
+    }
+}
+
+/// Starts the threads for `source` and `renditions`.
+pub(crate) fn start(
+    source: Source,
+    renditions: &[Rendition],
+    settings: EncoderSettings,
+    audio_bitrate: u32,
+    segment_queue: usize,
+    cancel: CancelToken,
+) -> Result<Pipeline, Error> {
+    let video_stream = source
+        .input
+        .stream(source.video_index)
+        .expect("chosen stream exists");
+    let video = VideoDecoder::new(
+        &video_stream,
+        source.start_micros,
+        source.info.frame_rate,
+        source.info.rotation,
+    )?;
+    let audio = match source.audio_index {
+        Some(index) => {
+            let stream = source.input.stream(index).expect("chosen stream exists");
+            Some(AudioTrack::new(
+                &stream,
+                source.start_micros,
+                audio_bitrate,
+            )?)
+        }
+        None => None,
+    };
+    let audio_parameters = audio.as_ref().map(|a| (a.parameters(), AUDIO_TIME_BASE));
+
+    let (segment_tx, segments) = bounded(segment_queue);
+    let (tick_tx, ticks) = bounded(1);
+    let counters: Arc<Vec<AtomicU64>> =
+        Arc::new(renditions.iter().map(|_| AtomicU64::new(0)).collect());
+    let stop = Arc::new(AtomicBool::new(false));
+    let first_error = Arc::new(Mutex::new(None));
+    let record = {
+        let first_error = Arc::clone(&first_error);
+        let stop = Arc::clone(&stop);
+        move |result: Result<(), Stop>| {
+            if let Err(Stop::Failed(error)) = result {
+                first_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(error);
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    };
+
+    let mut rung_inputs = Vec::new();
+    let mut threads = Vec::new();
+    let mut rung_threads = Vec::new();
+    for (index, rendition) in renditions.iter().enumerate() {
+        let (tx, rx) = bounded::<RungInput>(RUNG_QUEUE);
+        rung_inputs.push(tx);
+        let rendition = rendition.clone();
+        let settings = settings.clone();
+        let audio = audio_parameters.clone();
+        let (segment_tx, tick_tx, counters, record) = (
+            segment_tx.clone(),
+            tick_tx.clone(),
+            Arc::clone(&counters),
+            record.clone(),
+        );
+        let span = tracing::debug_span!("rendition", name = %rendition.name);
+        rung_threads.push(
+            std::thread::Builder::new()
+                .name(format!("hls-{}", rendition.name))
+                .spawn(move || {
+                    let _entered = span.enter();
+                    let mut summary = None;
+                    let result = run_rung(
+                        index,
+                        &rendition,
+                        &settings,
+                        audio,
+                        rx,
+                        &segment_tx,
+                        &tick_tx,
+                        &counters[index],
+                    )
+                    .map(|s| summary = Some(s));
+                    record(result);
+                    summary
+                }),
+        );
+    }
+    let segment_seconds = settings.segment_seconds;
+    let declared = source
+        .info
+        .duration
+        .filter(|_| ffi::duration_declared_by_header(&source.input));
+    let demux = {
+        let (stop, record) = (Arc::clone(&stop), record.clone());
+        std::thread::Builder::new()
+            .name("hls-demux".into())
+            .spawn(move || {
+                let result = run_demux(
+                    source,
+                    video,
+                    audio,
+                    &rung_inputs,
+                    segment_seconds,
+                    declared,
+                    &cancel,
+                    &stop,
+                );
+                record(result);
+                None
+            })
+    };
+    threads.push(demux.map_err(|e| spawn_failed(e))?);
+    for thread in rung_threads {
+        threads.push(thread.map_err(|e| spawn_failed(e))?);
+    }
+    Ok(Pipeline {
+        segments,
+        ticks,
+        counters,
+        stop,
+        first_error,
+        threads,
+    })
+}
+
+fn spawn_failed(error: std::io::Error) -> Error {
+    Error::Internal {
+        context: format!("starting a thread: {error}"),
+        source: ffmpeg_next::Error::Bug,
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a thread body: every argument is one of its channel ends"
+)]
+fn run_rung(
+    index: usize,
+    rendition: &Rendition,
+    settings: &EncoderSettings,
+    audio: Option<(ffmpeg_next::codec::Parameters, Rational)>,
+    inputs: Receiver<RungInput>,
+    segments: &Sender<SegmentReady>,
+    ticks: &Sender<()>,
+    counter: &AtomicU64,
+) -> Result<RungSummary, Stop> {
+    let mut encoder = RungEncoder::new(rendition, settings, audio)?;
+    let mut delivered = true;
+    let mut out = |segment: FinishedSegment| {
+        if segments
+            .send(SegmentReady {
+                rendition: index,
+                segment,
+            })
+            .is_err()
+        {
+            delivered = false;
+            return Err(Error::Canceled);
+        }
+        Ok(())
+    };
+    let result = (|| {
+        loop {
+            match inputs.recv() {
+                Ok(RungInput::Frame {
+                    frame,
+                    pts,
+                    duration,
+                    key,
+                }) => {
+                    encoder.encode_frame(&frame, pts, duration, key, &mut out)?;
+                    counter.store(encoder.frames, Ordering::Relaxed);
+                    let _ = ticks.try_send(());
+                }
+                Ok(RungInput::Audio(packet)) => encoder.add_audio(packet, &mut out)?,
+                Ok(RungInput::End) => break,
+                Err(_) => return Err(Stop::Disconnected),
+            }
+        }
+        let summary = encoder.finish(&mut out)?;
+        counter.store(summary.frames, Ordering::Relaxed);
+        let _ = ticks.try_send(());
+        Ok(summary)
+    })();
+    match result {
+        Err(Stop::Failed(_)) if !delivered => Err(Stop::Disconnected),
+        other => other,
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a thread body: every argument is one of its channel ends"
+)]
+fn run_demux(
+    mut source: Source,
+    mut video: VideoDecoder,
+    mut audio: Option<AudioTrack>,
+    rungs: &[Sender<RungInput>],
+    segment_seconds: f64,
+    declared_duration: Option<f64>,
+    cancel: &CancelToken,
+    stop: &AtomicBool,
+) -> Result<(), Stop> {
+    let mut boundaries = Boundaries::new(segment_seconds);
+    let mut video_end = 0i64;
+    let mut send_frame = |timed: TimedFrame| -> Result<(), Error> {
+        let key = boundaries.crossed(timed.pts);
+        video_end = video_end.max(timed.pts + timed.duration);
+        for rung in rungs {
+            let shared = ffi::share_frame(&timed.frame)
+                .map_err(Error::internal("sharing a decoded frame"))?;
+            let input = RungInput::Frame {
+                frame: shared,
+                pts: timed.pts,
+                duration: timed.duration,
+                key,
+            };
+            rung.send(input).map_err(|_| Error::Canceled)?;
+        }
+        Ok(())
+    };
+    let mut send_audio = |packet: Packet| -> Result<(), Error> {
+        for rung in rungs {
+            rung.send(RungInput::Audio(packet.clone()))
+                .map_err(|_| Error::Canceled)?;
+        }
+        Ok(())
+    };
+    let disconnected = |e: Error| {
+        if matches!(e, Error::Canceled) {
+            Stop::Disconnected
+        } else {
+            Stop::Failed(e)
+        }
+    };
+
+    let video_index = source.video_index;
+    let audio_index = source.audio_index;
+    loop {
+        if cancel.is_canceled() {
+            return Err(Stop::Failed(Error::Canceled));
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Err(Stop::Disconnected);
+        }
+        let mut packet = Packet::empty();
+        match packet.read(&mut source.input) {
+            Ok(()) => {}
+            Err(ffmpeg_next::Error::Eof) => break,
+            Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
+                continue;
+            }
+            Err(e) => {
+                let at = seconds(video_end);
+                let reason = format!("reading failed after {at:.2} s of video: {e}");
+                return Err(Stop::Failed(Error::CorruptInput { reason }));
+            }
+        }
+        if packet.stream() == video_index {
+            video
+                .decode(&packet, &mut send_frame)
+                .map_err(disconnected)?;
+        } else if Some(packet.stream()) == audio_index {
+            if let Some(audio) = audio.as_mut() {
+                audio
+                    .encode(&packet, &mut send_audio)
+                    .map_err(disconnected)?;
+            }
+        }
+    }
+    video.finish(&mut send_frame).map_err(disconnected)?;
+    if let Some(audio) = audio.as_mut() {
+        audio.finish(&mut send_audio).map_err(disconnected)?;
+    }
+    judge_damage(&video, declared_duration, seconds(video_end))?;
+    for rung in rungs {
+        rung.send(RungInput::End).map_err(|_| Stop::Disconnected)?;
+    }
+    Ok(())
+}
+
+/// A file whose decoders failed more often than they succeeded, or whose video ends well
+/// before the duration its header declares, is broken: converting it would publish a short
+/// or garbled video as if it were whole.
+fn judge_damage(
+    video: &VideoDecoder,
+    declared: Option<f64>,
+    decoded_seconds: f64,
+) -> Result<(), Stop> {
+    let corrupt = |reason: String| Err(Stop::Failed(Error::CorruptInput { reason }));
+    if video.frames == 0 {
+        return corrupt(format!(
+            "no video frame could be decoded ({} damaged packets)",
+            video.errors
+        ));
+    }
+    if video.errors > video.frames {
+        return corrupt(format!(
+            "{} damaged video packets for {} decoded frames",
+            video.errors, video.frames
+        ));
+    }
+    if let Some(declared) = declared {
+        if decoded_seconds + 1.0 + 0.01 * declared < declared {
+            return corrupt(format!(
+                "the video stops after {decoded_seconds:.2} s but the file declares {declared:.2} s: it is truncated"
+            ));
+        }
+    }
+    Ok(())
+}

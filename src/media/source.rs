@@ -1,0 +1,349 @@
+//! Opening an input and describing it: stream choice, geometry, frame rate, frame count.
+//!
+//! Errors here are mostly the client's: not a media file, no video, an unknown codec.
+
+use std::path::{Path, PathBuf};
+
+use ffmpeg_next::{Rational, codec, format, media, packet};
+use serde::Serialize;
+
+use crate::Error;
+
+/// What the input holds, as far as the conversion cares.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceInfo {
+    /// The container as libav names it, e.g. `"mov,mp4,m4a,3gp,3g2,mj2"` or `"matroska,webm"`.
+    pub container: String,
+    /// Duration in seconds, when the input says or libav can estimate it.
+    pub duration: Option<f64>,
+    /// The video stream's coded width in pixels.
+    pub width: u32,
+    /// The video stream's coded height in pixels.
+    pub height: u32,
+    /// Width as shown: after the pixel aspect ratio and the rotation.
+    pub display_width: u32,
+    /// Height as shown: after the pixel aspect ratio and the rotation.
+    pub display_height: u32,
+    /// Sample (pixel) aspect ratio as `"num:den"`, `"1:1"` for square pixels.
+    pub sample_aspect_ratio: String,
+    /// Clockwise rotation in degrees to apply for display: 0, 90, 180 or 270.
+    pub rotation: u32,
+    /// Average frames per second.
+    pub frame_rate: f64,
+    /// Number of frames the container declares, if it does.
+    pub frames: Option<u64>,
+    /// Frames we expect to encode: `frames`, else duration x frame rate.
+    pub frames_expected: Option<u64>,
+    /// The video codec's libav name, e.g. `"h264"`.
+    pub video_codec: String,
+    /// The decoded pixel format, e.g. `"yuv420p"`.
+    pub pixel_format: String,
+    /// The audio stream that will be used, if any.
+    pub audio: Option<AudioInfo>,
+}
+
+/// The audio stream a conversion uses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AudioInfo {
+    /// The audio codec's libav name, e.g. `"aac"`.
+    pub codec: String,
+    /// Samples per second.
+    pub sample_rate: u32,
+    /// Channel count (6 for 5.1).
+    pub channels: u16,
+}
+
+/// An opened input with its chosen streams.
+pub(crate) struct Source {
+    pub(crate) input: format::context::Input,
+    pub(crate) video_index: usize,
+    pub(crate) audio_index: Option<usize>,
+    pub(crate) info: SourceInfo,
+    /// Where the shared timeline starts, in microseconds (AV_TIME_BASE).
+    pub(crate) start_micros: i64,
+}
+
+pub(crate) fn open(path: &Path) -> Result<Source, Error> {
+    crate::media::ffi::route_libav_log_to_tracing();
+    ffmpeg_next::init().map_err(Error::internal("initialising libav"))?;
+    let absolute = std::fs::canonicalize(path).map_err(|source| Error::Input {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if absolute.is_dir() {
+        let source = std::io::Error::other("it is a directory");
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            source,
+        });
+    }
+    // The `file:` prefix keeps libav from reading a name like `http:x` as a network protocol.
+    let url = PathBuf::from(format!("file:{}", absolute.display()));
+    let input = format::input(&url).map_err(|e| Error::NotAVideo {
+        reason: describe_open_error(e),
+    })?;
+
+    let video_index = choose_video(&input)?;
+    let audio_index = choose_audio(&input);
+    let info = describe(&input, video_index, audio_index)?;
+    let start_micros = timeline_start(&input, video_index, audio_index);
+    Ok(Source {
+        input,
+        video_index,
+        audio_index,
+        info,
+        start_micros,
+    })
+}
+
+fn describe_open_error(error: ffmpeg_next::Error) -> String {
+    match error {
+        ffmpeg_next::Error::InvalidData => "no known container format matches its content".into(),
+        other => other.to_string(),
+    }
+}
+
+fn choose_video(input: &format::context::Input) -> Result<usize, Error> {
+    let is_picture = |s: &format::stream::Stream| {
+        s.disposition()
+            .contains(format::stream::Disposition::ATTACHED_PIC)
+    };
+    let candidates: Vec<_> = input
+        .streams()
+        .filter(|s| s.parameters().medium() == media::Type::Video && !is_picture(s))
+        .collect();
+    let default = candidates.iter().find(|s| {
+        s.disposition()
+            .contains(format::stream::Disposition::DEFAULT)
+    });
+    let chosen = default.or_else(|| candidates.iter().max_by_key(|s| pixels(s)));
+    match chosen {
+        Some(s) if pixels(s) > 0 || s.parameters().id() != codec::Id::None => Ok(s.index()),
+        _ => {
+            let mut kinds: Vec<&str> = input
+                .streams()
+                .map(|s| match s.parameters().medium() {
+                    media::Type::Video if is_picture(&s) => "cover art",
+                    media::Type::Video => "video",
+                    media::Type::Audio => "audio",
+                    media::Type::Subtitle => "subtitles",
+                    _ => "data",
+                })
+                .collect();
+            kinds.dedup();
+            let found = if kinds.is_empty() {
+                "no streams".to_string()
+            } else {
+                kinds.join(", ")
+            };
+            Err(Error::NoVideoStream { found })
+        }
+    }
+}
+
+fn pixels(stream: &format::stream::Stream) -> u64 {
+    codec::Context::from_parameters(stream.parameters())
+        .ok()
+        .and_then(|c| c.decoder().video().ok())
+        .map(|v| u64::from(v.width()) * u64::from(v.height()))
+        .unwrap_or(0)
+}
+
+fn choose_audio(input: &format::context::Input) -> Option<usize> {
+    let audio: Vec<_> = input
+        .streams()
+        .filter(|s| s.parameters().medium() == media::Type::Audio)
+        .collect();
+    audio
+        .iter()
+        .find(|s| {
+            s.disposition()
+                .contains(format::stream::Disposition::DEFAULT)
+        })
+        .map(|s| s.index())
+        .or_else(|| input.streams().best(media::Type::Audio).map(|s| s.index()))
+}
+
+fn codec_name(id: codec::Id) -> String {
+    ffmpeg_next::decoder::find(id)
+        .map(|c| c.name().to_string())
+        .unwrap_or_else(|| format!("{id:?}").to_lowercase())
+}
+
+fn describe(
+    input: &format::context::Input,
+    video_index: usize,
+    audio_index: Option<usize>,
+) -> Result<SourceInfo, Error> {
+    let stream = input.stream(video_index).expect("chosen stream exists");
+    let params = stream.parameters();
+    if ffmpeg_next::decoder::find(params.id()).is_none() {
+        return Err(Error::UnsupportedCodec {
+            stream: "video",
+            codec: codec_name(params.id()),
+        });
+    }
+    let video = codec::Context::from_parameters(params.clone())
+        .and_then(|c| c.decoder().video())
+        .map_err(Error::internal("reading the video stream parameters"))?;
+    let (width, height) = (video.width(), video.height());
+    if width == 0 || height == 0 {
+        return Err(Error::CorruptInput {
+            reason: "the video stream declares no picture size".into(),
+        });
+    }
+    let sar = valid(video.aspect_ratio()).unwrap_or(Rational::new(1, 1));
+    let rotation = stream
+        .side_data()
+        .find(|d| d.kind() == packet::side_data::Type::DisplayMatrix)
+        .map(|d| rotation_from_display_matrix(d.data()))
+        .unwrap_or(0);
+    let (display_width, display_height) = display_size(width, height, sar, rotation);
+
+    let frame_rate = valid(stream.avg_frame_rate())
+        .or_else(|| valid(stream.rate()))
+        .map(f64::from)
+        .unwrap_or(25.0);
+    let duration = seconds(stream.duration(), stream.time_base()).or_else(|| {
+        (input.duration() > 0)
+            .then(|| input.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE))
+    });
+    let frames = u64::try_from(stream.frames()).ok().filter(|&f| f > 0);
+    let frames_expected = frames.or_else(|| {
+        duration
+            .map(|d| (d * frame_rate).round() as u64)
+            .filter(|&f| f > 0)
+    });
+
+    let audio = match audio_index {
+        Some(index) => Some(describe_audio(input, index)?),
+        None => None,
+    };
+    Ok(SourceInfo {
+        container: input.format().name().to_string(),
+        duration,
+        width,
+        height,
+        display_width,
+        display_height,
+        sample_aspect_ratio: format!("{}:{}", sar.numerator(), sar.denominator()),
+        rotation,
+        frame_rate,
+        frames,
+        frames_expected,
+        video_codec: codec_name(params.id()),
+        pixel_format: format!("{:?}", video.format()).to_lowercase(),
+        audio,
+    })
+}
+
+fn describe_audio(input: &format::context::Input, index: usize) -> Result<AudioInfo, Error> {
+    let stream = input.stream(index).expect("chosen stream exists");
+    let params = stream.parameters();
+    if ffmpeg_next::decoder::find(params.id()).is_none() {
+        return Err(Error::UnsupportedCodec {
+            stream: "audio",
+            codec: codec_name(params.id()),
+        });
+    }
+    let audio = codec::Context::from_parameters(params.clone())
+        .and_then(|c| c.decoder().audio())
+        .map_err(Error::internal("reading the audio stream parameters"))?;
+    Ok(AudioInfo {
+        codec: codec_name(params.id()),
+        sample_rate: audio.rate(),
+        channels: audio.channels(),
+    })
+}
+
+fn valid(r: Rational) -> Option<Rational> {
+    (r.numerator() > 0 && r.denominator() > 0).then_some(r)
+}
+
+fn seconds(value: i64, time_base: Rational) -> Option<f64> {
+    (value > 0 && time_base.denominator() > 0).then(|| value as f64 * f64::from(time_base))
+}
+
+/// The start of the shared timeline: the earliest start of the streams we use.
+fn timeline_start(input: &format::context::Input, video: usize, audio: Option<usize>) -> i64 {
+    let micros = |index: usize| {
+        let s = input.stream(index)?;
+        let start = s.start_time();
+        (start != ffmpeg_next::ffi::AV_NOPTS_VALUE).then(|| {
+            start.rescale(
+                s.time_base(),
+                Rational::new(1, ffmpeg_next::ffi::AV_TIME_BASE),
+            )
+        })
+    };
+    [Some(video), audio]
+        .into_iter()
+        .flatten()
+        .filter_map(micros)
+        .min()
+        .unwrap_or(0)
+}
+
+use ffmpeg_next::Rescale;
+
+/// Clockwise degrees (0, 90, 180, 270) to rotate for display, from a display matrix: 9
+/// native-endian i32, 16.16 fixed point, as libav's `av_display_rotation_get` reads it.
+pub(crate) fn rotation_from_display_matrix(bytes: &[u8]) -> u32 {
+    if bytes.len() < 36 {
+        return 0;
+    }
+    let m = |i: usize| {
+        f64::from(i32::from_ne_bytes(
+            bytes[i * 4..i * 4 + 4].try_into().expect("4 bytes"),
+        )) / 65536.0
+    };
+    let (scale0, scale1) = (m(0).hypot(m(3)), m(1).hypot(m(4)));
+    if scale0 == 0.0 || scale1 == 0.0 {
+        return 0;
+    }
+    // libav's value is counter-clockwise; the player rotates clockwise by its negation.
+    let counter_clockwise = -(m(1) / scale1).atan2(m(0) / scale0).to_degrees();
+    let clockwise = (-counter_clockwise.round()).rem_euclid(360.0);
+    (((clockwise / 90.0).round() as u32) % 4) * 90
+}
+
+/// The picture size as shown, with square pixels: pixel aspect applied to the width, then
+/// the rotation swaps the sides for 90 and 270 degrees.
+pub(crate) fn display_size(width: u32, height: u32, sar: Rational, rotation: u32) -> (u32, u32) {
+    let shown_width = (f64::from(width) * f64::from(sar)).round().max(1.0) as u32;
+    if rotation % 180 == 90 {
+        (height, shown_width)
+    } else {
+        (shown_width, height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix(values: [i32; 9]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_ne_bytes()).collect()
+    }
+
+    #[test]
+    fn a_portrait_phone_matrix_means_rotate_90_clockwise() {
+        // What iPhones write for portrait video: [0 1 0; -1 0 0; ...] in 16.16.
+        let portrait = matrix([0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30]);
+        assert_eq!(rotation_from_display_matrix(&portrait), 90);
+        let upside_down = matrix([-65536, 0, 0, 0, -65536, 0, 0, 0, 1 << 30]);
+        assert_eq!(rotation_from_display_matrix(&upside_down), 180);
+        let identity = matrix([65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30]);
+        assert_eq!(rotation_from_display_matrix(&identity), 0);
+        assert_eq!(rotation_from_display_matrix(&[0; 8]), 0);
+    }
+
+    #[test]
+    fn display_size_applies_pixel_aspect_then_rotation() {
+        assert_eq!(display_size(720, 576, Rational::new(16, 15), 0), (768, 576));
+        assert_eq!(
+            display_size(1920, 1080, Rational::new(1, 1), 90),
+            (1080, 1920)
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! MPEG-TS muxing into memory and cutting into HLS segments.
+//!
+//! One mpegts muxer per rendition writes into a shared buffer through a custom AVIO; at each
+//! cut the muxer is flushed, the bytes taken as a finished segment, and PAT/PMT re-armed so
+//! the next segment starts with them. Nothing touches the disk.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ffmpeg_next::{Dictionary, Packet, Rational, codec, encoder, format};
+
+use crate::Error;
+use crate::media::ffi;
+use crate::media::interleave::Track;
+use crate::media::timeline::{Boundaries, TICKS, seconds};
+
+/// A segment ready to publish.
+#[derive(Debug)]
+pub(crate) struct FinishedSegment {
+    /// From 1.
+    pub(crate) sequence: u64,
+    /// Seconds, from this segment's first frame to the next segment's first frame.
+    pub(crate) duration: f64,
+    /// MPEG-TS bytes, starting with PAT and PMT.
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// The bytes the muxer has written since the last cut.
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedBuffer {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+pub(crate) struct TsSegmenter {
+    output: format::context::Output,
+    buffer: SharedBuffer,
+    video_time_base: Rational,
+    audio_time_base: Rational,
+    audio_packets_time_base: Rational,
+    boundaries: Boundaries,
+    segment_start: Option<i64>,
+    sequence: u64,
+    video_end: i64,
+}
+
+impl TsSegmenter {
+    /// A muxer for one video stream (its packets' timestamps in [`TICKS`]) and, optionally,
+    /// the shared AAC stream (timestamps in `audio_time_base`).
+    pub(crate) fn new(
+        video: codec::Parameters,
+        audio: Option<(codec::Parameters, Rational)>,
+        segment_seconds: f64,
+    ) -> Result<TsSegmenter, Error> {
+        let fail = |what: &'static str| Error::internal(format!("{what} the MPEG-TS muxer"));
+        let buffer = SharedBuffer::default();
+        let io = format::context::StreamIo::from_write(buffer.clone())
+            .map_err(fail("creating the output of"))?;
+        let mut output =
+            format::output_to_stream(io, None, Some("mpegts")).map_err(fail("creating"))?;
+        output
+            .add_stream(encoder::find(codec::Id::None))
+            .map_err(fail("adding video to"))?
+            .set_parameters(video);
+        let audio_packets_time_base = audio.as_ref().map(|(_, tb)| *tb).unwrap_or(TICKS);
+        if let Some((parameters, _)) = audio {
+            output
+                .add_stream(encoder::find(codec::Id::None))
+                .map_err(fail("adding audio to"))?
+                .set_parameters(parameters);
+        }
+        let mut options = Dictionary::new();
+        // As ffmpeg's own hls muxer: PAT/PMT only where we ask (at each segment start), and
+        // room for B-frame reordering before the first PCR.
+        options.set("pat_period", "86400");
+        options.set("sdt_period", "86400");
+        options.set("max_delay", "700000");
+        // Timestamps pass unchanged so every rendition's segments share one clock.
+        options.set("avoid_negative_ts", "0");
+        let unused: Option<String> = {
+            let unused = output
+                .write_header_with(options)
+                .map_err(fail("starting"))?;
+            unused.iter().next().map(|(name, _)| name.to_string())
+        };
+        if let Some(name) = unused {
+            let reason = format!("starting the mpegts muxer, which ignored option `{name}`");
+            return Err(Error::Internal {
+                context: reason,
+                source: ffmpeg_next::Error::OptionNotFound,
+            });
+        }
+        let video_time_base = output.stream(0).expect("video stream").time_base();
+        let audio_time_base = output.stream(1).map(|s| s.time_base()).unwrap_or(TICKS);
+        Ok(TsSegmenter {
+            output,
+            buffer,
+            video_time_base,
+            audio_time_base,
+            audio_packets_time_base,
+            boundaries: Boundaries::new(segment_seconds),
+            segment_start: None,
+            sequence: 1,
+            video_end: 0,
+        })
+    }
+
+    /// Muxes one packet, cutting a segment first when it is the keyframe that opens one.
+    pub(crate) fn write(
+        &mut self,
+        track: Track,
+        mut packet: Packet,
+        out: &mut dyn FnMut(FinishedSegment) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match track {
+            Track::Video => {
+                let pts = packet.pts().unwrap_or(0);
+                let opens_segment = packet.is_key() && self.boundaries.crossed(pts);
+                match self.segment_start {
+                    None => self.segment_start = Some(pts),
+                    Some(start) if opens_segment => {
+                        self.cut(pts - start, out)?;
+                        self.segment_start = Some(pts);
+                    }
+                    Some(_) => {}
+                }
+                self.video_end = self.video_end.max(pts + packet.duration());
+                packet.set_stream(0);
+                packet.rescale_ts(TICKS, self.video_time_base);
+            }
+            Track::Audio => {
+                packet.set_stream(1);
+                packet.rescale_ts(self.audio_packets_time_base, self.audio_time_base);
+            }
+        }
+        packet
+            .write(&mut self.output)
+            .map_err(Error::internal("muxing MPEG-TS"))?;
+        Ok(())
+    }
+
+    /// Writes the trailer and hands out the last segment.
+    pub(crate) fn finish(
+        mut self,
+        out: &mut dyn FnMut(FinishedSegment) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.output
+            .write_trailer()
+            .map_err(Error::internal("finishing MPEG-TS"))?;
+        let start = self.segment_start.unwrap_or(0);
+        let bytes = self.buffer.take();
+        if !bytes.is_empty() {
+            out(FinishedSegment {
+                sequence: self.sequence,
+                duration: seconds(self.video_end - start),
+                bytes,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn cut(
+        &mut self,
+        ticks: i64,
+        out: &mut dyn FnMut(FinishedSegment) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        ffi::flush_muxer(&mut self.output).map_err(Error::internal("flushing MPEG-TS"))?;
+        let bytes = self.buffer.take();
+        ffi::resend_ts_headers(&mut self.output).map_err(Error::internal("re-arming PAT/PMT"))?;
+        out(FinishedSegment {
+            sequence: self.sequence,
+            duration: seconds(ticks),
+            bytes,
+        })?;
+        self.sequence += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! Decoding the chosen video stream once, onto the output clock, with durations known.
+//!
+//! Frames leave here with a strictly increasing pts in [`TICKS`], a duration, and the
+//! deinterlacing and rotation the source needs already applied.
+
+use ffmpeg_next::{Packet, Rational, Rescale, codec, decoder, format, frame};
+
+use crate::Error;
+use crate::media::picture_filter::PictureFilter;
+use crate::media::timeline::{TICKS, TICKS_PER_SECOND};
+
+/// A decoded picture on the output clock.
+pub(crate) struct TimedFrame {
+    pub(crate) frame: frame::Video,
+    /// Presentation time in [`TICKS`], from the start of the timeline.
+    pub(crate) pts: i64,
+    /// Time until the next frame, in [`TICKS`].
+    pub(crate) duration: i64,
+}
+
+/// A jump larger than this between two frames is a broken timestamp, not a pause.
+const MAX_GAP: i64 = 60 * TICKS_PER_SECOND;
+
+pub(crate) struct VideoDecoder {
+    decoder: decoder::Video,
+    stream_time_base: Rational,
+    start: i64,
+    nominal_duration: i64,
+    rotation: u32,
+    filter: Option<PictureFilter>,
+    filter_checked: bool,
+    last_pts: Option<i64>,
+    held: Option<(frame::Video, i64)>,
+    pub(crate) frames: u64,
+    pub(crate) errors: u64,
+}
+
+impl VideoDecoder {
+    /// `start_micros` is the timeline's start; `frame_rate` gives the duration of frames whose
+    /// timestamps are missing.
+    pub(crate) fn new(
+        stream: &format::stream::Stream,
+        start_micros: i64,
+        frame_rate: f64,
+        rotation: u32,
+    ) -> Result<VideoDecoder, Error> {
+        let mut context = codec::Context::from_parameters(stream.parameters())
+            .map_err(Error::internal("reading the video stream parameters"))?;
+        context.set_threading(codec::threading::Config {
+            kind: codec::threading::Type::Frame,
+            count: 0,
+            safe: false,
+        });
+        let mut opening = context.decoder();
+        opening.set_packet_time_base(stream.time_base());
+        let decoder = opening.video().map_err(|e| match e {
+            ffmpeg_next::Error::DecoderNotFound => Error::UnsupportedCodec {
+                stream: "video",
+                codec: format!("{:?}", stream.parameters().id()).to_lowercase(),
+            },
+            other => Error::CorruptInput {
+                reason: format!("the video decoder rejected the stream: {other}"),
+            },
+        })?;
+        let nominal_duration = (TICKS_PER_SECOND as f64 / frame_rate.max(1.0)).round() as i64;
+        Ok(VideoDecoder {
+            decoder,
+            stream_time_base: stream.time_base(),
+            start: start_micros.rescale(Rational::new(1, ffmpeg_next::ffi::AV_TIME_BASE), TICKS),
+            nominal_duration: nominal_duration.max(1),
+            rotation,
+            filter: None,
+            filter_checked: false,
+            last_pts: None,
+            held: None,
+            frames: 0,
+            errors: 0,
+        })
+    }
+
+    /// Decodes one packet, handing finished frames to `out`.
+    pub(crate) fn decode(
+        &mut self,
+        packet: &Packet,
+        out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if self.decoder.send_packet(packet).is_err() {
+            // A damaged packet: libav conceals what it can, as players do. Counted, judged at the end.
+            self.errors += 1;
+            return Ok(());
+        }
+        self.drain(out)
+    }
+
+    /// Flushes the decoder and the filter and hands out the last frames.
+    pub(crate) fn finish(
+        &mut self,
+        out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let _ = self.decoder.send_eof();
+        self.drain(out)?;
+        if let Some(mut filter) = self.filter.take() {
+            let mut emit = |f: frame::Video| self.release(f, out);
+            filter.push(None, &mut emit)?;
+        }
+        if let Some((frame, pts)) = self.held.take() {
+            let duration =
+                frame_duration(&frame, self.stream_time_base).unwrap_or(self.nominal_duration);
+            out(TimedFrame {
+                frame,
+                pts,
+                duration,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self, out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>) -> Result<(), Error> {
+        loop {
+            let mut decoded = frame::Video::empty();
+            match self.decoder.receive_frame(&mut decoded) {
+                Ok(()) => {
+                    self.frames += 1;
+                    let pts = self.place(&decoded);
+                    decoded.set_pts(Some(pts));
+                    self.filter_and_release(decoded, out)?;
+                }
+                Err(ffmpeg_next::Error::Eof) => return Ok(()),
+                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
+                    return Ok(());
+                }
+                Err(_) => self.errors += 1,
+            }
+        }
+    }
+
+    /// The frame's time on the output clock, repaired when missing, repeated or absurd.
+    fn place(&mut self, frame: &frame::Video) -> i64 {
+        let guessed = frame
+            .timestamp()
+            .map(|ts| ts.rescale(self.stream_time_base, TICKS) - self.start);
+        let pts = match (guessed, self.last_pts) {
+            (Some(pts), Some(last)) if pts > last && pts - last <= MAX_GAP => pts,
+            (Some(pts), None) => pts.max(0),
+            (None, None) => 0,
+            (_, Some(last)) => last + self.nominal_duration,
+        };
+        self.last_pts = Some(pts);
+        pts
+    }
+
+    fn filter_and_release(
+        &mut self,
+        frame: frame::Video,
+        out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if !self.filter_checked {
+            self.filter_checked = true;
+            if let Some(spec) = PictureFilter::spec(frame.is_interlaced(), self.rotation) {
+                self.filter = Some(PictureFilter::new(&spec, &frame)?);
+            }
+        }
+        match self.filter.take() {
+            None => self.release(frame, out),
+            Some(mut filter) => {
+                if !filter.accepts(&frame) {
+                    // The stream changed size or format midway: drain the old graph, build anew.
+                    filter.push(None, &mut |f| self.release(f, out))?;
+                    filter = PictureFilter::new(&filter.chain().to_string(), &frame)?;
+                }
+                let result = filter.push(Some(&frame), &mut |f| self.release(f, out));
+                self.filter = Some(filter);
+                result
+            }
+        }
+    }
+
+    /// Holds each frame until the next one arrives, so its duration is known exactly.
+    fn release(
+        &mut self,
+        frame: frame::Video,
+        out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let pts = frame.pts().unwrap_or(0);
+        match self.held.replace((frame, pts)) {
+            Some((previous, previous_pts)) => {
+                let duration = (pts - previous_pts).max(1);
+                out(TimedFrame {
+                    frame: previous,
+                    pts: previous_pts,
+                    duration,
+                })
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+fn frame_duration(frame: &frame::Video, time_base: Rational) -> Option<i64> {
+    let duration = frame.packet().duration;
+    (duration > 0).then(|| duration.rescale(time_base, TICKS).max(1))
+}

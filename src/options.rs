@@ -1,0 +1,251 @@
+//! What a caller can ask of a conversion: segment length, ladder, encoder preset, audio bitrate.
+//!
+//! Plain data with sensible defaults; it never reads the environment.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// One rung of the ladder the caller asks for: a size class and its H.264 bitrate.
+///
+/// `height` is the short side of the picture, so `720` means 1280x720 for a landscape source
+/// and 720x1280 for a portrait phone video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rung {
+    /// Short side of the picture in pixels (`1080`, `720`, ...).
+    pub height: u32,
+    /// Target H.264 bitrate in bits per second.
+    pub video_bitrate: u32,
+}
+
+impl Rung {
+    /// A rung of `height` pixels (short side) with the bitrate our default ladder uses for it,
+    /// or one scaled by pixel count for sizes the default ladder does not have.
+    ///
+    /// ```
+    /// use hls_transcoder::Rung;
+    /// assert_eq!(Rung::with_default_bitrate(720).video_bitrate, 2_800_000);
+    /// ```
+    pub fn with_default_bitrate(height: u32) -> Rung {
+        let video_bitrate = DEFAULT_LADDER
+            .iter()
+            .find(|r| r.height == height)
+            .map(|r| r.video_bitrate)
+            .unwrap_or_else(|| scaled_bitrate(height));
+        Rung {
+            height,
+            video_bitrate,
+        }
+    }
+}
+
+/// 5 Mb/s at 1080p scaled by pixel count, never below 200 kb/s.
+fn scaled_bitrate(height: u32) -> u32 {
+    let ratio = f64::from(height) * f64::from(height) / (1080.0 * 1080.0);
+    ((5_000_000.0 * ratio) as u32).max(200_000)
+}
+
+/// The default ladder, close to Apple's HLS authoring recommendations for H.264.
+pub const DEFAULT_LADDER: [Rung; 4] = [
+    Rung {
+        height: 1080,
+        video_bitrate: 5_000_000,
+    },
+    Rung {
+        height: 720,
+        video_bitrate: 2_800_000,
+    },
+    Rung {
+        height: 480,
+        video_bitrate: 1_400_000,
+    },
+    Rung {
+        height: 360,
+        video_bitrate: 800_000,
+    },
+];
+
+/// An x264 speed/quality preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[expect(missing_docs, reason = "the variants are x264's own preset names")]
+pub enum Preset {
+    Ultrafast,
+    Superfast,
+    #[default]
+    Veryfast,
+    Faster,
+    Fast,
+    Medium,
+    Slow,
+    Slower,
+    Veryslow,
+}
+
+const PRESETS: [(Preset, &str); 9] = [
+    (Preset::Ultrafast, "ultrafast"),
+    (Preset::Superfast, "superfast"),
+    (Preset::Veryfast, "veryfast"),
+    (Preset::Faster, "faster"),
+    (Preset::Fast, "fast"),
+    (Preset::Medium, "medium"),
+    (Preset::Slow, "slow"),
+    (Preset::Slower, "slower"),
+    (Preset::Veryslow, "veryslow"),
+];
+
+impl Preset {
+    /// The name x264 knows the preset by.
+    pub fn as_str(self) -> &'static str {
+        PRESETS
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("veryfast")
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Preset {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PRESETS
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(s))
+            .map(|(p, _)| *p)
+            .ok_or_else(|| {
+                let names: Vec<&str> = PRESETS.iter().map(|(_, n)| *n).collect();
+                Error::InvalidOptions(format!(
+                    "unknown x264 preset `{s}`; use one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// How to convert: the knobs a caller may turn. `ConvertOptions::default()` is a good start.
+///
+/// ```
+/// use hls_transcoder::{ConvertOptions, Preset, Rung};
+/// let options = ConvertOptions {
+///     segment_seconds: 4.0,
+///     ladder: vec![Rung::with_default_bitrate(720), Rung::with_default_bitrate(360)],
+///     preset: Preset::Faster,
+///     ..ConvertOptions::default()
+/// };
+/// assert!(options.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConvertOptions {
+    /// Target segment duration in seconds (EXT-X-TARGETDURATION); segments are cut at the first
+    /// frame at or after each multiple of it. Default 6.
+    pub segment_seconds: f64,
+    /// The rungs to produce, any order. Rungs larger than the source are dropped; a source
+    /// smaller than every rung gets one rendition at its own size. Default [`DEFAULT_LADDER`].
+    pub ladder: Vec<Rung>,
+    /// The x264 preset. Default `veryfast`.
+    pub preset: Preset,
+    /// AAC bitrate in bits per second, shared by every rendition. Default 128 000.
+    pub audio_bitrate: u32,
+    /// How many finished segments may wait for the sink before encoding pauses. Default 8.
+    pub segment_queue: usize,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions {
+            segment_seconds: 6.0,
+            ladder: DEFAULT_LADDER.to_vec(),
+            preset: Preset::default(),
+            audio_bitrate: 128_000,
+            segment_queue: 8,
+        }
+    }
+}
+
+impl ConvertOptions {
+    /// Checks the options, saying which one is wrong.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |msg: String| Err(Error::InvalidOptions(msg));
+        if !(self.segment_seconds.is_finite() && (1.0..=60.0).contains(&self.segment_seconds)) {
+            return bad(format!(
+                "segment_seconds must be between 1 and 60, got {}",
+                self.segment_seconds
+            ));
+        }
+        if self.ladder.is_empty() {
+            return bad("the ladder needs at least one rung".into());
+        }
+        if let Some(r) = self
+            .ladder
+            .iter()
+            .find(|r| !(16..=4320).contains(&r.height))
+        {
+            return bad(format!(
+                "rung height must be between 16 and 4320 pixels, got {}",
+                r.height
+            ));
+        }
+        if let Some(r) = self
+            .ladder
+            .iter()
+            .find(|r| !(50_000..=100_000_000).contains(&r.video_bitrate))
+        {
+            return bad(format!(
+                "video bitrate must be between 50 kb/s and 100 Mb/s, got {}",
+                r.video_bitrate
+            ));
+        }
+        if !(32_000..=512_000).contains(&self.audio_bitrate) {
+            return bad(format!(
+                "audio bitrate must be between 32 and 512 kb/s, got {}",
+                self.audio_bitrate
+            ));
+        }
+        if self.segment_queue == 0 {
+            return bad("segment_queue must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse_case_insensitively_and_unknown_ones_are_rejected() {
+        assert_eq!("VeryFast".parse::<Preset>().unwrap(), Preset::Veryfast);
+        assert_eq!(Preset::Slow.to_string(), "slow");
+        let err = "turbo".parse::<Preset>().unwrap_err();
+        assert!(err.to_string().contains("ultrafast"), "{err}");
+    }
+
+    #[test]
+    fn defaults_are_valid_and_a_zero_segment_length_is_not() {
+        assert!(ConvertOptions::default().validate().is_ok());
+        let zero = ConvertOptions {
+            segment_seconds: 0.0,
+            ..Default::default()
+        };
+        assert!(matches!(zero.validate(), Err(Error::InvalidOptions(_))));
+    }
+
+    #[test]
+    fn unknown_rung_heights_get_a_bitrate_scaled_by_pixels() {
+        assert_eq!(Rung::with_default_bitrate(1080).video_bitrate, 5_000_000);
+        let r540 = Rung::with_default_bitrate(540).video_bitrate;
+        assert_eq!(r540, 1_250_000);
+        assert_eq!(Rung::with_default_bitrate(100).video_bitrate, 200_000);
+    }
+}

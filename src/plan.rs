@@ -1,0 +1,101 @@
+//! The dry run: what a conversion of this input would produce, without encoding anything.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::hls::{AAC_LC, h264_high_level};
+use crate::ladder::{self, Rendition};
+use crate::media::rung_encoder::max_bitrate;
+use crate::media::source::{self, SourceInfo};
+use crate::{ConvertOptions, Error};
+
+/// One rendition as planned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedRendition {
+    /// Name, size and bitrate.
+    #[serde(flatten)]
+    pub rendition: Rendition,
+    /// The VBV peak bitrate the encoder is held to, in bits per second.
+    pub max_video_bitrate: u32,
+    /// Expected RFC 6381 codec strings (H.264 High at the level x264 will pick, and AAC-LC when
+    /// the source has audio). The published master playlist reads them from the real stream.
+    pub codecs: Vec<String>,
+    /// Path of the rendition's media playlist, relative to the master playlist.
+    pub playlist: String,
+}
+
+/// What a conversion would produce.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// Facts about the input.
+    pub source: SourceInfo,
+    /// Target segment duration in seconds.
+    pub segment_seconds: f64,
+    /// Segments per rendition expected from the source duration.
+    pub expected_segments: Option<u64>,
+    /// The renditions, largest first.
+    pub renditions: Vec<PlannedRendition>,
+    /// AAC bitrate in bits per second, or `None` for a source without audio.
+    pub audio_bitrate: Option<u32>,
+}
+
+/// Reads the input's header and describes it, without decoding.
+///
+/// Fails with a client error ([`Error::is_client_error`]) when the file is not a video.
+pub fn probe(input: impl AsRef<Path>) -> Result<SourceInfo, Error> {
+    Ok(source::open(input.as_ref())?.info)
+}
+
+/// What [`convert`](crate::convert) would produce for this input and these options: the
+/// source's facts and the chosen renditions, without encoding anything.
+///
+/// ```no_run
+/// let plan = hls_transcoder::plan("phone.mov", &hls_transcoder::ConvertOptions::default())?;
+/// for r in &plan.renditions {
+///     println!("{} {}x{} {} b/s {:?}", r.rendition.name, r.rendition.width, r.rendition.height,
+///              r.rendition.video_bitrate, r.codecs);
+/// }
+/// # Ok::<(), hls_transcoder::Error>(())
+/// ```
+pub fn plan(input: impl AsRef<Path>, options: &ConvertOptions) -> Result<Plan, Error> {
+    options.validate()?;
+    Ok(plan_for(probe(input)?, options))
+}
+
+pub(crate) fn plan_for(source: SourceInfo, options: &ConvertOptions) -> Plan {
+    let renditions = ladder::choose(&options.ladder, source.display_width, source.display_height)
+        .into_iter()
+        .map(|rendition| {
+            let max_video_bitrate = max_bitrate(rendition.video_bitrate);
+            let level = h264_high_level(
+                rendition.width,
+                rendition.height,
+                source.frame_rate,
+                max_video_bitrate,
+            );
+            let mut codecs = vec![format!("avc1.6400{level:02x}")];
+            if source.audio.is_some() {
+                codecs.push(AAC_LC.to_string());
+            }
+            let playlist = format!("{}/index.m3u8", rendition.name);
+            PlannedRendition {
+                rendition,
+                max_video_bitrate,
+                codecs,
+                playlist,
+            }
+        })
+        .collect();
+    let expected_segments = source
+        .duration
+        .map(|d| (d / options.segment_seconds).ceil().max(1.0) as u64);
+    let audio_bitrate = source.audio.as_ref().map(|_| options.audio_bitrate);
+    Plan {
+        source,
+        segment_seconds: options.segment_seconds,
+        expected_segments,
+        renditions,
+        audio_bitrate,
+    }
+}

@@ -1,0 +1,186 @@
+//! Per-frame progress of a conversion: what the callback receives, and the arithmetic behind it.
+//!
+//! Pure: counts and clocks in, figures out. The pipeline feeds it frame counts per rendition.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// How far one rendition is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RenditionProgress {
+    /// The rendition's name, e.g. `"720p"`.
+    pub name: String,
+    /// Frames encoded so far.
+    pub frames_done: u64,
+}
+
+/// A snapshot of a running conversion, given to the progress callback after each frame.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    /// Frames encoded by every rendition (the slowest one's count).
+    pub frames_done: u64,
+    /// Frames the source holds: from the container when it says, else duration x frame rate.
+    pub frames_expected: Option<u64>,
+    /// `frames_done / frames_expected` in percent, at most 100.
+    pub percent: Option<f64>,
+    /// Frames encoded per second of wall time so far.
+    pub fps: f64,
+    /// Seconds of media converted per second of wall time (1.0 is realtime).
+    pub speed: f64,
+    /// Estimated time left.
+    #[serde(with = "opt_secs")]
+    pub eta: Option<Duration>,
+    /// Wall time since the conversion started.
+    #[serde(with = "secs")]
+    pub elapsed: Duration,
+    /// Progress of each rendition.
+    pub renditions: Vec<RenditionProgress>,
+}
+
+mod secs {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+mod opt_secs {
+    pub fn serialize<S: serde::Serializer>(
+        d: &Option<std::time::Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// Turns frame counts into [`Progress`] figures.
+#[derive(Debug, Clone)]
+pub(crate) struct ProgressMeter {
+    frames_expected: Option<u64>,
+    frame_rate: f64,
+    names: Vec<String>,
+}
+
+impl ProgressMeter {
+    pub(crate) fn new(frames_expected: Option<u64>, frame_rate: f64, names: Vec<String>) -> Self {
+        ProgressMeter {
+            frames_expected,
+            frame_rate,
+            names,
+        }
+    }
+
+    /// The snapshot for these per-rendition frame counts after `elapsed` of wall time.
+    pub(crate) fn measure(&self, counts: &[u64], elapsed: Duration) -> Progress {
+        let frames_done = counts.iter().copied().min().unwrap_or(0);
+        let seconds = elapsed.as_secs_f64();
+        let fps = if seconds > 0.0 {
+            frames_done as f64 / seconds
+        } else {
+            0.0
+        };
+        let speed = if self.frame_rate > 0.0 {
+            fps / self.frame_rate
+        } else {
+            0.0
+        };
+        let percent = self
+            .frames_expected
+            .filter(|&e| e > 0)
+            .map(|e| (frames_done as f64 * 100.0 / e as f64).min(100.0));
+        let eta = match self.frames_expected {
+            Some(e) if fps > 0.0 => Some(Duration::from_secs_f64(
+                e.saturating_sub(frames_done) as f64 / fps,
+            )),
+            _ => None,
+        };
+        let renditions = self
+            .names
+            .iter()
+            .zip(counts)
+            .map(|(name, &frames_done)| RenditionProgress {
+                name: name.clone(),
+                frames_done,
+            })
+            .collect();
+        Progress {
+            frames_done,
+            frames_expected: self.frames_expected,
+            percent,
+            fps,
+            speed,
+            eta,
+            elapsed,
+            renditions,
+        }
+    }
+
+    /// The final snapshot: everything the source had is done, whatever the estimate said.
+    pub(crate) fn finished(&self, counts: &[u64], elapsed: Duration) -> Progress {
+        let done = counts.iter().copied().min().unwrap_or(0);
+        let meter = ProgressMeter {
+            frames_expected: Some(done),
+            ..self.clone()
+        };
+        meter.measure(counts, elapsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meter(expected: Option<u64>) -> ProgressMeter {
+        ProgressMeter::new(expected, 25.0, vec!["720p".into(), "360p".into()])
+    }
+
+    #[test]
+    fn progress_follows_the_slowest_rendition() {
+        let p = meter(Some(200)).measure(&[100, 50], Duration::from_secs(1));
+        assert_eq!(p.frames_done, 50);
+        assert_eq!(p.percent, Some(25.0));
+        assert_eq!(p.fps, 50.0);
+        assert_eq!(p.speed, 2.0);
+        assert_eq!(p.eta, Some(Duration::from_secs(3)));
+        assert_eq!(
+            p.renditions[0],
+            RenditionProgress {
+                name: "720p".into(),
+                frames_done: 100
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_frame_count_gives_no_percent_and_no_eta() {
+        let p = meter(None).measure(&[10, 10], Duration::from_millis(500));
+        assert_eq!((p.percent, p.eta), (None, None));
+        assert_eq!(p.fps, 20.0);
+    }
+
+    #[test]
+    fn percent_never_passes_100_and_the_final_snapshot_is_100() {
+        let m = meter(Some(100));
+        assert_eq!(
+            m.measure(&[120, 130], Duration::from_secs(2)).percent,
+            Some(100.0)
+        );
+        let last = m.finished(&[97, 97], Duration::from_secs(2));
+        assert_eq!(
+            (last.percent, last.frames_expected),
+            (Some(100.0), Some(97))
+        );
+    }
+
+    #[test]
+    fn no_time_elapsed_means_zero_rates_not_infinity() {
+        let p = meter(Some(10)).measure(&[0, 0], Duration::ZERO);
+        assert_eq!((p.fps, p.speed, p.eta), (0.0, 0.0, None));
+    }
+}

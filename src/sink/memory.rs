@@ -1,0 +1,29 @@
+//! A sink that keeps everything in memory, in the order it arrived (for tests and embedding).
+
+use super::{HlsObject, Sink, SinkError};
+
+/// Collects every object in arrival order.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    /// The objects, in the order the conversion published them.
+    pub objects: Vec<HlsObject>,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> MemorySink {
+        MemorySink::default()
+    }
+
+    /// The object at `path`, if it was published.
+    pub fn get(&self, path: &str) -> Option<&HlsObject> {
+        self.objects.iter().find(|o| o.path == path)
+    }
+}
+
+impl Sink for MemorySink {
+    fn put(&mut self, object: HlsObject) -> Result<(), SinkError> {
+        self.objects.push(object);
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! Where finished HLS objects go: the [`Sink`] trait and the sinks the library ships.
+//!
+//! The conversion hands every object to the sink on the caller's thread, in publishing order:
+//! each rendition's segments as they are produced, then each media playlist (after all of its
+//! segments), then the master playlist last, so a published master never names a missing
+//! object. A sink that uploads asynchronously can start uploads in `put` and wait for them in
+//! [`Sink::finish`]; until `put` returns, the encoders wait (bounded memory).
+
+mod directory;
+mod memory;
+
+pub use directory::DirectorySink;
+pub use memory::MemorySink;
+
+/// What an [`HlsObject`] is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ObjectKind {
+    /// An MPEG-TS segment of one rendition.
+    Segment {
+        /// The rendition's name, e.g. `"720p"`.
+        rendition: String,
+        /// Sequence number, from 1, as in the media playlist.
+        sequence: u64,
+        /// Duration in seconds.
+        duration: f64,
+    },
+    /// A rendition's media playlist.
+    MediaPlaylist {
+        /// The rendition's name.
+        rendition: String,
+    },
+    /// The master playlist, always the last object.
+    MasterPlaylist,
+}
+
+/// One file of the HLS output: its path relative to the output root, its bytes and its kind.
+#[derive(Debug, Clone)]
+pub struct HlsObject {
+    /// Relative path with `/` separators, e.g. `720p/segment_00001.ts` or `master.m3u8`.
+    pub path: String,
+    /// The file's content.
+    pub bytes: Vec<u8>,
+    /// What the object is.
+    pub kind: ObjectKind,
+}
+
+impl HlsObject {
+    /// The MIME type to serve the object with.
+    pub fn content_type(&self) -> &'static str {
+        match self.kind {
+            ObjectKind::Segment { .. } => "video/mp2t",
+            _ => "application/vnd.apple.mpegurl",
+        }
+    }
+}
+
+/// The error a sink reports; any error type will do.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Receives the HLS output of a conversion.
+pub trait Sink {
+    /// Stores one object. Called in publishing order on the thread that runs the conversion;
+    /// an error stops the conversion.
+    fn put(&mut self, object: HlsObject) -> Result<(), SinkError>;
+
+    /// Called once after the master playlist was put: a sink that stores in the background
+    /// waits here until everything is stored. The default does nothing.
+    fn finish(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for &mut S {
+    fn put(&mut self, object: HlsObject) -> Result<(), SinkError> {
+        (**self).put(object)
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        (**self).finish()
+    }
+}
