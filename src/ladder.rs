@@ -68,7 +68,7 @@ pub fn choose(ladder: &[Rung], display_width: u32, display_height: u32) -> Vec<R
         .copied()
         .filter(|r| r.height <= short)
         .collect();
-    rungs.sort_by(|a, b| b.height.cmp(&a.height));
+    rungs.sort_by_key(|r| std::cmp::Reverse(r.height));
     rungs.dedup_by_key(|r| r.height);
     if rungs.is_empty() {
         let Some(smallest) = ladder.iter().min_by_key(|r| r.height) else {

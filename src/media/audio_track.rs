@@ -186,7 +186,8 @@ impl AudioTrack {
 
 /// `abuffer -> aresample -> aformat -> abuffersink` turning any layout and rate into 48 kHz
 /// stereo float planar, in 1024-sample frames. `async=1` fills gaps and trims overlaps in broken
-/// timestamps; `first_pts=0` pads a late-starting track with silence so it stays in sync.
+/// timestamps; `first_pts=0` pads a track starting after the video with silence and trims what
+/// comes before the video, so both start together and stay in sync.
 fn resampler(first: &frame::Audio, time_base: Rational) -> Result<filter::Graph, Error> {
     let layout = if first.channel_layout().is_empty() {
         ChannelLayout::default(i32::from(first.channels()))

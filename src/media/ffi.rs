@@ -157,3 +157,11 @@ pub(crate) fn resend_ts_headers(
         Ok(())
     }
 }
+
+/// Whether the stream declares interlaced coding (any field order but progressive/unknown).
+pub(crate) fn declares_interlaced(parameters: &codec::Parameters) -> bool {
+    use ffi::AVFieldOrder::*;
+    // SAFETY: `parameters` wraps a valid AVCodecParameters; field_order is a plain enum field.
+    let order = unsafe { (*parameters.as_ptr()).field_order };
+    matches!(order, AV_FIELD_TT | AV_FIELD_BB | AV_FIELD_TB | AV_FIELD_BT)
+}

@@ -3,7 +3,7 @@
 //! Built only when a source needs it (interlaced frames, rotation metadata), once, on the
 //! thread that decodes. Scaling is not done here: each rendition scales on its own thread.
 
-use ffmpeg_next::{Rational, filter, frame};
+use ffmpeg_next::{Rational, Rescale, filter, frame};
 
 use crate::Error;
 use crate::media::timeline::TICKS;
@@ -99,10 +99,16 @@ impl PictureFilter {
         }
         .map_err(Error::internal("feeding the picture filter"))?;
         let mut sink = self.graph.get("out").expect("graph has an output");
+        // yadif doubles the time base's resolution; frames go back onto the output clock.
+        let time_base = sink.sink().time_base();
         loop {
             let mut filtered = frame::Video::empty();
             match sink.sink().frame(&mut filtered) {
-                Ok(()) => out(filtered)?,
+                Ok(()) => {
+                    let pts = filtered.pts().map(|pts| pts.rescale(time_base, TICKS));
+                    filtered.set_pts(pts);
+                    out(filtered)?
+                }
                 Err(ffmpeg_next::Error::Eof) => return Ok(()),
                 Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
                     return Ok(());

@@ -225,9 +225,9 @@ pub(crate) fn start(
                 None
             })
     };
-    threads.push(demux.map_err(|e| spawn_failed(e))?);
+    threads.push(demux.map_err(spawn_failed)?);
     for thread in rung_threads {
-        threads.push(thread.map_err(|e| spawn_failed(e))?);
+        threads.push(thread.map_err(spawn_failed)?);
     }
     Ok(Pipeline {
         segments,

@@ -28,6 +28,9 @@ pub struct SourceInfo {
     pub sample_aspect_ratio: String,
     /// Clockwise rotation in degrees to apply for display: 0, 90, 180 or 270.
     pub rotation: u32,
+    /// Whether the stream declares interlaced (field) coding; such frames are deinterlaced.
+    /// Frames flagged interlaced are deinterlaced even when the stream does not declare it.
+    pub interlaced: bool,
     /// Average frames per second.
     pub frame_rate: f64,
     /// Number of frames the container declares, if it does.
@@ -116,37 +119,26 @@ fn choose_video(input: &format::context::Input) -> Result<usize, Error> {
         s.disposition()
             .contains(format::stream::Disposition::DEFAULT)
     });
-    let chosen = default.or_else(|| candidates.iter().max_by_key(|s| pixels(s)));
-    match chosen {
-        Some(s) if pixels(s) > 0 || s.parameters().id() != codec::Id::None => Ok(s.index()),
-        _ => {
-            let mut kinds: Vec<&str> = input
-                .streams()
-                .map(|s| match s.parameters().medium() {
-                    media::Type::Video if is_picture(&s) => "cover art",
-                    media::Type::Video => "video",
-                    media::Type::Audio => "audio",
-                    media::Type::Subtitle => "subtitles",
-                    _ => "data",
-                })
-                .collect();
-            kinds.dedup();
-            let found = if kinds.is_empty() {
-                "no streams".to_string()
-            } else {
-                kinds.join(", ")
-            };
-            Err(Error::NoVideoStream { found })
-        }
+    if let Some(chosen) = default.or(candidates.first()) {
+        return Ok(chosen.index());
     }
-}
-
-fn pixels(stream: &format::stream::Stream) -> u64 {
-    codec::Context::from_parameters(stream.parameters())
-        .ok()
-        .and_then(|c| c.decoder().video().ok())
-        .map(|v| u64::from(v.width()) * u64::from(v.height()))
-        .unwrap_or(0)
+    let mut kinds: Vec<&str> = input
+        .streams()
+        .map(|s| match s.parameters().medium() {
+            media::Type::Video => "cover art",
+            media::Type::Audio => "audio",
+            media::Type::Subtitle => "subtitles",
+            _ => "data",
+        })
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let found = if kinds.is_empty() {
+        "no streams".to_string()
+    } else {
+        kinds.join(", ")
+    };
+    Err(Error::NoVideoStream { found })
 }
 
 fn choose_audio(input: &format::context::Input) -> Option<usize> {
@@ -228,6 +220,7 @@ fn describe(
         display_height,
         sample_aspect_ratio: format!("{}:{}", sar.numerator(), sar.denominator()),
         rotation,
+        interlaced: crate::media::ffi::declares_interlaced(&params),
         frame_rate,
         frames,
         frames_expected,
@@ -264,7 +257,9 @@ fn seconds(value: i64, time_base: Rational) -> Option<f64> {
     (value > 0 && time_base.denominator() > 0).then(|| value as f64 * f64::from(time_base))
 }
 
-/// The start of the shared timeline: the earliest start of the streams we use.
+/// The start of the shared timeline: the video's first timestamp, so the output starts with a
+/// picture. Audio before it is trimmed and a late audio start padded with silence (see
+/// `audio_track`), which keeps both in sync and starting together.
 fn timeline_start(input: &format::context::Input, video: usize, audio: Option<usize>) -> i64 {
     let micros = |index: usize| {
         let s = input.stream(index)?;
@@ -276,11 +271,8 @@ fn timeline_start(input: &format::context::Input, video: usize, audio: Option<us
             )
         })
     };
-    [Some(video), audio]
-        .into_iter()
-        .flatten()
-        .filter_map(micros)
-        .min()
+    micros(video)
+        .or_else(|| audio.and_then(micros))
         .unwrap_or(0)
 }
 

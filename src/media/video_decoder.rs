@@ -166,7 +166,7 @@ impl VideoDecoder {
                 if !filter.accepts(&frame) {
                     // The stream changed size or format midway: drain the old graph, build anew.
                     filter.push(None, &mut |f| self.release(f, out))?;
-                    filter = PictureFilter::new(&filter.chain().to_string(), &frame)?;
+                    filter = PictureFilter::new(filter.chain(), &frame)?;
                 }
                 let result = filter.push(Some(&frame), &mut |f| self.release(f, out));
                 self.filter = Some(filter);

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need, only when some are missing.
+# FFmpeg 5.1's -dev libraries for the build; the ffmpeg/ffprobe commands as independent
+# checkers in tests and benchmarks (never used by the product itself).
+set -euo pipefail
+
+packages=(
+  libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev
+  libswscale-dev libswresample-dev pkg-config libclang-dev clang
+  ffmpeg
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,182 @@
+//! Real fixtures from several containers and codecs, converted and checked independently.
+
+use hls_transcoder::{ConvertOptions, Rung};
+
+use crate::helpers::{assert_valid_hls, convert_fixture, ffprobe, fixture, short_segments};
+
+fn converts_cleanly(name: &str) -> hls_transcoder::ConvertReport {
+    let options = short_segments();
+    let (dir, report) = convert_fixture(name, &options);
+    assert_valid_hls(dir.path(), &fixture(name), &report, options.segment_seconds);
+    report
+}
+
+fn sizes(report: &hls_transcoder::ConvertReport) -> Vec<(u32, u32)> {
+    report
+        .renditions
+        .iter()
+        .map(|r| (r.rendition.width, r.rendition.height))
+        .collect()
+}
+
+#[test]
+fn an_h264_aac_mp4_becomes_a_two_rung_ladder_capped_at_its_480p_source() {
+    let report = converts_cleanly("h264_aac.mp4");
+    assert_eq!(sizes(&report), [(854, 480), (640, 360)]);
+    assert_eq!(report.renditions[0].segments, 4);
+}
+
+#[test]
+fn a_vp8_vorbis_webm_converts() {
+    converts_cleanly("vp8_vorbis.webm");
+}
+
+#[test]
+fn a_video_without_audio_gives_video_only_hls() {
+    let report = converts_cleanly("no_audio.mp4");
+    assert_eq!(report.renditions[0].codecs.len(), 1);
+}
+
+#[test]
+fn a_portrait_phone_video_is_rotated_upright() {
+    let report = converts_cleanly("rotated.mp4");
+    assert_eq!(report.source.rotation, 90);
+    assert_eq!(sizes(&report), [(360, 640)]);
+}
+
+#[test]
+fn variable_frame_rate_keeps_every_frame_at_its_time() {
+    converts_cleanly("vfr.mkv");
+}
+
+#[test]
+fn odd_dimensions_round_to_even_and_5_1_audio_is_downmixed_to_stereo() {
+    let options = short_segments();
+    let (dir, report) = convert_fixture("odd_size_51.mkv", &options);
+    assert_valid_hls(
+        dir.path(),
+        &fixture("odd_size_51.mkv"),
+        &report,
+        options.segment_seconds,
+    );
+    assert_eq!(sizes(&report), [(322, 242)]);
+    let audio = ffprobe(&[
+        "-select_streams",
+        "a",
+        "-show_entries",
+        "stream=channels,sample_rate",
+        dir.path().join("242p/segment_00001.ts").to_str().unwrap(),
+    ]);
+    assert_eq!(audio["streams"][0]["channels"], 2);
+    assert_eq!(audio["streams"][0]["sample_rate"], "48000");
+}
+
+#[test]
+fn interlaced_mpeg2_in_mpeg_ts_is_deinterlaced_and_converted() {
+    let report = converts_cleanly("interlaced.ts");
+    assert!(report.source.interlaced);
+}
+
+#[test]
+fn hevc_at_29_97_fps_converts_with_segment_cuts_aligned_across_renditions() {
+    let options = ConvertOptions {
+        ladder: vec![
+            Rung::with_default_bitrate(360),
+            Rung::with_default_bitrate(240),
+        ],
+        ..short_segments()
+    };
+    let (dir, report) = convert_fixture("hevc_2997.mp4", &options);
+    assert_valid_hls(
+        dir.path(),
+        &fixture("hevc_2997.mp4"),
+        &report,
+        options.segment_seconds,
+    );
+    let durations =
+        |name: &str| std::fs::read_to_string(dir.path().join(name).join("index.m3u8")).unwrap();
+    let extinf = |text: String| {
+        text.lines()
+            .filter(|l| l.starts_with("#EXTINF"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        extinf(durations("360p")),
+        extinf(durations("240p")),
+        "cuts line up across renditions"
+    );
+}
+
+#[test]
+fn non_square_pixels_are_shown_at_their_display_aspect() {
+    let report = converts_cleanly("anamorphic.mkv");
+    // 720x576 with 64:45 pixels displays as 1024x576: 16:9.
+    assert_eq!(
+        (report.source.display_width, report.source.display_height),
+        (1024, 576)
+    );
+    assert_eq!(sizes(&report), [(854, 480), (640, 360)]);
+}
+
+#[test]
+fn of_several_audio_tracks_the_default_one_is_used() {
+    let options = short_segments();
+    let (dir, report) = convert_fixture("two_audio_tracks.mkv", &options);
+    assert_valid_hls(
+        dir.path(),
+        &fixture("two_audio_tracks.mkv"),
+        &report,
+        options.segment_seconds,
+    );
+    // The default track is an 880 Hz tone, the other 440 Hz: a 660 Hz high-pass keeps only the default.
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-i"])
+        .arg(dir.path().join("240p/index.m3u8"))
+        .args([
+            "-vn",
+            "-af",
+            "highpass=f=660,highpass=f=660,volumedetect",
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    let mean: f64 = log
+        .lines()
+        .find_map(|l| l.split("mean_volume: ").nth(1))
+        .and_then(|v| v.trim_end_matches(" dB").parse().ok())
+        .unwrap_or_else(|| panic!("no volumedetect output:\n{log}"));
+    assert!(
+        mean > -30.0,
+        "the 880 Hz default track survives a 660 Hz high-pass (mean {mean} dB)"
+    );
+}
+
+#[test]
+fn playlists_come_after_their_segments_and_the_master_last() {
+    let mut sink = hls_transcoder::MemorySink::new();
+    hls_transcoder::convert(
+        fixture("h264_aac.mp4"),
+        &short_segments(),
+        &mut sink,
+        |_| {},
+    )
+    .unwrap();
+    let paths: Vec<&str> = sink.objects.iter().map(|o| o.path.as_str()).collect();
+    assert_eq!(paths.last(), Some(&"master.m3u8"));
+    for rendition in ["480p", "360p"] {
+        let playlist = paths
+            .iter()
+            .position(|p| *p == format!("{rendition}/index.m3u8"))
+            .unwrap();
+        let last_segment = paths
+            .iter()
+            .rposition(|p| p.starts_with(rendition) && p.ends_with(".ts"))
+            .unwrap();
+        assert!(last_segment < playlist, "{rendition}: {paths:?}");
+    }
+    assert_eq!(paths.iter().filter(|p| p.ends_with(".ts")).count(), 8);
+}

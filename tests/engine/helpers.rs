@@ -1,0 +1,314 @@
+//! Running conversions on fixtures and checking HLS output with ffprobe/ffmpeg.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hls_transcoder::{ConvertOptions, ConvertReport, DirectorySink, convert};
+use serde_json::Value;
+
+/// One AAC frame at 48 kHz: how far audio and video may start apart (encoder priming).
+pub const AUDIO_FRAME_SECONDS: f64 = 1024.0 / 48_000.0;
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// Options for short fixtures: 1 s segments so every clip has several.
+pub fn short_segments() -> ConvertOptions {
+    ConvertOptions {
+        segment_seconds: 1.0,
+        ..ConvertOptions::default()
+    }
+}
+
+/// Converts a fixture into a fresh temporary directory.
+pub fn convert_fixture(name: &str, options: &ConvertOptions) -> (tempfile::TempDir, ConvertReport) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sink = DirectorySink::new(dir.path()).expect("sink");
+    let report = convert(fixture(name), options, sink, |_| {})
+        .unwrap_or_else(|e| panic!("converting {name}: {e}"));
+    (dir, report)
+}
+
+/// `ffprobe -of json` with the given arguments.
+pub fn ffprobe(args: &[&str]) -> Value {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-of", "json"])
+        .args(args)
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        output.status.success(),
+        "ffprobe {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("ffprobe json")
+}
+
+pub fn number(value: &Value) -> f64 {
+    match value {
+        Value::String(s) => s.parse().unwrap_or_else(|_| panic!("not a number: {s}")),
+        Value::Number(n) => n.as_f64().expect("f64"),
+        other => panic!("not a number: {other}"),
+    }
+}
+
+/// Decodes a playlist or file end to end with ffmpeg; returns its error output (empty = clean).
+pub fn decode_errors(path: &Path) -> String {
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        output.status.success(),
+        "ffmpeg failed on {}",
+        path.display()
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Video frames of a file: (timestamp, duration) in seconds, in presentation order.
+pub fn video_frames(path: &Path) -> Vec<(f64, f64)> {
+    let json = ffprobe(&[
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "frame=best_effort_timestamp_time,pkt_duration_time",
+        path.to_str().unwrap(),
+    ]);
+    json["frames"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .filter(|f| f.get("best_effort_timestamp_time").is_some())
+        .map(|f| {
+            (
+                number(&f["best_effort_timestamp_time"]),
+                f.get("pkt_duration_time").map(number).unwrap_or(0.0),
+            )
+        })
+        .collect()
+}
+
+/// Seconds from the first video frame to the end of the last one.
+pub fn video_span(frames: &[(f64, f64)]) -> f64 {
+    let first = frames.iter().map(|f| f.0).fold(f64::INFINITY, f64::min);
+    let end = frames
+        .iter()
+        .map(|f| f.0 + f.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    end - first
+}
+
+/// Parses `#EXTINF` durations and URIs of a media playlist.
+pub fn playlist_segments(text: &str) -> Vec<(f64, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let duration = line
+                .strip_prefix("#EXTINF:")?
+                .trim_end_matches(',')
+                .parse()
+                .ok()?;
+            Some((duration, lines[i + 1].to_string()))
+        })
+        .collect()
+}
+
+fn attribute<'a>(line: &'a str, name: &str) -> &'a str {
+    let start = line
+        .find(&format!("{name}="))
+        .unwrap_or_else(|| panic!("{name} missing in {line}"))
+        + name.len()
+        + 1;
+    let rest = &line[start..];
+    if let Some(quoted) = rest.strip_prefix('"') {
+        &quoted[..quoted.find('"').unwrap()]
+    } else {
+        &rest[..rest.find(',').unwrap_or(rest.len())]
+    }
+}
+
+/// Every independent check of issue #2 on the output of one conversion.
+pub fn assert_valid_hls(out: &Path, source: &Path, report: &ConvertReport, segment_seconds: f64) {
+    let source_frames = video_frames(source);
+    let source_span = video_span(&source_frames);
+    let frame_seconds = 1.0 / report.source.frame_rate;
+    let source_has_audio = report.source.audio.is_some();
+
+    let master = std::fs::read_to_string(out.join("master.m3u8")).expect("master playlist");
+    let variants: Vec<(&str, &str)> = master
+        .lines()
+        .zip(master.lines().skip(1))
+        .filter(|(tag, _)| tag.starts_with("#EXT-X-STREAM-INF:"))
+        .collect();
+    assert_eq!(
+        variants.len(),
+        report.renditions.len(),
+        "one variant per rendition:\n{master}"
+    );
+
+    for (stream_inf, uri) in variants {
+        let playlist_path = out.join(uri);
+        let rendition = playlist_path.parent().unwrap().to_path_buf();
+        let errors = decode_errors(&playlist_path);
+        assert!(errors.is_empty(), "{uri} decodes with errors:\n{errors}");
+
+        // CODECS and RESOLUTION as ffprobe sees the stream.
+        let streams = ffprobe(&[
+            "-show_entries",
+            "stream=codec_type,profile,level,width,height",
+            playlist_path.to_str().unwrap(),
+        ]);
+        let streams = streams["streams"].as_array().unwrap();
+        let video = streams
+            .iter()
+            .find(|s| s["codec_type"] == "video")
+            .expect("a video stream");
+        let (width, height) = (
+            video["width"].as_u64().unwrap(),
+            video["height"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            attribute(stream_inf, "RESOLUTION"),
+            format!("{width}x{height}"),
+            "{uri}"
+        );
+        let profile_idc = match video["profile"].as_str().unwrap() {
+            "High" => "64",
+            "Main" => "4d",
+            "Constrained Baseline" | "Baseline" => "42",
+            other => panic!("unexpected profile {other}"),
+        };
+        let codecs = attribute(stream_inf, "CODECS");
+        let video_codec = format!(
+            "avc1.{profile_idc}00{:02x}",
+            video["level"].as_u64().unwrap()
+        );
+        let has_audio = streams.iter().any(|s| s["codec_type"] == "audio");
+        assert_eq!(
+            has_audio, source_has_audio,
+            "{uri}: audio present iff the source has audio"
+        );
+        let expected = if has_audio {
+            format!("{video_codec},mp4a.40.2")
+        } else {
+            video_codec
+        };
+        assert_eq!(codecs, expected, "{uri}: CODECS matches the stream");
+        let (bandwidth, average) = (
+            attribute(stream_inf, "BANDWIDTH"),
+            attribute(stream_inf, "AVERAGE-BANDWIDTH"),
+        );
+        assert!(
+            bandwidth.parse::<u64>().unwrap() >= average.parse::<u64>().unwrap(),
+            "{stream_inf}"
+        );
+
+        // Durations: the sum within one frame of the source; each segment at most the target.
+        let text = std::fs::read_to_string(&playlist_path).unwrap();
+        assert!(
+            text.ends_with("#EXT-X-ENDLIST\n") && text.contains("#EXT-X-PLAYLIST-TYPE:VOD"),
+            "{text}"
+        );
+        let target: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("#EXT-X-TARGETDURATION:"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let segments = playlist_segments(&text);
+        assert!(!segments.is_empty());
+        let total: f64 = segments.iter().map(|s| s.0).sum();
+        assert!(
+            (total - source_span).abs() <= frame_seconds + 1e-3,
+            "{uri}: {total:.4} s of segments vs {source_span:.4} s of source video"
+        );
+        for (duration, name) in &segments {
+            assert!(
+                duration.round() <= target,
+                "{uri}/{name}: {duration} rounds above TARGETDURATION {target}"
+            );
+            assert!(
+                duration.round() <= segment_seconds.ceil(),
+                "{uri}/{name}: {duration} s for a {segment_seconds} s target"
+            );
+        }
+
+        // The output holds every frame of the source, each segment starting with a keyframe.
+        let output_frames = video_frames(&playlist_path);
+        assert_eq!(
+            output_frames.len(),
+            source_frames.len(),
+            "{uri}: frame count"
+        );
+        for (index, (_, name)) in segments.iter().enumerate() {
+            let segment = rendition.join(name);
+            let first = ffprobe(&[
+                "-select_streams",
+                "v:0",
+                "-read_intervals",
+                "%+#1",
+                "-show_entries",
+                "frame=key_frame,pict_type",
+                segment.to_str().unwrap(),
+            ]);
+            let frame = &first["frames"][0];
+            assert_eq!(frame["key_frame"], 1, "{uri}/{name} starts with a keyframe");
+            assert_eq!(frame["pict_type"], "I", "{uri}/{name}");
+            let bytes = std::fs::read(&segment).unwrap();
+            assert_eq!(
+                bytes.first(),
+                Some(&0x47),
+                "{name} starts with a TS sync byte"
+            );
+            assert_eq!(bytes.len() % 188, 0, "{name} holds whole TS packets");
+            // The tables come before any media: SDT, PAT and PMT, as ffmpeg's own hls muxer writes.
+            let pids: Vec<u16> = bytes
+                .chunks(188)
+                .map(|p| (u16::from(p[1] & 0x1f) << 8) | u16::from(p[2]))
+                .collect();
+            let first_media = pids
+                .iter()
+                .position(|&pid| pid >= 0x100 && pid != 0x1000)
+                .unwrap();
+            assert!(
+                pids[..first_media].contains(&0),
+                "{name} begins with a PAT: {:?}",
+                &pids[..first_media]
+            );
+            assert!(
+                pids[..first_media].contains(&0x1000),
+                "{name} begins with a PMT: {:?}",
+                &pids[..first_media]
+            );
+            if index == 0 && has_audio {
+                let starts = ffprobe(&[
+                    "-show_entries",
+                    "stream=codec_type,start_time",
+                    segment.to_str().unwrap(),
+                ]);
+                let start = |kind: &str| {
+                    starts["streams"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|s| s["codec_type"] == kind)
+                        .map(|s| number(&s["start_time"]))
+                        .unwrap()
+                };
+                let gap = (start("audio") - start("video")).abs();
+                assert!(
+                    gap <= AUDIO_FRAME_SECONDS + 1e-3,
+                    "{uri}: audio and video start {gap:.4} s apart"
+                );
+            }
+        }
+    }
+}

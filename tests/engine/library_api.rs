@@ -1,0 +1,154 @@
+//! The library as integrators use it: plan, progress, cancel, sinks.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hls_transcoder::{
+    CancelToken, ConvertOptions, Error, HlsObject, MemorySink, Sink, SinkError, convert,
+    convert_with_cancel, plan,
+};
+
+use crate::helpers::{fixture, short_segments};
+
+#[test]
+fn the_plan_describes_the_source_and_predicts_what_convert_produces() {
+    let options = short_segments();
+    let planned = plan(fixture("h264_aac.mp4"), &options).unwrap();
+    let source = &planned.source;
+    assert_eq!(
+        (source.width, source.height, source.frame_rate),
+        (854, 480, 30.0)
+    );
+    assert_eq!(source.frames, Some(120));
+    assert_eq!(source.video_codec, "h264");
+    assert!((source.duration.unwrap() - 4.0).abs() < 0.01);
+    let audio = source.audio.as_ref().unwrap();
+    assert_eq!(
+        (audio.codec.as_str(), audio.sample_rate, audio.channels),
+        ("aac", 44_100, 2)
+    );
+    assert_eq!(planned.expected_segments, Some(4));
+
+    let report = convert(fixture("h264_aac.mp4"), &options, MemorySink::new(), |_| {}).unwrap();
+    let planned_renditions: Vec<_> = planned
+        .renditions
+        .iter()
+        .map(|p| (&p.rendition, &p.codecs))
+        .collect();
+    let produced: Vec<_> = report
+        .renditions
+        .iter()
+        .map(|r| (&r.rendition, &r.codecs))
+        .collect();
+    assert_eq!(
+        planned_renditions, produced,
+        "the dry run predicts sizes, bitrates and codec strings"
+    );
+}
+
+#[test]
+fn progress_is_reported_per_frame_up_to_100_percent() {
+    let mut seen = Vec::new();
+    convert(
+        fixture("no_audio.mp4"),
+        &short_segments(),
+        MemorySink::new(),
+        |p| seen.push(p.clone()),
+    )
+    .unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (last.frames_done, last.frames_expected, last.percent),
+        (50, Some(50), Some(100.0))
+    );
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].frames_done <= w[1].frames_done),
+        "monotonic"
+    );
+    assert!(
+        seen.len() >= 10,
+        "many frame-level updates, got {}",
+        seen.len()
+    );
+    assert!(
+        seen.iter()
+            .all(|p| p.renditions.len() == 1 && p.renditions[0].name == "240p")
+    );
+    assert!(last.fps > 0.0 && last.speed > 0.0);
+}
+
+#[test]
+fn a_conversion_canceled_from_another_thread_stops_with_canceled_and_publishes_no_master() {
+    let cancel = CancelToken::new();
+    let remote = cancel.clone();
+    let mut sink = MemorySink::new();
+    let result = convert_with_cancel(
+        fixture("h264_aac.mp4"),
+        &short_segments(),
+        &mut sink,
+        |p| {
+            if p.frames_done >= 5 {
+                let remote = remote.clone();
+                std::thread::spawn(move || remote.cancel()).join().unwrap();
+            }
+        },
+        &cancel,
+    );
+    assert!(matches!(result, Err(Error::Canceled)), "{result:?}");
+    assert!(sink.get("master.m3u8").is_none());
+}
+
+struct FailingSink {
+    puts: AtomicUsize,
+}
+
+impl Sink for FailingSink {
+    fn put(&mut self, _object: HlsObject) -> Result<(), SinkError> {
+        if self.puts.fetch_add(1, Ordering::Relaxed) == 2 {
+            return Err("bucket is full".into());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_sink_stops_the_conversion_with_a_sink_error() {
+    let mut sink = FailingSink {
+        puts: AtomicUsize::new(0),
+    };
+    let error = convert(
+        fixture("h264_aac.mp4"),
+        &short_segments(),
+        &mut sink,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, Error::Sink { source, .. } if source.to_string() == "bucket is full"),
+        "{error:?}"
+    );
+    assert!(!error.is_client_error());
+    assert_eq!(
+        sink.puts.load(Ordering::Relaxed),
+        3,
+        "nothing is put after the failure"
+    );
+}
+
+#[test]
+fn a_custom_ladder_never_upscales() {
+    let options = ConvertOptions {
+        ladder: vec![hls_transcoder::Rung {
+            height: 1080,
+            video_bitrate: 5_000_000,
+        }],
+        ..short_segments()
+    };
+    let report = convert(fixture("no_audio.mp4"), &options, MemorySink::new(), |_| {}).unwrap();
+    let r = &report.renditions[0].rendition;
+    assert_eq!(
+        (r.width, r.height),
+        (320, 240),
+        "a source smaller than every rung keeps its size"
+    );
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the engine: real fixtures converted through libav, the output checked
+//! by `ffprobe`/`ffmpeg` as an independent client.
+
+mod bad_input;
+mod command;
+mod conversions;
+mod helpers;
+mod library_api;
