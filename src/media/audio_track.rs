@@ -6,6 +6,7 @@ use ffmpeg_next::{
 };
 
 use crate::Error;
+use crate::media::continuity::Continuity;
 
 /// AAC output rate: 48 kHz, what HLS players and Apple's authoring spec expect.
 pub(crate) const SAMPLE_RATE: i32 = 48_000;
@@ -20,6 +21,7 @@ pub(crate) struct AudioTrack {
     resampler: Option<filter::Graph>,
     stream_time_base: Rational,
     start: i64,
+    continuity: Continuity,
     pub(crate) errors: u64,
 }
 
@@ -62,6 +64,11 @@ impl AudioTrack {
             start: start_micros.rescale(
                 Rational::new(1, ffmpeg_next::ffi::AV_TIME_BASE),
                 stream.time_base(),
+            ),
+            continuity: Continuity::new(
+                seconds_in(0.5, stream.time_base()),
+                seconds_in(60.0, stream.time_base()),
+                false,
             ),
             errors: 0,
         })
@@ -115,8 +122,10 @@ impl AudioTrack {
             let mut decoded = frame::Audio::empty();
             match self.decoder.receive_frame(&mut decoded) {
                 Ok(()) => {
-                    let pts = decoded.timestamp().map(|ts| ts - self.start);
-                    decoded.set_pts(pts);
+                    let raw = decoded.timestamp().map(|ts| ts - self.start);
+                    let rate = Rational::new(1, decoded.rate().max(1) as i32);
+                    let duration = (decoded.samples() as i64).rescale(rate, self.stream_time_base);
+                    decoded.set_pts(Some(self.continuity.place(raw, duration)));
                     if self.resampler.is_none() {
                         self.resampler = Some(resampler(&decoded, self.stream_time_base)?);
                     }
@@ -229,4 +238,8 @@ fn resampler(first: &frame::Audio, time_base: Rational) -> Result<filter::Graph,
     build().map_err(Error::internal(format!(
         "building the audio resampler for {args}"
     )))
+}
+
+fn seconds_in(seconds: f64, time_base: Rational) -> i64 {
+    (seconds / f64::from(time_base)).round() as i64
 }

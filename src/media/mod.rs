@@ -4,6 +4,7 @@
 //! hands finished segments to its caller through a bounded channel ([`pipeline`]).
 
 mod audio_track;
+mod continuity;
 pub(crate) mod ffi;
 mod interleave;
 mod picture_filter;

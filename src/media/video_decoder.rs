@@ -6,6 +6,7 @@
 use ffmpeg_next::{Packet, Rational, Rescale, codec, decoder, format, frame};
 
 use crate::Error;
+use crate::media::continuity::Continuity;
 use crate::media::picture_filter::PictureFilter;
 use crate::media::timeline::{TICKS, TICKS_PER_SECOND};
 
@@ -18,8 +19,10 @@ pub(crate) struct TimedFrame {
     pub(crate) duration: i64,
 }
 
-/// A jump larger than this between two frames is a broken timestamp, not a pause.
+/// A jump forward larger than this between two frames is a broken timestamp, not a pause.
 const MAX_GAP: i64 = 60 * TICKS_PER_SECOND;
+/// A step back larger than this is a discontinuity (e.g. concatenated MPEG-TS files).
+const MAX_BACK: i64 = TICKS_PER_SECOND;
 
 pub(crate) struct VideoDecoder {
     decoder: decoder::Video,
@@ -29,7 +32,7 @@ pub(crate) struct VideoDecoder {
     rotation: u32,
     filter: Option<PictureFilter>,
     filter_checked: bool,
-    last_pts: Option<i64>,
+    continuity: Continuity,
     held: Option<(frame::Video, i64)>,
     pub(crate) frames: u64,
     pub(crate) errors: u64,
@@ -71,7 +74,7 @@ impl VideoDecoder {
             rotation,
             filter: None,
             filter_checked: false,
-            last_pts: None,
+            continuity: Continuity::new(MAX_BACK, MAX_GAP, true),
             held: None,
             frames: 0,
             errors: 0,
@@ -136,17 +139,10 @@ impl VideoDecoder {
 
     /// The frame's time on the output clock, repaired when missing, repeated or absurd.
     fn place(&mut self, frame: &frame::Video) -> i64 {
-        let guessed = frame
+        let raw = frame
             .timestamp()
             .map(|ts| ts.rescale(self.stream_time_base, TICKS) - self.start);
-        let pts = match (guessed, self.last_pts) {
-            (Some(pts), Some(last)) if pts > last && pts - last <= MAX_GAP => pts,
-            (Some(pts), None) => pts.max(0),
-            (None, None) => 0,
-            (_, Some(last)) => last + self.nominal_duration,
-        };
-        self.last_pts = Some(pts);
-        pts
+        self.continuity.place(raw, self.nominal_duration)
     }
 
     fn filter_and_release(

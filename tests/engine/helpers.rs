@@ -25,10 +25,18 @@ pub fn short_segments() -> ConvertOptions {
 
 /// Converts a fixture into a fresh temporary directory.
 pub fn convert_fixture(name: &str, options: &ConvertOptions) -> (tempfile::TempDir, ConvertReport) {
+    convert_fixture_path(&fixture(name), options)
+}
+
+/// Converts any file into a fresh temporary directory.
+pub fn convert_fixture_path(
+    input: &Path,
+    options: &ConvertOptions,
+) -> (tempfile::TempDir, ConvertReport) {
     let dir = tempfile::tempdir().expect("temp dir");
     let sink = DirectorySink::new(dir.path()).expect("sink");
-    let report = convert(fixture(name), options, sink, |_| {})
-        .unwrap_or_else(|e| panic!("converting {name}: {e}"));
+    let report = convert(input, options, sink, |_| {})
+        .unwrap_or_else(|e| panic!("converting {}: {e}", input.display()));
     (dir, report)
 }
 

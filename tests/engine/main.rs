@@ -4,5 +4,6 @@
 mod bad_input;
 mod command;
 mod conversions;
+mod formats;
 mod helpers;
 mod library_api;

@@ -1,0 +1,639 @@
+#!/usr/bin/env python3
+"""Benchmark `hls-transcoder convert` against the ffmpeg CLI producing the same HLS ladder.
+
+What it does (see bench/README.md for the why):
+
+1. Generates synthetic inputs once (testsrc2 + sine, H.264 High yuv420p, AAC 48 kHz stereo,
+   mp4 faststart) under bench/work/ (bench/work/quick/ with --quick).
+2. For the 720p and the 1080p input, runs ours and ffmpeg --runs times each, interleaved
+   (ours, ffmpeg / ffmpeg, ours / ...), every run into a fresh output directory that is
+   deleted afterwards. Each run is measured with os.wait4: wall time, CPU time (user+sys),
+   peak RSS.
+3. Memory growth: runs ours on a short and a long 480p input and compares peak RSS.
+4. Prints a Markdown report and writes it to results.md, raw numbers to results.json.
+
+Python 3.11 standard library only. Needs `ffmpeg` and `ffprobe` on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+
+# The default ladder of hls-transcoder (src/options.rs): short side -> video kb/s.
+LADDER_KBPS = {1080: 5000, 720: 2800, 480: 1400, 360: 800}
+SEGMENT_SECONDS = 6
+PRESET = "veryfast"
+AUDIO_KBPS = 128
+FPS = 30
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def round_even(value: float) -> int:
+    """Same as hls_transcoder::ladder::round_even (Rust's f64::round rounds half away from 0)."""
+    half = value / 2.0
+    rounded = math.floor(half + 0.5) if half >= 0 else math.ceil(half - 0.5)
+    return max(2, int(rounded) * 2)
+
+
+def run_quiet(cmd: list[str]) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchError(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n{proc.stderr}")
+    return proc.stdout
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass
+class InputSpec:
+    name: str
+    width: int
+    height: int
+    seconds: int
+
+    @property
+    def filename(self) -> str:
+        return f"in_{self.height}p_{self.seconds}s.mp4"
+
+
+def generate_input(spec: InputSpec, work: Path) -> Path:
+    path = work / spec.filename
+    if path.exists():
+        return path
+    partial = path.with_name(path.name + ".partial.mp4")
+    log(f"generating {path.relative_to(REPO_ROOT)} ({spec.width}x{spec.height}, {spec.seconds} s)")
+    cmd = [
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", f"testsrc2=size={spec.width}x{spec.height}:rate={FPS}:duration={spec.seconds}",
+        "-f", "lavfi", "-i", f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={spec.seconds}",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high",
+        "-pix_fmt", "yuv420p", "-g", str(2 * FPS),
+        "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
+        "-movflags", "+faststart", "-shortest",
+        str(partial),
+    ]
+    run_quiet(cmd)
+    partial.rename(path)
+    return path
+
+
+@dataclass
+class SourceInfo:
+    width: int
+    height: int
+    fps: float
+    duration: float
+    bytes: int
+
+
+def probe_source(path: Path) -> SourceInfo:
+    out = run_quiet([
+        "ffprobe", "-v", "error", "-select_streams", "v:0",
+        "-show_entries", "stream=width,height,avg_frame_rate:format=duration",
+        "-of", "json", str(path),
+    ])
+    data = json.loads(out)
+    stream = data["streams"][0]
+    num, den = (int(x) for x in stream["avg_frame_rate"].split("/"))
+    return SourceInfo(
+        width=int(stream["width"]),
+        height=int(stream["height"]),
+        fps=num / den if den else float(FPS),
+        duration=float(data["format"]["duration"]),
+        bytes=path.stat().st_size,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Command lines
+
+
+@dataclass
+class Rung:
+    name: str
+    width: int
+    height: int
+    kbps: int
+
+
+def ladder_for(src: SourceInfo) -> list[Rung]:
+    """The renditions hls-transcoder picks for a landscape source (src/ladder.rs)."""
+    rungs = []
+    for height, kbps in sorted(LADDER_KBPS.items(), reverse=True):
+        if height <= src.height:
+            width = round_even(src.width * height / src.height)
+            rungs.append(Rung(f"{height}p", width, height, kbps))
+    if not rungs:
+        raise BenchError("source smaller than the smallest rung; not a useful benchmark input")
+    return rungs
+
+
+def ours_command(binary: Path, inp: Path, out: Path) -> list[str]:
+    return [
+        str(binary), "convert", str(inp), str(out),
+        "--segment-seconds", str(SEGMENT_SECONDS),
+        "--rungs", ",".join(str(h) for h in sorted(LADDER_KBPS, reverse=True)),
+        "--preset", PRESET,
+        "--audio-kbps", str(AUDIO_KBPS),
+    ]
+
+
+def ffmpeg_command(inp: Path, out: Path, src: SourceInfo) -> list[str]:
+    rungs = ladder_for(src)
+    n = len(rungs)
+    gop = round(2 * SEGMENT_SECONDS * src.fps)
+    split_outs = "".join(f"[v{i}]" for i in range(n))
+    graph = [f"[0:v]split={n}{split_outs}"]
+    for i, r in enumerate(rungs):
+        graph.append(f"[v{i}]scale={r.width}:{r.height}:flags=bicubic[v{i}out]")
+    cmd = [
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-i", str(inp),
+        "-filter_complex", "; ".join(graph),
+    ]
+    for i in range(n):
+        cmd += ["-map", f"[v{i}out]"]
+    for _ in range(n):
+        cmd += ["-map", "0:a"]
+    cmd += [
+        "-c:v", "libx264", "-preset", PRESET, "-profile:v", "high", "-pix_fmt", "yuv420p",
+        "-forced-idr", "1",
+        "-g", str(gop),
+        "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+    ]
+    for i, r in enumerate(rungs):
+        cmd += [
+            f"-b:v:{i}", f"{r.kbps}k",
+            f"-maxrate:v:{i}", f"{r.kbps * 11 // 10}k",
+            f"-bufsize:v:{i}", f"{r.kbps * 2}k",
+        ]
+    cmd += ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ar", "48000", "-ac", "2"]
+    var_stream_map = " ".join(f"v:{i},a:{i},name:{r.name}" for i, r in enumerate(rungs))
+    cmd += [
+        "-f", "hls",
+        "-hls_time", str(SEGMENT_SECONDS),
+        "-hls_playlist_type", "vod",
+        "-hls_segment_type", "mpegts",
+        "-var_stream_map", var_stream_map,
+        "-master_pl_name", "master.m3u8",
+        "-hls_segment_filename", f"{out}/%v/segment_%05d.ts",
+        f"{out}/%v/index.m3u8",
+    ]
+    return cmd
+
+
+def display(cmd: list[str], inp: Path, out: Path, binary: Path | None = None) -> str:
+    shown = []
+    for arg in cmd:
+        if binary is not None and arg == str(binary):
+            arg = "hls-transcoder"
+        arg = arg.replace(str(out), "OUT").replace(str(inp), "INPUT")
+        shown.append(arg)
+    return shlex.join(shown)
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring one run
+
+
+@dataclass
+class RunResult:
+    tool: str
+    input: str
+    wall_s: float
+    cpu_s: float
+    user_s: float
+    sys_s: float
+    max_rss_kib: int
+    order: int  # 0 = ran first in its round, 1 = second
+
+
+@dataclass
+class OutputSummary:
+    renditions: list[dict] = field(default_factory=list)
+    total_bytes: int = 0
+
+
+def summarize_output(out: Path) -> OutputSummary:
+    """Renditions in the master playlist, with each one's segment count and bytes."""
+    master = (out / "master.m3u8").read_text()
+    summary = OutputSummary()
+    lines = [line.strip() for line in master.splitlines()]
+    for i, line in enumerate(lines):
+        if not line.startswith("#EXT-X-STREAM-INF:"):
+            continue
+        uri = next(l for l in lines[i + 1:] if l and not l.startswith("#"))
+        attrs = line.split(":", 1)[1]
+        bandwidth = re.search(r"(?:^|,)BANDWIDTH=(\d+)", attrs)
+        resolution = re.search(r"RESOLUTION=(\d+x\d+)", attrs)
+        codecs = re.search(r'CODECS="([^"]*)"', attrs)
+        playlist = out / uri
+        segments = [
+            playlist.parent / l
+            for l in playlist.read_text().splitlines()
+            if l.strip() and not l.startswith("#")
+        ]
+        durations = [float(m) for m in re.findall(r"#EXTINF:([\d.]+)", playlist.read_text())]
+        size = sum(s.stat().st_size for s in segments)
+        summary.renditions.append({
+            "uri": uri,
+            "resolution": resolution.group(1) if resolution else None,
+            "bandwidth": int(bandwidth.group(1)) if bandwidth else None,
+            "codecs": codecs.group(1) if codecs else None,
+            "segments": len(segments),
+            "segment_durations": durations,
+            "bytes": size,
+        })
+        summary.total_bytes += size
+    if not summary.renditions:
+        raise BenchError(f"{out}/master.m3u8 lists no variant streams")
+    return summary
+
+
+def measure(tool: str, cmd: list[str], out: Path, log_path: Path, label: str,
+            order: int = 0, keep_summary: bool = False) -> tuple[RunResult, OutputSummary | None]:
+    if out.exists():
+        shutil.rmtree(out)
+    if tool == "ffmpeg":
+        out.mkdir(parents=True)  # the hls muxer writes into OUT/%v/ itself
+    with open(log_path, "wb") as log_file:
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code  # reaped by wait4; keep Popen from trying again
+    if code != 0:
+        raise BenchError(
+            f"{tool} failed with exit status {code} on {label}\n"
+            f"command: {shlex.join(cmd)}\n--- last lines of {log_path} ---\n{tail(log_path)}"
+        )
+    if not (out / "master.m3u8").is_file():
+        raise BenchError(f"{tool} exited 0 but wrote no {out}/master.m3u8 ({label}); log: {log_path}")
+    summary = summarize_output(out) if keep_summary else None
+    shutil.rmtree(out)
+    result = RunResult(
+        tool=tool, input=label, wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime, user_s=usage.ru_utime, sys_s=usage.ru_stime,
+        max_rss_kib=usage.ru_maxrss, order=order,
+    )
+    log(f"  {tool:<7} {label}: wall {wall:6.2f} s  cpu {result.cpu_s:6.2f} s  "
+        f"rss {usage.ru_maxrss / 1024:7.1f} MiB")
+    return result, summary
+
+
+# --------------------------------------------------------------------------------------------
+# Machine description
+
+
+def machine_info(binary: Path) -> dict:
+    cpu_model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_total = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_total = int(line.split()[1])  # KiB
+    except OSError:
+        pass
+    ffmpeg_version = run_quiet(["ffmpeg", "-hide_banner", "-version"]).splitlines()[0]
+    try:
+        ours_version = run_quiet([str(binary), "--version"]).strip()
+    except (BenchError, OSError):
+        ours_version = "unknown"
+    digest = hashlib.sha256(binary.read_bytes()).hexdigest()
+    git = {}
+    try:
+        git["commit"] = run_quiet(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"]).strip()
+        git["dirty"] = bool(run_quiet(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"]).strip())
+    except (BenchError, OSError):
+        pass
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model,
+        "mem_total_kib": mem_total,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "ffmpeg_version": ffmpeg_version,
+        "ours_version": ours_version,
+        "ours_binary": str(binary),
+        "ours_binary_sha256": digest,
+        "git": git,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def fmt_range(s: dict[str, float], unit_fmt: str) -> str:
+    return f"{unit_fmt.format(s['median'])} ({unit_fmt.format(s['min'])}–{unit_fmt.format(s['max'])})"
+
+
+def render_markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = []
+    lines.append("# hls-transcoder vs ffmpeg CLI")
+    lines.append("")
+    mode = "quick smoke test" if report["config"]["quick"] else "full"
+    lines.append(f"Mode: {mode}; {report['config']['runs']} interleaved runs per tool per input; "
+                 f"generated {report['generated_at']}.")
+    lines.append("")
+    mem = f"{m['mem_total_kib'] / 1024 / 1024:.1f} GiB" if m["mem_total_kib"] else "unknown"
+    lines.append(f"- Machine: {m['nproc']} CPUs, {m['cpu_model']}, {mem} RAM, Linux {m['kernel']}")
+    lines.append(f"- ffmpeg: `{m['ffmpeg_version']}`")
+    git = m.get("git") or {}
+    rev = f", git {git.get('commit', '?')[:12]}{' (dirty)' if git.get('dirty') else ''}" if git else ""
+    lines.append(f"- ours: `{m['ours_version']}` ({m['ours_binary']}{rev})")
+    lines.append("")
+    lines.append("Medians, with min–max in parentheses. Wall = elapsed time, CPU = user+sys of the "
+                 "process, RSS = peak resident set (ru_maxrss).")
+    lines.append("")
+    lines.append("| input | tool | wall s | CPU s | peak RSS MiB | output MiB |")
+    lines.append("|---|---|---|---|---|---|")
+    for case in report["cases"]:
+        for tool in ("ours", "ffmpeg"):
+            s = case["stats"][tool]
+            rss = {k: v / 1024 for k, v in s["max_rss_kib"].items()}
+            out_mib = case["outputs"][tool]["total_bytes"] / 1024 / 1024
+            lines.append(
+                f"| {case['input']} | {tool} | {fmt_range(s['wall_s'], '{:.2f}')} | "
+                f"{fmt_range(s['cpu_s'], '{:.2f}')} | {fmt_range(rss, '{:.1f}')} | {out_mib:.2f} |"
+            )
+    lines.append("")
+    lines.append("Ratios ours / ffmpeg (of the medians; < 1 means ours uses less):")
+    lines.append("")
+    lines.append("| input | wall | CPU | peak RSS | output bytes |")
+    lines.append("|---|---|---|---|---|")
+    for case in report["cases"]:
+        r = case["ratios"]
+        lines.append(f"| {case['input']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
+                     f"{r['max_rss_kib']:.2f} | {r['output_bytes']:.2f} |")
+    lines.append("")
+    lines.append("Renditions (from one run's master playlist: resolution, segments, MiB):")
+    lines.append("")
+    lines.append("| input | ours | ffmpeg |")
+    lines.append("|---|---|---|")
+    for case in report["cases"]:
+        cells = []
+        for tool in ("ours", "ffmpeg"):
+            cells.append(", ".join(
+                f"{r['resolution']} ×{r['segments']} {r['bytes'] / 1024 / 1024:.2f}"
+                for r in case["outputs"][tool]["renditions"]
+            ))
+        lines.append(f"| {case['input']} | {cells[0]} | {cells[1]} |")
+    lines.append("")
+    g = report["growth"]
+    if g is None:
+        g = {}
+    else:
+      lines.append(f"Memory growth (ours only, median of {g['runs']} runs each):")
+    lines.append("")
+    lines.append("| input | duration s | wall s | peak RSS MiB |")
+    lines.append("|---|---|---|---|")
+    for item in (g["short"], g["long"]):
+        lines.append(f"| {item['input']} | {item['duration_s']:.0f} | "
+                     f"{item['stats']['wall_s']['median']:.2f} | "
+                     f"{item['stats']['max_rss_kib']['median'] / 1024:.1f} |")
+    lines.append("")
+    lines.append(f"Peak RSS long / short: **{g['rss_ratio']:.2f}** for a "
+                 f"{g['long']['duration_s'] / g['short']['duration_s']:.0f}× longer input.")
+    lines.append("")
+    lines.append("Command lines (INPUT/OUT stand for the input file and a fresh output directory):")
+    lines.append("")
+    for case in report["cases"]:
+        lines.append(f"{case['input']}:")
+        lines.append("")
+        lines.append("```sh")
+        lines.append(case["commands"]["ours"])
+        lines.append(case["commands"]["ffmpeg"])
+        lines.append("```")
+        lines.append("")
+    lines.append("Growth runs:")
+    lines.append("")
+    lines.append("```sh")
+    lines.append(g["command"])
+    lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--binary", type=Path, default=REPO_ROOT / "target/release/hls-transcoder",
+                   help="hls-transcoder binary (default: target/release/hls-transcoder)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: 5 s inputs, 2 runs, growth 10 s vs 60 s, in bench/work/quick/")
+    p.add_argument("--runs", type=int, help="runs per tool per input (default 5; quick 2)")
+    p.add_argument("--duration", type=int, help="seconds of the 720p/1080p inputs (default 30; quick 5)")
+    p.add_argument("--growth-runs", type=int, help="runs per growth input (default 3; quick 1)")
+    p.add_argument("--growth-short", type=int, help="seconds of the short 480p input (default 60; quick 10)")
+    p.add_argument("--growth-long", type=int, help="seconds of the long 480p input (default 600; quick 60)")
+    p.add_argument("--inputs", default="720p,1080p",
+                   help="comma-separated inputs to compare: 720p, 1080p (default both)")
+    p.add_argument("--skip-growth", action="store_true", help="skip the memory-growth check")
+    p.add_argument("--work-dir", type=Path,
+                   help="inputs, outputs and logs (default bench/work/, quick: bench/work/quick/)")
+    p.add_argument("--results-dir", type=Path,
+                   help="where results.md/results.json go (default bench/; quick: the work dir)")
+    args = p.parse_args(argv)
+    q = args.quick
+    args.runs = args.runs if args.runs is not None else (2 if q else 5)
+    args.duration = args.duration if args.duration is not None else (5 if q else 30)
+    args.growth_runs = args.growth_runs if args.growth_runs is not None else (1 if q else 3)
+    args.growth_short = args.growth_short if args.growth_short is not None else (10 if q else 60)
+    args.growth_long = args.growth_long if args.growth_long is not None else (60 if q else 600)
+    args.work_dir = (args.work_dir or (BENCH_DIR / "work" / ("quick" if q else ""))).resolve()
+    args.results_dir = (args.results_dir or (args.work_dir if q else BENCH_DIR)).resolve()
+    if args.runs < 1 or args.growth_runs < 1:
+        p.error("--runs and --growth-runs must be at least 1")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    binary = args.binary.resolve() if not args.binary.is_absolute() else args.binary
+    if not binary.is_file() or not os.access(binary, os.X_OK):
+        raise BenchError(f"no executable at {binary}; run `cargo build --release` or pass --binary")
+    for tool in ("ffmpeg", "ffprobe"):
+        if shutil.which(tool) is None:
+            raise BenchError(f"`{tool}` is not on PATH")
+    work = args.work_dir
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    out_root = work / "out"
+
+    sizes = {"720p": (1280, 720), "1080p": (1920, 1080)}
+    wanted = [s.strip() for s in args.inputs.split(",") if s.strip()]
+    for name in wanted:
+        if name not in sizes:
+            raise BenchError(f"unknown input `{name}`; use 720p and/or 1080p")
+    specs = [InputSpec(n, *sizes[n], args.duration) for n in wanted]
+    growth_specs = [] if args.skip_growth else [
+        InputSpec("480p", 854, 480, args.growth_short),
+        InputSpec("480p", 854, 480, args.growth_long),
+    ]
+    inputs = {spec.filename: generate_input(spec, work) for spec in specs + growth_specs}
+
+    report: dict = {
+        "generated_at": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "config": {
+            "quick": args.quick, "runs": args.runs, "duration_s": args.duration,
+            "growth_runs": args.growth_runs, "growth_short_s": args.growth_short,
+            "growth_long_s": args.growth_long, "segment_seconds": SEGMENT_SECONDS,
+            "preset": PRESET, "audio_kbps": AUDIO_KBPS, "ladder_kbps": LADDER_KBPS,
+        },
+        "machine": machine_info(binary),
+        "cases": [],
+        "growth": None,
+    }
+
+    for spec in specs:
+        inp = inputs[spec.filename]
+        src = probe_source(inp)
+        out = out_root / "run"
+        cmds = {"ours": ours_command(binary, inp, out), "ffmpeg": ffmpeg_command(inp, out, src)}
+        log(f"{spec.filename}: {args.runs} interleaved runs per tool")
+        runs: list[RunResult] = []
+        outputs: dict[str, OutputSummary] = {}
+        for i in range(args.runs):
+            order = ("ours", "ffmpeg") if i % 2 == 0 else ("ffmpeg", "ours")
+            for position, tool in enumerate(order):
+                keep = tool not in outputs  # summarize the first output of each tool
+                result, summary = measure(
+                    tool, cmds[tool], out, work / "logs" / f"{spec.name}_{tool}_{i}.log",
+                    spec.filename, order=position, keep_summary=keep,
+                )
+                runs.append(result)
+                if summary is not None:
+                    outputs[tool] = summary
+        case_stats = {}
+        for tool in ("ours", "ffmpeg"):
+            mine = [r for r in runs if r.tool == tool]
+            case_stats[tool] = {
+                "wall_s": stats([r.wall_s for r in mine]),
+                "cpu_s": stats([r.cpu_s for r in mine]),
+                "max_rss_kib": stats([r.max_rss_kib for r in mine]),
+            }
+        ratios = {
+            k: case_stats["ours"][k]["median"] / case_stats["ffmpeg"][k]["median"]
+            for k in ("wall_s", "cpu_s", "max_rss_kib")
+        }
+        ratios["output_bytes"] = outputs["ours"].total_bytes / outputs["ffmpeg"].total_bytes
+        ours_res = [r["resolution"] for r in outputs["ours"].renditions]
+        ff_res = [r["resolution"] for r in outputs["ffmpeg"].renditions]
+        if sorted(ours_res) != sorted(ff_res):
+            log(f"WARNING: renditions differ: ours {ours_res}, ffmpeg {ff_res}")
+        report["cases"].append({
+            "input": spec.filename,
+            "source": asdict(src),
+            "ladder": [asdict(r) for r in ladder_for(src)],
+            "commands": {
+                "ours": display(cmds["ours"], inp, out, binary),
+                "ffmpeg": display(cmds["ffmpeg"], inp, out),
+            },
+            "runs": [asdict(r) for r in runs],
+            "stats": case_stats,
+            "ratios": ratios,
+            "outputs": {tool: asdict(s) for tool, s in outputs.items()},
+        })
+
+    if growth_specs:
+        log(f"memory growth: ours, {args.growth_runs} run(s) per input")
+        growth: dict = {"runs": args.growth_runs}
+        out = out_root / "growth"
+        for key, spec in zip(("short", "long"), growth_specs):
+            inp = inputs[spec.filename]
+            src = probe_source(inp)
+            results = [
+                measure("ours", ours_command(binary, inp, out),
+                        out, work / "logs" / f"growth_{spec.seconds}s_{i}.log", spec.filename)[0]
+                for i in range(args.growth_runs)
+            ]
+            growth[key] = {
+                "input": spec.filename,
+                "duration_s": src.duration,
+                "runs": [asdict(r) for r in results],
+                "stats": {
+                    "wall_s": stats([r.wall_s for r in results]),
+                    "cpu_s": stats([r.cpu_s for r in results]),
+                    "max_rss_kib": stats([r.max_rss_kib for r in results]),
+                },
+            }
+            growth["command"] = display(ours_command(binary, inp, out), inp, out, binary)
+        growth["rss_ratio"] = (growth["long"]["stats"]["max_rss_kib"]["median"]
+                               / growth["short"]["stats"]["max_rss_kib"]["median"])
+        report["growth"] = growth
+
+    markdown = render_markdown(report)
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.results_dir / "results.md").write_text(markdown)
+    print(markdown)
+    log(f"wrote {args.results_dir / 'results.md'} and {args.results_dir / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BenchError as e:
+        print(f"bench: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
