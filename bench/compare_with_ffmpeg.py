@@ -436,21 +436,20 @@ def render_markdown(report: dict) -> str:
         lines.append(f"| {case['input']} | {cells[0]} | {cells[1]} |")
     lines.append("")
     g = report["growth"]
-    if g is None:
-        g = {}
-    else:
-      lines.append(f"Memory growth (ours only, median of {g['runs']} runs each):")
-    lines.append("")
-    lines.append("| input | duration s | wall s | peak RSS MiB |")
-    lines.append("|---|---|---|---|")
-    for item in (g["short"], g["long"]):
-        lines.append(f"| {item['input']} | {item['duration_s']:.0f} | "
-                     f"{item['stats']['wall_s']['median']:.2f} | "
-                     f"{item['stats']['max_rss_kib']['median'] / 1024:.1f} |")
-    lines.append("")
-    lines.append(f"Peak RSS long / short: **{g['rss_ratio']:.2f}** for a "
-                 f"{g['long']['duration_s'] / g['short']['duration_s']:.0f}× longer input.")
-    lines.append("")
+    if g is not None:
+        lines.append(f"Memory growth (ours only, median of {g['runs']} runs each):")
+        lines.append("")
+        lines.append("| input | duration s | wall s | CPU s | peak RSS MiB |")
+        lines.append("|---|---|---|---|---|")
+        for item in (g["short"], g["long"]):
+            lines.append(f"| {item['input']} | {item['duration_s']:.0f} | "
+                         f"{item['stats']['wall_s']['median']:.2f} | "
+                         f"{item['stats']['cpu_s']['median']:.2f} | "
+                         f"{fmt_range({k: v / 1024 for k, v in item['stats']['max_rss_kib'].items()}, '{:.1f}')} |")
+        lines.append("")
+        lines.append(f"Peak RSS long / short: **{g['rss_ratio']:.2f}** for a "
+                     f"{g['long']['duration_s'] / g['short']['duration_s']:.0f}× longer input.")
+        lines.append("")
     lines.append("Command lines (INPUT/OUT stand for the input file and a fresh output directory):")
     lines.append("")
     for case in report["cases"]:
@@ -461,11 +460,12 @@ def render_markdown(report: dict) -> str:
         lines.append(case["commands"]["ffmpeg"])
         lines.append("```")
         lines.append("")
-    lines.append("Growth runs:")
-    lines.append("")
-    lines.append("```sh")
-    lines.append(g["command"])
-    lines.append("```")
+    if g is not None:
+        lines.append("Growth runs:")
+        lines.append("")
+        lines.append("```sh")
+        lines.append(g["command"])
+        lines.append("```")
     return "\n".join(lines) + "\n"
 
 

@@ -37,3 +37,8 @@ pub use options::{ConvertOptions, DEFAULT_LADDER, Preset, Rung};
 pub use plan::{Plan, PlannedRendition, plan, probe};
 pub use progress::{Progress, RenditionProgress};
 pub use sink::{DirectorySink, HlsObject, MemorySink, ObjectKind, Sink, SinkError};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
