@@ -85,10 +85,18 @@ impl RungEncoder {
         key: bool,
         out: &mut dyn FnMut(FinishedSegment) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let mut scaled = frame::Video::empty();
-        self.scaler_for(source)?
-            .run(source, &mut scaled)
-            .map_err(Error::internal("scaling a frame"))?;
+        let mut scaled = if (source.width(), source.height(), source.format())
+            == (self.width, self.height, format::Pixel::YUV420P)
+        {
+            // Already the right picture: encode the shared buffers, no copy.
+            ffi::share_frame(source).map_err(Error::internal("sharing a frame"))?
+        } else {
+            let mut scaled = frame::Video::empty();
+            self.scaler_for(source)?
+                .run(source, &mut scaled)
+                .map_err(Error::internal("scaling a frame"))?;
+            scaled
+        };
         scaled.set_pts(Some(pts));
         scaled.set_kind(if key {
             picture::Type::I
