@@ -77,6 +77,20 @@ def tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks() -> tuple[int, int] | None:
+    """System-wide (busy, steal) jiffies from /proc/stat, to see whether anything else ran."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, steal
+
+
 def stats(values: list[float]) -> dict[str, float]:
     return {
         "median": statistics.median(values),
@@ -192,7 +206,7 @@ def ffmpeg_command(inp: Path, out: Path, src: SourceInfo) -> list[str]:
     for i, r in enumerate(rungs):
         graph.append(f"[v{i}]scale={r.width}:{r.height}:flags=bicubic[v{i}out]")
     cmd = [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
         "-i", str(inp),
         "-filter_complex", "; ".join(graph),
     ]
@@ -251,6 +265,10 @@ class RunResult:
     sys_s: float
     max_rss_kib: int
     order: int  # 0 = ran first in its round, 1 = second
+    # CPU seconds the whole machine spent on other processes during the run (from /proc/stat,
+    # minus this run's own CPU time), and hypervisor steal: both should be ~0 on a quiet box.
+    background_cpu_s: float | None = None
+    steal_s: float | None = None
 
 
 @dataclass
@@ -296,16 +314,19 @@ def summarize_output(out: Path) -> OutputSummary:
 
 
 def measure(tool: str, cmd: list[str], out: Path, log_path: Path, label: str,
-            order: int = 0, keep_summary: bool = False) -> tuple[RunResult, OutputSummary | None]:
+            order: int = 0, keep_summary: bool = False,
+            keep_as: Path | None = None) -> tuple[RunResult, OutputSummary | None]:
     if out.exists():
         shutil.rmtree(out)
     if tool == "ffmpeg":
         out.mkdir(parents=True)  # the hls muxer writes into OUT/%v/ itself
     with open(log_path, "wb") as log_file:
+        ticks_before = cpu_ticks()
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - start
+        ticks_after = cpu_ticks()
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code  # reaped by wait4; keep Popen from trying again
     if code != 0:
@@ -316,14 +337,28 @@ def measure(tool: str, cmd: list[str], out: Path, log_path: Path, label: str,
     if not (out / "master.m3u8").is_file():
         raise BenchError(f"{tool} exited 0 but wrote no {out}/master.m3u8 ({label}); log: {log_path}")
     summary = summarize_output(out) if keep_summary else None
-    shutil.rmtree(out)
+    if keep_as is not None:
+        if keep_as.exists():
+            shutil.rmtree(keep_as)
+        out.rename(keep_as)
+    else:
+        shutil.rmtree(out)
     result = RunResult(
         tool=tool, input=label, wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime, user_s=usage.ru_utime, sys_s=usage.ru_stime,
         max_rss_kib=usage.ru_maxrss, order=order,
     )
+    if ticks_before and ticks_after:
+        busy = (ticks_after[0] - ticks_before[0]) / CLK_TCK
+        result.background_cpu_s = max(0.0, busy - result.cpu_s)
+        result.steal_s = (ticks_after[1] - ticks_before[1]) / CLK_TCK
+    noisy = ""
+    if result.background_cpu_s is not None and (
+            result.background_cpu_s + (result.steal_s or 0)) > 0.05 * wall * os.cpu_count():
+        noisy = (f"  (machine busy: {result.background_cpu_s:.1f} s other CPU, "
+                 f"{result.steal_s:.1f} s steal)")
     log(f"  {tool:<7} {label}: wall {wall:6.2f} s  cpu {result.cpu_s:6.2f} s  "
-        f"rss {usage.ru_maxrss / 1024:7.1f} MiB")
+        f"rss {usage.ru_maxrss / 1024:7.1f} MiB{noisy}")
     return result, summary
 
 
@@ -399,10 +434,12 @@ def render_markdown(report: dict) -> str:
     lines.append(f"- ours: `{m['ours_version']}` ({m['ours_binary']}{rev})")
     lines.append("")
     lines.append("Medians, with min–max in parentheses. Wall = elapsed time, CPU = user+sys of the "
-                 "process, RSS = peak resident set (ru_maxrss).")
+                 "process, RSS = peak resident set (ru_maxrss). Other CPU = the most CPU time the rest "
+                 "of the machine used during one of the runs (/proc/stat); anything well above 0 "
+                 "means the wall times are disturbed by other load.")
     lines.append("")
-    lines.append("| input | tool | wall s | CPU s | peak RSS MiB | output MiB |")
-    lines.append("|---|---|---|---|---|---|")
+    lines.append("| input | tool | wall s | CPU s | peak RSS MiB | output MiB | other CPU s |")
+    lines.append("|---|---|---|---|---|---|---|")
     for case in report["cases"]:
         for tool in ("ours", "ffmpeg"):
             s = case["stats"][tool]
@@ -410,7 +447,8 @@ def render_markdown(report: dict) -> str:
             out_mib = case["outputs"][tool]["total_bytes"] / 1024 / 1024
             lines.append(
                 f"| {case['input']} | {tool} | {fmt_range(s['wall_s'], '{:.2f}')} | "
-                f"{fmt_range(s['cpu_s'], '{:.2f}')} | {fmt_range(rss, '{:.1f}')} | {out_mib:.2f} |"
+                f"{fmt_range(s['cpu_s'], '{:.2f}')} | {fmt_range(rss, '{:.1f}')} | {out_mib:.2f} | "
+                f"{s['background_cpu_s']['max']:.1f} |"
             )
     lines.append("")
     lines.append("Ratios ours / ffmpeg (of the medians; < 1 means ours uses less):")
@@ -488,6 +526,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--inputs", default="720p,1080p",
                    help="comma-separated inputs to compare: 720p, 1080p (default both)")
     p.add_argument("--skip-growth", action="store_true", help="skip the memory-growth check")
+    p.add_argument("--keep-outputs", action="store_true",
+                   help="keep each tool's first output per input as WORK/out/<input>_<tool>/ "
+                        "for inspection (default: every output is deleted after its run)")
     p.add_argument("--work-dir", type=Path,
                    help="inputs, outputs and logs (default bench/work/, quick: bench/work/quick/)")
     p.add_argument("--results-dir", type=Path,
@@ -558,6 +599,7 @@ def main(argv: list[str]) -> int:
                 result, summary = measure(
                     tool, cmds[tool], out, work / "logs" / f"{spec.name}_{tool}_{i}.log",
                     spec.filename, order=position, keep_summary=keep,
+                    keep_as=out_root / f"{spec.name}_{tool}" if keep and args.keep_outputs else None,
                 )
                 runs.append(result)
                 if summary is not None:
@@ -569,6 +611,7 @@ def main(argv: list[str]) -> int:
                 "wall_s": stats([r.wall_s for r in mine]),
                 "cpu_s": stats([r.cpu_s for r in mine]),
                 "max_rss_kib": stats([r.max_rss_kib for r in mine]),
+                "background_cpu_s": stats([r.background_cpu_s or 0.0 for r in mine]),
             }
         ratios = {
             k: case_stats["ours"][k]["median"] / case_stats["ffmpeg"][k]["median"]

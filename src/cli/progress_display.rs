@@ -9,7 +9,7 @@ use crate::Progress;
 
 pub(super) struct ProgressDisplay {
     bar: Option<ProgressBar>,
-    last_line: Option<Instant>,
+    last_line: Option<(Instant, u64)>,
 }
 
 impl ProgressDisplay {
@@ -41,9 +41,13 @@ impl ProgressDisplay {
             None => {
                 let due = self
                     .last_line
-                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
-                if due || p.percent == Some(100.0) {
-                    self.last_line = Some(Instant::now());
+                    .is_none_or(|(at, _)| at.elapsed() >= Duration::from_secs(1));
+                let finished = p.percent == Some(100.0)
+                    && self
+                        .last_line
+                        .is_none_or(|(_, frames)| frames != p.frames_done);
+                if due || finished {
+                    self.last_line = Some((Instant::now(), p.frames_done));
                     let percent = p.percent.map_or("?".to_string(), |v| format!("{v:.1}"));
                     let expected = p.frames_expected.map_or("?".to_string(), |v| v.to_string());
                     eprintln!(
