@@ -11,6 +11,7 @@ mod picture_filter;
 pub(crate) mod pipeline;
 pub(crate) mod rung_encoder;
 pub(crate) mod source;
+mod thread_budget;
 mod timeline;
 mod ts_segmenter;
 mod video_decoder;

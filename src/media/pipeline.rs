@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use ffmpeg_next::{Packet, Rational};
+use ffmpeg_next::Packet;
 
 use crate::Error;
 use crate::cancel::CancelToken;
@@ -23,12 +23,13 @@ use crate::media::audio_track::{AUDIO_TIME_BASE, AudioTrack};
 use crate::media::ffi;
 use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungSummary};
 use crate::media::source::Source;
+use crate::media::thread_budget::x264_threads;
 use crate::media::timeline::{Boundaries, seconds};
 use crate::media::ts_segmenter::FinishedSegment;
 use crate::media::video_decoder::{TimedFrame, VideoDecoder};
 
 /// Frames and packets that may wait for a rendition thread.
-const RUNG_QUEUE: usize = 16;
+const RUNG_QUEUE: usize = 4;
 
 /// A finished segment of one rendition, as it travels to the caller.
 #[derive(Debug)]
@@ -166,11 +167,18 @@ pub(crate) fn start(
     let mut rung_inputs = Vec::new();
     let mut threads = Vec::new();
     let mut rung_threads = Vec::new();
+    let pixels: Vec<u64> = renditions
+        .iter()
+        .map(|r| u64::from(r.width) * u64::from(r.height))
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let encoder_threads = x264_threads(&pixels, cores);
     for (index, rendition) in renditions.iter().enumerate() {
         let (tx, rx) = bounded::<RungInput>(RUNG_QUEUE);
         rung_inputs.push(tx);
         let rendition = rendition.clone();
         let settings = settings.clone();
+        let x264_threads = encoder_threads[index];
         let audio = audio_parameters.clone();
         let (segment_tx, tick_tx, counters, record) = (
             segment_tx.clone(),
@@ -185,17 +193,12 @@ pub(crate) fn start(
                 .spawn(move || {
                     let _entered = span.enter();
                     let mut summary = None;
-                    let result = run_rung(
-                        index,
-                        &rendition,
-                        &settings,
-                        audio,
-                        rx,
-                        &segment_tx,
-                        &tick_tx,
-                        &counters[index],
-                    )
-                    .map(|s| summary = Some(s));
+                    let result = RungEncoder::new(&rendition, &settings, x264_threads, audio)
+                        .map_err(Stop::from)
+                        .and_then(|encoder| {
+                            run_rung(index, encoder, rx, &segment_tx, &tick_tx, &counters[index])
+                        })
+                        .map(|s| summary = Some(s));
                     record(result);
                     summary
                 }),
@@ -246,21 +249,14 @@ fn spawn_failed(error: std::io::Error) -> Error {
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a thread body: every argument is one of its channel ends"
-)]
 fn run_rung(
     index: usize,
-    rendition: &Rendition,
-    settings: &EncoderSettings,
-    audio: Option<(ffmpeg_next::codec::Parameters, Rational)>,
+    mut encoder: RungEncoder,
     inputs: Receiver<RungInput>,
     segments: &Sender<SegmentReady>,
     ticks: &Sender<()>,
     counter: &AtomicU64,
 ) -> Result<RungSummary, Stop> {
-    let mut encoder = RungEncoder::new(rendition, settings, audio)?;
     let mut delivered = true;
     let mut out = |segment: FinishedSegment| {
         if segments

@@ -52,9 +52,10 @@ impl RungEncoder {
     pub(crate) fn new(
         rendition: &Rendition,
         settings: &EncoderSettings,
+        x264_threads: usize,
         audio: Option<(codec::Parameters, Rational)>,
     ) -> Result<RungEncoder, Error> {
-        let encoder = open_x264(rendition, settings)?;
+        let encoder = open_x264(rendition, settings, x264_threads)?;
         let audio_time_base = audio.as_ref().map(|(_, tb)| *tb).unwrap_or(TICKS);
         let has_audio = audio.is_some();
         let segmenter = TsSegmenter::new(
@@ -202,7 +203,11 @@ impl RungEncoder {
     }
 }
 
-fn open_x264(rendition: &Rendition, settings: &EncoderSettings) -> Result<encoder::Video, Error> {
+fn open_x264(
+    rendition: &Rendition,
+    settings: &EncoderSettings,
+    threads: usize,
+) -> Result<encoder::Video, Error> {
     let codec = encoder::find_by_name("libx264")
         .ok_or(ffmpeg_next::Error::EncoderNotFound)
         .map_err(Error::internal("finding libx264"))?;
@@ -226,6 +231,7 @@ fn open_x264(rendition: &Rendition, settings: &EncoderSettings) -> Result<encode
     options.set("preset", settings.preset.as_str());
     options.set("profile", "high");
     options.set("forced-idr", "1");
+    options.set("threads", &threads.to_string());
     video
         .open_as_with(codec, options)
         .map_err(Error::internal(format!(
