@@ -7,6 +7,7 @@ use ffmpeg_next::{
 
 use crate::Error;
 use crate::media::continuity::Continuity;
+use crate::media::drained;
 
 /// AAC output rate: 48 kHz, what HLS players and Apple's authoring spec expect.
 pub(crate) const SAMPLE_RATE: i32 = 48_000;
@@ -74,6 +75,11 @@ impl AudioTrack {
         })
     }
 
+    /// Seconds of audio decoded so far, from the start of the timeline.
+    pub(crate) fn decoded_seconds(&self) -> f64 {
+        self.continuity.end() as f64 * f64::from(self.stream_time_base)
+    }
+
     /// The AAC stream's parameters, for the muxers.
     pub(crate) fn parameters(&self) -> codec::Parameters {
         codec::Parameters::from(&*self.encoder)
@@ -138,10 +144,7 @@ impl AudioTrack {
                     }
                     self.drain_resampler(out)?;
                 }
-                Err(ffmpeg_next::Error::Eof) => return Ok(()),
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
-                    return Ok(());
-                }
+                Err(e) if drained(&e) => return Ok(()),
                 Err(_) => self.errors += 1,
             }
         }
@@ -166,10 +169,7 @@ impl AudioTrack {
                         .map_err(Error::internal("encoding AAC"))?;
                     self.drain_encoder(out)?;
                 }
-                Err(ffmpeg_next::Error::Eof) => return Ok(()),
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
-                    return Ok(());
-                }
+                Err(e) if drained(&e) => return Ok(()),
                 Err(e) => return Err(Error::internal("resampling audio")(e)),
             }
         }
@@ -183,10 +183,7 @@ impl AudioTrack {
             let mut packet = Packet::empty();
             match self.encoder.receive_packet(&mut packet) {
                 Ok(()) => out(packet)?,
-                Err(ffmpeg_next::Error::Eof) => return Ok(()),
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
-                    return Ok(());
-                }
+                Err(e) if drained(&e) => return Ok(()),
                 Err(e) => return Err(Error::internal("encoding AAC")(e)),
             }
         }

@@ -30,6 +30,11 @@ impl Continuity {
         }
     }
 
+    /// Where the latest item ends: the timeline's length so far.
+    pub(crate) fn end(&self) -> i64 {
+        self.end
+    }
+
     /// The place of an item with this raw timestamp lasting `duration`.
     pub(crate) fn place(&mut self, raw: Option<i64>, duration: i64) -> i64 {
         let placed = match (raw, self.last) {

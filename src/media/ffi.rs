@@ -13,8 +13,9 @@ use ffmpeg_next::{codec, format, frame};
 
 /// Routes libav's log into `tracing` (target `libav`), once per process.
 ///
-/// libav logs routine complaints about damaged packets at "error" level, which we recover
-/// from, so its levels are shifted down: error -> INFO, warning -> DEBUG, the rest -> TRACE.
+/// libav logs routine complaints about damaged packets and unreadable files at "error" level,
+/// which we recover from or report as an [`Error`](crate::Error) anyway, so its lines stay
+/// below INFO: error -> DEBUG, everything else -> TRACE. `RUST_LOG=libav=debug` shows them.
 pub(crate) fn route_libav_log_to_tracing() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -71,8 +72,6 @@ unsafe extern "C" fn log_callback(
 
 fn log_enabled(level: c_int) -> bool {
     if level <= ffi::AV_LOG_ERROR {
-        tracing::enabled!(target: "libav", tracing::Level::INFO)
-    } else if level <= ffi::AV_LOG_WARNING {
         tracing::enabled!(target: "libav", tracing::Level::DEBUG)
     } else {
         tracing::enabled!(target: "libav", tracing::Level::TRACE)
@@ -81,8 +80,6 @@ fn log_enabled(level: c_int) -> bool {
 
 fn emit(level: c_int, line: &str) {
     if level <= ffi::AV_LOG_ERROR {
-        tracing::info!(target: "libav", "{line}");
-    } else if level <= ffi::AV_LOG_WARNING {
         tracing::debug!(target: "libav", "{line}");
     } else {
         tracing::trace!(target: "libav", "{line}");

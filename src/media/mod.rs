@@ -15,3 +15,13 @@ mod thread_budget;
 mod timeline;
 mod ts_segmenter;
 mod video_decoder;
+
+/// Whether a libav receive call failed only because there is nothing more to take now
+/// (`EAGAIN`: feed more input) or ever (`EOF`: flushed).
+pub(crate) fn drained(error: &ffmpeg_next::Error) -> bool {
+    match error {
+        ffmpeg_next::Error::Eof => true,
+        ffmpeg_next::Error::Other { errno } => *errno == ffmpeg_next::error::EAGAIN,
+        _ => false,
+    }
+}

@@ -6,6 +6,7 @@
 use ffmpeg_next::{Rational, Rescale, filter, frame};
 
 use crate::Error;
+use crate::media::drained;
 use crate::media::timeline::TICKS;
 
 /// A filter graph `buffer -> [yadif] -> [transpose/flip] -> buffersink`.
@@ -109,10 +110,7 @@ impl PictureFilter {
                     filtered.set_pts(pts);
                     out(filtered)?
                 }
-                Err(ffmpeg_next::Error::Eof) => return Ok(()),
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
-                    return Ok(());
-                }
+                Err(e) if drained(&e) => return Ok(()),
                 Err(e) => return Err(Error::internal("reading the picture filter")(e)),
             }
         }

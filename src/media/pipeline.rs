@@ -385,16 +385,21 @@ fn run_demux(
     if let Some(audio) = audio.as_mut() {
         audio.finish(&mut send_audio).map_err(disconnected)?;
     }
-    judge_damage(&video, declared_duration, seconds(video_end))?;
+    let audio_seconds = audio.as_ref().map_or(0.0, AudioTrack::decoded_seconds);
+    judge_damage(
+        &video,
+        declared_duration,
+        seconds(video_end).max(audio_seconds),
+    )?;
     for rung in rungs {
         rung.send(RungInput::End).map_err(|_| Stop::Disconnected)?;
     }
     Ok(())
 }
 
-/// A file whose decoders failed more often than they succeeded, or whose video ends well
+/// A file whose decoders failed more often than they succeeded, or whose streams all end well
 /// before the duration its header declares, is broken: converting it would publish a short
-/// or garbled video as if it were whole.
+/// or garbled video as if it were whole. `decoded_seconds` is the longer of video and audio.
 fn judge_damage(
     video: &VideoDecoder,
     declared: Option<f64>,
@@ -416,7 +421,7 @@ fn judge_damage(
     if let Some(declared) = declared {
         if decoded_seconds + 1.0 + 0.01 * declared < declared {
             return corrupt(format!(
-                "the video stops after {decoded_seconds:.2} s but the file declares {declared:.2} s: it is truncated"
+                "the data stops after {decoded_seconds:.2} s but the file declares {declared:.2} s: it is truncated"
             ));
         }
     }

@@ -10,6 +10,7 @@ use ffmpeg_next::{
 use crate::Error;
 use crate::hls::avc_codec_string;
 use crate::ladder::Rendition;
+use crate::media::drained;
 use crate::media::ffi;
 use crate::media::interleave::{Interleaver, Track};
 use crate::media::timeline::{TICKS, TICKS_PER_SECOND};
@@ -182,10 +183,7 @@ impl RungEncoder {
                     self.interleaver.push(Track::Video, dts, packet);
                     self.mux_ready(out)?;
                 }
-                Err(ffmpeg_next::Error::Eof) => return Ok(()),
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
-                    return Ok(());
-                }
+                Err(e) if drained(&e) => return Ok(()),
                 Err(e) => return Err(Error::internal("encoding H.264")(e)),
             }
         }

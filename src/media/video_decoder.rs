@@ -7,6 +7,7 @@ use ffmpeg_next::{Packet, Rational, Rescale, codec, decoder, format, frame};
 
 use crate::Error;
 use crate::media::continuity::Continuity;
+use crate::media::drained;
 use crate::media::picture_filter::PictureFilter;
 use crate::media::timeline::{TICKS, TICKS_PER_SECOND};
 
@@ -128,10 +129,7 @@ impl VideoDecoder {
                     decoded.set_pts(Some(pts));
                     self.filter_and_release(decoded, out)?;
                 }
-                Err(ffmpeg_next::Error::Eof) => return Ok(()),
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
-                    return Ok(());
-                }
+                Err(e) if drained(&e) => return Ok(()),
                 Err(_) => self.errors += 1,
             }
         }

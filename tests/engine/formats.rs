@@ -344,3 +344,35 @@ fn concatenated_mpeg_ts_files_whose_clock_restarts() {
     let errors = crate::helpers::decode_errors(&out.path().join("240p/index.m3u8"));
     assert!(errors.is_empty(), "{errors}");
 }
+
+#[test]
+fn audio_that_outlasts_the_video_is_not_mistaken_for_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long_audio.mkv");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=1",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=4",
+        ])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (out, report) = convert_fixture_path(&input, &short_segments());
+    assert_eq!(report.renditions[0].frames, 25);
+    let errors = crate::helpers::decode_errors(&out.path().join("240p/index.m3u8"));
+    assert!(errors.is_empty(), "{errors}");
+}

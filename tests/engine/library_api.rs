@@ -152,3 +152,50 @@ fn a_custom_ladder_never_upscales() {
         "a source smaller than every rung keeps its size"
     );
 }
+
+/// Collects what a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn libav_log_lines_reach_tracing_under_the_libav_target_and_are_quiet_by_default() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("libav=debug")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let _ = hls_transcoder::probe(fixture("not_a_video.mp4"));
+    });
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("libav"),
+        "libav's complaint about the file is logged: {text}"
+    );
+
+    let quiet = Captured::default();
+    let writer = quiet.clone();
+    let default_level = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(default_level, || {
+        let _ = hls_transcoder::probe(fixture("not_a_video.mp4"));
+    });
+    assert!(
+        quiet.0.lock().unwrap().is_empty(),
+        "nothing from libav at the default level"
+    );
+}
