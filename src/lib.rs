@@ -16,17 +16,23 @@
 //!
 //! Start with [`convert`], [`plan`] and [`ConvertOptions`]; see [`Sink`] to publish elsewhere.
 
+pub mod api;
 mod cancel;
 pub mod cli;
+pub mod config;
 mod convert;
+pub mod db;
 mod error;
 pub mod hls;
+pub mod jobs;
 pub mod ladder;
 mod media;
 mod options;
 mod plan;
 mod progress;
+pub mod server;
 pub mod sink;
+pub mod storage;
 
 pub use cancel::CancelToken;
 pub use convert::{ConvertReport, MASTER_PLAYLIST, RenditionReport, convert, convert_with_cancel};

@@ -30,6 +30,8 @@ enum Command {
     Convert(ConvertArgs),
     /// Print, as JSON, what `convert` would produce for INPUT, without encoding.
     Probe(ProbeArgs),
+    /// Run the service: upload API, PostgreSQL job queue, workers, S3 publishing.
+    Serve(Box<crate::config::ServeConfig>),
 }
 
 #[derive(Debug, Args)]
@@ -109,10 +111,25 @@ impl std::str::FromStr for Rung {
 /// is bad (not a video, corrupt, unsupported), 1 for any other failure, 2 for usage errors.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     let result = match cli.command {
-        Command::Convert(args) => run_convert(args),
-        Command::Probe(args) => run_probe(args),
+        Command::Convert(args) => {
+            init_logging(crate::config::LogFormat::Text, "warn");
+            run_convert(args)
+        }
+        Command::Probe(args) => {
+            init_logging(crate::config::LogFormat::Text, "warn");
+            run_probe(args)
+        }
+        Command::Serve(config) => {
+            init_logging(config.log_format, "info");
+            return match run_serve(*config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -123,13 +140,27 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
-    tracing_subscriber::fmt()
+/// Logs to stderr; `RUST_LOG` overrides `default_filter`.
+fn init_logging(format: crate::config::LogFormat, default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| default_filter.into());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        crate::config::LogFormat::Text => builder.init(),
+        crate::config::LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run_serve(config: crate::config::ServeConfig) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let runtime = tokio::runtime::Runtime::new().context("Failed to start the async runtime")?;
+    runtime.block_on(async {
+        tracing::info!(config = ?config, "starting");
+        let app = crate::server::Application::build(config).await?;
+        app.run_until(crate::server::shutdown_signal()).await
+    })
 }
 
 fn run_convert(args: ConvertArgs) -> Result<(), Error> {

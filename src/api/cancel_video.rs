@@ -1,0 +1,46 @@
+//! `POST /v1/videos/{id}/cancel`: stop a queued or running conversion.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use super::AppState;
+use super::problem::ApiError;
+use super::video_resource::VideoResource;
+use crate::db::videos::{self, CancelOutcome};
+
+/// Cancels a conversion. A pending video is `canceled` at once; a running one stops within
+/// about a second (its status then becomes `canceled`).
+#[utoipa::path(
+    post,
+    path = "/v1/videos/{id}/cancel",
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses(
+        (status = 202, description = "Canceled, or stopping", body = VideoResource),
+        (status = 404, description = "No such video", body = super::problem::Problem),
+        (status = 409, description = "Already completed, failed or canceled", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip(state))]
+pub async fn cancel_video(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, Json<VideoResource>), ApiError> {
+    match videos::request_cancel(&state.pool, id).await? {
+        CancelOutcome::NotFound => Err(ApiError::video_not_found(id)),
+        CancelOutcome::AlreadyFinished(status) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already-finished",
+            format!(
+                "the video is already {status}; only pending or processing videos can be canceled"
+            ),
+        )),
+        CancelOutcome::Accepted { .. } => {
+            let row = videos::get(&state.pool, id)
+                .await?
+                .ok_or_else(|| ApiError::video_not_found(id))?;
+            Ok((StatusCode::ACCEPTED, Json(row.into())))
+        }
+    }
+}

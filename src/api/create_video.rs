@@ -1,0 +1,277 @@
+//! `POST /v1/videos`: take an upload, streamed to disk, probe it, queue its conversion.
+
+use std::path::Path;
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+use super::AppState;
+use super::problem::ApiError;
+use super::video_resource::VideoResource;
+use crate::db::videos::{self, NewVideo};
+use crate::jobs::upload_path;
+
+/// Upload a video: multipart/form-data with a `file` field, or the raw bytes with a `video/*`
+/// (or `application/octet-stream`) Content-Type. The video is probed before it is accepted;
+/// the answer comes at once, and the conversion runs in the background.
+#[utoipa::path(
+    post,
+    path = "/v1/videos",
+    request_body(content = Vec<u8>, description = "The video file (raw body or multipart field `file`)", content_type = "video/mp4"),
+    responses(
+        (status = 201, description = "Accepted and queued; poll the Location", body = VideoResource,
+         headers(("Location" = String, description = "The video's status URL"))),
+        (status = 400, description = "Empty body or no `file` field", body = super::problem::Problem),
+        (status = 413, description = "Larger than the upload limit", body = super::problem::Problem),
+        (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem),
+        (status = 422, description = "Not a video, no video stream, or unreadable", body = super::problem::Problem),
+        (status = 503, description = "Database unavailable", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip_all, fields(video_id))]
+pub async fn create_video(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
+    let id = Uuid::now_v7();
+    tracing::Span::current().record("video_id", tracing::field::display(id));
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > state.upload_limit) {
+        return Err(too_large(state.upload_limit));
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    tokio::fs::create_dir_all(&state.upload_dir)
+        .await
+        .map_err(|e| ApiError::internal("cannot create the upload directory", e))?;
+    let path = upload_path(&state.upload_dir, id);
+
+    let (filename, bytes) = if content_type.starts_with("multipart/form-data") {
+        let mut multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+        receive_file_field(&mut multipart, &path, state.upload_limit).await?
+    } else if is_video_type(&content_type) {
+        let bytes = write_stream(
+            request.into_body().into_data_stream(),
+            &path,
+            state.upload_limit,
+        )
+        .await?;
+        (None, bytes)
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-content-type",
+            format!(
+                "send the video as multipart/form-data (field `file`) or as a raw body with a video/* Content-Type, not `{content_type}`"
+            ),
+        ));
+    };
+    if bytes == 0 {
+        remove(&path).await;
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty-upload",
+            "the upload is empty",
+        ));
+    }
+
+    let probed = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || crate::probe(&path)).await
+    };
+    let source = match probed {
+        Ok(Ok(info)) => info,
+        Ok(Err(error)) if error.is_client_error() => {
+            remove(&path).await;
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                error.code(),
+                error.to_string(),
+            ));
+        }
+        Ok(Err(error)) => {
+            remove(&path).await;
+            return Err(ApiError::internal("probing the upload failed", error));
+        }
+        Err(panic) => {
+            remove(&path).await;
+            return Err(ApiError::internal("probing the upload crashed", panic));
+        }
+    };
+
+    let new_video = NewVideo {
+        id,
+        original_filename: filename.as_deref(),
+        content_type: Some(content_type.as_str()).filter(|t| !t.is_empty()),
+        source_bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+        source: serde_json::to_value(&source).unwrap_or_default(),
+        max_attempts: state.max_attempts,
+    };
+    if let Err(error) = videos::insert(&state.pool, &new_video).await {
+        remove(&path).await;
+        return Err(error.into());
+    }
+    let row = videos::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::video_not_found(id))?;
+    let resource = VideoResource::from(row);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::LOCATION,
+        resource
+            .status_url
+            .parse()
+            .expect("a path is a header value"),
+    );
+    tracing::info!(bytes, "upload accepted");
+    Ok((StatusCode::CREATED, headers, Json(resource)))
+}
+
+fn is_video_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence.starts_with("video/") || essence == "application/octet-stream"
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "upload-too-large",
+        format!("uploads are limited to {limit} bytes"),
+    )
+}
+
+async fn receive_file_field(
+    multipart: &mut Multipart,
+    path: &Path,
+    limit: u64,
+) -> Result<(Option<String>, u64), ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename = field.file_name().map(sanitize_filename);
+        let bytes = write_stream(field, path, limit).await?;
+        return Ok((filename, bytes));
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "missing-file-field",
+        "the multipart body has no `file` field",
+    ))
+}
+
+/// Streams `body` into `path`, never holding it whole; stops and removes the partial file
+/// past `limit` bytes or when the client's stream fails.
+async fn write_stream<S, E>(body: S, path: &Path, limit: u64) -> Result<u64, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let result = async {
+        let mut file = tokio::fs::File::create(path)
+            .await
+            .map_err(|e| storage_error("cannot create the upload file", e))?;
+        let mut written: u64 = 0;
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "upload-interrupted",
+                    format!("the upload stream failed: {e}"),
+                )
+            })?;
+            written += chunk.len() as u64;
+            if written > limit {
+                return Err(too_large(limit));
+            }
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| storage_error("cannot write the upload", e))?;
+        }
+        // Durable before the row that promises it exists.
+        file.sync_all()
+            .await
+            .map_err(|e| storage_error("cannot write the upload", e))?;
+        Ok(written)
+    }
+    .await;
+    if result.is_err() {
+        remove(path).await;
+    }
+    result
+}
+
+fn storage_error(context: &str, error: std::io::Error) -> ApiError {
+    if error.raw_os_error() == Some(28) {
+        tracing::error!(%error, "{context}");
+        return ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "disk-full",
+            "the server has no room for the upload; try again later",
+        );
+    }
+    ApiError::internal(context, error)
+}
+
+async fn remove(path: &Path) {
+    let _ = tokio::fs::remove_file(path).await;
+}
+
+/// The client's file name as harmless metadata: the last path component, no control
+/// characters, at most 255 characters.
+pub fn sanitize_filename(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    last.chars()
+        .filter(|c| !c.is_control())
+        .take(255)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_paths_and_control_characters() {
+        assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
+        assert_eq!(
+            sanitize_filename("C:\\Users\\me\\clip\u{7}.mp4"),
+            "clip.mp4"
+        );
+        assert_eq!(sanitize_filename(&"a".repeat(300)).len(), 255);
+    }
+
+    #[test]
+    fn video_content_types_are_recognised() {
+        assert!(is_video_type("video/mp4"));
+        assert!(is_video_type("Video/QuickTime; codecs=x"));
+        assert!(is_video_type("application/octet-stream"));
+        assert!(!is_video_type("text/plain"));
+        assert!(!is_video_type(""));
+    }
+}

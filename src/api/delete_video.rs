@@ -1,0 +1,50 @@
+//! `DELETE /v1/videos/{id}`: remove the video, its upload and every published object.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::db::videos;
+use crate::jobs::upload_path;
+use crate::storage::video_prefix;
+
+/// Deletes a video: a running conversion is stopped, the published objects and the upload
+/// are removed, then the record.
+#[utoipa::path(
+    delete,
+    path = "/v1/videos/{id}",
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such video", body = super::problem::Problem),
+        (status = 503, description = "Database or storage unavailable", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip(state))]
+pub async fn delete_video(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    if videos::get(&state.pool, id).await?.is_none() {
+        return Err(ApiError::video_not_found(id));
+    }
+    // A running worker sees the cancel (or the missing row) and removes what it still uploads.
+    videos::request_cancel(&state.pool, id).await?;
+    state
+        .store
+        .delete_prefix(&video_prefix(id))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %format!("{e:#}"), "deleting objects failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage-unavailable",
+                "the storage is unavailable; try again",
+            )
+        })?;
+    let _ = tokio::fs::remove_file(upload_path(&state.upload_dir, id)).await;
+    videos::delete(&state.pool, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,32 @@
+//! `GET /v1/videos/{id}`: status, per-frame progress, source facts, renditions, URL.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use uuid::Uuid;
+
+use super::AppState;
+use super::problem::ApiError;
+use super::video_resource::VideoResource;
+use crate::db::videos;
+
+/// One video with its conversion status and, when completed, its playback URL.
+#[utoipa::path(
+    get,
+    path = "/v1/videos/{id}",
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses(
+        (status = 200, description = "The video", body = VideoResource),
+        (status = 404, description = "No such video", body = super::problem::Problem),
+        (status = 503, description = "Database unavailable", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip(state))]
+pub async fn get_video(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<VideoResource>, ApiError> {
+    let row = videos::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::video_not_found(id))?;
+    Ok(Json(row.into()))
+}

@@ -1,0 +1,35 @@
+//! `GET /healthz` (the process is up) and `GET /readyz` (database and bucket answer).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::AppState;
+use super::problem::ApiError;
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Up", body = String)))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database and the bucket both answer.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "Ready", body = String),
+        (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem),
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    sqlx::query("SELECT 1").execute(&state.pool).await?;
+    state.store.check().await.map_err(|e| {
+        tracing::warn!(error = %format!("{e:#}"), "bucket not reachable");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage-unavailable",
+            "the bucket does not answer",
+        )
+    })?;
+    Ok("ready")
+}

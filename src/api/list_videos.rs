@@ -1,0 +1,108 @@
+//! `GET /v1/videos`: newest first, cursor pagination, optional status filter.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::AppState;
+use super::problem::ApiError;
+use super::video_resource::VideoResource;
+use crate::db::videos;
+
+const STATUSES: [&str; 5] = ["pending", "processing", "completed", "failed", "canceled"];
+
+/// Query parameters of the list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only videos with this status.
+    pub status: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of videos.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VideoPage {
+    /// The videos, newest first.
+    pub items: Vec<VideoResource>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Lists videos, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/videos",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of videos", body = VideoPage),
+        (status = 400, description = "Unknown status or malformed cursor", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip(state))]
+pub async fn list_videos(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<VideoPage>, ApiError> {
+    if let Some(status) = query.status.as_deref() {
+        if !STATUSES.contains(&status) {
+            let detail = format!(
+                "unknown status `{status}`; use one of {}",
+                STATUSES.join(", ")
+            );
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad-status", detail));
+        }
+    }
+    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let rows = videos::list(&state.pool, query.status.as_deref(), after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<VideoResource> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(VideoResource::from)
+        .collect();
+    let next_cursor = if more {
+        items.last().map(|v| encode_cursor(v.created_at, v.id))
+    } else {
+        None
+    };
+    Ok(Json(VideoPage { items, next_cursor }))
+}
+
+fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}_{id}", created_at.timestamp_micros())
+}
+
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-cursor",
+            "the cursor is not one this API returned",
+        )
+    };
+    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let time =
+        DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+    Ok((time, id.parse().map_err(|_| bad())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let time = DateTime::from_timestamp_micros(1_764_300_000_123_456).unwrap();
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(time, id)).unwrap(), (time, id));
+        assert!(decode_cursor("yesterday").is_err());
+    }
+}

@@ -1,0 +1,66 @@
+//! The HTTP API (axum): one handler per file, errors as problem+json.
+//!
+//! Handlers validate and translate; the work is done by `db`, `storage` and the workers.
+
+pub mod cancel_video;
+pub mod create_video;
+pub mod delete_video;
+pub mod get_video;
+pub mod health;
+pub mod list_videos;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+pub mod video_resource;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+use tower_http::trace::TraceLayer;
+
+use crate::storage::ObjectStore;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub pool: PgPool,
+    /// The bucket.
+    pub store: Arc<ObjectStore>,
+    /// Where uploads wait for their conversion.
+    pub upload_dir: PathBuf,
+    /// Largest upload in bytes.
+    pub upload_limit: u64,
+    /// Attempts a job gets.
+    pub max_attempts: i32,
+    /// Prometheus rendering.
+    pub metrics: PrometheusHandle,
+}
+
+/// The routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/v1/videos",
+            post(create_video::create_video).get(list_videos::list_videos),
+        )
+        .route(
+            "/v1/videos/{id}",
+            get(get_video::get_video).delete(delete_video::delete_video),
+        )
+        .route("/v1/videos/{id}/cancel", post(cancel_video::cancel_video))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route_layer(axum::middleware::from_fn(metrics::track_latency))
+        // Uploads are streamed to disk and limited by our own check, not buffered.
+        .layer(DefaultBodyLimit::disable())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

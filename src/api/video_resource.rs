@@ -1,0 +1,88 @@
+//! The JSON representation of a video, shared by every endpoint that returns one.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::videos::VideoRow;
+
+/// Why a video failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VideoError {
+    /// Stable code, e.g. `corrupt-input`.
+    pub code: String,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+/// A video and its conversion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VideoResource {
+    /// Server-made id.
+    pub id: Uuid,
+    /// `pending`, `processing`, `completed`, `failed` or `canceled`.
+    pub status: String,
+    /// Where to poll this resource.
+    pub status_url: String,
+    /// Absolute URL of the master playlist, once completed.
+    pub playback_url: Option<String>,
+    /// The uploaded file's name, as metadata only.
+    pub original_filename: Option<String>,
+    /// Bytes uploaded.
+    pub source_bytes: i64,
+    /// Facts about the upload (duration, size, frame rate, codecs, rotation, audio).
+    #[schema(value_type = Object)]
+    pub source: Value,
+    /// Per-frame progress: frames_done, frames_expected, percent, fps, speed, eta, renditions.
+    #[schema(value_type = Option<Object>)]
+    pub progress: Option<Value>,
+    /// The renditions, once completed.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub renditions: Option<Value>,
+    /// Duration of the output in seconds, once completed.
+    pub duration_seconds: Option<f64>,
+    /// Bytes published, once completed.
+    pub output_bytes: Option<i64>,
+    /// Why it failed (or why the last attempt failed, while retrying).
+    pub error: Option<VideoError>,
+    /// Conversion attempts so far.
+    pub attempts: i32,
+    /// When it was uploaded.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// When a worker first took it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it completed, failed or was canceled.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<VideoRow> for VideoResource {
+    fn from(row: VideoRow) -> VideoResource {
+        let error = match (row.error_code, row.error_message) {
+            (Some(code), Some(message)) => Some(VideoError { code, message }),
+            _ => None,
+        };
+        VideoResource {
+            status_url: format!("/v1/videos/{}", row.id),
+            id: row.id,
+            status: row.status,
+            playback_url: row.playback_url,
+            original_filename: row.original_filename,
+            source_bytes: row.source_bytes,
+            source: row.source,
+            progress: row.progress,
+            renditions: row.renditions,
+            duration_seconds: row.duration_seconds,
+            output_bytes: row.output_bytes,
+            error,
+            attempts: row.attempts,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        }
+    }
+}

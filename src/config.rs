@@ -1,0 +1,215 @@
+//! The service's configuration: command-line flags with environment fallbacks.
+//!
+//! Parsed once at start; everything downstream receives plain values. Secrets are never
+//! printed: `Debug` redacts them and `--help` hides their environment values.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::{ConvertOptions, Preset, Rung};
+
+/// `hls-transcoder serve` flags.
+#[derive(Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// PostgreSQL URL; the database is created if missing and migrated at start.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/hls_transcoder",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// S3 endpoint, e.g. http://127.0.0.1:4566 for LocalStack; AWS's own when absent.
+    #[arg(long, env = "S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Bucket that receives the HLS output.
+    #[arg(long, env = "S3_BUCKET", default_value = "videos")]
+    pub s3_bucket: String,
+    /// Base URL that object keys are appended to for playback (a CDN origin, or e.g.
+    /// http://127.0.0.1:4566/videos); derived from the endpoint and bucket when absent.
+    #[arg(long, env = "S3_PUBLIC_URL")]
+    pub s3_public_url: Option<String>,
+    /// Region of the bucket.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    pub aws_region: String,
+    /// Access key id; the usual AWS credential chain is used when absent.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    pub aws_access_key_id: Option<String>,
+    /// Secret access key, with --aws-access-key-id.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub aws_secret_access_key: Option<String>,
+    /// Address buckets by path (http://endpoint/bucket/key), as LocalStack and MinIO need.
+    #[arg(long, env = "S3_PATH_STYLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub s3_path_style: bool,
+    /// Do not create the bucket (nor set its public-read policy and CORS) at start.
+    #[arg(long, env = "NO_CREATE_BUCKET")]
+    pub no_create_bucket: bool,
+    /// Conversions that run at once; each uses every core, so the default is one per two cores.
+    #[arg(long, env = "WORKERS", default_value_t = default_workers())]
+    pub workers: usize,
+    /// Largest accepted upload, e.g. 2GiB, 500MB or a number of bytes.
+    #[arg(long, env = "UPLOAD_LIMIT", default_value = "2GiB")]
+    pub upload_limit: ByteSize,
+    /// Where uploads wait for their conversion; the system's temporary directory by default.
+    #[arg(long, env = "TEMP_DIR")]
+    pub temp_dir: Option<PathBuf>,
+    /// Target segment duration in seconds.
+    #[arg(long, env = "SEGMENT_SECONDS", default_value_t = 6.0)]
+    pub segment_seconds: f64,
+    /// The ladder: short-side heights, optionally with kb/s (`1080,720:2500,480`).
+    #[arg(
+        long,
+        env = "LADDER",
+        value_delimiter = ',',
+        default_value = "1080,720,480,360"
+    )]
+    pub ladder: Vec<Rung>,
+    /// x264 preset.
+    #[arg(long, env = "PRESET", default_value = "veryfast")]
+    pub preset: Preset,
+    /// Attempts a job gets before it fails for good (a worker crash or a storage outage).
+    #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 3)]
+    pub max_attempts: i32,
+    /// Seconds a worker's lease on a job lasts; a job whose worker died is taken over after it.
+    #[arg(long, env = "LEASE_SECONDS", default_value_t = 30.0)]
+    pub lease_seconds: f64,
+    /// Seconds a running job may keep going after SIGTERM before it is handed back.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_public_url", &self.s3_public_url)
+            .field("workers", &self.workers)
+            .field("upload_limit", &self.upload_limit)
+            .field("temp_dir", &self.temp_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
+/// A database URL with its password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl ServeConfig {
+    /// The conversion options every job uses.
+    pub fn convert_options(&self) -> ConvertOptions {
+        ConvertOptions {
+            segment_seconds: self.segment_seconds,
+            ladder: self.ladder.clone(),
+            preset: self.preset,
+            ..ConvertOptions::default()
+        }
+    }
+
+    /// Where uploads are kept until converted.
+    pub fn upload_dir(&self) -> PathBuf {
+        self.temp_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("hls-transcoder-uploads")
+    }
+
+    /// The grace period after SIGTERM.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds)
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A number of bytes, written as `2GiB`, `500MB`, `64KiB` or plain digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (digits, unit) = text.split_at(split);
+        let number: u64 = digits
+            .parse()
+            .map_err(|_| format!("`{text}` is not a size like 2GiB"))?;
+        let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" => 1000,
+            "kib" | "k" => 1 << 10,
+            "mb" => 1000 * 1000,
+            "mib" | "m" => 1 << 20,
+            "gb" => 1000 * 1000 * 1000,
+            "gib" | "g" => 1 << 30,
+            other => return Err(format!("unknown size unit `{other}` in `{text}`")),
+        };
+        number
+            .checked_mul(factor)
+            .map(ByteSize)
+            .ok_or_else(|| format!("`{text}` is too large"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_and_decimal_units() {
+        assert_eq!("2GiB".parse::<ByteSize>().unwrap(), ByteSize(2 << 30));
+        assert_eq!("500MB".parse::<ByteSize>().unwrap(), ByteSize(500_000_000));
+        assert_eq!("1024".parse::<ByteSize>().unwrap(), ByteSize(1024));
+        assert!("lots".parse::<ByteSize>().is_err());
+        assert!("5 parsecs".parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! PostgreSQL: the connection pool, migrations, and every query of the service.
+//!
+//! Queries are sqlx's checked macros; their offline data lives in `.sqlx/` so a build needs
+//! no database. Nothing here knows about HTTP or libav.
+
+pub mod videos;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Connects to `url`, creating its database if it does not exist, and applies the migrations.
+pub async fn connect_and_migrate(url: &str) -> anyhow::Result<PgPool> {
+    use anyhow::Context;
+    let options = PgConnectOptions::from_str(url).context("Failed to parse DATABASE_URL")?;
+    create_database_if_missing(&options).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .context("Failed to connect to PostgreSQL")?;
+    sqlx::migrate!("./migrations")
+        .run(&pool)
+        .await
+        .context("Failed to apply the database migrations")?;
+    Ok(pool)
+}
+
+async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let mut admin = options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .context("Failed to connect to PostgreSQL's `postgres` database")?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .context("Failed to look for the database")?;
+    if !exists {
+        let quoted = name.replace('"', "\"\"");
+        // Another process may create it at the same moment; that is fine.
+        if let Err(error) = sqlx::query(&format!("CREATE DATABASE \"{quoted}\""))
+            .execute(&mut admin)
+            .await
+        {
+            tracing::debug!(%error, "CREATE DATABASE raced");
+        }
+    }
+    admin.close().await.ok();
+    Ok(())
+}

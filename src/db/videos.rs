@@ -1,0 +1,357 @@
+//! The `videos` table: one row per upload, which is also its conversion job.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The channel workers LISTEN on; a new job NOTIFYs it.
+pub const JOBS_CHANNEL: &str = "hls_transcoder_jobs";
+
+/// A video as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+#[expect(missing_docs, reason = "the columns are documented in the migration")]
+pub struct VideoRow {
+    pub id: Uuid,
+    pub status: String,
+    pub original_filename: Option<String>,
+    pub content_type: Option<String>,
+    pub source_bytes: i64,
+    pub source: Value,
+    pub progress: Option<Value>,
+    pub renditions: Option<Value>,
+    pub playback_url: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub output_bytes: Option<i64>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What a new upload records.
+#[derive(Debug)]
+pub struct NewVideo<'a> {
+    /// Server-made id.
+    pub id: Uuid,
+    /// The client's file name, sanitised.
+    pub original_filename: Option<&'a str>,
+    /// The client's content type.
+    pub content_type: Option<&'a str>,
+    /// Size of the upload.
+    pub source_bytes: i64,
+    /// Probe facts.
+    pub source: Value,
+    /// Attempts the job gets.
+    pub max_attempts: i32,
+}
+
+/// Records a pending video and wakes the workers, in one transaction.
+#[tracing::instrument(skip(pool, video), fields(video_id = %video.id))]
+pub async fn insert(pool: &PgPool, video: &NewVideo<'_>) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "INSERT INTO videos (id, original_filename, content_type, source_bytes, source, max_attempts)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        video.id,
+        video.original_filename,
+        video.content_type,
+        video.source_bytes,
+        video.source,
+        video.max_attempts,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "SELECT pg_notify($1, $2)",
+        JOBS_CHANNEL,
+        video.id.to_string()
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// One video.
+#[tracing::instrument(skip(pool))]
+pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
+    sqlx::query_as!(VideoRow, "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Newest first, after the `(created_at, id)` cursor, optionally of one status.
+#[tracing::instrument(skip(pool))]
+pub async fn list(
+    pool: &PgPool,
+    status: Option<&str>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<VideoRow>> {
+    let (after_time, after_id) = after.unzip();
+    sqlx::query_as!(
+        VideoRow,
+        "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, created_at, updated_at, started_at, finished_at
+         FROM videos
+         WHERE ($1::text IS NULL OR status = $1)
+           AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $4",
+        status,
+        after_time,
+        after_id,
+        limit,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A job a worker now holds.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    /// The video.
+    pub id: Uuid,
+    /// This attempt's number, from 1.
+    pub attempt: i32,
+    /// The limit.
+    pub max_attempts: i32,
+}
+
+/// Takes the oldest pending job, or a processing one whose worker's lease ran out, and leases
+/// it to `worker` for `lease_seconds`. `FOR UPDATE SKIP LOCKED` lets many workers claim at once.
+pub async fn claim(
+    pool: &PgPool,
+    worker: Uuid,
+    lease_seconds: f64,
+) -> sqlx::Result<Option<ClaimedJob>> {
+    let row = sqlx::query!(
+        "UPDATE videos SET status = 'processing', attempts = attempts + 1, lease_owner = $1,
+                lease_expires_at = now() + make_interval(secs => $2), started_at = coalesce(started_at, now()),
+                error_code = NULL, error_message = NULL, updated_at = now()
+         WHERE id = (
+             SELECT id FROM videos
+             WHERE ((status = 'pending' AND (run_after IS NULL OR run_after <= now()))
+                    OR (status = 'processing' AND lease_expires_at < now()))
+               AND attempts < max_attempts AND NOT cancel_requested
+             ORDER BY created_at
+             FOR UPDATE SKIP LOCKED
+             LIMIT 1)
+         RETURNING id, attempts, max_attempts",
+        worker,
+        lease_seconds,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| ClaimedJob {
+        id: r.id,
+        attempt: r.attempts,
+        max_attempts: r.max_attempts,
+    }))
+}
+
+/// Fails the jobs whose worker vanished on their last attempt; returns their ids.
+pub async fn fail_abandoned(pool: &PgPool) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        "UPDATE videos SET status = CASE WHEN cancel_requested THEN 'canceled' ELSE 'failed' END,
+                error_code = CASE WHEN cancel_requested THEN NULL ELSE 'attempts-exhausted' END,
+                error_message = CASE WHEN cancel_requested THEN NULL
+                    ELSE 'the conversion was interrupted on every attempt (worker lost); upload the video again or retry' END,
+                lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
+         WHERE status = 'processing' AND lease_expires_at < now()
+           AND (attempts >= max_attempts OR cancel_requested)
+         RETURNING id"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Extends the lease; `None` when the worker lost it, else whether a cancel was requested.
+pub async fn heartbeat(
+    pool: &PgPool,
+    id: Uuid,
+    worker: Uuid,
+    lease_seconds: f64,
+) -> sqlx::Result<Option<bool>> {
+    sqlx::query_scalar!(
+        "UPDATE videos SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+         WHERE id = $1 AND lease_owner = $2 AND status = 'processing'
+         RETURNING cancel_requested",
+        id,
+        worker,
+        lease_seconds,
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Saves the latest progress of a job this worker holds.
+pub async fn save_progress(
+    pool: &PgPool,
+    id: Uuid,
+    worker: Uuid,
+    progress: &Value,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE videos SET progress = $3, updated_at = now() WHERE id = $1 AND lease_owner = $2",
+        id,
+        worker,
+        progress,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// What a finished conversion records.
+#[derive(Debug)]
+pub struct Completion {
+    /// Absolute URL of the master playlist.
+    pub playback_url: String,
+    /// The renditions (hls_transcoder::RenditionReport) as JSON.
+    pub renditions: Value,
+    /// Seconds.
+    pub duration_seconds: f64,
+    /// Bytes uploaded.
+    pub output_bytes: i64,
+    /// Final progress.
+    pub progress: Value,
+}
+
+/// Marks a job completed; false when this worker no longer held it.
+pub async fn complete(
+    pool: &PgPool,
+    id: Uuid,
+    worker: Uuid,
+    done: &Completion,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query!(
+        "UPDATE videos SET status = 'completed', playback_url = $3, renditions = $4, duration_seconds = $5,
+                output_bytes = $6, progress = $7, lease_owner = NULL, lease_expires_at = NULL,
+                finished_at = now(), updated_at = now()
+         WHERE id = $1 AND lease_owner = $2",
+        id,
+        worker,
+        done.playback_url,
+        done.renditions,
+        done.duration_seconds,
+        done.output_bytes,
+        done.progress,
+    )
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Ends a job this worker holds: `failed` with a reason, or `canceled`.
+pub async fn finish_unsuccessfully(
+    pool: &PgPool,
+    id: Uuid,
+    worker: Uuid,
+    status: &str,
+    error: Option<(&str, &str)>,
+) -> sqlx::Result<()> {
+    let (code, message) = error.unzip();
+    sqlx::query!(
+        "UPDATE videos SET status = $3, error_code = $4, error_message = $5, lease_owner = NULL,
+                lease_expires_at = NULL, finished_at = now(), updated_at = now()
+         WHERE id = $1 AND lease_owner = $2",
+        id,
+        worker,
+        status,
+        code,
+        message,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Puts a job this worker holds back in the queue: after a failure worth retrying (the
+/// attempt counts, and the job waits `delay_seconds`), or at shutdown (`refund_attempt`: it
+/// does not count, and another worker may take it at once).
+pub async fn release(
+    pool: &PgPool,
+    id: Uuid,
+    worker: Uuid,
+    refund_attempt: bool,
+    delay_seconds: f64,
+    error: Option<(&str, &str)>,
+) -> sqlx::Result<()> {
+    let (code, message) = error.unzip();
+    sqlx::query!(
+        "UPDATE videos SET status = 'pending', attempts = attempts - CASE WHEN $3 THEN 1 ELSE 0 END,
+                run_after = now() + make_interval(secs => $4),
+                error_code = $5, error_message = $6, lease_owner = NULL, lease_expires_at = NULL,
+                updated_at = now()
+         WHERE id = $1 AND lease_owner = $2",
+        id,
+        worker,
+        refund_attempt,
+        delay_seconds,
+        code,
+        message,
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query!("SELECT pg_notify($1, $2)", JOBS_CHANNEL, id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// What a cancel request found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// No such video.
+    NotFound,
+    /// It had already ended with this status.
+    AlreadyFinished(String),
+    /// A pending job is now canceled; a running one will stop shortly.
+    Accepted {
+        /// `canceled`, or `processing` while the worker stops.
+        status: String,
+    },
+}
+
+/// Requests a cancel.
+#[tracing::instrument(skip(pool))]
+pub async fn request_cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<CancelOutcome> {
+    let updated = sqlx::query_scalar!(
+        "UPDATE videos SET cancel_requested = true, updated_at = now(),
+                status = CASE WHEN status = 'pending' THEN 'canceled' ELSE status END,
+                finished_at = CASE WHEN status = 'pending' THEN now() ELSE finished_at END
+         WHERE id = $1 AND status IN ('pending', 'processing')
+         RETURNING status",
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
+    if let Some(status) = updated {
+        return Ok(CancelOutcome::Accepted { status });
+    }
+    let current = sqlx::query_scalar!("SELECT status FROM videos WHERE id = $1", id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(current.map_or(CancelOutcome::NotFound, CancelOutcome::AlreadyFinished))
+}
+
+/// Deletes the row; false when there was none.
+#[tracing::instrument(skip(pool))]
+pub async fn delete(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    let result = sqlx::query!("DELETE FROM videos WHERE id = $1", id)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Videos per status, for metrics.
+pub async fn count_by_status(pool: &PgPool) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!("SELECT status, count(*) AS \"count!\" FROM videos GROUP BY status")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
+}

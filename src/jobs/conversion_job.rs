@@ -1,0 +1,322 @@
+//! One claimed job: convert the upload on a blocking thread while a heartbeat keeps the lease,
+//! progress is saved at most twice a second, and segments upload to S3; then record the outcome.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::worker_pool::WorkerSettings;
+use crate::db::videos::{self, ClaimedJob, Completion};
+use crate::storage::{S3Sink, video_prefix};
+use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
+
+/// At most this often is progress written to the database.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Where an upload waits: named by the server-made id only.
+pub(crate) fn upload_path(dir: &Path, id: Uuid) -> PathBuf {
+    dir.join(format!("{id}.upload"))
+}
+
+/// Why a conversion was told to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    /// A client asked.
+    CancelRequested,
+    /// The service is shutting down: hand the job back.
+    ShuttingDown,
+    /// Another worker holds the lease now.
+    LeaseLost,
+}
+
+pub(super) struct ConversionJob {
+    pub(super) worker: Uuid,
+    pub(super) job: ClaimedJob,
+    pub(super) settings: WorkerSettings,
+}
+
+impl ConversionJob {
+    #[tracing::instrument(skip_all, fields(video_id = %self.job.id, attempt = self.job.attempt))]
+    pub(super) async fn run(self, hand_back: CancellationToken) {
+        let id = self.job.id;
+        let pool = self.settings.pool.clone();
+        let path = upload_path(&self.settings.upload_dir, id);
+        if !path.exists() {
+            let message = "the uploaded file is no longer on the server; upload the video again";
+            self.record_failure("source-missing", message).await;
+            return;
+        }
+        tracing::info!("conversion started");
+        let started = Instant::now();
+        let cancel = CancelToken::new();
+        let reason = Arc::new(Mutex::new(None));
+        let done = CancellationToken::new();
+        let (progress_tx, progress_rx) = watch::channel::<Option<Value>>(None);
+
+        let heartbeat = tokio::spawn(keep_lease(
+            self.settings.lease_seconds,
+            pool.clone(),
+            id,
+            self.worker,
+            cancel.clone(),
+            Arc::clone(&reason),
+            hand_back,
+            done.clone(),
+        ));
+        let writer = tokio::spawn(save_progress(
+            pool.clone(),
+            id,
+            self.worker,
+            progress_rx,
+            done.clone(),
+        ));
+
+        let sink = S3Sink::new(
+            tokio::runtime::Handle::current(),
+            Arc::clone(&self.settings.store),
+            video_prefix(id),
+            self.settings.upload_concurrency,
+        );
+        let options = self.settings.options.clone();
+        let span = tracing::Span::current();
+        let converted = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut sink = sink;
+            let on_progress = |p: &Progress| {
+                progress_tx.send_replace(serde_json::to_value(p).ok());
+            };
+            let result = convert_with_cancel(&path, &options, &mut sink, on_progress, &cancel);
+            (result, sink.uploaded_bytes())
+        })
+        .await;
+        done.cancel();
+        let _ = heartbeat.await;
+        let last_progress = writer.await.ok().flatten();
+        let stop_reason = *reason.lock().unwrap_or_else(PoisonError::into_inner);
+        metrics::histogram!("hls_conversion_seconds").record(started.elapsed().as_secs_f64());
+
+        match converted {
+            Ok((Ok(report), uploaded)) => {
+                self.record_success(report, uploaded, last_progress).await
+            }
+            Ok((Err(Error::Canceled), _)) => self.record_stop(stop_reason).await,
+            Ok((Err(error), _)) => self.record_error(&error).await,
+            Err(panic) => {
+                tracing::error!(%panic, "the conversion thread panicked");
+                let message = "the conversion crashed; it will be retried";
+                self.retry_or_fail("internal-error", message).await;
+            }
+        }
+    }
+
+    async fn record_success(&self, report: ConvertReport, uploaded: u64, progress: Option<Value>) {
+        let id = self.job.id;
+        let key = format!("{}{MASTER_PLAYLIST}", video_prefix(id));
+        let done = Completion {
+            playback_url: self.settings.store.public_url(&key),
+            renditions: serde_json::to_value(&report.renditions).unwrap_or(Value::Null),
+            duration_seconds: report.duration,
+            output_bytes: i64::try_from(uploaded).unwrap_or(i64::MAX),
+            progress: progress.unwrap_or(Value::Null),
+        };
+        match videos::complete(&self.settings.pool, id, self.worker, &done).await {
+            Ok(true) => {
+                tracing::info!(
+                    seconds = report.elapsed.as_secs_f64(),
+                    "conversion completed"
+                );
+                self.remove_upload().await;
+            }
+            Ok(false) => tracing::warn!("completed, but the job was taken over meanwhile"),
+            Err(error) => tracing::error!(%error, "completed, but the database did not record it"),
+        }
+    }
+
+    async fn record_stop(&self, reason: Option<StopReason>) {
+        let pool = &self.settings.pool;
+        let id = self.job.id;
+        match reason {
+            Some(StopReason::ShuttingDown) => {
+                tracing::info!("handing the job back to the queue");
+                if let Err(error) = videos::release(pool, id, self.worker, true, 0.0, None).await {
+                    tracing::error!(%error, "could not hand the job back; its lease will expire");
+                }
+            }
+            Some(StopReason::LeaseLost) => {
+                tracing::warn!("lease lost; another worker owns the job")
+            }
+            Some(StopReason::CancelRequested) | None => {
+                if let Err(error) =
+                    videos::finish_unsuccessfully(pool, id, self.worker, "canceled", None).await
+                {
+                    tracing::error!(%error, "could not record the cancel");
+                }
+                self.remove_outputs().await;
+                self.remove_upload().await;
+            }
+        }
+    }
+
+    async fn record_error(&self, error: &Error) {
+        if error.is_client_error() {
+            tracing::info!(code = error.code(), %error, "the video cannot be converted");
+            self.record_failure(error.code(), &error.to_string()).await;
+        } else if matches!(error, Error::Sink { .. }) {
+            tracing::warn!(%error, "publishing to storage failed");
+            let message = format!("storing the output failed: {error}");
+            self.retry_or_fail("storage-unavailable", &message).await;
+        } else {
+            tracing::error!(code = error.code(), %error, "conversion failed");
+            self.record_failure(error.code(), &error.to_string()).await;
+        }
+    }
+
+    /// Puts the job back with a backoff while attempts remain; else fails it.
+    async fn retry_or_fail(&self, code: &str, message: &str) {
+        if self.job.attempt < self.job.max_attempts {
+            let delay = 5.0 * f64::from(self.job.attempt);
+            let error = Some((code, message));
+            if let Err(db) = videos::release(
+                &self.settings.pool,
+                self.job.id,
+                self.worker,
+                false,
+                delay,
+                error,
+            )
+            .await
+            {
+                tracing::error!(error = %db, "could not put the job back; its lease will expire");
+            }
+        } else {
+            let message = format!("{message} (gave up after {} attempts)", self.job.attempt);
+            self.record_failure(code, &message).await;
+        }
+    }
+
+    async fn record_failure(&self, code: &str, message: &str) {
+        let pool = &self.settings.pool;
+        let error = Some((code, message));
+        if let Err(db) =
+            videos::finish_unsuccessfully(pool, self.job.id, self.worker, "failed", error).await
+        {
+            tracing::error!(error = %db, "could not record the failure");
+        }
+        self.remove_outputs().await;
+        self.remove_upload().await;
+    }
+
+    async fn remove_upload(&self) {
+        let path = upload_path(&self.settings.upload_dir, self.job.id);
+        if let Err(error) = tokio::fs::remove_file(&path).await {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(%error, path = %path.display(), "could not remove the upload");
+            }
+        }
+    }
+
+    /// Removes what a failed or canceled attempt published, so no half video stays public.
+    async fn remove_outputs(&self) {
+        if let Err(error) = self
+            .settings
+            .store
+            .delete_prefix(&video_prefix(self.job.id))
+            .await
+        {
+            tracing::warn!(error = %format!("{error:#}"), "could not remove partial output");
+        }
+    }
+}
+
+/// Renews the lease every third of it; stops the conversion when the lease is lost, a cancel
+/// is requested, or the service hands jobs back.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a task body: each argument is a handle it watches or signals"
+)]
+async fn keep_lease(
+    lease_seconds: f64,
+    pool: PgPool,
+    id: Uuid,
+    worker: Uuid,
+    cancel: CancelToken,
+    reason: Arc<Mutex<Option<StopReason>>>,
+    hand_back: CancellationToken,
+    done: CancellationToken,
+) {
+    let stop = |why: StopReason| {
+        reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(why);
+        cancel.cancel();
+    };
+    let period = Duration::from_secs_f64(lease_seconds / 3.0);
+    let mut last_renewal = Instant::now();
+    loop {
+        tokio::select! {
+            () = done.cancelled() => return,
+            () = hand_back.cancelled() => { stop(StopReason::ShuttingDown); return; }
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        // Cancels are looked for twice a second; the lease is renewed every third of it.
+        let renew = last_renewal.elapsed() >= period;
+        let outcome = if renew {
+            videos::heartbeat(&pool, id, worker, lease_seconds).await
+        } else {
+            sqlx::query_scalar!(
+                "SELECT cancel_requested FROM videos WHERE id = $1 AND lease_owner = $2",
+                id,
+                worker
+            )
+            .fetch_optional(&pool)
+            .await
+        };
+        match outcome {
+            Ok(Some(true)) => stop(StopReason::CancelRequested),
+            Ok(Some(false)) => {
+                if renew {
+                    last_renewal = Instant::now();
+                }
+            }
+            Ok(None) => stop(StopReason::LeaseLost),
+            Err(error) => {
+                tracing::warn!(%error, "heartbeat failed");
+                if last_renewal.elapsed().as_secs_f64() > lease_seconds {
+                    stop(StopReason::LeaseLost);
+                }
+            }
+        }
+    }
+}
+
+/// Writes the newest progress at most every [`PROGRESS_INTERVAL`]; returns the last one.
+async fn save_progress(
+    pool: PgPool,
+    id: Uuid,
+    worker: Uuid,
+    mut updates: watch::Receiver<Option<Value>>,
+    done: CancellationToken,
+) -> Option<Value> {
+    let mut last = None;
+    loop {
+        tokio::select! {
+            () = done.cancelled() => return updates.borrow().clone().or(last),
+            changed = updates.changed() => if changed.is_err() { return last; },
+        }
+        let progress = updates.borrow_and_update().clone();
+        if let Some(progress) = &progress {
+            if let Err(error) = videos::save_progress(&pool, id, worker, progress).await {
+                tracing::debug!(%error, "progress not saved");
+            }
+        }
+        last = progress;
+        tokio::time::sleep(PROGRESS_INTERVAL).await;
+    }
+}

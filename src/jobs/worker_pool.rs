@@ -1,0 +1,138 @@
+//! A pool of workers, each claiming one job at a time.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::conversion_job::ConversionJob;
+use super::wakeup;
+use crate::ConvertOptions;
+use crate::db::videos;
+use crate::storage::ObjectStore;
+
+/// How often an idle worker looks for work when no notification comes.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// What every worker needs.
+#[derive(Clone)]
+pub struct WorkerSettings {
+    /// The database.
+    pub pool: PgPool,
+    /// The bucket.
+    pub store: Arc<ObjectStore>,
+    /// Where uploads wait.
+    pub upload_dir: PathBuf,
+    /// Conversion options.
+    pub options: ConvertOptions,
+    /// Concurrent uploads per job.
+    pub upload_concurrency: usize,
+    /// Lease of a claimed job; a heartbeat renews it every third of it, and a job whose
+    /// worker died is taken over once it runs out.
+    pub lease_seconds: f64,
+}
+
+/// Running workers.
+pub struct WorkerPool {
+    tasks: JoinSet<()>,
+    /// Stop taking jobs.
+    stop_claiming: CancellationToken,
+    /// Hand running jobs back to the queue.
+    hand_back: CancellationToken,
+}
+
+impl WorkerPool {
+    /// Starts `count` workers and the notification listener.
+    pub fn start(settings: WorkerSettings, count: usize) -> WorkerPool {
+        let stop_claiming = CancellationToken::new();
+        let hand_back = CancellationToken::new();
+        let wake = Arc::new(Notify::new());
+        let mut tasks = JoinSet::new();
+        tasks.spawn(wakeup::listen(
+            settings.pool.clone(),
+            Arc::clone(&wake),
+            stop_claiming.clone(),
+        ));
+        for _ in 0..count {
+            let worker = Worker {
+                id: Uuid::new_v4(),
+                settings: settings.clone(),
+                wake: Arc::clone(&wake),
+                stop_claiming: stop_claiming.clone(),
+                hand_back: hand_back.clone(),
+            };
+            tasks.spawn(worker.run());
+        }
+        WorkerPool {
+            tasks,
+            stop_claiming,
+            hand_back,
+        }
+    }
+
+    /// Stops claiming, lets running jobs finish within `grace`, then hands the rest back to
+    /// the queue, and waits for every worker to stop.
+    pub async fn shut_down(mut self, grace: Duration) {
+        self.stop_claiming.cancel();
+        let drained = tokio::time::timeout(grace, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::info!("grace period over; handing running jobs back to the queue");
+            self.hand_back.cancel();
+            while self.tasks.join_next().await.is_some() {}
+        }
+    }
+}
+
+struct Worker {
+    id: Uuid,
+    settings: WorkerSettings,
+    wake: Arc<Notify>,
+    stop_claiming: CancellationToken,
+    hand_back: CancellationToken,
+}
+
+impl Worker {
+    async fn run(self) {
+        tracing::debug!(worker = %self.id, "worker started");
+        while !self.stop_claiming.is_cancelled() {
+            match self.next_job().await {
+                Ok(Some(job)) => {
+                    let job = ConversionJob {
+                        worker: self.id,
+                        job,
+                        settings: self.settings.clone(),
+                    };
+                    job.run(self.hand_back.clone()).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "cannot claim jobs (database unavailable?)"),
+            }
+            tokio::select! {
+                () = self.stop_claiming.cancelled() => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+        }
+    }
+
+    async fn next_job(&self) -> sqlx::Result<Option<videos::ClaimedJob>> {
+        for id in videos::fail_abandoned(&self.settings.pool).await? {
+            tracing::warn!(video_id = %id, "job abandoned by its workers on every attempt; failed");
+            let _ = tokio::fs::remove_file(super::conversion_job::upload_path(
+                &self.settings.upload_dir,
+                id,
+            ))
+            .await;
+        }
+        videos::claim(&self.settings.pool, self.id, self.settings.lease_seconds).await
+    }
+}

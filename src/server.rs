@@ -1,0 +1,138 @@
+//! The service: database, bucket, workers and HTTP API wired together, with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::config::ServeConfig;
+use crate::jobs::{WorkerPool, WorkerSettings};
+use crate::storage::{ObjectStore, S3Settings};
+
+/// Uploads of one job's segments in flight at once.
+const UPLOAD_CONCURRENCY: usize = 8;
+
+/// A service ready to run: listening, migrated, bucket checked.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    workers: WorkerSettings,
+    config: ServeConfig,
+}
+
+impl Application {
+    /// Binds the listener, connects and migrates the database, prepares the bucket.
+    pub async fn build(config: ServeConfig) -> anyhow::Result<Application> {
+        let options = config.convert_options();
+        options.validate().context("Invalid encoding settings")?;
+        let pool = crate::db::connect_and_migrate(&config.database_url).await?;
+        let settings = S3Settings {
+            endpoint: config.s3_endpoint.clone(),
+            bucket: config.s3_bucket.clone(),
+            region: config.aws_region.clone(),
+            path_style: config.s3_path_style,
+            public_url: config.s3_public_url.clone(),
+            credentials: config
+                .aws_access_key_id
+                .clone()
+                .zip(config.aws_secret_access_key.clone()),
+        };
+        let store = Arc::new(ObjectStore::new(&settings).await);
+        if !config.no_create_bucket {
+            store
+                .ensure_bucket()
+                .await
+                .context("Failed to prepare the bucket")?;
+        }
+        let upload_dir = config.upload_dir();
+        tokio::fs::create_dir_all(&upload_dir)
+            .await
+            .with_context(|| {
+                format!(
+                    "Failed to create the upload directory {}",
+                    upload_dir.display()
+                )
+            })?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("Failed to listen on {}", config.listen))?;
+        let state = AppState {
+            pool: pool.clone(),
+            store: Arc::clone(&store),
+            upload_dir: upload_dir.clone(),
+            upload_limit: config.upload_limit.0,
+            max_attempts: config.max_attempts,
+            metrics: api::metrics::prometheus(),
+        };
+        let workers = WorkerSettings {
+            pool,
+            store,
+            upload_dir,
+            options,
+            upload_concurrency: UPLOAD_CONCURRENCY,
+            lease_seconds: config.lease_seconds,
+        };
+        Ok(Application {
+            listener,
+            state,
+            workers,
+            config,
+        })
+    }
+
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes: then stops taking jobs, lets running ones finish
+    /// within the grace period, hands the rest back to the queue, and stops.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let address = self.local_addr();
+        let workers = WorkerPool::start(self.workers, self.config.workers);
+        tracing::info!(%address, workers = self.config.workers, "serving");
+        let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+        let server =
+            axum::serve(self.listener, api::router(self.state)).with_graceful_shutdown(async {
+                let _ = http_stopped.await;
+            });
+        let server = tokio::spawn(async move { server.await });
+        shutdown.await;
+        tracing::info!("shutting down");
+        workers.shut_down(self.config.shutdown_grace()).await;
+        let _ = stop_http.send(());
+        server
+            .await
+            .context("the HTTP server task failed")?
+            .context("the HTTP server failed")?;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        () = terminate => {}
+    }
+}

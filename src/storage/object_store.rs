@@ -1,0 +1,278 @@
+//! The bucket: uploads with retries, deletes, health, bucket setup and public URLs.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+
+/// How to reach the bucket.
+#[derive(Clone)]
+pub struct S3Settings {
+    /// Custom endpoint (LocalStack, MinIO); AWS's own when `None`.
+    pub endpoint: Option<String>,
+    /// The bucket.
+    pub bucket: String,
+    /// Its region.
+    pub region: String,
+    /// Path-style addressing.
+    pub path_style: bool,
+    /// Base URL for playback; derived when `None`.
+    pub public_url: Option<String>,
+    /// Static credentials; the AWS default chain when `None`.
+    pub credentials: Option<(String, String)>,
+}
+
+/// Attempts per upload before giving up (a storage outage then fails or retries the job).
+const UPLOAD_ATTEMPTS: u32 = 5;
+
+/// One bucket.
+#[derive(Clone, Debug)]
+pub struct ObjectStore {
+    client: Client,
+    bucket: String,
+    public_base: String,
+}
+
+impl ObjectStore {
+    /// A client for the bucket (no request is made).
+    pub async fn new(settings: &S3Settings) -> ObjectStore {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()));
+        if let Some((key, secret)) = &settings.credentials {
+            loader = loader.credentials_provider(Credentials::new(
+                key,
+                secret,
+                None,
+                None,
+                "configuration",
+            ));
+        }
+        let shared = loader.load().await;
+        let mut config =
+            aws_sdk_s3::config::Builder::from(&shared).force_path_style(settings.path_style);
+        if let Some(endpoint) = &settings.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        let public_base = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| derive_public_base(settings))
+            .trim_end_matches('/')
+            .to_string();
+        ObjectStore {
+            client: Client::from_conf(config.build()),
+            bucket: settings.bucket.clone(),
+            public_base,
+        }
+    }
+
+    /// The bucket's name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The absolute URL a player fetches `key` from.
+    pub fn public_url(&self, key: &str) -> String {
+        format!("{}/{key}", self.public_base)
+    }
+
+    /// Creates the bucket if missing, makes `videos/*` readable by anyone and allows GET from
+    /// any origin (CORS), so players such as hls.js in a browser can fetch the output.
+    pub async fn ensure_bucket(&self) -> anyhow::Result<()> {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_err()
+        {
+            self.client
+                .create_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .with_context(|| format!("Failed to create the bucket {}", self.bucket))?;
+        }
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "PublicReadOfPublishedVideos",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": format!("arn:aws:s3:::{}/videos/*", self.bucket),
+            }]
+        });
+        self.client
+            .put_bucket_policy()
+            .bucket(&self.bucket)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .context("Failed to set the public-read bucket policy")?;
+        use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+        let rule = CorsRule::builder()
+            .allowed_methods("GET")
+            .allowed_methods("HEAD")
+            .allowed_origins("*")
+            .allowed_headers("*")
+            .max_age_seconds(3600)
+            .build()
+            .context("Failed to build the CORS rule")?;
+        let cors = CorsConfiguration::builder()
+            .cors_rules(rule)
+            .build()
+            .context("Failed to build CORS")?;
+        self.client
+            .put_bucket_cors()
+            .bucket(&self.bucket)
+            .cors_configuration(cors)
+            .send()
+            .await
+            .context("Failed to set the bucket's CORS configuration")?;
+        Ok(())
+    }
+
+    /// Whether the bucket answers.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .context("the bucket does not answer")?;
+        Ok(())
+    }
+
+    /// Uploads one object, retrying with exponential backoff.
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        content_type: &str,
+        cache_control: &str,
+    ) -> anyhow::Result<()> {
+        let mut delay = Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .content_type(content_type)
+                .cache_control(cache_control)
+                .body(ByteStream::from(bytes.clone()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(error) if attempt < UPLOAD_ATTEMPTS => {
+                    tracing::warn!(key, attempt, error = %aws_sdk_s3::error::DisplayErrorContext(&error), "upload failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 3;
+                    attempt += 1;
+                }
+                Err(error) => {
+                    return Err(anyhow::anyhow!(
+                        "uploading {key} failed {UPLOAD_ATTEMPTS} times: {}",
+                        aws_sdk_s3::error::DisplayErrorContext(&error)
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Deletes every object under `prefix`; returns how many.
+    pub async fn delete_prefix(&self, prefix: &str) -> anyhow::Result<usize> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let mut deleted = 0;
+        loop {
+            let listed = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .with_context(|| format!("Failed to list {prefix}"))?;
+            let keys: Vec<ObjectIdentifier> = listed
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+                .collect();
+            if keys.is_empty() {
+                return Ok(deleted);
+            }
+            deleted += keys.len();
+            let delete = Delete::builder()
+                .set_objects(Some(keys))
+                .quiet(true)
+                .build()?;
+            self.client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .with_context(|| format!("Failed to delete objects under {prefix}"))?;
+        }
+    }
+}
+
+fn derive_public_base(settings: &S3Settings) -> String {
+    match &settings.endpoint {
+        Some(endpoint) if settings.path_style => {
+            format!("{}/{}", endpoint.trim_end_matches('/'), settings.bucket)
+        }
+        Some(endpoint) => {
+            let (scheme, host) = endpoint.split_once("://").unwrap_or(("https", endpoint));
+            format!(
+                "{scheme}://{}.{}",
+                settings.bucket,
+                host.trim_end_matches('/')
+            )
+        }
+        None => format!(
+            "https://{}.s3.{}.amazonaws.com",
+            settings.bucket, settings.region
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(endpoint: Option<&str>, path_style: bool) -> S3Settings {
+        S3Settings {
+            endpoint: endpoint.map(String::from),
+            bucket: "media".into(),
+            region: "eu-west-1".into(),
+            path_style,
+            public_url: None,
+            credentials: None,
+        }
+    }
+
+    #[test]
+    fn public_urls_follow_the_addressing_style() {
+        assert_eq!(
+            derive_public_base(&settings(Some("http://127.0.0.1:4566/"), true)),
+            "http://127.0.0.1:4566/media"
+        );
+        assert_eq!(
+            derive_public_base(&settings(Some("https://s3.example.com"), false)),
+            "https://media.s3.example.com"
+        );
+        assert_eq!(
+            derive_public_base(&settings(None, false)),
+            "https://media.s3.eu-west-1.amazonaws.com"
+        );
+    }
+}

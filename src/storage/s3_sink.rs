@@ -1,0 +1,126 @@
+//! A [`Sink`] that uploads a conversion's output to S3 while the conversion runs.
+//!
+//! `put` is called on the conversion's (blocking) thread: a segment is handed to an async
+//! upload task at once (at most `concurrency` in flight, so memory stays bounded); a playlist
+//! is uploaded only after every upload before it succeeded, and the master playlist last, so
+//! a published URL never names a missing object.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+
+use super::ObjectStore;
+use crate::sink::{HlsObject, ObjectKind, Sink, SinkError};
+
+/// Cache-Control of segments: they never change once published.
+const SEGMENT_CACHE: &str = "public, max-age=31536000, immutable";
+/// Cache-Control of playlists: short, so a re-published video is seen soon.
+const PLAYLIST_CACHE: &str = "public, max-age=60";
+
+/// Uploads under one key prefix.
+pub struct S3Sink {
+    runtime: Handle,
+    store: Arc<ObjectStore>,
+    prefix: String,
+    slots: Arc<Semaphore>,
+    in_flight: Vec<JoinHandle<anyhow::Result<()>>>,
+    uploaded_bytes: Arc<AtomicU64>,
+}
+
+impl S3Sink {
+    /// A sink writing `prefix + object.path`, with at most `concurrency` uploads at once.
+    /// Must be used from a thread outside the runtime (e.g. `spawn_blocking`).
+    pub fn new(
+        runtime: Handle,
+        store: Arc<ObjectStore>,
+        prefix: String,
+        concurrency: usize,
+    ) -> S3Sink {
+        S3Sink {
+            runtime,
+            store,
+            prefix,
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            in_flight: Vec::new(),
+            uploaded_bytes: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Bytes stored so far.
+    pub fn uploaded_bytes(&self) -> u64 {
+        self.uploaded_bytes.load(Ordering::Relaxed)
+    }
+
+    fn wait_for_uploads(&mut self) -> Result<(), SinkError> {
+        let pending = std::mem::take(&mut self.in_flight);
+        let mut first_error = None;
+        for task in pending {
+            let outcome = self
+                .runtime
+                .block_on(task)
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r);
+            if let Err(error) = outcome {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), |e| Err(e.into()))
+    }
+
+    /// Fails early when an upload already failed, instead of encoding on for nothing.
+    fn check_finished(&mut self) -> Result<(), SinkError> {
+        let (finished, running): (Vec<_>, Vec<_>) = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .partition(|t| t.is_finished());
+        self.in_flight = running;
+        for task in finished {
+            self.runtime
+                .block_on(task)
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r)?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for S3Sink {
+    fn put(&mut self, object: HlsObject) -> Result<(), SinkError> {
+        self.check_finished()?;
+        let key = format!("{}{}", self.prefix, object.path);
+        let content_type = object.content_type();
+        let size = object.bytes.len() as u64;
+        let bytes = Bytes::from(object.bytes);
+        let store = Arc::clone(&self.store);
+        let counter = Arc::clone(&self.uploaded_bytes);
+        match object.kind {
+            ObjectKind::Segment { .. } => {
+                let permit = self
+                    .runtime
+                    .block_on(Arc::clone(&self.slots).acquire_owned())?;
+                self.in_flight.push(self.runtime.spawn(async move {
+                    let _permit = permit;
+                    store.put(&key, bytes, content_type, SEGMENT_CACHE).await?;
+                    counter.fetch_add(size, Ordering::Relaxed);
+                    metrics::counter!("hls_bytes_uploaded_total").increment(size);
+                    Ok(())
+                }));
+            }
+            ObjectKind::MediaPlaylist { .. } | ObjectKind::MasterPlaylist => {
+                self.wait_for_uploads()?;
+                self.runtime
+                    .block_on(store.put(&key, bytes, content_type, PLAYLIST_CACHE))?;
+                counter.fetch_add(size, Ordering::Relaxed);
+                metrics::counter!("hls_bytes_uploaded_total").increment(size);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.wait_for_uploads()
+    }
+}
