@@ -5,7 +5,7 @@ export SQLX_OFFLINE = true
 INPUT ?= fixtures/h264_aac.mp4
 OUT ?= out
 
-.PHONY: deps build test fmt-check lint unit-and-integration doc-test bench run clean
+.PHONY: deps build test fmt-check lint localstack unit-and-integration doc-test bench run clean
 
 deps:
 	./scripts/install-deps.sh
@@ -19,7 +19,11 @@ fmt-check:
 lint: deps
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-unit-and-integration: deps
+# The service's tests need S3: LocalStack on 127.0.0.1:4566 (installed into .localstack/ once).
+localstack:
+	./scripts/localstack.sh start
+
+unit-and-integration: deps localstack
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --locked --no-fail-fast; \
 	else \

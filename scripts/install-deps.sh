@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev
   libswscale-dev libswresample-dev pkg-config libclang-dev clang
-  ffmpeg
+  ffmpeg curl
 )
 
 missing=()

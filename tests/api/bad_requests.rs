@@ -1,0 +1,138 @@
+//! Requests the service must refuse, clearly, leaving nothing behind.
+
+use std::time::Duration;
+
+use crate::helpers::{fixture, spawn_app, spawn_app_with};
+
+async fn problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_body_a_wrong_content_type_and_a_text_file_are_refused() {
+    let app = spawn_app().await;
+    let empty = app
+        .client
+        .post(app.url("/v1/videos"))
+        .header("Content-Type", "video/mp4")
+        .send()
+        .await
+        .unwrap();
+    problem(empty, 400, "empty-upload").await;
+
+    let text = app
+        .client
+        .post(app.url("/v1/videos"))
+        .header("Content-Type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    problem(text, 415, "unsupported-content-type").await;
+
+    let not_video = app
+        .upload_raw(&fixture("not_a_video.mp4"), "video/mp4")
+        .await;
+    let body = problem(not_video, 422, "not-a-video").await;
+    assert!(body["detail"].as_str().unwrap().contains("not a video"));
+
+    let audio = app.upload_multipart(&fixture("audio_only.m4a")).await;
+    problem(audio, 422, "no-video-stream").await;
+    assert!(
+        app.uploads_left().is_empty(),
+        "refused uploads leave nothing behind: {:?}",
+        app.uploads_left()
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_over_the_limit_gets_413_and_its_partial_file_is_removed() {
+    let app = spawn_app_with(|c| c.upload_limit = hls_transcoder::config::ByteSize(100_000)).await;
+    let declared = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;
+    problem(declared, 413, "upload-too-large").await;
+
+    // Without a Content-Length the limit is enforced while streaming.
+    let bytes = std::fs::read(fixture("h264_aac.mp4")).unwrap();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        bytes.chunks(16 * 1024).map(|c| Ok(c.to_vec())).collect();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let streamed = app
+        .client
+        .post(app.url("/v1/videos"))
+        .header("Content-Type", "video/mp4")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    problem(streamed, 413, "upload-too-large").await;
+    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_video_is_accepted_then_fails_with_a_reason_and_its_file_is_removed() {
+    let app = spawn_app().await;
+    let response = app.upload_raw(&fixture("truncated.mp4"), "video/mp4").await;
+    assert_eq!(response.status(), 201);
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    assert_eq!(video["status"], "failed");
+    assert_eq!(video["error"]["code"], "corrupt-input");
+    assert!(
+        video["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("truncated"),
+        "{video}"
+    );
+    assert!(video["playback_url"].is_null());
+    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_ids_are_404_and_canceling_a_finished_video_is_409() {
+    let app = spawn_app().await;
+    let missing = app
+        .client
+        .get(app.url(&format!("/v1/videos/{}", uuid::Uuid::new_v4())))
+        .send()
+        .await
+        .unwrap();
+    problem(missing, 404, "video-not-found").await;
+    let garbage = app
+        .client
+        .get(app.url("/v1/videos/not-a-uuid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 400);
+
+    let response = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    let cancel = app
+        .client
+        .post(app.url(&format!("/v1/videos/{id}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    problem(cancel, 409, "already-finished").await;
+    app.stop().await;
+}

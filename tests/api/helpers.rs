@@ -1,0 +1,231 @@
+//! `spawn_app()`: a fresh database, bucket and temp dir, and the service on port 0.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hls_transcoder::config::{ByteSize, LogFormat, ServeConfig};
+use hls_transcoder::server::Application;
+use hls_transcoder::{DEFAULT_LADDER, Preset};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Where PostgreSQL runs (trust auth); each test creates its own database there.
+pub fn database_base_url() -> String {
+    std::env::var("TEST_DATABASE_BASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// LocalStack's S3 endpoint.
+pub fn s3_endpoint() -> String {
+    std::env::var("TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub config: ServeConfig,
+    pub upload_dir: PathBuf,
+    _temp: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A config for a fresh database and bucket, listening on port 0.
+pub fn test_config(temp: &Path) -> ServeConfig {
+    let name = Uuid::new_v4().simple().to_string();
+    ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("{}/test_{name}", database_base_url()),
+        s3_endpoint: Some(s3_endpoint()),
+        s3_bucket: format!("test-{}", &name[..20]),
+        s3_public_url: None,
+        aws_region: "us-east-1".into(),
+        aws_access_key_id: Some("test".into()),
+        aws_secret_access_key: Some("test".into()),
+        s3_path_style: true,
+        no_create_bucket: false,
+        workers: 1,
+        upload_limit: ByteSize(64 << 20),
+        temp_dir: Some(temp.to_path_buf()),
+        segment_seconds: 2.0,
+        ladder: DEFAULT_LADDER.to_vec(),
+        preset: Preset::Ultrafast,
+        max_attempts: 3,
+        lease_seconds: 3.0,
+        shutdown_grace_seconds: 5,
+        log_format: LogFormat::Text,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let temp = tempfile::tempdir().unwrap();
+    let mut config = test_config(temp.path());
+    adjust(&mut config);
+    start(config, temp).await
+}
+
+/// Starts a server with `config` (e.g. a second server on another test's database).
+pub async fn start(config: ServeConfig, temp: tempfile::TempDir) -> TestApp {
+    let app = Application::build(config.clone())
+        .await
+        .expect("the service starts");
+    let address = format!("http://{}", app.local_addr());
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let upload_dir = config.upload_dir();
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        config,
+        upload_dir,
+        _temp: temp,
+        shutdown: Some(shutdown),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Uploads a fixture as a raw body.
+    pub async fn upload_raw(&self, path: &Path, content_type: &str) -> reqwest::Response {
+        let bytes = tokio::fs::read(path).await.unwrap();
+        self.client
+            .post(self.url("/v1/videos"))
+            .header("Content-Type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads a fixture as multipart field `file`.
+    pub async fn upload_multipart(&self, path: &Path) -> reqwest::Response {
+        let bytes = tokio::fs::read(path).await.unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(name)
+            .mime_str("video/mp4")
+            .unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("title", "ignored")
+            .part("file", part);
+        self.client
+            .post(self.url("/v1/videos"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_video(&self, id: &str) -> Value {
+        let response = self
+            .client
+            .get(self.url(&format!("/v1/videos/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Polls until the video reaches a final status (or `timeout`).
+    pub async fn wait_until_finished(&self, id: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let video = self.get_video(id).await;
+            let status = video["status"].as_str().unwrap().to_string();
+            if ["completed", "failed", "canceled"].contains(&status.as_str()) {
+                return video;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still {status} after {timeout:?}: {video}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Files left in the upload directory.
+    pub fn uploads_left(&self) -> Vec<String> {
+        std::fs::read_dir(&self.upload_dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        drop_database(&self.config.database_url).await;
+    }
+}
+
+/// Decodes a URL end to end with ffmpeg; returns (stderr, duration from ffprobe).
+pub fn decode_url(url: &str) -> (String, f64) {
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i", url, "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        output.status.success(),
+        "ffmpeg failed on {url}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+            url,
+        ])
+        .output()
+        .expect("ffprobe runs");
+    let duration = String::from_utf8_lossy(&probe.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
+    (
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        duration,
+    )
+}
+
+/// Drops a test's database once its server stopped, so test runs leave nothing behind.
+pub async fn drop_database(url: &str) {
+    use sqlx::Connection;
+    let Some((_, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    let admin = format!("{}/postgres", database_base_url());
+    if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut connection)
+            .await;
+    }
+}

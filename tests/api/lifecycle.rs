@@ -1,0 +1,188 @@
+//! Listing, canceling, deleting, health, metrics and the OpenAPI document.
+
+use std::time::Duration;
+
+use crate::helpers::{fixture, spawn_app};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_video_removes_its_objects_and_its_record() {
+    let app = spawn_app().await;
+    let response = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    let url = video["playback_url"].as_str().unwrap().to_string();
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/v1/videos/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        app.client
+            .get(app.url(&format!("/v1/videos/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert!(
+        !reqwest::get(&url).await.unwrap().status().is_success(),
+        "the playlist is gone"
+    );
+    let segment = url.replace("master.m3u8", "240p/segment_00001.ts");
+    assert!(
+        !reqwest::get(&segment).await.unwrap().status().is_success(),
+        "the segments are gone"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_video_is_canceled_at_once() {
+    // No workers: the job stays pending.
+    let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
+    let response = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cancel = app
+        .client
+        .post(app.url(&format!("/v1/videos/{id}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), 202);
+    assert_eq!(app.get_video(&id).await["status"], "canceled");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_is_newest_first_with_a_cursor_and_a_status_filter() {
+    let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let response = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
+        ids.push(
+            response.json::<serde_json::Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let page: serde_json::Value = app
+        .client
+        .get(app.url("/v1/videos?limit=2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(first, [ids[2].as_str(), ids[1].as_str()]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let page: serde_json::Value = app
+        .client
+        .get(app.url(&format!("/v1/videos?limit=2&cursor={cursor}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0]["id"], ids[0].as_str());
+    assert!(page["next_cursor"].is_null());
+
+    app.client
+        .post(app.url(&format!("/v1/videos/{}/cancel", ids[1])))
+        .send()
+        .await
+        .unwrap();
+    let canceled: serde_json::Value = app
+        .client
+        .get(app.url("/v1/videos?status=canceled"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(canceled["items"].as_array().unwrap().len(), 1);
+    let bad = app
+        .client
+        .get(app.url("/v1/videos?status=lost"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_metrics_and_openapi_answer() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("hls_queue_depth"), "{metrics}");
+    let openapi: serde_json::Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/v1/videos",
+        "/v1/videos/{id}",
+        "/v1/videos/{id}/cancel",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(openapi["paths"].get(path).is_some(), "{path} is documented");
+    }
+    app.stop().await;
+}
