@@ -172,14 +172,21 @@ impl TestApp {
             .unwrap_or_default()
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the server (gracefully) and drops its database.
+    pub async fn stop(self) {
+        let url = self.config.database_url.clone();
+        self.stop_keeping_database().await;
+        drop_database(&url).await;
+    }
+
+    /// Stops the server gracefully, as SIGTERM does.
+    pub async fn stop_keeping_database(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
         }
-        drop_database(&self.config.database_url).await;
     }
 }
 

@@ -5,3 +5,4 @@ mod bad_requests;
 mod helpers;
 mod lifecycle;
 mod upload_and_play;
+mod workers;

@@ -1,0 +1,246 @@
+//! Many jobs, several worker processes, a worker killed mid-job, cancel and shutdown.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{TestApp, decode_url, fixture, spawn_app_with, start, test_config};
+
+/// A clip long enough that its conversion is still running when the test acts on it.
+fn long_clip(dir: &Path) -> PathBuf {
+    let path = dir.join("long.mp4");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30:duration=20",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=20",
+        ])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
+/// A child process that is killed when the test ends, even by a failed assertion.
+struct WorkerProcess(Option<Child>);
+
+impl WorkerProcess {
+    /// Kills it (SIGKILL) and returns what it logged.
+    fn kill(&mut self) -> String {
+        let mut child = self.0.take().expect("running");
+        child.kill().unwrap();
+        let output = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `hls-transcoder serve` as a separate process working for `app`'s database and bucket.
+fn worker_process(app: &TestApp) -> WorkerProcess {
+    WorkerProcess(Some(spawn_worker(app)))
+}
+
+fn spawn_worker(app: &TestApp) -> Child {
+    let c = &app.config;
+    Command::new(env!("CARGO_BIN_EXE_hls-transcoder"))
+        .arg("serve")
+        .env("LISTEN", "127.0.0.1:0")
+        .env("DATABASE_URL", &c.database_url)
+        .env("S3_ENDPOINT", c.s3_endpoint.as_deref().unwrap())
+        .env("S3_BUCKET", &c.s3_bucket)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("NO_CREATE_BUCKET", "true")
+        .env("WORKERS", "1")
+        .env("TEMP_DIR", c.temp_dir.as_ref().unwrap())
+        .env("LEASE_SECONDS", c.lease_seconds.to_string())
+        .env("PRESET", "ultrafast")
+        .env("SEGMENT_SECONDS", "2")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the worker process starts")
+}
+
+async fn upload(app: &TestApp, path: &Path) -> String {
+    let response = app.upload_raw(path, "video/mp4").await;
+    assert_eq!(response.status(), 201);
+    response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn wait_for_status(
+    app: &TestApp,
+    id: &str,
+    wanted: &str,
+    timeout: Duration,
+) -> serde_json::Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let video = app.get_video(id).await;
+        if video["status"] == wanted {
+            return video;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not {wanted} after {timeout:?}: {video}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_uploads_at_once_all_complete_across_two_worker_processes_each_exactly_once() {
+    let app = spawn_app_with(|c| c.workers = 1).await;
+    let mut other = worker_process(&app);
+    let clip = fixture("no_audio.mp4");
+    let uploads = (0..8).map(|_| upload(&app, &clip));
+    let ids = futures_util::future::join_all(uploads).await;
+    for id in &ids {
+        let video = app.wait_until_finished(id, Duration::from_secs(180)).await;
+        assert_eq!(video["status"], "completed", "{video}");
+        assert_eq!(video["attempts"], 1, "converted exactly once: {video}");
+    }
+    let log = other.kill();
+    let by_other = ids
+        .iter()
+        .filter(|id| {
+            log.lines()
+                .any(|l| l.contains("conversion completed") && l.contains(id.as_str()))
+        })
+        .count();
+    assert!(
+        by_other >= 1,
+        "the second process converted some of the videos:\n{log}"
+    );
+    assert!(by_other < 8, "and the first process did too");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_worker_is_killed_is_reclaimed_and_completes() {
+    // The API process runs no worker; a separate worker process takes the job and is killed.
+    let app = spawn_app_with(|c| c.workers = 0).await;
+    let clip = long_clip(app.config.temp_dir.as_ref().unwrap());
+    let mut doomed = worker_process(&app);
+    let id = upload(&app, &clip).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let video = app.get_video(&id).await;
+        if video["progress"]["frames_done"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker never made progress: {video}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    doomed.kill();
+
+    // Another worker takes it over once the lease expires.
+    let temp = tempfile::tempdir().unwrap();
+    let mut config = test_config(temp.path());
+    config.database_url = app.config.database_url.clone();
+    config.s3_bucket = app.config.s3_bucket.clone();
+    config.temp_dir = app.config.temp_dir.clone();
+    config.workers = 1;
+    let rescuer = start(config, temp).await;
+    let video = app.wait_until_finished(&id, Duration::from_secs(180)).await;
+    assert_eq!(video["status"], "completed", "{video}");
+    assert_eq!(video["attempts"], 2);
+    let (errors, duration) = decode_url(video["playback_url"].as_str().unwrap());
+    assert!(errors.is_empty(), "{errors}");
+    assert!((duration - 20.0).abs() < 0.1, "{duration}");
+    rescuer.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_conversion_is_canceled_promptly_and_its_output_removed() {
+    let app = spawn_app_with(|c| c.workers = 1).await;
+    let clip = long_clip(app.config.temp_dir.as_ref().unwrap());
+    let id = upload(&app, &clip).await;
+    wait_for_status(&app, &id, "processing", Duration::from_secs(30)).await;
+    let asked = Instant::now();
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/videos/{id}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    wait_for_status(&app, &id, "canceled", Duration::from_secs(10)).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "stopped in {:?}",
+        asked.elapsed()
+    );
+    let first = format!(
+        "{}/{}/videos/{id}/360p/segment_00001.ts",
+        crate::helpers::s3_endpoint(),
+        app.config.s3_bucket
+    );
+    assert!(
+        !reqwest::get(&first).await.unwrap().status().is_success(),
+        "partial output removed"
+    );
+    assert!(app.uploads_left().iter().all(|f| !f.contains(&id)));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_hands_a_running_job_back_and_the_next_start_completes_it() {
+    // The upload directory outlives both servers, as the disk of a restarted machine does.
+    let disk = tempfile::tempdir().unwrap();
+    let mut config = test_config(disk.path());
+    config.workers = 1;
+    config.shutdown_grace_seconds = 0;
+    let app = start(config.clone(), tempfile::tempdir().unwrap()).await;
+    let clip = long_clip(disk.path());
+    let id = upload(&app, &clip).await;
+    wait_for_status(&app, &id, "processing", Duration::from_secs(30)).await;
+    app.stop_keeping_database().await;
+    assert!(
+        config.upload_dir().join(format!("{id}.upload")).exists(),
+        "the upload is kept for the next attempt"
+    );
+
+    let restarted = start(config, tempfile::tempdir().unwrap()).await;
+    let handed_back = restarted.get_video(&id).await;
+    assert!(
+        ["pending", "processing"].contains(&handed_back["status"].as_str().unwrap()),
+        "{handed_back}"
+    );
+    let video = restarted
+        .wait_until_finished(&id, Duration::from_secs(180))
+        .await;
+    assert_eq!(video["status"], "completed", "{video}");
+    assert_eq!(video["attempts"], 1, "a hand-back is not a failed attempt");
+    restarted.stop().await;
+}
