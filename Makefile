@@ -1,11 +1,16 @@
-# hls-transcoder: `make test` runs every check CI runs; `make run` converts a sample video.
+# hls-transcoder: `make run` serves on a fresh Debian machine; `make test` runs every check CI runs.
 CARGO ?= cargo
 # sqlx's query macros check against the committed .sqlx/ data, so builds need no database.
 export SQLX_OFFLINE = true
 INPUT ?= fixtures/h264_aac.mp4
 OUT ?= out
+# `make run` settings; override any of them, e.g. `make run DATABASE_URL=postgres://...`.
+LISTEN ?= 127.0.0.1:8080
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hls_transcoder
+S3_ENDPOINT ?= http://127.0.0.1:4566
+S3_BUCKET ?= videos
 
-.PHONY: deps build test fmt-check lint localstack unit-and-integration doc-test bench run clean
+.PHONY: deps build test fmt-check lint localstack unit-and-integration doc-test bench run convert clean
 
 deps:
 	./scripts/install-deps.sh
@@ -35,8 +40,15 @@ doc-test: deps
 
 test: deps fmt-check lint unit-and-integration doc-test
 
-# Converts INPUT (default: a fixture) into OUT/ and prints where the master playlist is.
-run: build
+# Installs what is missing, starts LocalStack, and serves (the database and bucket are
+# created at start if missing). Ctrl-C stops it gracefully.
+run: build localstack
+	DATABASE_URL='$(DATABASE_URL)' S3_ENDPOINT='$(S3_ENDPOINT)' S3_BUCKET='$(S3_BUCKET)' \
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+	./target/release/hls-transcoder serve --listen $(LISTEN)
+
+# Converts INPUT (default: a fixture) into OUT/ without the service.
+convert: build
 	./target/release/hls-transcoder convert $(INPUT) $(OUT)
 
 # Compares against the ffmpeg CLI; writes bench/results.json and prints a table for BENCHMARKS.md.

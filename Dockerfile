@@ -1,0 +1,31 @@
+# hls-transcoder: multi-stage build on Debian 12 (FFmpeg 5.1 from Debian), runs as non-root.
+#   docker build -t hls-transcoder .
+#   docker compose up        # with PostgreSQL and LocalStack, see docker-compose.yml
+
+FROM rust:1-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libswscale-dev libswresample-dev \
+      pkg-config libclang-dev clang \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src src
+COPY migrations migrations
+COPY .sqlx .sqlx
+COPY README.md README.md
+ENV SQLX_OFFLINE=true
+RUN cargo build --release --locked --bin hls-transcoder
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libavcodec59 libavformat59 libavutil57 libavfilter8 libswscale6 libswresample4 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/hls-transcoder --create-home hls
+COPY --from=build /src/target/release/hls-transcoder /usr/local/bin/hls-transcoder
+USER hls
+ENV TEMP_DIR=/var/lib/hls-transcoder/tmp LISTEN=0.0.0.0:8080
+EXPOSE 8080
+ENTRYPOINT ["hls-transcoder"]
+CMD ["serve"]
