@@ -1,11 +1,12 @@
 //! `POST /v1/videos/{id}/cancel`: stop a queued or running conversion.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
 use super::AppState;
+use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
 use crate::db::videos::{self, CancelOutcome};
@@ -25,7 +26,7 @@ use crate::db::videos::{self, CancelOutcome};
 #[tracing::instrument(skip(state))]
 pub async fn cancel_video(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<VideoResource>), ApiError> {
     match videos::request_cancel(&state.pool, id).await? {
         CancelOutcome::NotFound => Err(ApiError::video_not_found(id)),

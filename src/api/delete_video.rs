@@ -1,10 +1,11 @@
 //! `DELETE /v1/videos/{id}`: remove the video, its upload and every published object.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
 use super::AppState;
+use super::extract::ApiPath;
 use super::problem::ApiError;
 use crate::db::videos;
 use crate::jobs::upload_path;
@@ -25,7 +26,7 @@ use crate::storage::video_prefix;
 #[tracing::instrument(skip(state))]
 pub async fn delete_video(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     if videos::get(&state.pool, id).await?.is_none() {
         return Err(ApiError::video_not_found(id));

@@ -1,10 +1,11 @@
 //! `GET /v1/videos/{id}`: status, per-frame progress, source facts, renditions, URL.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use uuid::Uuid;
 
 use super::AppState;
+use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
 use crate::db::videos;
@@ -23,7 +24,7 @@ use crate::db::videos;
 #[tracing::instrument(skip(state))]
 pub async fn get_video(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<VideoResource>, ApiError> {
     let row = videos::get(&state.pool, id)
         .await?

@@ -1,7 +1,7 @@
 //! `GET /v1/videos`: newest first, cursor pagination, optional status filter.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::extract::ApiQuery;
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
 use crate::db::videos;
@@ -48,7 +49,7 @@ pub struct VideoPage {
 #[tracing::instrument(skip(state))]
 pub async fn list_videos(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<VideoPage>, ApiError> {
     if let Some(status) = query.status.as_deref() {
         if !STATUSES.contains(&status) {

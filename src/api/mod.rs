@@ -5,6 +5,7 @@
 pub mod cancel_video;
 pub mod create_video;
 pub mod delete_video;
+pub mod extract;
 pub mod get_video;
 pub mod health;
 pub mod list_videos;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
         .route_layer(axum::middleware::from_fn(metrics::track_latency))
+        .fallback(extract::no_such_endpoint)
         // Uploads are streamed to disk and limited by our own check, not buffered.
         .layer(DefaultBodyLimit::disable())
         .layer(TraceLayer::new_for_http())

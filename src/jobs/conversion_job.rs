@@ -148,16 +148,22 @@ impl ConversionJob {
                     tracing::error!(%error, "could not hand the job back; its lease will expire");
                 }
             }
-            Some(StopReason::LeaseLost) => {
-                tracing::warn!("lease lost; another worker owns the job")
-            }
+            Some(StopReason::LeaseLost) => match videos::get(pool, id).await {
+                // Deleted while running: remove what this attempt published after the delete.
+                Ok(None) => {
+                    self.remove_outputs().await;
+                    self.remove_upload().await;
+                }
+                _ => tracing::warn!("lease lost; another worker owns the job"),
+            },
             Some(StopReason::CancelRequested) | None => {
+                // Clean up first: once the status is final, nothing of the video is public.
+                self.remove_outputs().await;
                 if let Err(error) =
                     videos::finish_unsuccessfully(pool, id, self.worker, "canceled", None).await
                 {
                     tracing::error!(%error, "could not record the cancel");
                 }
-                self.remove_outputs().await;
                 self.remove_upload().await;
             }
         }
@@ -203,12 +209,12 @@ impl ConversionJob {
     async fn record_failure(&self, code: &str, message: &str) {
         let pool = &self.settings.pool;
         let error = Some((code, message));
+        self.remove_outputs().await;
         if let Err(db) =
             videos::finish_unsuccessfully(pool, self.job.id, self.worker, "failed", error).await
         {
             tracing::error!(error = %db, "could not record the failure");
         }
-        self.remove_outputs().await;
         self.remove_upload().await;
     }
 

@@ -87,6 +87,17 @@ impl S3Sink {
     }
 }
 
+/// A conversion that stopped early leaves uploads in flight: they are stopped and awaited
+/// here, so nothing lands in the bucket after the job has cleaned up.
+impl Drop for S3Sink {
+    fn drop(&mut self) {
+        for task in std::mem::take(&mut self.in_flight) {
+            task.abort();
+            let _ = self.runtime.block_on(task);
+        }
+    }
+}
+
 impl Sink for S3Sink {
     fn put(&mut self, object: HlsObject) -> Result<(), SinkError> {
         self.check_finished()?;

@@ -1,0 +1,39 @@
+//! Extractors whose rejections are problem+json like every other error of the API.
+
+use axum::extract::FromRequestParts;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::http::StatusCode;
+
+use super::problem::ApiError;
+
+/// `axum::extract::Path`, answering a malformed path (e.g. an id that is not a UUID) with a
+/// 400 problem.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// `axum::extract::Query`, answering malformed query parameters with a 400 problem.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-path", rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-query", rejection.body_text())
+    }
+}
+
+/// Any path the API does not have.
+pub async fn no_such_endpoint() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no-such-endpoint",
+        "there is no such endpoint; see /openapi.json",
+    )
+}
