@@ -124,27 +124,42 @@ def pids_matching(pred) -> list[int]:
     return pids
 
 
+def machine_ticks() -> dict[str, float] | None:
+    """System-wide CPU seconds from /proc/stat: process time (user+nice+system), interrupt
+    time (irq+softirq: here mostly loopback networking, which no process is charged for),
+    and hypervisor steal."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return {"proc": (user + nice + system) / CLK_TCK, "irq": (irq + softirq) / CLK_TCK,
+            "steal": steal / CLK_TCK}
+
+
+POSTGRES = lambda comm, _cmd: comm == "postgres"  # noqa: E731
+LOCALSTACK = lambda _comm, cmd: "localstack.runtime.main" in cmd  # noqa: E731
+
+
 class CpuProbe:
     """CPU seconds used, between start() and stop(), by: the server, PostgreSQL (all its
-    processes), LocalStack and this script; plus the whole machine's busy time and steal
-    (/proc/stat). `other_cpu_s` is what is left of the machine's busy time after those and the
-    measured child processes: other load (a cargo build, say) that disturbs the timing."""
+    processes, including backends that start meanwhile), LocalStack and this script; plus the
+    whole machine's (/proc/stat). `other_cpu_s` is the machine's process time left after those
+    and the measured child processes: other load (a cargo build, say) that disturbs timing."""
 
     def __init__(self, server_pid: int | None):
-        self.groups = {
-            "server": [server_pid] if server_pid else [],
-            "postgres": pids_matching(lambda comm, _c: comm == "postgres"),
-            "localstack": pids_matching(lambda _c, cmd: "localstack.runtime.main" in cmd),
-        }
+        self.server_pid = server_pid
 
     def _sample(self) -> dict:
         me = resource.getrusage(resource.RUSAGE_SELF)
-        return {
-            "groups": {g: sum(proc_cpu_s(p) or 0.0 for p in pids) for g, pids in self.groups.items()},
-            "self": me.ru_utime + me.ru_stime,
-            "ticks": cpu_ticks(),
-            "t": time.monotonic(),
+        groups = {
+            "server": {self.server_pid: proc_cpu_s(self.server_pid) or 0.0} if self.server_pid else {},
+            "postgres": {p: proc_cpu_s(p) or 0.0 for p in pids_matching(POSTGRES)},
+            "localstack": {p: proc_cpu_s(p) or 0.0 for p in pids_matching(LOCALSTACK)},
         }
+        return {"groups": groups, "self": me.ru_utime + me.ru_stime, "ticks": machine_ticks(),
+                "t": time.monotonic()}
 
     def start(self) -> "CpuProbe":
         self.before = self._sample()
@@ -153,15 +168,20 @@ class CpuProbe:
     def stop(self, children_cpu_s: float = 0.0) -> dict[str, float]:
         after = self._sample()
         b = self.before
-        out = {f"{g}_cpu_s": after["groups"][g] - b["groups"][g] for g in self.groups}
+        out = {}
+        for g, now in after["groups"].items():
+            # A process that started meanwhile counts whole; one that ended is lost (small).
+            out[f"{g}_cpu_s"] = sum(cpu - b["groups"][g].get(pid, 0.0) for pid, cpu in now.items())
         out["bench_script_cpu_s"] = after["self"] - b["self"]
         out["measured_children_cpu_s"] = children_cpu_s
         if b["ticks"] and after["ticks"]:
-            busy = (after["ticks"][0] - b["ticks"][0]) / CLK_TCK
-            out["machine_busy_cpu_s"] = busy
-            out["steal_s"] = (after["ticks"][1] - b["ticks"][1]) / CLK_TCK
-            accounted = sum(out[f"{g}_cpu_s"] for g in self.groups) + out["bench_script_cpu_s"] + children_cpu_s
-            out["other_cpu_s"] = max(0.0, busy - accounted)
+            d = {k: after["ticks"][k] - b["ticks"][k] for k in b["ticks"]}
+            out["machine_busy_cpu_s"] = d["proc"] + d["irq"]
+            out["irq_softirq_s"] = d["irq"]
+            out["steal_s"] = d["steal"]
+            accounted = (out["server_cpu_s"] + out["postgres_cpu_s"] + out["localstack_cpu_s"]
+                         + out["bench_script_cpu_s"] + children_cpu_s)
+            out["other_cpu_s"] = max(0.0, d["proc"] - accounted)
             wall = after["t"] - b["t"]
             # Disturbed: other load (or steal) above 5 % of the machine's capacity over the run.
             limit = max(0.5, DISTURBED_FRACTION * wall * NPROC)
@@ -776,6 +796,7 @@ def part_get(args, server: Server, work: Path, report: dict, video_id: str) -> N
     cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.wrk_connections}", f"-d{args.wrk_seconds}s",
            "--latency", url]
     log(f"part 3: {args.wrk_runs} x {shlex.join(cmd)}")
+    xacts_before = db_transactions()
     runs, discarded = [], []
     for i in range(args.wrk_runs):
         for attempt in range(args.retries + 1):
@@ -791,7 +812,8 @@ def part_get(args, server: Server, work: Path, report: dict, video_id: str) -> N
             msg = (f"  [{i}] {parsed['requests_per_s']:.0f} req/s, p50 {parsed['p50_ms']:.2f} ms, "
                    f"p99 {parsed['p99_ms']:.2f} ms, non-2xx {parsed['non_2xx']}; CPU: server "
                    f"{used['server_cpu_s']:.1f} s, postgres {used['postgres_cpu_s']:.1f} s, wrk {r['cpu_s']:.1f} s, "
-                   f"other {used.get('other_cpu_s', 0):.1f} s of {used.get('machine_busy_cpu_s', 0):.1f} s busy")
+                   f"softirq {used.get('irq_softirq_s', 0):.1f} s, other {used.get('other_cpu_s', 0):.1f} s "
+                   f"of {used.get('machine_busy_cpu_s', 0):.1f} s busy")
             if parsed["non_2xx"] or parsed["socket_errors"]:
                 raise BenchError(f"wrk saw errors:\n{r['stdout']}")
             if used.get("disturbed") and attempt < args.retries:
@@ -803,10 +825,26 @@ def part_get(args, server: Server, work: Path, report: dict, video_id: str) -> N
             break
     st = {k: stats([r[k] for r in runs]) for k in
           ("requests_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "server_cpu_s",
-           "postgres_cpu_s", "wrk_cpu_s", "machine_busy_cpu_s", "other_cpu_s")}
+           "postgres_cpu_s", "wrk_cpu_s", "machine_busy_cpu_s", "other_cpu_s", "irq_softirq_s")}
+    # Backends flush their statistics at most once a second, idle ones after up to 10 s.
+    time.sleep(11)
+    xacts_after = db_transactions()
+    pool_backends = psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{DB_NAME}'").stdout.strip()
+    all_requests = sum(r["requests"] or 0 for r in runs + discarded)
+    db = {"transactions": (xacts_after - xacts_before) if xacts_before is not None and xacts_after is not None else None,
+          "requests": all_requests, "server_connections_after": int(pool_backends or 0)}
+    if db["transactions"] is not None and all_requests:
+        db["transactions_per_request"] = db["transactions"] / all_requests
+    total_req = sum(r["requests"] or 0 for r in runs)
+    per_req = {
+        "server_cpu_us": 1e6 * sum(r["server_cpu_s"] for r in runs) / total_req,
+        "postgres_cpu_us": 1e6 * sum(r["postgres_cpu_s"] for r in runs) / total_req,
+        "wrk_cpu_us": 1e6 * sum(r["wrk_cpu_s"] for r in runs) / total_req,
+        "softirq_us": 1e6 * sum(r.get("irq_softirq_s", 0) for r in runs) / total_req,
+    }
     report["get"] = {
         "url_path": f"/v1/videos/{video_id}", "response_bytes": len(body), "runs": runs,
-        "discarded_runs": discarded, "stats": st,
+        "discarded_runs": discarded, "stats": st, "db": db, "cpu_per_request": per_req,
         "command": shlex.join(cmd).replace(video_id, "ID"),
     }
 
@@ -920,6 +958,18 @@ def render_markdown(report: dict) -> str:
                  f"**{r['e2e_over_baseline']:.2f}** (target ≤ {TARGETS['e2e_over_baseline_max']}); "
                  f"service processing / convert = {r['processing_over_convert']:.2f}.")
         L.append("")
+        cores = {
+            "service": statistics.median(r["server_cpu_s"] / r["server_processing_s"] for r in e["runs"] if r["tool"] == "service"),
+            "convert": statistics.median(r["cpu_s"] / r["wall_s"] for r in e["runs"] if r["tool"] == "convert"),
+            "ffmpeg": statistics.median(r["ffmpeg_cpu_s"] / r["ffmpeg_wall_s"] for r in e["runs"] if r["tool"] == "baseline"),
+        }
+        floor = st["service_server_cpu_s"]["median"] / NPROC
+        L.append(f"Cores kept busy (process CPU / wall, median): service {cores['service']:.2f} "
+                 f"(server CPU / processing time), convert {cores['convert']:.2f}, ffmpeg {cores['ffmpeg']:.2f}, "
+                 f"of {NPROC}. With its median CPU of {st['service_server_cpu_s']['median']:.1f} s the service "
+                 f"cannot finish faster than {floor:.1f} s on {NPROC} cores = "
+                 f"{floor / st['baseline_wall_s']['median']:.2f} × the baseline median.")
+        L.append("")
         L.append("Machine CPU busy during a run (all processes, /proc/stat), median: service "
                  f"{st['service_machine_busy_cpu_s']['median']:.1f} s, convert "
                  f"{st['convert_machine_busy_cpu_s']['median']:.1f} s, baseline "
@@ -1025,21 +1075,34 @@ def render_markdown(report: dict) -> str:
                  "every request reads the row from PostgreSQL). wrk, the server and PostgreSQL share the "
                  f"{m['nproc']} cores.")
         L.append("")
-        L.append("| run | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | CPU s: server / postgres / wrk / other / machine busy |")
+        L.append("| run | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | CPU s: server / postgres / wrk / softirq / other / machine busy |")
         L.append("|---|---|---|---|---|---|---|---|")
         for i, x in enumerate(g["runs"]):
             L.append(f"| {i} | {x['requests_per_s']:.0f} | {x['p50_ms']:.2f} | {x['p90_ms']:.2f} | {x['p99_ms']:.2f} | "
                      f"{x['max_ms']:.2f} | {x['non_2xx']} | {x['server_cpu_s']:.1f} / {x['postgres_cpu_s']:.1f} / "
-                     f"{x['wrk_cpu_s']:.1f} / {x.get('other_cpu_s', 0):.1f} / {x.get('machine_busy_cpu_s', 0):.1f} |")
+                     f"{x['wrk_cpu_s']:.1f} / {x.get('irq_softirq_s', 0):.1f} / {x.get('other_cpu_s', 0):.1f} / "
+                     f"{x.get('machine_busy_cpu_s', 0):.1f} |")
         L.append(f"| **median** | **{st['requests_per_s']['median']:.0f}** | {st['p50_ms']['median']:.2f} | "
                  f"{st['p90_ms']['median']:.2f} | **{st['p99_ms']['median']:.2f}** | {st['max_ms']['median']:.2f} | | "
                  f"{st['server_cpu_s']['median']:.1f} / {st['postgres_cpu_s']['median']:.1f} / "
-                 f"{st['wrk_cpu_s']['median']:.1f} / {st['other_cpu_s']['median']:.1f} / {st['machine_busy_cpu_s']['median']:.1f} |")
+                 f"{st['wrk_cpu_s']['median']:.1f} / {st['irq_softirq_s']['median']:.1f} / "
+                 f"{st['other_cpu_s']['median']:.1f} / {st['machine_busy_cpu_s']['median']:.1f} |")
         if g.get("discarded_runs"):
             L.append("")
             L.append("Discarded (disturbed) wrk runs, repeated: " + "; ".join(
                 f"{x['requests_per_s']:.0f} req/s, p99 {x['p99_ms']:.2f} ms with {x.get('other_cpu_s', 0):.1f} s other CPU"
                 for x in g["discarded_runs"]) + ".")
+        L.append("")
+        pr = g["cpu_per_request"]
+        db = g["db"]
+        L.append("")
+        L.append(f"CPU per request (kept runs): server {pr['server_cpu_us']:.0f} µs, PostgreSQL "
+                 f"{pr['postgres_cpu_us']:.0f} µs, wrk {pr['wrk_cpu_us']:.0f} µs, softirq (loopback) "
+                 f"{pr['softirq_us']:.0f} µs. PostgreSQL transactions per request: "
+                 f"{db.get('transactions_per_request', float('nan')):.2f} ({db['transactions']} over "
+                 f"{db['requests']} requests, from pg_stat_database); the server held "
+                 f"{db['server_connections_after']} connections to {DB_NAME} afterwards. The machine's "
+                 f"capacity is {NPROC} × {c['wrk_seconds']} s = {NPROC * c['wrk_seconds']} CPU s per run.")
         L.append("")
         L.append("```sh")
         L.append(g["command"])
@@ -1104,6 +1167,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def psql(sql: str) -> subprocess.CompletedProcess:
     return subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1",
                            "-Atc", sql], capture_output=True, text=True)
+
+
+def db_transactions() -> int | None:
+    r = psql(f"SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '{DB_NAME}'")
+    try:
+        return int(r.stdout.strip())
+    except ValueError:
+        return None
 
 
 def tool_versions() -> dict:

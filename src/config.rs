@@ -26,6 +26,10 @@ pub struct ServeConfig {
         hide_env_values = true
     )]
     pub database_url: String,
+    /// Most PostgreSQL connections the process opens (requests, workers, heartbeats share
+    /// them). Few is fast: see BENCHMARKS.md. Default: one more than the cores.
+    #[arg(long, env = "DB_CONNECTIONS", default_value_t = default_db_connections())]
+    pub db_connections: u32,
     /// S3 endpoint, e.g. http://127.0.0.1:4566 for LocalStack; AWS's own when absent.
     #[arg(long, env = "S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
@@ -101,6 +105,10 @@ impl std::fmt::Debug for ServeConfig {
             .field("temp_dir", &self.temp_dir)
             .finish_non_exhaustive()
     }
+}
+
+fn default_db_connections() -> u32 {
+    std::thread::available_parallelism().map_or(3, |n| n.get() as u32 + 1)
 }
 
 fn default_workers() -> usize {

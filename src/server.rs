@@ -28,7 +28,8 @@ impl Application {
     pub async fn build(config: ServeConfig) -> anyhow::Result<Application> {
         let options = config.convert_options();
         options.validate().context("Invalid encoding settings")?;
-        let pool = crate::db::connect_and_migrate(&config.database_url).await?;
+        let pool =
+            crate::db::connect_and_migrate(&config.database_url, config.db_connections).await?;
         let settings = S3Settings {
             endpoint: config.s3_endpoint.clone(),
             bucket: config.s3_bucket.clone(),

@@ -21,7 +21,7 @@ use crate::db::videos;
         (status = 503, description = "Database unavailable", body = super::problem::Problem),
     )
 )]
-#[tracing::instrument(skip(state))]
+#[tracing::instrument(level = "debug", skip(state))]
 pub async fn get_video(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,

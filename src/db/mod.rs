@@ -10,13 +10,14 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Connects to `url`, creating its database if it does not exist, and applies the migrations.
-pub async fn connect_and_migrate(url: &str) -> anyhow::Result<PgPool> {
+/// Connects to `url` with at most `connections` connections, creating its database if it does
+/// not exist, and applies the migrations.
+pub async fn connect_and_migrate(url: &str, connections: u32) -> anyhow::Result<PgPool> {
     use anyhow::Context;
     let options = PgConnectOptions::from_str(url).context("Failed to parse DATABASE_URL")?;
     create_database_if_missing(&options).await?;
     let pool = PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(connections.max(2))
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await

@@ -77,7 +77,7 @@ pub async fn insert(pool: &PgPool, video: &NewVideo<'_>) -> sqlx::Result<()> {
 }
 
 /// One video.
-#[tracing::instrument(skip(pool))]
+#[tracing::instrument(level = "debug", skip(pool))]
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
     sqlx::query_as!(VideoRow, "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
         .fetch_optional(pool)

@@ -42,6 +42,7 @@ pub fn test_config(temp: &Path) -> ServeConfig {
     ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: format!("{}/test_{name}", database_base_url()),
+        db_connections: 8,
         s3_endpoint: Some(s3_endpoint()),
         s3_bucket: format!("test-{}", &name[..20]),
         s3_public_url: None,
