@@ -27,6 +27,7 @@ Python 3.11 standard library only. Needs ffmpeg/ffprobe, curl, wrk, psql, dd on 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import http.client
 import json
 import os
@@ -53,9 +54,11 @@ sys.path.insert(0, str(BENCH_DIR))
 from compare_with_ffmpeg import (  # noqa: E402
     BenchError,
     CLK_TCK,
+    InputSpec,
     cpu_ticks,
     display,
     ffmpeg_command,
+    generate_input,
     machine_info,
     probe_source,
     stats,
@@ -795,6 +798,15 @@ def part_get(args, server: Server, work: Path, report: dict, video_id: str) -> N
         raise BenchError(f"GET {url} answered {status}")
     cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.wrk_connections}", f"-d{args.wrk_seconds}s",
            "--latency", url]
+    warmup = None
+    if args.wrk_warmup > 0:
+        wcmd = cmd[:3] + [f"-d{args.wrk_warmup}s"] + cmd[4:]
+        wait_quiet(args.quiet_wait, "wrk warm-up")
+        w = run_measured(wcmd, work / "logs" / "wrk.log", capture=True)
+        warmup = {**parse_wrk(w["stdout"]), "raw": w["stdout"],
+                  "command": shlex.join(wcmd).replace(video_id, "ID")}
+        log(f"part 3 warm-up (not counted): {shlex.join(wcmd)}: {warmup['requests_per_s']:.0f} req/s, "
+            f"p99 {warmup['p99_ms']:.2f} ms")
     log(f"part 3: {args.wrk_runs} x {shlex.join(cmd)}")
     xacts_before = db_transactions()
     runs, discarded = [], []
@@ -844,7 +856,7 @@ def part_get(args, server: Server, work: Path, report: dict, video_id: str) -> N
     }
     report["get"] = {
         "url_path": f"/v1/videos/{video_id}", "response_bytes": len(body), "runs": runs,
-        "discarded_runs": discarded, "stats": st, "db": db, "cpu_per_request": per_req,
+        "discarded_runs": discarded, "stats": st, "db": db, "cpu_per_request": per_req, "warmup": warmup,
         "command": shlex.join(cmd).replace(video_id, "ID"),
     }
 
@@ -1028,7 +1040,8 @@ def render_markdown(report: dict) -> str:
         st = u["stats"]
         L.append(f"## 2. Big upload: {u['mib']} MiB, server memory and throughput")
         L.append("")
-        L.append(f"{len(u['uploads'])} uploads, each next to one dd (order alternating). VmHWM is reset "
+        L.append(f"{len(u['uploads'])} uploads, each next to one dd (order alternating), on a freshly "
+                 "(re)started server. VmHWM is reset "
                  "before each upload (`echo 5 > /proc/PID/clear_refs`) and VmRSS is sampled every 100 ms; "
                  "peak = max(samples, VmHWM after). MB = 10^6 bytes.")
         L.append("")
@@ -1087,15 +1100,21 @@ def render_markdown(report: dict) -> str:
                  f"{st['server_cpu_s']['median']:.1f} / {st['postgres_cpu_s']['median']:.1f} / "
                  f"{st['wrk_cpu_s']['median']:.1f} / {st['irq_softirq_s']['median']:.1f} / "
                  f"{st['other_cpu_s']['median']:.1f} / {st['machine_busy_cpu_s']['median']:.1f} |")
-        if g.get("discarded_runs"):
+        L.append("")
+        if g.get("warmup"):
+            w = g["warmup"]
+            L.append(f"Before the counted runs, one uncounted warm-up (`{w['command']}`): "
+                     f"{w['requests_per_s']:.0f} req/s, p99 {w['p99_ms']:.2f} ms, max {w['max_ms']:.2f} ms. "
+                     "It lets the server's pool open its PostgreSQL connections (up to 16), whose first "
+                     "queries are slow.")
             L.append("")
+        if g.get("discarded_runs"):
             L.append("Discarded (disturbed) wrk runs, repeated: " + "; ".join(
                 f"{x['requests_per_s']:.0f} req/s, p99 {x['p99_ms']:.2f} ms with {x.get('other_cpu_s', 0):.1f} s other CPU"
                 for x in g["discarded_runs"]) + ".")
-        L.append("")
+            L.append("")
         pr = g["cpu_per_request"]
         db = g["db"]
-        L.append("")
         L.append(f"CPU per request (kept runs): server {pr['server_cpu_us']:.0f} µs, PostgreSQL "
                  f"{pr['postgres_cpu_us']:.0f} µs, wrk {pr['wrk_cpu_us']:.0f} µs, softirq (loopback) "
                  f"{pr['softirq_us']:.0f} µs. PostgreSQL transactions per request: "
@@ -1145,6 +1164,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--wrk-seconds", type=int, default=15)
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument("--wrk-connections", type=int, default=32)
+    p.add_argument("--wrk-warmup", type=int, default=5,
+                   help="seconds of an uncounted wrk warm-up run first (fills the DB pool); 0: none")
     p.add_argument("--job-timeout", type=float, default=600)
     p.add_argument("--retries", type=int, default=2,
                    help="repeat a timing run (parts 1 and 3) disturbed by other load up to N times (default 2)")
@@ -1159,6 +1180,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.argv = shlex.join(argv)
     if args.quick:
         args.runs, args.big_mib, args.big_runs, args.wrk_runs, args.wrk_seconds = 1, 200, 1, 1, 3
+        args.wrk_warmup = min(args.wrk_warmup, 2)
     args.results_dir = args.results_dir or (args.work_dir if args.quick else BENCH_DIR)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     return args
@@ -1199,9 +1221,23 @@ def main(argv: list[str]) -> int:
             raise BenchError(f"`{need}` is not on PATH")
     if not binary.is_file():
         raise BenchError(f"no binary at {binary}")
+    default_input = (BENCH_DIR / "work" / "in_720p_30s.mp4").resolve()
+    if not args.input.exists():
+        if args.input != default_input:
+            raise BenchError(f"no input at {args.input}")
+        # The same synthetic input compare_with_ffmpeg.py makes (testsrc2 + sine, H.264 + AAC).
+        generate_input(InputSpec("720p", 1280, 720, 30), default_input.parent)
     if "e2e" not in args.skip and not args.aws.is_file():
         raise BenchError(f"no awscli at {args.aws}; python3 -m venv bench/work/venv && "
                          "bench/work/venv/bin/pip install awscli")
+    # One run at a time: every run uses the same database, bucket, temp dir and port.
+    lock_path = BENCH_DIR / "work" / "service_bench.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(lock_path, "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise BenchError(f"another service_bench.py run holds {lock_path}; wait for it to finish")
     work = args.work_dir.resolve()
     if work.exists():
         shutil.rmtree(work / "out", ignore_errors=True)
@@ -1220,6 +1256,7 @@ def main(argv: list[str]) -> int:
         "config": {"argv": args.argv, "runs": args.runs, "big_mib": args.big_mib,
                    "big_runs": args.big_runs, "wrk_runs": args.wrk_runs, "wrk_seconds": args.wrk_seconds,
                    "wrk_threads": args.wrk_threads, "wrk_connections": args.wrk_connections,
+                   "wrk_warmup_s": args.wrk_warmup,
                    "poll_interval_s": POLL_INTERVAL_S, "binary_commit": args.binary_commit,
                    "retries": args.retries, "quiet_wait_s": args.quiet_wait,
                    "quiet_fraction": QUIET_FRACTION, "disturbed_fraction": DISTURBED_FRACTION,
@@ -1249,6 +1286,12 @@ def main(argv: list[str]) -> int:
         if "e2e" not in args.skip:
             part_e2e(args, server, work, report, created_ids, baseline_prefixes)
         if "upload" not in args.skip:
+            if "e2e" not in args.skip:
+                # A fresh process: memory the conversions freed but the allocator kept could
+                # otherwise absorb the upload's buffers without any change in RSS.
+                log("restarting the server so part 2 measures a fresh process")
+                server.stop()
+                server.start()
             part_upload(args, server, work, report)
         if "get" not in args.skip:
             if not created_ids:  # part 1 skipped: make one completed video
