@@ -807,6 +807,7 @@ def part_get(args, server: Server, work: Path, report: dict, video_id: str) -> N
                   "command": shlex.join(wcmd).replace(video_id, "ID")}
         log(f"part 3 warm-up (not counted): {shlex.join(wcmd)}: {warmup['requests_per_s']:.0f} req/s, "
             f"p99 {warmup['p99_ms']:.2f} ms")
+        time.sleep(11)  # let idle backends flush their statistics before the counted runs
     log(f"part 3: {args.wrk_runs} x {shlex.join(cmd)}")
     xacts_before = db_transactions()
     runs, discarded = [], []

@@ -76,12 +76,7 @@ async fn an_upload_over_the_limit_gets_413_and_its_partial_file_is_removed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_video_is_accepted_then_fails_with_a_reason_and_its_file_is_removed() {
     let app = spawn_app().await;
-    let response = app.upload_raw(&fixture("truncated.mp4"), "video/mp4").await;
-    assert_eq!(response.status(), 201);
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.upload_id(&fixture("truncated.mp4")).await;
     let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
     assert_eq!(video["status"], "failed");
     assert_eq!(video["error"]["code"], "corrupt-input");
@@ -115,11 +110,7 @@ async fn unknown_ids_are_404_and_canceling_a_finished_video_is_409() {
         .unwrap();
     assert_eq!(garbage.status(), 400);
 
-    let response = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.upload_id(&fixture("no_audio.mp4")).await;
     app.wait_until_finished(&id, Duration::from_secs(60)).await;
     let cancel = app
         .client

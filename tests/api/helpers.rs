@@ -114,6 +114,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Uploads a file as a raw `video/mp4` body, expects 201, and returns the video's id.
+    pub async fn upload_id(&self, path: &Path) -> String {
+        let response = self.upload_raw(path, "video/mp4").await;
+        assert_eq!(response.status(), 201);
+        let created: Value = response.json().await.unwrap();
+        created["id"].as_str().unwrap().to_string()
+    }
+
     /// Uploads a fixture as multipart field `file`.
     pub async fn upload_multipart(&self, path: &Path) -> reqwest::Response {
         let bytes = tokio::fs::read(path).await.unwrap();

@@ -7,11 +7,7 @@ use crate::helpers::{fixture, spawn_app};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_video_removes_its_objects_and_its_record() {
     let app = spawn_app().await;
-    let response = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.upload_id(&fixture("no_audio.mp4")).await;
     let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
     let url = video["playback_url"].as_str().unwrap().to_string();
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
@@ -48,11 +44,7 @@ async fn deleting_a_video_removes_its_objects_and_its_record() {
 async fn a_pending_video_is_canceled_at_once() {
     // No workers: the job stays pending.
     let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
-    let response = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.upload_id(&fixture("no_audio.mp4")).await;
     let cancel = app
         .client
         .post(app.url(&format!("/v1/videos/{id}/cancel")))
@@ -69,13 +61,7 @@ async fn the_list_is_newest_first_with_a_cursor_and_a_status_filter() {
     let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let response = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
-        ids.push(
-            response.json::<serde_json::Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        ids.push(app.upload_id(&fixture("no_audio.mp4")).await);
     }
     let page: serde_json::Value = app
         .client

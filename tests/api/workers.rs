@@ -85,15 +85,6 @@ fn spawn_worker(app: &TestApp) -> Child {
         .expect("the worker process starts")
 }
 
-async fn upload(app: &TestApp, path: &Path) -> String {
-    let response = app.upload_raw(path, "video/mp4").await;
-    assert_eq!(response.status(), 201);
-    response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn wait_for_status(
     app: &TestApp,
     id: &str,
@@ -119,7 +110,7 @@ async fn eight_uploads_at_once_all_complete_across_two_worker_processes_each_exa
     let app = spawn_app_with(|c| c.workers = 1).await;
     let mut other = worker_process(&app);
     let clip = fixture("no_audio.mp4");
-    let uploads = (0..8).map(|_| upload(&app, &clip));
+    let uploads = (0..8).map(|_| app.upload_id(&clip));
     let ids = futures_util::future::join_all(uploads).await;
     for id in &ids {
         let video = app.wait_until_finished(id, Duration::from_secs(180)).await;
@@ -148,7 +139,7 @@ async fn a_job_whose_worker_is_killed_is_reclaimed_and_completes() {
     let app = spawn_app_with(|c| c.workers = 0).await;
     let clip = long_clip(app.config.temp_dir.as_ref().unwrap());
     let mut doomed = worker_process(&app);
-    let id = upload(&app, &clip).await;
+    let id = app.upload_id(&clip).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let video = app.get_video(&id).await;
@@ -185,7 +176,7 @@ async fn a_job_whose_worker_is_killed_is_reclaimed_and_completes() {
 async fn a_running_conversion_is_canceled_promptly_and_its_output_removed() {
     let app = spawn_app_with(|c| c.workers = 1).await;
     let clip = long_clip(app.config.temp_dir.as_ref().unwrap());
-    let id = upload(&app, &clip).await;
+    let id = app.upload_id(&clip).await;
     wait_for_status(&app, &id, "processing", Duration::from_secs(30)).await;
     let asked = Instant::now();
     let response = app
@@ -223,7 +214,7 @@ async fn shutdown_hands_a_running_job_back_and_the_next_start_completes_it() {
     config.shutdown_grace_seconds = 0;
     let app = start(config.clone(), tempfile::tempdir().unwrap()).await;
     let clip = long_clip(disk.path());
-    let id = upload(&app, &clip).await;
+    let id = app.upload_id(&clip).await;
     wait_for_status(&app, &id, "processing", Duration::from_secs(30)).await;
     app.stop_keeping_database().await;
     assert!(
