@@ -154,12 +154,21 @@ class CpuProbe:
     def __init__(self, server_pid: int | None):
         self.server_pid = server_pid
 
+    @staticmethod
+    def _cpu_of(pids: list[int]) -> dict[int, float]:
+        out = {}
+        for pid in pids:
+            cpu = proc_cpu_s(pid)
+            if cpu is not None:  # None: it ended between the listing and the read
+                out[pid] = cpu
+        return out
+
     def _sample(self) -> dict:
         me = resource.getrusage(resource.RUSAGE_SELF)
         groups = {
-            "server": {self.server_pid: proc_cpu_s(self.server_pid) or 0.0} if self.server_pid else {},
-            "postgres": {p: proc_cpu_s(p) or 0.0 for p in pids_matching(POSTGRES)},
-            "localstack": {p: proc_cpu_s(p) or 0.0 for p in pids_matching(LOCALSTACK)},
+            "server": self._cpu_of([self.server_pid] if self.server_pid else []),
+            "postgres": self._cpu_of(pids_matching(POSTGRES)),
+            "localstack": self._cpu_of(pids_matching(LOCALSTACK)),
         }
         return {"groups": groups, "self": me.ru_utime + me.ru_stime, "ticks": machine_ticks(),
                 "t": time.monotonic()}
@@ -173,8 +182,13 @@ class CpuProbe:
         b = self.before
         out = {}
         for g, now in after["groups"].items():
-            # A process that started meanwhile counts whole; one that ended is lost (small).
-            out[f"{g}_cpu_s"] = sum(cpu - b["groups"][g].get(pid, 0.0) for pid, cpu in now.items())
+            # A process that started meanwhile (or reused a pid) counts whole; one that ended
+            # meanwhile is lost (small: short-lived connections).
+            total = 0.0
+            for pid, cpu in now.items():
+                prev = b["groups"][g].get(pid)
+                total += cpu if prev is None or cpu < prev else cpu - prev
+            out[f"{g}_cpu_s"] = total
         out["bench_script_cpu_s"] = after["self"] - b["self"]
         out["measured_children_cpu_s"] = children_cpu_s
         if b["ticks"] and after["ticks"]:
@@ -1106,8 +1120,8 @@ def render_markdown(report: dict) -> str:
             w = g["warmup"]
             L.append(f"Before the counted runs, one uncounted warm-up (`{w['command']}`): "
                      f"{w['requests_per_s']:.0f} req/s, p99 {w['p99_ms']:.2f} ms, max {w['max_ms']:.2f} ms. "
-                     "It lets the server's pool open its PostgreSQL connections (up to 16), whose first "
-                     "queries are slow.")
+                     "It lets the server's pool open its PostgreSQL connections, whose first queries "
+                     "are slow.")
             L.append("")
         if g.get("discarded_runs"):
             L.append("Discarded (disturbed) wrk runs, repeated: " + "; ".join(
