@@ -96,19 +96,13 @@ async fn a_truncated_video_is_accepted_then_fails_with_a_reason_and_its_file_is_
 async fn unknown_ids_are_404_and_canceling_a_finished_video_is_409() {
     let app = spawn_app().await;
     let missing = app
-        .client
-        .get(app.url(&format!("/v1/videos/{}", uuid::Uuid::new_v4())))
-        .send()
-        .await
-        .unwrap();
+        .get(&format!("/v1/videos/{}", uuid::Uuid::new_v4()))
+        .await;
     problem(missing, 404, "video-not-found").await;
-    let garbage = app
-        .client
-        .get(app.url("/v1/videos/not-a-uuid"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(garbage.status(), 400);
+    let garbage = app.get("/v1/videos/not-a-uuid").await;
+    problem(garbage, 400, "bad-path").await;
+    let nowhere = app.get("/v2/anything").await;
+    problem(nowhere, 404, "no-such-endpoint").await;
 
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
     app.wait_until_finished(&id, Duration::from_secs(60)).await;

@@ -141,13 +141,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GET a path of the API.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// GET a path of the API and parse its JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
     pub async fn get_video(&self, id: &str) -> Value {
-        let response = self
-            .client
-            .get(self.url(&format!("/v1/videos/{id}")))
-            .send()
-            .await
-            .unwrap();
+        let response = self.get(&format!("/v1/videos/{id}")).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }

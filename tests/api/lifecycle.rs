@@ -19,15 +19,7 @@ async fn deleting_a_video_removes_its_objects_and_its_record() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
-    assert_eq!(
-        app.client
-            .get(app.url(&format!("/v1/videos/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.get(&format!("/v1/videos/{id}")).await.status(), 404);
     assert!(
         !reqwest::get(&url).await.unwrap().status().is_success(),
         "the playlist is gone"
@@ -63,15 +55,7 @@ async fn the_list_is_newest_first_with_a_cursor_and_a_status_filter() {
     for _ in 0..3 {
         ids.push(app.upload_id(&fixture("no_audio.mp4")).await);
     }
-    let page: serde_json::Value = app
-        .client
-        .get(app.url("/v1/videos?limit=2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app.get_json("/v1/videos?limit=2").await;
     let first: Vec<&str> = page["items"]
         .as_array()
         .unwrap()
@@ -80,15 +64,9 @@ async fn the_list_is_newest_first_with_a_cursor_and_a_status_filter() {
         .collect();
     assert_eq!(first, [ids[2].as_str(), ids[1].as_str()]);
     let cursor = page["next_cursor"].as_str().unwrap();
-    let page: serde_json::Value = app
-        .client
-        .get(app.url(&format!("/v1/videos?limit=2&cursor={cursor}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app
+        .get_json(&format!("/v1/videos?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(page["items"][0]["id"], ids[0].as_str());
     assert!(page["next_cursor"].is_null());
 
@@ -97,22 +75,9 @@ async fn the_list_is_newest_first_with_a_cursor_and_a_status_filter() {
         .send()
         .await
         .unwrap();
-    let canceled: serde_json::Value = app
-        .client
-        .get(app.url("/v1/videos?status=canceled"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let canceled = app.get_json("/v1/videos?status=canceled").await;
     assert_eq!(canceled["items"].as_array().unwrap().len(), 1);
-    let bad = app
-        .client
-        .get(app.url("/v1/videos?status=lost"))
-        .send()
-        .await
-        .unwrap();
+    let bad = app.get("/v1/videos?status=lost").await;
     assert_eq!(bad.status(), 400);
     app.stop().await;
 }
@@ -120,45 +85,11 @@ async fn the_list_is_newest_first_with_a_cursor_and_a_status_filter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_metrics_and_openapi_answer() {
     let app = spawn_app().await;
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(app.get("/healthz").await.text().await.unwrap(), "ok");
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("hls_queue_depth"), "{metrics}");
-    let openapi: serde_json::Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi = app.get_json("/openapi.json").await;
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
         "/v1/videos",
