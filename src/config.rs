@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::{ConvertOptions, Preset, Rung};
+use crate::{ConvertOptions, Preset, Rung, SourceLimits};
 
 /// `hls-transcoder serve` flags.
 #[derive(Clone, Args)]
@@ -87,6 +87,34 @@ pub struct ServeConfig {
     /// Seconds a running job may keep going after SIGTERM before it is handed back.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+    /// Longest input accepted, in seconds; a longer upload is refused (422 `input-too-long`).
+    #[arg(long, env = "MAX_DURATION_SECONDS", default_value_t = 14400.0)]
+    pub max_duration_seconds: f64,
+    /// Largest picture accepted, WIDTHxHEIGHT, in either orientation (422 `resolution-too-high`).
+    #[arg(long, env = "MAX_RESOLUTION", default_value = "7680x4320")]
+    pub max_resolution: Resolution,
+    /// Most video frames accepted (422 `too-many-frames`).
+    #[arg(long, env = "MAX_FRAMES", default_value_t = 1_000_000)]
+    pub max_frames: u64,
+    /// A conversion still running after this many seconds is stopped and fails (`job-timeout`).
+    #[arg(long, env = "JOB_TIMEOUT_SECONDS", default_value_t = 21600)]
+    pub job_timeout_seconds: u64,
+    /// Seconds an upload to S3 is retried (with backoff) before the job's attempt gives up;
+    /// an S3 outage shorter than this only pauses the conversion.
+    #[arg(long, env = "S3_RETRY_SECONDS", default_value_t = 120.0)]
+    pub s3_retry_seconds: f64,
+    /// Hours the upload of a video that failed through no fault of its own (storage outage,
+    /// lost workers, time limit) is kept, so `POST /v1/videos/{id}/retry` can queue it again.
+    #[arg(long, env = "KEEP_FAILED_UPLOADS_HOURS", default_value_t = 24.0)]
+    pub keep_failed_uploads_hours: f64,
+    /// API keys, comma-separated. When set, requests that change something need
+    /// `Authorization: Bearer KEY`; kept in memory only as SHA-256 digests.
+    #[arg(long, env = "API_KEYS", value_delimiter = ',', hide_env_values = true)]
+    pub api_keys: Vec<String>,
+    /// With API keys set, require a key for reading videos too (not for /healthz, /readyz,
+    /// /metrics and /openapi.json).
+    #[arg(long, env = "PRIVATE_READS")]
+    pub private_reads: bool,
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -103,6 +131,10 @@ impl std::fmt::Debug for ServeConfig {
             .field("workers", &self.workers)
             .field("upload_limit", &self.upload_limit)
             .field("temp_dir", &self.temp_dir)
+            .field(
+                "api_keys",
+                &format_args!("{} configured", self.api_keys.len()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -136,8 +168,24 @@ impl ServeConfig {
             segment_seconds: self.segment_seconds,
             ladder: self.ladder.clone(),
             preset: self.preset,
+            limits: self.source_limits(),
             ..ConvertOptions::default()
         }
+    }
+
+    /// The largest input accepted.
+    pub fn source_limits(&self) -> SourceLimits {
+        SourceLimits {
+            max_duration_seconds: self.max_duration_seconds,
+            max_width: self.max_resolution.width,
+            max_height: self.max_resolution.height,
+            max_frames: self.max_frames,
+        }
+    }
+
+    /// The longest a conversion may run.
+    pub fn job_timeout(&self) -> Duration {
+        Duration::from_secs(self.job_timeout_seconds)
     }
 
     /// Where uploads are kept until converted.
@@ -161,6 +209,31 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// A picture size written `WIDTHxHEIGHT`, e.g. `3840x2160`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolution {
+    /// Pixels across.
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+}
+
+impl FromStr for Resolution {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parsed = text
+            .trim()
+            .to_ascii_lowercase()
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
+        match parsed {
+            Some((width, height)) if width > 0 && height > 0 => Ok(Resolution { width, height }),
+            _ => Err(format!("`{text}` is not a resolution like 3840x2160")),
+        }
+    }
 }
 
 /// A number of bytes, written as `2GiB`, `500MB`, `64KiB` or plain digits.
@@ -207,6 +280,19 @@ mod tests {
         assert_eq!("1024".parse::<ByteSize>().unwrap(), ByteSize(1024));
         assert!("lots".parse::<ByteSize>().is_err());
         assert!("5 parsecs".parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn resolutions_parse_as_width_by_height() {
+        assert_eq!(
+            "3840x2160".parse::<Resolution>().unwrap(),
+            Resolution {
+                width: 3840,
+                height: 2160
+            }
+        );
+        assert!("3840".parse::<Resolution>().is_err());
+        assert!("0x10".parse::<Resolution>().is_err());
     }
 
     #[test]

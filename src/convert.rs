@@ -101,6 +101,7 @@ pub fn convert_with_cancel<S: Sink>(
     let started = Instant::now();
     options.validate()?;
     let source = source::open(input.as_ref())?;
+    options.limits.check(&source.info)?;
     let plan = plan_for(source.info.clone(), options);
     let renditions: Vec<Rendition> = plan
         .renditions

@@ -45,6 +45,16 @@ pub enum Error {
         codec: String,
     },
 
+    /// The input is beyond a [`SourceLimits`](crate::SourceLimits) limit: too long, too
+    /// large a picture, or too many frames.
+    #[error("the input is too large to convert: {reason}")]
+    LimitExceeded {
+        /// Which limit.
+        limit: crate::Limit,
+        /// The input's value and the limit.
+        reason: String,
+    },
+
     /// The options asked for something impossible (an unknown preset, an empty ladder, ...).
     #[error("invalid options: {0}")]
     InvalidOptions(String),
@@ -94,6 +104,7 @@ impl Error {
                 | Error::NoVideoStream { .. }
                 | Error::CorruptInput { .. }
                 | Error::UnsupportedCodec { .. }
+                | Error::LimitExceeded { .. }
                 | Error::InvalidOptions(_)
         )
     }
@@ -105,6 +116,7 @@ impl Error {
             Error::NoVideoStream { .. } => "no-video-stream",
             Error::CorruptInput { .. } => "corrupt-input",
             Error::UnsupportedCodec { .. } => "unsupported-codec",
+            Error::LimitExceeded { limit, .. } => limit.code(),
             Error::InvalidOptions(_) => "invalid-options",
             Error::Canceled => "canceled",
             Error::Input { .. } => "input-unreadable",

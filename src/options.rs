@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::{Error, SourceLimits};
 
 /// One rung of the ladder the caller asks for: a size class and its H.264 bitrate.
 ///
@@ -159,6 +159,10 @@ pub struct ConvertOptions {
     pub audio_bitrate: u32,
     /// How many finished segments may wait for the sink before encoding pauses. Default 8.
     pub segment_queue: usize,
+    /// The largest input converted; a larger one fails before decoding with
+    /// [`Error::LimitExceeded`]. Default [`SourceLimits::unlimited`]: limits protect a
+    /// service from hostile uploads, and a caller converting its own files needs none.
+    pub limits: SourceLimits,
 }
 
 impl Default for ConvertOptions {
@@ -169,6 +173,7 @@ impl Default for ConvertOptions {
             preset: Preset::default(),
             audio_bitrate: 128_000,
             segment_queue: 8,
+            limits: SourceLimits::unlimited(),
         }
     }
 }

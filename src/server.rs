@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -40,6 +41,7 @@ impl Application {
                 .aws_access_key_id
                 .clone()
                 .zip(config.aws_secret_access_key.clone()),
+            retry_for: Duration::from_secs_f64(config.s3_retry_seconds.max(0.0)),
         };
         let store = Arc::new(ObjectStore::new(&settings).await);
         if !config.no_create_bucket {
@@ -67,6 +69,8 @@ impl Application {
             upload_limit: config.upload_limit.0,
             max_attempts: config.max_attempts,
             metrics: api::metrics::prometheus(),
+            limits: config.source_limits(),
+            keys: api::auth::ApiKeys::new(&config.api_keys, config.private_reads),
         };
         let workers = WorkerSettings {
             pool,
@@ -75,6 +79,10 @@ impl Application {
             options,
             upload_concurrency: UPLOAD_CONCURRENCY,
             lease_seconds: config.lease_seconds,
+            job_timeout: config.job_timeout(),
+            keep_failed_uploads: Duration::from_secs_f64(
+                config.keep_failed_uploads_hours.max(0.0) * 3600.0,
+            ),
         };
         Ok(Application {
             listener,

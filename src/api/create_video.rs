@@ -29,7 +29,10 @@ use crate::jobs::upload_path;
         (status = 400, description = "Empty body or no `file` field", body = super::problem::Problem),
         (status = 413, description = "Larger than the upload limit", body = super::problem::Problem),
         (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem),
-        (status = 422, description = "Not a video, no video stream, or unreadable", body = super::problem::Problem),
+        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem),
+        (status = 403, description = "The API key is not valid", body = super::problem::Problem),
+        (status = 422, description = "Not a video, no video stream, unreadable, or beyond a limit (duration, resolution, frames)", body = super::problem::Problem),
+        (status = 507, description = "No room on the server for the upload", body = super::problem::Problem),
         (status = 503, description = "Database unavailable", body = super::problem::Problem),
     )
 )]
@@ -112,6 +115,14 @@ pub async fn create_video(
             return Err(ApiError::internal("probing the upload crashed", panic));
         }
     };
+    if let Err(error) = state.limits.check(&source) {
+        remove(&path).await;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error.code(),
+            error.to_string(),
+        ));
+    }
 
     let new_video = NewVideo {
         id,

@@ -2,6 +2,7 @@
 //!
 //! Handlers validate and translate; the work is done by `db`, `storage` and the workers.
 
+pub mod auth;
 pub mod cancel_video;
 pub mod create_video;
 pub mod delete_video;
@@ -12,6 +13,7 @@ pub mod list_videos;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod retry_video;
 pub mod video_resource;
 
 use std::path::PathBuf;
@@ -41,11 +43,15 @@ pub struct AppState {
     pub max_attempts: i32,
     /// Prometheus rendering.
     pub metrics: PrometheusHandle,
+    /// The largest input accepted.
+    pub limits: crate::SourceLimits,
+    /// API keys, if any.
+    pub keys: auth::ApiKeys,
 }
 
 /// The routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let videos = Router::new()
         .route(
             "/v1/videos",
             post(create_video::create_video).get(list_videos::list_videos),
@@ -55,6 +61,13 @@ pub fn router(state: AppState) -> Router {
             get(get_video::get_video).delete(delete_video::delete_video),
         )
         .route("/v1/videos/{id}/cancel", post(cancel_video::cancel_video))
+        .route("/v1/videos/{id}/retry", post(retry_video::retry_video))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.keys.clone(),
+            auth::require_api_key,
+        ));
+    Router::new()
+        .merge(videos)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

@@ -29,6 +29,23 @@ pub async fn connect_and_migrate(url: &str, connections: u32) -> anyhow::Result<
     Ok(pool)
 }
 
+/// Whether `error` may go away by itself (the database restarting or unreachable), so the
+/// same statement is worth trying again later.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exceptions; 57P01-57P03: shutting down, cannot connect now.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
 async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
     use anyhow::Context;
     let Some(name) = options.get_database().map(str::to_owned) else {

@@ -303,6 +303,30 @@ pub async fn release(
     Ok(())
 }
 
+/// Queues a failed video again with its attempts reset, and wakes the workers; false when it
+/// was not failed (any more).
+#[tracing::instrument(skip(pool))]
+pub async fn requeue_failed(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query!(
+        "UPDATE videos SET status = 'pending', attempts = 0, run_after = NULL, progress = NULL,
+                error_code = NULL, error_message = NULL, cancel_requested = false,
+                started_at = NULL, finished_at = NULL, updated_at = now()
+         WHERE id = $1 AND status = 'failed'",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query!("SELECT pg_notify($1, $2)", JOBS_CHANNEL, id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// What a cancel request found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CancelOutcome {

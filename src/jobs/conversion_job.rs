@@ -12,12 +12,15 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::worker_pool::WorkerSettings;
+use crate::db::is_transient;
 use crate::db::videos::{self, ClaimedJob, Completion};
 use crate::storage::{S3Sink, video_prefix};
 use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
 
 /// At most this often is progress written to the database.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+/// How long the outcome of a finished conversion is retried during a database outage.
+const PERSIST_PATIENCE: Duration = Duration::from_secs(600);
 
 /// Where an upload waits: named by the server-made id only.
 pub(crate) fn upload_path(dir: &Path, id: Uuid) -> PathBuf {
@@ -33,6 +36,8 @@ enum StopReason {
     ShuttingDown,
     /// Another worker holds the lease now.
     LeaseLost,
+    /// It ran past the job time limit.
+    TimedOut,
 }
 
 pub(super) struct ConversionJob {
@@ -49,7 +54,7 @@ impl ConversionJob {
         let path = upload_path(&self.settings.upload_dir, id);
         if !path.exists() {
             let message = "the uploaded file is no longer on the server; upload the video again";
-            self.record_failure("source-missing", message).await;
+            self.record_failure("source-missing", message, false).await;
             return;
         }
         tracing::info!("conversion started");
@@ -59,16 +64,18 @@ impl ConversionJob {
         let done = CancellationToken::new();
         let (progress_tx, progress_rx) = watch::channel::<Option<Value>>(None);
 
-        let heartbeat = tokio::spawn(keep_lease(
-            self.settings.lease_seconds,
-            pool.clone(),
-            id,
-            self.worker,
-            cancel.clone(),
-            Arc::clone(&reason),
-            hand_back,
-            done.clone(),
-        ));
+        let heartbeat = tokio::spawn(
+            LeaseKeeper {
+                lease_seconds: self.settings.lease_seconds,
+                time_limit: self.settings.job_timeout,
+                pool: pool.clone(),
+                id,
+                worker: self.worker,
+                cancel: cancel.clone(),
+                reason: Arc::clone(&reason),
+            }
+            .run(hand_back, done.clone()),
+        );
         let writer = tokio::spawn(save_progress(
             pool.clone(),
             id,
@@ -125,7 +132,11 @@ impl ConversionJob {
             output_bytes: i64::try_from(uploaded).unwrap_or(i64::MAX),
             progress: progress.unwrap_or(Value::Null),
         };
-        match videos::complete(&self.settings.pool, id, self.worker, &done).await {
+        let recorded = persist("recording the completion", || {
+            videos::complete(&self.settings.pool, id, self.worker, &done)
+        })
+        .await;
+        match recorded {
             Ok(true) => {
                 tracing::info!(
                     seconds = report.elapsed.as_secs_f64(),
@@ -144,7 +155,11 @@ impl ConversionJob {
         match reason {
             Some(StopReason::ShuttingDown) => {
                 tracing::info!("handing the job back to the queue");
-                if let Err(error) = videos::release(pool, id, self.worker, true, 0.0, None).await {
+                let released = persist("handing the job back", || {
+                    videos::release(pool, id, self.worker, true, 0.0, None)
+                })
+                .await;
+                if let Err(error) = released {
                     tracing::error!(%error, "could not hand the job back; its lease will expire");
                 }
             }
@@ -156,12 +171,21 @@ impl ConversionJob {
                 }
                 _ => tracing::warn!("lease lost; another worker owns the job"),
             },
+            Some(StopReason::TimedOut) => {
+                let message = format!(
+                    "the conversion ran longer than the limit of {} s (JOB_TIMEOUT_SECONDS) and was stopped; retry it, or raise the limit",
+                    self.settings.job_timeout.as_secs()
+                );
+                self.record_failure("job-timeout", &message, true).await;
+            }
             Some(StopReason::CancelRequested) | None => {
                 // Clean up first: once the status is final, nothing of the video is public.
                 self.remove_outputs().await;
-                if let Err(error) =
-                    videos::finish_unsuccessfully(pool, id, self.worker, "canceled", None).await
-                {
+                let recorded = persist("recording the cancel", || {
+                    videos::finish_unsuccessfully(pool, id, self.worker, "canceled", None)
+                })
+                .await;
+                if let Err(error) = recorded {
                     tracing::error!(%error, "could not record the cancel");
                 }
                 self.remove_upload().await;
@@ -172,14 +196,16 @@ impl ConversionJob {
     async fn record_error(&self, error: &Error) {
         if error.is_client_error() {
             tracing::info!(code = error.code(), %error, "the video cannot be converted");
-            self.record_failure(error.code(), &error.to_string()).await;
+            self.record_failure(error.code(), &error.to_string(), false)
+                .await;
         } else if matches!(error, Error::Sink { .. }) {
             tracing::warn!(%error, "publishing to storage failed");
             let message = format!("storing the output failed: {error}");
             self.retry_or_fail("storage-unavailable", &message).await;
         } else {
             tracing::error!(code = error.code(), %error, "conversion failed");
-            self.record_failure(error.code(), &error.to_string()).await;
+            self.record_failure(error.code(), &error.to_string(), true)
+                .await;
         }
     }
 
@@ -188,34 +214,45 @@ impl ConversionJob {
         if self.job.attempt < self.job.max_attempts {
             let delay = 5.0 * f64::from(self.job.attempt);
             let error = Some((code, message));
-            if let Err(db) = videos::release(
-                &self.settings.pool,
-                self.job.id,
-                self.worker,
-                false,
-                delay,
-                error,
-            )
-            .await
-            {
+            let released = persist("putting the job back", || {
+                videos::release(
+                    &self.settings.pool,
+                    self.job.id,
+                    self.worker,
+                    false,
+                    delay,
+                    error,
+                )
+            })
+            .await;
+            if let Err(db) = released {
                 tracing::error!(error = %db, "could not put the job back; its lease will expire");
             }
         } else {
-            let message = format!("{message} (gave up after {} attempts)", self.job.attempt);
-            self.record_failure(code, &message).await;
+            let message = format!(
+                "{message} (gave up after {} attempts; POST /v1/videos/{}/retry queues it again)",
+                self.job.attempt, self.job.id
+            );
+            self.record_failure(code, &message, true).await;
         }
     }
 
-    async fn record_failure(&self, code: &str, message: &str) {
+    /// Fails the job. `keep_source`: the failure was not the video's fault, so its upload
+    /// stays for `POST /v1/videos/{id}/retry` (until the janitor's retention runs out).
+    async fn record_failure(&self, code: &str, message: &str, keep_source: bool) {
         let pool = &self.settings.pool;
         let error = Some((code, message));
         self.remove_outputs().await;
-        if let Err(db) =
-            videos::finish_unsuccessfully(pool, self.job.id, self.worker, "failed", error).await
-        {
+        let recorded = persist("recording the failure", || {
+            videos::finish_unsuccessfully(pool, self.job.id, self.worker, "failed", error)
+        })
+        .await;
+        if let Err(db) = recorded {
             tracing::error!(error = %db, "could not record the failure");
         }
-        self.remove_upload().await;
+        if !keep_source {
+            self.remove_upload().await;
+        }
     }
 
     async fn remove_upload(&self) {
@@ -240,64 +277,87 @@ impl ConversionJob {
     }
 }
 
-/// Renews the lease every third of it; stops the conversion when the lease is lost, a cancel
-/// is requested, or the service hands jobs back.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a task body: each argument is a handle it watches or signals"
-)]
-async fn keep_lease(
+/// Holds a running job's lease: renews it every third of it and stops the conversion when the
+/// lease is lost, a cancel is requested, the time limit passes, or the service hands jobs back.
+struct LeaseKeeper {
     lease_seconds: f64,
+    time_limit: Duration,
     pool: PgPool,
     id: Uuid,
     worker: Uuid,
     cancel: CancelToken,
     reason: Arc<Mutex<Option<StopReason>>>,
-    hand_back: CancellationToken,
-    done: CancellationToken,
-) {
-    let stop = |why: StopReason| {
-        reason
+}
+
+impl LeaseKeeper {
+    fn stop(&self, why: StopReason) {
+        self.reason
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get_or_insert(why);
-        cancel.cancel();
-    };
-    let period = Duration::from_secs_f64(lease_seconds / 3.0);
-    let mut last_renewal = Instant::now();
-    loop {
-        tokio::select! {
-            () = done.cancelled() => return,
-            () = hand_back.cancelled() => { stop(StopReason::ShuttingDown); return; }
-            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        self.cancel.cancel();
+    }
+
+    async fn run(self, hand_back: CancellationToken, done: CancellationToken) {
+        let started = Instant::now();
+        let period = Duration::from_secs_f64(self.lease_seconds / 3.0);
+        let mut last_renewal = Instant::now();
+        loop {
+            tokio::select! {
+                () = done.cancelled() => return,
+                () = hand_back.cancelled() => { self.stop(StopReason::ShuttingDown); return; }
+                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+            if started.elapsed() > self.time_limit {
+                self.stop(StopReason::TimedOut);
+                return;
+            }
+            // Cancels are looked for twice a second; the lease is renewed every third of it.
+            let renew = last_renewal.elapsed() >= period;
+            let outcome = if renew {
+                videos::heartbeat(&self.pool, self.id, self.worker, self.lease_seconds).await
+            } else {
+                sqlx::query_scalar!(
+                    "SELECT cancel_requested FROM videos WHERE id = $1 AND lease_owner = $2",
+                    self.id,
+                    self.worker
+                )
+                .fetch_optional(&self.pool)
+                .await
+            };
+            match outcome {
+                Ok(Some(true)) => self.stop(StopReason::CancelRequested),
+                Ok(Some(false)) => {
+                    if renew {
+                        last_renewal = Instant::now();
+                    }
+                }
+                Ok(None) => self.stop(StopReason::LeaseLost),
+                // While the database is unreachable nobody can take the job over, so the
+                // conversion goes on; once it answers, the renewal tells whether we still own it.
+                Err(error) => tracing::warn!(%error, "heartbeat failed; converting on"),
+            }
         }
-        // Cancels are looked for twice a second; the lease is renewed every third of it.
-        let renew = last_renewal.elapsed() >= period;
-        let outcome = if renew {
-            videos::heartbeat(&pool, id, worker, lease_seconds).await
-        } else {
-            sqlx::query_scalar!(
-                "SELECT cancel_requested FROM videos WHERE id = $1 AND lease_owner = $2",
-                id,
-                worker
-            )
-            .fetch_optional(&pool)
-            .await
-        };
-        match outcome {
-            Ok(Some(true)) => stop(StopReason::CancelRequested),
-            Ok(Some(false)) => {
-                if renew {
-                    last_renewal = Instant::now();
-                }
+    }
+}
+
+/// Runs a database write again while the database is unreachable (for up to
+/// [`PERSIST_PATIENCE`]), so that an outage delays recording an outcome instead of losing it.
+async fn persist<T, F, Fut>(what: &str, mut write: F) -> sqlx::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = sqlx::Result<T>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match write().await {
+            Err(error) if is_transient(&error) && started.elapsed() < PERSIST_PATIENCE => {
+                tracing::warn!(%error, "{what}: the database is unavailable; trying again");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
             }
-            Ok(None) => stop(StopReason::LeaseLost),
-            Err(error) => {
-                tracing::warn!(%error, "heartbeat failed");
-                if last_renewal.elapsed().as_secs_f64() > lease_seconds {
-                    stop(StopReason::LeaseLost);
-                }
-            }
+            other => return other,
         }
     }
 }

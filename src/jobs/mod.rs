@@ -4,6 +4,7 @@
 //! anyhow inside; the outcome a client sees is a stable code and a message on the row.
 
 mod conversion_job;
+pub mod janitor;
 mod wakeup;
 mod worker_pool;
 

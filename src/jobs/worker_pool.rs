@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::conversion_job::ConversionJob;
-use super::wakeup;
+use super::{janitor, wakeup};
 use crate::ConvertOptions;
 use crate::db::videos;
 use crate::storage::ObjectStore;
@@ -35,6 +35,11 @@ pub struct WorkerSettings {
     /// Lease of a claimed job; a heartbeat renews it every third of it, and a job whose
     /// worker died is taken over once it runs out.
     pub lease_seconds: f64,
+    /// A conversion running longer is stopped and fails.
+    pub job_timeout: Duration,
+    /// How long the upload of a video that failed through no fault of its own is kept for a
+    /// retry.
+    pub keep_failed_uploads: Duration,
 }
 
 /// Running workers.
@@ -56,6 +61,12 @@ impl WorkerPool {
         tasks.spawn(wakeup::listen(
             settings.pool.clone(),
             Arc::clone(&wake),
+            stop_claiming.clone(),
+        ));
+        tasks.spawn(janitor::run(
+            settings.pool.clone(),
+            settings.upload_dir.clone(),
+            settings.keep_failed_uploads,
             stop_claiming.clone(),
         ));
         for _ in 0..count {
@@ -125,13 +136,9 @@ impl Worker {
     }
 
     async fn next_job(&self) -> sqlx::Result<Option<videos::ClaimedJob>> {
+        // Their uploads stay for a retry (the janitor removes them after the retention).
         for id in videos::fail_abandoned(&self.settings.pool).await? {
             tracing::warn!(video_id = %id, "job abandoned by its workers on every attempt; failed");
-            let _ = tokio::fs::remove_file(super::conversion_job::upload_path(
-                &self.settings.upload_dir,
-                id,
-            ))
-            .await;
         }
         videos::claim(&self.settings.pool, self.id, self.settings.lease_seconds).await
     }

@@ -23,10 +23,12 @@ pub struct S3Settings {
     pub public_url: Option<String>,
     /// Static credentials; the AWS default chain when `None`.
     pub credentials: Option<(String, String)>,
+    /// How long an upload is retried before it fails (the job's attempt then ends).
+    pub retry_for: Duration,
 }
 
-/// Attempts per upload before giving up (a storage outage then fails or retries the job).
-const UPLOAD_ATTEMPTS: u32 = 5;
+/// The longest wait between two tries of an upload.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// One bucket.
 #[derive(Clone, Debug)]
@@ -34,6 +36,7 @@ pub struct ObjectStore {
     client: Client,
     bucket: String,
     public_base: String,
+    retry_for: Duration,
 }
 
 impl ObjectStore {
@@ -66,6 +69,7 @@ impl ObjectStore {
             client: Client::from_conf(config.build()),
             bucket: settings.bucket.clone(),
             public_base,
+            retry_for: settings.retry_for,
         }
     }
 
@@ -148,7 +152,8 @@ impl ObjectStore {
         Ok(())
     }
 
-    /// Uploads one object, retrying with exponential backoff.
+    /// Uploads one object, retrying with exponential backoff (up to 5 s apart) for as long as
+    /// the settings' `retry_for`, so that a short outage only delays it.
     pub async fn put(
         &self,
         key: &str,
@@ -156,6 +161,7 @@ impl ObjectStore {
         content_type: &str,
         cache_control: &str,
     ) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
         let mut delay = Duration::from_millis(200);
         let mut attempt = 1;
         loop {
@@ -171,15 +177,16 @@ impl ObjectStore {
                 .await;
             match result {
                 Ok(_) => return Ok(()),
-                Err(error) if attempt < UPLOAD_ATTEMPTS => {
+                Err(error) if started.elapsed() + delay <= self.retry_for => {
                     tracing::warn!(key, attempt, error = %aws_sdk_s3::error::DisplayErrorContext(&error), "upload failed; retrying");
                     tokio::time::sleep(delay).await;
-                    delay *= 3;
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
                     attempt += 1;
                 }
                 Err(error) => {
                     return Err(anyhow::anyhow!(
-                        "uploading {key} failed {UPLOAD_ATTEMPTS} times: {}",
+                        "uploading {key} failed {attempt} times in {:.0} s: {}",
+                        started.elapsed().as_secs_f64(),
                         aws_sdk_s3::error::DisplayErrorContext(&error)
                     ));
                 }
@@ -257,6 +264,7 @@ mod tests {
             path_style,
             public_url: None,
             credentials: None,
+            retry_for: Duration::ZERO,
         }
     }
 

@@ -2,20 +2,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{fixture, spawn_app, spawn_app_with};
-
-async fn problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], status);
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
-    body
-}
+use crate::helpers::{fixture, problem, spawn_app, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_body_a_wrong_content_type_and_a_text_file_are_refused() {
@@ -106,12 +93,7 @@ async fn unknown_ids_are_404_and_canceling_a_finished_video_is_409() {
 
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
     app.wait_until_finished(&id, Duration::from_secs(60)).await;
-    let cancel = app
-        .client
-        .post(app.url(&format!("/v1/videos/{id}/cancel")))
-        .send()
-        .await
-        .unwrap();
+    let cancel = app.post(&format!("/v1/videos/{id}/cancel")).await;
     problem(cancel, 409, "already-finished").await;
     app.stop().await;
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hls_transcoder::config::{ByteSize, LogFormat, ServeConfig};
+use hls_transcoder::config::{ByteSize, LogFormat, Resolution, ServeConfig};
 use hls_transcoder::server::Application;
 use hls_transcoder::{DEFAULT_LADDER, Preset};
 use serde_json::Value;
@@ -60,6 +60,17 @@ pub fn test_config(temp: &Path) -> ServeConfig {
         max_attempts: 3,
         lease_seconds: 3.0,
         shutdown_grace_seconds: 5,
+        max_duration_seconds: 14400.0,
+        max_resolution: Resolution {
+            width: 7680,
+            height: 4320,
+        },
+        max_frames: 1_000_000,
+        job_timeout_seconds: 600,
+        s3_retry_seconds: 30.0,
+        keep_failed_uploads_hours: 24.0,
+        api_keys: Vec::new(),
+        private_reads: false,
         log_format: LogFormat::Text,
     }
 }
@@ -146,6 +157,16 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// POST to a path of the API with no body (cancel, retry).
+    pub async fn post(&self, path: &str) -> reqwest::Response {
+        self.client.post(self.url(path)).send().await.unwrap()
+    }
+
+    /// DELETE a path of the API.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client.delete(self.url(path)).send().await.unwrap()
+    }
+
     /// GET a path of the API and parse its JSON body.
     pub async fn get_json(&self, path: &str) -> Value {
         self.get(path).await.json().await.unwrap()
@@ -202,6 +223,48 @@ impl TestApp {
             server.await.unwrap().unwrap();
         }
     }
+}
+
+/// A clip long enough that its conversion is still running when the test acts on it.
+pub fn long_clip(dir: &Path) -> PathBuf {
+    let path = dir.join("long.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30:duration=20",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=20",
+        ])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
+/// Asserts that `response` is a problem+json document with this status and code; returns it.
+pub async fn problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
 }
 
 /// Decodes a URL end to end with ffmpeg; returns (stderr, duration from ffprobe).

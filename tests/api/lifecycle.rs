@@ -12,12 +12,7 @@ async fn deleting_a_video_removes_its_objects_and_its_record() {
     let url = video["playback_url"].as_str().unwrap().to_string();
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
 
-    let deleted = app
-        .client
-        .delete(app.url(&format!("/v1/videos/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let deleted = app.delete(&format!("/v1/videos/{id}")).await;
     assert_eq!(deleted.status(), 204);
     assert_eq!(app.get(&format!("/v1/videos/{id}")).await.status(), 404);
     assert!(
@@ -37,12 +32,7 @@ async fn a_pending_video_is_canceled_at_once() {
     // No workers: the job stays pending.
     let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
-    let cancel = app
-        .client
-        .post(app.url(&format!("/v1/videos/{id}/cancel")))
-        .send()
-        .await
-        .unwrap();
+    let cancel = app.post(&format!("/v1/videos/{id}/cancel")).await;
     assert_eq!(cancel.status(), 202);
     assert_eq!(app.get_video(&id).await["status"], "canceled");
     app.stop().await;

@@ -1,8 +1,12 @@
 //! Integration tests of the service against the real PostgreSQL and LocalStack: each test gets
 //! its own database and bucket, and the server binds port 0.
 
+mod access;
 mod bad_requests;
+mod faults;
 mod helpers;
+mod janitor;
 mod lifecycle;
+mod tcp_proxy;
 mod upload_and_play;
 mod workers;

@@ -1,38 +1,9 @@
 //! Many jobs, several worker processes, a worker killed mid-job, cancel and shutdown.
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TestApp, decode_url, fixture, spawn_app_with, start, test_config};
-
-/// A clip long enough that its conversion is still running when the test acts on it.
-fn long_clip(dir: &Path) -> PathBuf {
-    let path = dir.join("long.mp4");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1280x720:rate=30:duration=20",
-        ])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=20",
-        ])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
-        .arg(&path)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    path
-}
+use crate::helpers::{TestApp, decode_url, fixture, long_clip, spawn_app_with, start, test_config};
 
 /// A child process that is killed when the test ends, even by a failed assertion.
 struct WorkerProcess(Option<Child>);
@@ -179,12 +150,7 @@ async fn a_running_conversion_is_canceled_promptly_and_its_output_removed() {
     let id = app.upload_id(&clip).await;
     wait_for_status(&app, &id, "processing", Duration::from_secs(30)).await;
     let asked = Instant::now();
-    let response = app
-        .client
-        .post(app.url(&format!("/v1/videos/{id}/cancel")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.post(&format!("/v1/videos/{id}/cancel")).await;
     assert_eq!(response.status(), 202);
     wait_for_status(&app, &id, "canceled", Duration::from_secs(10)).await;
     assert!(

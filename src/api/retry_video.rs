@@ -1,0 +1,72 @@
+//! `POST /v1/videos/{id}/retry`: queue a failed conversion again.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::ApiPath;
+use super::problem::ApiError;
+use super::video_resource::VideoResource;
+use crate::db::videos;
+use crate::jobs::upload_path;
+
+/// Queues a failed video again with a fresh set of attempts, e.g. after a storage outage
+/// outlasted its retries. Possible while the server still holds its upload: it keeps it when
+/// the failure was not the video's fault, and removes it when the video itself cannot be
+/// converted (then upload a fixed file instead).
+#[utoipa::path(
+    post,
+    path = "/v1/videos/{id}/retry",
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses(
+        (status = 202, description = "Queued again", body = VideoResource),
+        (status = 404, description = "No such video", body = super::problem::Problem),
+        (status = 409, description = "Not failed, or its upload is gone", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip(state))]
+pub async fn retry_video(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(StatusCode, Json<VideoResource>), ApiError> {
+    let row = videos::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::video_not_found(id))?;
+    if row.status != "failed" {
+        return Err(not_retryable(&row.status));
+    }
+    if !tokio::fs::try_exists(upload_path(&state.upload_dir, id))
+        .await
+        .unwrap_or(false)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "source-gone",
+            format!(
+                "the upload was removed when the video failed ({}), since converting it again cannot succeed; upload a fixed file instead",
+                row.error_code.as_deref().unwrap_or("no reason recorded")
+            ),
+        ));
+    }
+    if !videos::requeue_failed(&state.pool, id).await? {
+        let status = videos::get(&state.pool, id)
+            .await?
+            .map_or_else(|| "deleted".to_string(), |r| r.status);
+        return Err(not_retryable(&status));
+    }
+    tracing::info!("queued again");
+    let row = videos::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::video_not_found(id))?;
+    Ok((StatusCode::ACCEPTED, Json(row.into())))
+}
+
+fn not_retryable(status: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "not-retryable",
+        format!("the video is {status}; only failed videos can be retried"),
+    )
+}

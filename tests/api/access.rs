@@ -1,0 +1,107 @@
+//! API keys and per-input limits.
+
+use hls_transcoder::config::ServeConfig;
+
+use crate::helpers::{fixture, problem, spawn_app_with};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_api_keys_changes_need_a_valid_key_and_reads_stay_public() {
+    let app = spawn_app_with(|c| c.api_keys = vec!["first-key".into(), "second-key".into()]).await;
+    let video = tokio::fs::read(fixture("h264_aac.mp4")).await.unwrap();
+    // A fresh connection each time: the server answers a refused upload without reading
+    // its body and then closes that connection.
+    let post = |key: Option<&str>| {
+        let mut request = reqwest::Client::new()
+            .post(app.url("/v1/videos"))
+            .header("Content-Type", "video/mp4")
+            .body(video.clone());
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send()
+    };
+
+    let missing = post(None).await.unwrap();
+    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+    problem(missing, 401, "missing-api-key").await;
+    problem(
+        post(Some("wrong-key")).await.unwrap(),
+        403,
+        "invalid-api-key",
+    )
+    .await;
+    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+
+    let created = post(Some("second-key")).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Reads are public unless PRIVATE_READS; cancel and delete need the key.
+    assert_eq!(app.get(&format!("/v1/videos/{id}")).await.status(), 200);
+    assert_eq!(app.get("/v1/videos").await.status(), 200);
+    let cancel = app.post(&format!("/v1/videos/{id}/cancel")).await;
+    problem(cancel, 401, "missing-api-key").await;
+    let delete = app
+        .client
+        .delete(app.url(&format!("/v1/videos/{id}")))
+        .bearer_auth("first-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), 204);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_reads_need_a_key_but_health_and_docs_do_not() {
+    let app = spawn_app_with(|c| {
+        c.api_keys = vec!["k1".into()];
+        c.private_reads = true;
+    })
+    .await;
+    problem(app.get("/v1/videos").await, 401, "missing-api-key").await;
+    let listed = app
+        .client
+        .get(app.url("/v1/videos"))
+        .bearer_auth("k1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    for open in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+        assert_eq!(app.get(open).await.status(), 200, "{open}");
+    }
+    let document = app.get_json("/openapi.json").await;
+    assert_eq!(
+        document["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    app.stop().await;
+}
+
+/// A change to a test server's configuration.
+type Adjust = fn(&mut ServeConfig);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_beyond_the_limits_are_refused_at_upload_and_leave_nothing() {
+    // h264_aac.mp4 is 854x480, 4 s, 120 frames.
+    let cases: [(&str, Adjust); 3] = [
+        ("input-too-long", |c| c.max_duration_seconds = 3.0),
+        ("resolution-too-high", |c| {
+            c.max_resolution = "640x480".parse().unwrap()
+        }),
+        ("too-many-frames", |c| c.max_frames = 100),
+    ];
+    for (code, limit) in cases {
+        let app = spawn_app_with(limit).await;
+        let response = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;
+        let body = problem(response, 422, code).await;
+        assert!(body["detail"].as_str().unwrap().contains("limit"), "{body}");
+        assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+        let listed = app.get_json("/v1/videos").await;
+        assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+        app.stop().await;
+    }
+}
