@@ -18,6 +18,11 @@ pub struct ServeConfig {
     /// Address to listen on.
     #[arg(long, env = "LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// What this process does: `all` (API and workers), `api` (takes uploads and stages them
+    /// in S3 under `sources/`, converts nothing) or `worker` (converts; serves only /healthz,
+    /// /readyz and /metrics).
+    #[arg(long, env = "ROLE", default_value = "all")]
+    pub role: Role,
     /// PostgreSQL URL; the database is created if missing and migrated at start.
     #[arg(
         long,
@@ -124,6 +129,7 @@ impl std::fmt::Debug for ServeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServeConfig")
             .field("listen", &self.listen)
+            .field("role", &self.role)
             .field("database_url", &redact_url(&self.database_url))
             .field("s3_endpoint", &self.s3_endpoint)
             .field("s3_bucket", &self.s3_bucket)
@@ -199,6 +205,29 @@ impl ServeConfig {
     /// The grace period after SIGTERM.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_seconds)
+    }
+}
+
+/// What a `serve` process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// The API and the workers, sharing the upload directory.
+    All,
+    /// The API only: uploads are staged in the bucket for workers anywhere.
+    Api,
+    /// Workers only.
+    Worker,
+}
+
+impl Role {
+    /// Whether this process answers the `/v1` API.
+    pub fn serves_api(self) -> bool {
+        matches!(self, Role::All | Role::Api)
+    }
+
+    /// Whether this process converts.
+    pub fn converts(self) -> bool {
+        matches!(self, Role::All | Role::Worker)
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
-use crate::config::ServeConfig;
+use crate::config::{Role, ServeConfig};
 use crate::jobs::{WorkerPool, WorkerSettings};
 use crate::storage::{ObjectStore, S3Settings};
 
@@ -71,6 +71,7 @@ impl Application {
             metrics: api::metrics::prometheus(),
             limits: config.source_limits(),
             keys: api::auth::ApiKeys::new(&config.api_keys, config.private_reads),
+            stage_sources: config.role == Role::Api,
         };
         let workers = WorkerSettings {
             pool,
@@ -106,13 +107,23 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let address = self.local_addr();
-        let workers = WorkerPool::start(self.workers, self.config.workers);
-        tracing::info!(%address, workers = self.config.workers, "serving");
+        let role = self.config.role;
+        let worker_count = if role.converts() {
+            self.config.workers
+        } else {
+            0
+        };
+        let workers = WorkerPool::start(self.workers, worker_count);
+        tracing::info!(%address, ?role, workers = worker_count, "serving");
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-        let server =
-            axum::serve(self.listener, api::router(self.state)).with_graceful_shutdown(async {
-                let _ = http_stopped.await;
-            });
+        let routes = if role.serves_api() {
+            api::router(self.state)
+        } else {
+            api::operations_router(self.state)
+        };
+        let server = axum::serve(self.listener, routes).with_graceful_shutdown(async {
+            let _ = http_stopped.await;
+        });
         let server = tokio::spawn(async move { server.await });
         shutdown.await;
         tracing::info!("shutting down");

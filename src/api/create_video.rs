@@ -32,8 +32,8 @@ use crate::jobs::upload_path;
         (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem),
         (status = 403, description = "The API key is not valid", body = super::problem::Problem),
         (status = 422, description = "Not a video, no video stream, unreadable, or beyond a limit (duration, resolution, frames)", body = super::problem::Problem),
+        (status = 503, description = "Database or (with --role api) bucket unavailable", body = super::problem::Problem),
         (status = 507, description = "No room on the server for the upload", body = super::problem::Problem),
-        (status = 503, description = "Database unavailable", body = super::problem::Problem),
     )
 )]
 #[tracing::instrument(skip_all, fields(video_id))]
@@ -124,8 +124,28 @@ pub async fn create_video(
         ));
     }
 
+    // Workers on other machines cannot read this disk: hand them the upload through the
+    // bucket, and keep nothing here.
+    let staged = if state.stage_sources {
+        let key = crate::storage::source_key(id);
+        let stored = state.store.put_file(&key, &path).await;
+        remove(&path).await;
+        if let Err(error) = stored {
+            tracing::error!(error = %format!("{error:#}"), "staging the upload failed");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage-unavailable",
+                "the upload could not be stored in the bucket; try again shortly",
+            ));
+        }
+        Some(key)
+    } else {
+        None
+    };
+
     let new_video = NewVideo {
         id,
+        source_key: staged.as_deref(),
         original_filename: filename.as_deref(),
         content_type: Some(content_type.as_str()).filter(|t| !t.is_empty()),
         source_bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
@@ -134,6 +154,9 @@ pub async fn create_video(
     };
     if let Err(error) = videos::insert(&state.pool, &new_video).await {
         remove(&path).await;
+        if let Some(key) = &staged {
+            let _ = state.store.delete(key).await;
+        }
         return Err(error.into());
     }
     let row = videos::get(&state.pool, id)

@@ -28,9 +28,9 @@ pub async fn delete_video(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    if videos::get(&state.pool, id).await?.is_none() {
+    let Some(row) = videos::get(&state.pool, id).await? else {
         return Err(ApiError::video_not_found(id));
-    }
+    };
     // A running worker sees the cancel (or the missing row) and removes what it still uploads.
     videos::request_cancel(&state.pool, id).await?;
     state
@@ -46,6 +46,11 @@ pub async fn delete_video(
             )
         })?;
     let _ = tokio::fs::remove_file(upload_path(&state.upload_dir, id)).await;
+    if let Some(key) = &row.source_key {
+        if let Err(error) = state.store.delete(key).await {
+            tracing::warn!(error = %format!("{error:#}"), "deleting the staged upload failed");
+        }
+    }
     videos::delete(&state.pool, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

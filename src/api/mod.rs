@@ -47,6 +47,20 @@ pub struct AppState {
     pub limits: crate::SourceLimits,
     /// API keys, if any.
     pub keys: auth::ApiKeys,
+    /// Stage uploads in the bucket (`sources/{id}`) for workers on other machines, instead
+    /// of leaving them in `upload_dir`.
+    pub stage_sources: bool,
+}
+
+/// What a worker-only process answers: health, readiness and metrics.
+pub fn operations_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .fallback(extract::no_such_endpoint)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 /// The routes.

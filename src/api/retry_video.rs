@@ -37,10 +37,20 @@ pub async fn retry_video(
     if row.status != "failed" {
         return Err(not_retryable(&row.status));
     }
-    if !tokio::fs::try_exists(upload_path(&state.upload_dir, id))
-        .await
-        .unwrap_or(false)
-    {
+    let source_kept = match &row.source_key {
+        Some(key) => state.store.exists(key).await.map_err(|e| {
+            tracing::warn!(error = %format!("{e:#}"), "cannot look for the staged upload");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage-unavailable",
+                "the bucket does not answer; try again shortly",
+            )
+        })?,
+        None => tokio::fs::try_exists(upload_path(&state.upload_dir, id))
+            .await
+            .unwrap_or(false),
+    };
+    if !source_kept {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "source-gone",

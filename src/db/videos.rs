@@ -27,6 +27,7 @@ pub struct VideoRow {
     pub error_message: Option<String>,
     pub attempts: i32,
     pub max_attempts: i32,
+    pub source_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -48,6 +49,8 @@ pub struct NewVideo<'a> {
     pub source: Value,
     /// Attempts the job gets.
     pub max_attempts: i32,
+    /// The S3 key of the staged upload, when the workers run elsewhere.
+    pub source_key: Option<&'a str>,
 }
 
 /// Records a pending video and wakes the workers, in one transaction.
@@ -55,14 +58,15 @@ pub struct NewVideo<'a> {
 pub async fn insert(pool: &PgPool, video: &NewVideo<'_>) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query!(
-        "INSERT INTO videos (id, original_filename, content_type, source_bytes, source, max_attempts)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO videos (id, original_filename, content_type, source_bytes, source, max_attempts, source_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         video.id,
         video.original_filename,
         video.content_type,
         video.source_bytes,
         video.source,
         video.max_attempts,
+        video.source_key,
     )
     .execute(&mut *tx)
     .await?;
@@ -79,7 +83,7 @@ pub async fn insert(pool: &PgPool, video: &NewVideo<'_>) -> sqlx::Result<()> {
 /// One video.
 #[tracing::instrument(level = "debug", skip(pool))]
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
-    sqlx::query_as!(VideoRow, "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
+    sqlx::query_as!(VideoRow, "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
         .fetch_optional(pool)
         .await
 }
@@ -95,7 +99,7 @@ pub async fn list(
     let (after_time, after_id) = after.unzip();
     sqlx::query_as!(
         VideoRow,
-        "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, created_at, updated_at, started_at, finished_at
+        "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, created_at, updated_at, started_at, finished_at
          FROM videos
          WHERE ($1::text IS NULL OR status = $1)
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
@@ -119,6 +123,8 @@ pub struct ClaimedJob {
     pub attempt: i32,
     /// The limit.
     pub max_attempts: i32,
+    /// The S3 key of the staged upload; `None`: in the local upload directory.
+    pub source_key: Option<String>,
 }
 
 /// Takes the oldest pending job, or a processing one whose worker's lease ran out, and leases
@@ -140,7 +146,7 @@ pub async fn claim(
              ORDER BY created_at
              FOR UPDATE SKIP LOCKED
              LIMIT 1)
-         RETURNING id, attempts, max_attempts",
+         RETURNING id, attempts, max_attempts, source_key",
         worker,
         lease_seconds,
     )
@@ -150,6 +156,7 @@ pub async fn claim(
         id: r.id,
         attempt: r.attempts,
         max_attempts: r.max_attempts,
+        source_key: r.source_key,
     }))
 }
 

@@ -52,6 +52,11 @@ impl ConversionJob {
         let id = self.job.id;
         let pool = self.settings.pool.clone();
         let path = upload_path(&self.settings.upload_dir, id);
+        if let Some(key) = &self.job.source_key {
+            if !path.exists() && !self.fetch_staged_source(key, &path).await {
+                return;
+            }
+        }
         if !path.exists() {
             let message = "the uploaded file is no longer on the server; upload the video again";
             self.record_failure("source-missing", message, false).await;
@@ -142,7 +147,7 @@ impl ConversionJob {
                     seconds = report.elapsed.as_secs_f64(),
                     "conversion completed"
                 );
-                self.remove_upload().await;
+                self.discard_source().await;
             }
             Ok(false) => tracing::warn!("completed, but the job was taken over meanwhile"),
             Err(error) => tracing::error!(%error, "completed, but the database did not record it"),
@@ -162,12 +167,13 @@ impl ConversionJob {
                 if let Err(error) = released {
                     tracing::error!(%error, "could not hand the job back; its lease will expire");
                 }
+                self.drop_local_copy().await;
             }
             Some(StopReason::LeaseLost) => match videos::get(pool, id).await {
                 // Deleted while running: remove what this attempt published after the delete.
                 Ok(None) => {
                     self.remove_outputs().await;
-                    self.remove_upload().await;
+                    self.discard_source().await;
                 }
                 _ => tracing::warn!("lease lost; another worker owns the job"),
             },
@@ -188,7 +194,7 @@ impl ConversionJob {
                 if let Err(error) = recorded {
                     tracing::error!(%error, "could not record the cancel");
                 }
-                self.remove_upload().await;
+                self.discard_source().await;
             }
         }
     }
@@ -228,6 +234,7 @@ impl ConversionJob {
             if let Err(db) = released {
                 tracing::error!(error = %db, "could not put the job back; its lease will expire");
             }
+            self.drop_local_copy().await;
         } else {
             let message = format!(
                 "{message} (gave up after {} attempts; POST /v1/videos/{}/retry queues it again)",
@@ -250,7 +257,52 @@ impl ConversionJob {
         if let Err(db) = recorded {
             tracing::error!(error = %db, "could not record the failure");
         }
-        if !keep_source {
+        if keep_source {
+            self.drop_local_copy().await;
+        } else {
+            self.discard_source().await;
+        }
+    }
+
+    /// Downloads an upload staged in the bucket by an API on another machine; false when
+    /// the job ended here (its outcome recorded).
+    async fn fetch_staged_source(&self, key: &str, path: &Path) -> bool {
+        match self.settings.store.download(key, path).await {
+            Ok(bytes) => {
+                tracing::debug!(bytes, "staged upload fetched");
+                true
+            }
+            Err(error) => {
+                let _ = tokio::fs::remove_file(path).await;
+                let missing = matches!(self.settings.store.exists(key).await, Ok(false));
+                if missing {
+                    let message =
+                        "the staged upload is no longer in the bucket; upload the video again";
+                    self.record_failure("source-missing", message, false).await;
+                } else {
+                    tracing::warn!(error = %format!("{error:#}"), "fetching the staged upload failed");
+                    let message = format!("fetching the upload from storage failed: {error:#}");
+                    self.retry_or_fail("storage-unavailable", &message).await;
+                }
+                false
+            }
+        }
+    }
+
+    /// The upload is needed no more: removes the local file and the staged object, if any.
+    async fn discard_source(&self) {
+        self.remove_upload().await;
+        if let Some(key) = &self.job.source_key {
+            if let Err(error) = self.settings.store.delete(key).await {
+                tracing::warn!(error = %format!("{error:#}"), "could not remove the staged upload");
+            }
+        }
+    }
+
+    /// For a staged upload, removes this machine's copy: the next attempt may run anywhere and
+    /// fetches it again.
+    async fn drop_local_copy(&self) {
+        if self.job.source_key.is_some() {
             self.remove_upload().await;
         }
     }

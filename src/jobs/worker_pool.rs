@@ -52,17 +52,20 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// Starts `count` workers and the notification listener.
+    /// Starts `count` workers (and, with any, the notification listener) and the janitor of
+    /// the upload directory.
     pub fn start(settings: WorkerSettings, count: usize) -> WorkerPool {
         let stop_claiming = CancellationToken::new();
         let hand_back = CancellationToken::new();
         let wake = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
-        tasks.spawn(wakeup::listen(
-            settings.pool.clone(),
-            Arc::clone(&wake),
-            stop_claiming.clone(),
-        ));
+        if count > 0 {
+            tasks.spawn(wakeup::listen(
+                settings.pool.clone(),
+                Arc::clone(&wake),
+                stop_claiming.clone(),
+            ));
+        }
         tasks.spawn(janitor::run(
             settings.pool.clone(),
             settings.upload_dir.clone(),

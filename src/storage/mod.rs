@@ -11,3 +11,9 @@ pub use s3_sink::S3Sink;
 pub fn video_prefix(id: uuid::Uuid) -> String {
     format!("videos/{id}/")
 }
+
+/// The key of an upload staged for workers on other machines: `sources/{id}`. Not under the
+/// public `videos/` prefix.
+pub fn source_key(id: uuid::Uuid) -> String {
+    format!("sources/{id}")
+}

@@ -1,10 +1,12 @@
 //! The bucket: uploads with retries, deletes, health, bucket setup and public URLs.
 
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
@@ -161,12 +163,8 @@ impl ObjectStore {
         content_type: &str,
         cache_control: &str,
     ) -> anyhow::Result<()> {
-        let started = std::time::Instant::now();
-        let mut delay = Duration::from_millis(200);
-        let mut attempt = 1;
-        loop {
-            let result = self
-                .client
+        self.retrying(key, || {
+            self.client
                 .put_object()
                 .bucket(&self.bucket)
                 .key(key)
@@ -174,20 +172,108 @@ impl ObjectStore {
                 .cache_control(cache_control)
                 .body(ByteStream::from(bytes.clone()))
                 .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(()),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Uploads a file, streamed from disk (never held in memory), retried as [`Self::put`].
+    pub async fn put_file(&self, key: &str, path: &Path) -> anyhow::Result<()> {
+        self.retrying(key, || async {
+            let body = ByteStream::from_path(path).await?;
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .content_type("application/octet-stream")
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| PutFileError::S3(Box::new(e)))?;
+            Ok::<(), PutFileError>(())
+        })
+        .await
+    }
+
+    /// Downloads an object into a file, streamed (never held in memory); retried as
+    /// [`Self::put`] until the body starts arriving.
+    pub async fn download(&self, key: &str, path: &Path) -> anyhow::Result<u64> {
+        let object = self
+            .retrying(key, || {
+                self.client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+            })
+            .await?;
+        let mut body = object.body.into_async_read();
+        let mut file = tokio::fs::File::create(path)
+            .await
+            .with_context(|| format!("Failed to create {}", path.display()))?;
+        let bytes = tokio::io::copy(&mut body, &mut file)
+            .await
+            .with_context(|| format!("Failed to download {key}"))?;
+        file.sync_all().await?;
+        Ok(bytes)
+    }
+
+    /// Whether an object exists.
+    pub async fn exists(&self, key: &str) -> anyhow::Result<bool> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Err(error) => Err(anyhow::anyhow!(
+                "Failed to look for {key}: {}",
+                DisplayErrorContext(&error)
+            )),
+        }
+    }
+
+    /// Deletes one object (absent is fine).
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("Failed to delete {key}: {}", DisplayErrorContext(&e)))?;
+        Ok(())
+    }
+
+    /// Runs one S3 request again with exponential backoff (up to 5 s apart) while it fails,
+    /// for as long as the settings' `retry_for`.
+    async fn retrying<T, E, F, Fut>(&self, key: &str, mut request: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        E: std::error::Error + 'static,
+    {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            match request().await {
+                Ok(value) => return Ok(value),
                 Err(error) if started.elapsed() + delay <= self.retry_for => {
-                    tracing::warn!(key, attempt, error = %aws_sdk_s3::error::DisplayErrorContext(&error), "upload failed; retrying");
+                    tracing::warn!(key, attempt, error = %DisplayErrorContext(&error), "S3 request failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(MAX_RETRY_DELAY);
                     attempt += 1;
                 }
                 Err(error) => {
                     return Err(anyhow::anyhow!(
-                        "uploading {key} failed {attempt} times in {:.0} s: {}",
+                        "S3 request for {key} failed {attempt} times in {:.0} s: {}",
                         started.elapsed().as_secs_f64(),
-                        aws_sdk_s3::error::DisplayErrorContext(&error)
+                        DisplayErrorContext(&error)
                     ));
                 }
             }
@@ -230,6 +316,15 @@ impl ObjectStore {
                 .with_context(|| format!("Failed to delete objects under {prefix}"))?;
         }
     }
+}
+
+/// Why one try of [`ObjectStore::put_file`] failed.
+#[derive(Debug, thiserror::Error)]
+enum PutFileError {
+    #[error("cannot read the file: {0}")]
+    Read(#[from] aws_sdk_s3::primitives::ByteStreamError),
+    #[error(transparent)]
+    S3(Box<aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::put_object::PutObjectError>>),
 }
 
 fn derive_public_base(settings: &S3Settings) -> String {

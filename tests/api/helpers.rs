@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hls_transcoder::config::{ByteSize, LogFormat, Resolution, ServeConfig};
+use hls_transcoder::config::{ByteSize, LogFormat, Resolution, Role, ServeConfig};
 use hls_transcoder::server::Application;
 use hls_transcoder::{DEFAULT_LADDER, Preset};
 use serde_json::Value;
@@ -41,6 +41,7 @@ pub fn test_config(temp: &Path) -> ServeConfig {
     let name = Uuid::new_v4().simple().to_string();
     ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        role: Role::All,
         database_url: format!("{}/test_{name}", database_base_url()),
         db_connections: 8,
         s3_endpoint: Some(s3_endpoint()),

@@ -1,7 +1,11 @@
 //! Many jobs, several worker processes, a worker killed mid-job, cancel and shutdown.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use hls_transcoder::config::Role;
+use hls_transcoder::storage::{ObjectStore, S3Settings, source_key};
 
 use crate::helpers::{TestApp, decode_url, fixture, long_clip, spawn_app_with, start, test_config};
 
@@ -33,9 +37,16 @@ fn worker_process(app: &TestApp) -> WorkerProcess {
 }
 
 fn spawn_worker(app: &TestApp) -> Child {
+    spawn_serve(app, "all", app.config.temp_dir.as_ref().unwrap())
+}
+
+/// `hls-transcoder serve --role ROLE` working for `app`'s database and bucket, with its own
+/// temporary directory.
+fn spawn_serve(app: &TestApp, role: &str, temp_dir: &Path) -> Child {
     let c = &app.config;
     Command::new(env!("CARGO_BIN_EXE_hls-transcoder"))
         .arg("serve")
+        .env("ROLE", role)
         .env("LISTEN", "127.0.0.1:0")
         .env("DATABASE_URL", &c.database_url)
         .env("S3_ENDPOINT", c.s3_endpoint.as_deref().unwrap())
@@ -44,7 +55,7 @@ fn spawn_worker(app: &TestApp) -> Child {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("NO_CREATE_BUCKET", "true")
         .env("WORKERS", "1")
-        .env("TEMP_DIR", c.temp_dir.as_ref().unwrap())
+        .env("TEMP_DIR", temp_dir)
         .env("LEASE_SECONDS", c.lease_seconds.to_string())
         .env("PRESET", "ultrafast")
         .env("SEGMENT_SECONDS", "2")
@@ -200,4 +211,75 @@ async fn shutdown_hands_a_running_job_back_and_the_next_start_completes_it() {
     assert_eq!(video["status"], "completed", "{video}");
     assert_eq!(video["attempts"], 1, "a hand-back is not a failed attempt");
     restarted.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_roles_one_api_and_two_workers_elsewhere_convert_twenty_uploads_exactly_once() {
+    let app = spawn_app_with(|c| c.role = Role::Api).await;
+    let worker_dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut workers: Vec<WorkerProcess> = worker_dirs
+        .iter()
+        .map(|dir| WorkerProcess(Some(spawn_serve(&app, "worker", dir.path()))))
+        .collect();
+    let clip = fixture("no_audio.mp4");
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(app.upload_id(&clip).await);
+    }
+    // The API keeps nothing: every upload went to the bucket.
+    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+    for id in &ids {
+        let video = app.wait_until_finished(id, Duration::from_secs(300)).await;
+        assert_eq!(video["status"], "completed", "{video}");
+        assert_eq!(video["attempts"], 1, "converted exactly once: {video}");
+    }
+    let logs: Vec<String> = workers.iter_mut().map(WorkerProcess::kill).collect();
+    for id in &ids {
+        let runs: usize = logs
+            .iter()
+            .map(|log| {
+                log.lines()
+                    .filter(|l| l.contains("conversion started") && l.contains(id.as_str()))
+                    .count()
+            })
+            .sum();
+        assert_eq!(runs, 1, "{id} was converted {runs} times");
+    }
+    for (log, dir) in logs.iter().zip(&worker_dirs) {
+        assert!(
+            log.contains("conversion completed"),
+            "a worker idled:\n{log}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("hls-transcoder-uploads"))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "a worker kept {left:?}");
+    }
+    // The staged sources are removed once their jobs end.
+    let store = ObjectStore::new(&S3Settings {
+        endpoint: app.config.s3_endpoint.clone(),
+        bucket: app.config.s3_bucket.clone(),
+        region: "us-east-1".into(),
+        path_style: true,
+        public_url: None,
+        credentials: Some(("test".into(), "test".into())),
+        retry_for: Duration::ZERO,
+    })
+    .await;
+    for id in &ids {
+        let key = source_key(id.parse().unwrap());
+        assert!(!store.exists(&key).await.unwrap(), "{key} left behind");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_only_process_answers_health_and_metrics_but_not_the_api() {
+    let app = spawn_app_with(|c| c.role = Role::Worker).await;
+    for open in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(app.get(open).await.status(), 200, "{open}");
+    }
+    crate::helpers::problem(app.get("/v1/videos").await, 404, "no-such-endpoint").await;
+    assert_eq!(app.post("/v1/videos").await.status(), 404);
+    app.stop().await;
 }
