@@ -112,6 +112,10 @@ pub struct ServeConfig {
     /// lost workers, time limit) is kept, so `POST /v1/videos/{id}/retry` can queue it again.
     #[arg(long, env = "KEEP_FAILED_UPLOADS_HOURS", default_value_t = 24.0)]
     pub keep_failed_uploads_hours: f64,
+    /// Uploads allowed per client (API key, else IP address), e.g. `10/min`; a client over it
+    /// gets 429 with Retry-After. Unlimited when absent.
+    #[arg(long, env = "UPLOAD_RATE")]
+    pub upload_rate: Option<crate::api::rate_limit::UploadRate>,
     /// API keys, comma-separated. When set, requests that change something need
     /// `Authorization: Bearer KEY`; kept in memory only as SHA-256 digests.
     #[arg(long, env = "API_KEYS", value_delimiter = ',', hide_env_values = true)]

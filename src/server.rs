@@ -72,6 +72,7 @@ impl Application {
             limits: config.source_limits(),
             keys: api::auth::ApiKeys::new(&config.api_keys, config.private_reads),
             stage_sources: config.role == Role::Api,
+            upload_limiter: api::rate_limit::UploadLimiter::new(config.upload_rate),
         };
         let workers = WorkerSettings {
             pool,
@@ -121,6 +122,7 @@ impl Application {
         } else {
             api::operations_router(self.state)
         };
+        let routes = routes.into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(self.listener, routes).with_graceful_shutdown(async {
             let _ = http_stopped.await;
         });

@@ -58,7 +58,7 @@ pub async fn create_video(
         .to_string();
     tokio::fs::create_dir_all(&state.upload_dir)
         .await
-        .map_err(|e| ApiError::internal("cannot create the upload directory", e))?;
+        .map_err(|e| storage_error("cannot create the upload directory", e))?;
     let path = upload_path(&state.upload_dir, id);
 
     let (filename, bytes) = if content_type.starts_with("multipart/form-data") {
@@ -258,16 +258,24 @@ where
     result
 }
 
+/// A failure to store the upload is the server's, and temporary: 507 when the disk (or the
+/// quota) is full, else 503; the detail goes to the log, not to the client.
 fn storage_error(context: &str, error: std::io::Error) -> ApiError {
-    if error.raw_os_error() == Some(28) {
-        tracing::error!(%error, "{context}");
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    tracing::error!(%error, "{context}");
+    if matches!(error.raw_os_error(), Some(ENOSPC | EDQUOT)) {
         return ApiError::new(
             StatusCode::INSUFFICIENT_STORAGE,
             "disk-full",
             "the server has no room for the upload; try again later",
         );
     }
-    ApiError::internal(context, error)
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "upload-storage-unavailable",
+        "the server cannot store uploads right now (its temporary directory is not writable); try again later",
+    )
 }
 
 async fn remove(path: &Path) {

@@ -13,6 +13,7 @@ pub mod list_videos;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod rate_limit;
 pub mod retry_video;
 pub mod video_resource;
 
@@ -50,6 +51,8 @@ pub struct AppState {
     /// Stage uploads in the bucket (`sources/{id}`) for workers on other machines, instead
     /// of leaving them in `upload_dir`.
     pub stage_sources: bool,
+    /// The per-client upload allowance.
+    pub upload_limiter: rate_limit::UploadLimiter,
 }
 
 /// What a worker-only process answers: health, readiness and metrics.
@@ -65,11 +68,12 @@ pub fn operations_router(state: AppState) -> Router {
 
 /// The routes.
 pub fn router(state: AppState) -> Router {
+    let uploads = post(create_video::create_video).layer(axum::middleware::from_fn_with_state(
+        state.upload_limiter.clone(),
+        rate_limit::limit_uploads,
+    ));
     let videos = Router::new()
-        .route(
-            "/v1/videos",
-            post(create_video::create_video).get(list_videos::list_videos),
-        )
+        .route("/v1/videos", uploads.get(list_videos::list_videos))
         .route(
             "/v1/videos/{id}",
             get(get_video::get_video).delete(delete_video::delete_video),

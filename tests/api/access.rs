@@ -105,3 +105,30 @@ async fn inputs_beyond_the_limits_are_refused_at_upload_and_leave_nothing() {
         app.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_upload_rate_gets_429_with_retry_after() {
+    let app = spawn_app_with(|c| c.upload_rate = Some("2/min".parse().unwrap())).await;
+    let video = tokio::fs::read(fixture("no_audio.mp4")).await.unwrap();
+    let upload = || {
+        // A fresh connection each time: a refused upload's body is not read.
+        reqwest::Client::new()
+            .post(app.url("/v1/videos"))
+            .header("Content-Type", "video/mp4")
+            .body(video.clone())
+            .send()
+    };
+    assert_eq!(upload().await.unwrap().status(), 201);
+    assert_eq!(upload().await.unwrap().status(), 201);
+    let refused = upload().await.unwrap();
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after), "Retry-After {retry_after}");
+    problem(refused, 429, "too-many-uploads").await;
+    // Reads are not limited.
+    assert_eq!(app.get("/v1/videos").await.status(), 200);
+    app.stop().await;
+}

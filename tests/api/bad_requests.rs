@@ -122,3 +122,62 @@ async fn stream_chunked(address: &str, bytes: &[u8]) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// A small tmpfs, unmounted when dropped: a disk that fills up.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    /// Needs root (CI and the development machines run as root).
+    fn mount(dir: &std::path::Path, size: &str) -> SmallDisk {
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "mounting a tmpfs needs root");
+        SmallDisk(dir.to_path_buf())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_gets_507_the_partial_file_is_removed_and_service_goes_on() {
+    let disk_dir = tempfile::tempdir().unwrap();
+    let _disk = SmallDisk::mount(disk_dir.path(), "160k");
+    let app = spawn_app_with(|c| c.temp_dir = Some(disk_dir.path().to_path_buf())).await;
+
+    // 229 KiB does not fit in 160 KiB.
+    let response = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;
+    problem(response, 507, "disk-full").await;
+    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+
+    // The space is back: a 38 KiB upload is taken and converted.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let id = app.upload_id(&fixture("no_audio.mp4")).await;
+    let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    assert_eq!(video["status"], "completed", "{video}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_upload_directory_gets_503_until_it_is_fixed() {
+    let app = spawn_app().await;
+    // The directory replaced by a file: nothing can be created in it.
+    std::fs::remove_dir_all(&app.upload_dir).unwrap();
+    std::fs::write(&app.upload_dir, b"in the way").unwrap();
+
+    let response = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
+    problem(response, 503, "upload-storage-unavailable").await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+
+    std::fs::remove_file(&app.upload_dir).unwrap();
+    let id = app.upload_id(&fixture("no_audio.mp4")).await;
+    let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    assert_eq!(video["status"], "completed", "{video}");
+    app.stop().await;
+}

@@ -70,6 +70,7 @@ pub fn test_config(temp: &Path) -> ServeConfig {
         job_timeout_seconds: 600,
         s3_retry_seconds: 30.0,
         keep_failed_uploads_hours: 24.0,
+        upload_rate: None,
         api_keys: Vec::new(),
         private_reads: false,
         log_format: LogFormat::Text,
@@ -114,10 +115,12 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
-    /// Uploads a fixture as a raw body.
+    /// Uploads a fixture as a raw body, on a connection of its own: the server answers a
+    /// refused upload without reading all of it and closes that connection, which a pooled
+    /// connection would then trip over.
     pub async fn upload_raw(&self, path: &Path, content_type: &str) -> reqwest::Response {
         let bytes = tokio::fs::read(path).await.unwrap();
-        self.client
+        reqwest::Client::new()
             .post(self.url("/v1/videos"))
             .header("Content-Type", content_type)
             .body(bytes)

@@ -7,6 +7,7 @@ mod faults;
 mod helpers;
 mod janitor;
 mod lifecycle;
+mod secrets;
 mod tcp_proxy;
 mod upload_and_play;
 mod workers;
