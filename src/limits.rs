@@ -16,7 +16,8 @@ use crate::{Error, SourceInfo};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SourceLimits {
-    /// Longest input, in seconds of the container's duration.
+    /// Longest input, in seconds: the longer of the video stream's and the container's
+    /// declared durations.
     pub max_duration_seconds: f64,
     /// Widest picture, in pixels; a portrait picture is compared with its sides swapped.
     pub max_width: u32,
@@ -57,7 +58,12 @@ impl SourceLimits {
                 reason: detail,
             })
         };
-        if let Some(duration) = source.duration {
+        let longest = source
+            .duration
+            .into_iter()
+            .chain(source.container_duration)
+            .reduce(f64::max);
+        if let Some(duration) = longest {
             if duration > self.max_duration_seconds {
                 return exceeded(
                     Limit::Duration,
@@ -130,6 +136,7 @@ mod tests {
         SourceInfo {
             container: "mov,mp4,m4a,3gp,3g2,mj2".into(),
             duration: Some(duration),
+            container_duration: Some(duration),
             width,
             height,
             display_width: width,
@@ -169,6 +176,9 @@ mod tests {
         assert_eq!(code(&source(2560, 1440, 30.0, 900)), Limit::Resolution);
         assert_eq!(code(&source(1080, 1921, 30.0, 900)), Limit::Resolution);
         assert_eq!(code(&source(1280, 720, 30.0, 1001)), Limit::Frames);
+        let mut lying_header = source(1280, 720, 30.0, 900);
+        lying_header.container_duration = Some(4_000_000.0);
+        assert_eq!(code(&lying_header), Limit::Duration);
         assert!(limits.check(&source(1080, 1920, 60.0, 1000)).is_ok());
     }
 

@@ -205,10 +205,13 @@ pub(crate) fn start(
         );
     }
     let segment_seconds = settings.segment_seconds;
-    let declared = source
-        .info
-        .duration
-        .filter(|_| ffi::duration_declared_by_header(&source.input));
+    let declared = Declared {
+        duration: source
+            .info
+            .duration
+            .filter(|_| ffi::duration_declared_by_header(&source.input)),
+        frames: source.info.frames,
+    };
     let demux = {
         let (stop, record) = (Arc::clone(&stop), record.clone());
         std::thread::Builder::new()
@@ -310,7 +313,7 @@ fn run_demux(
     mut audio: Option<AudioTrack>,
     rungs: &[Sender<RungInput>],
     segment_seconds: f64,
-    declared_duration: Option<f64>,
+    declared: Declared,
     cancel: &CancelToken,
     stop: &AtomicBool,
 ) -> Result<(), Stop> {
@@ -386,23 +389,29 @@ fn run_demux(
         audio.finish(&mut send_audio).map_err(disconnected)?;
     }
     let audio_seconds = audio.as_ref().map_or(0.0, AudioTrack::decoded_seconds);
-    judge_damage(
-        &video,
-        declared_duration,
-        seconds(video_end).max(audio_seconds),
-    )?;
+    judge_damage(&video, declared, seconds(video_end).max(audio_seconds))?;
     for rung in rungs {
         rung.send(RungInput::End).map_err(|_| Stop::Disconnected)?;
     }
     Ok(())
 }
 
-/// A file whose decoders failed more often than they succeeded, or whose streams all end well
-/// before the duration its header declares, is broken: converting it would publish a short
-/// or garbled video as if it were whole. `decoded_seconds` is the longer of video and audio.
+/// What the container's header promises, to be held against what was decoded.
+#[derive(Debug, Clone, Copy)]
+struct Declared {
+    /// The duration, when the header declares it (not when libav estimated it).
+    duration: Option<f64>,
+    /// The video stream's frame count, when the container declares it (MP4, MOV).
+    frames: Option<u64>,
+}
+
+/// A file whose decoders failed more often than they succeeded, or whose streams end well
+/// before the duration (or the frame count) its header declares, is broken: converting it
+/// would publish a short or garbled video as if it were whole. `decoded_seconds` is the
+/// longer of video and audio.
 fn judge_damage(
     video: &VideoDecoder,
-    declared: Option<f64>,
+    declared: Declared,
     decoded_seconds: f64,
 ) -> Result<(), Stop> {
     let corrupt = |reason: String| Err(Stop::Failed(Error::CorruptInput { reason }));
@@ -418,7 +427,16 @@ fn judge_damage(
             video.errors, video.frames
         ));
     }
-    if let Some(declared) = declared {
+    // An index such as MP4's lists every frame: a few may be dropped by edit lists, not 3%.
+    if let Some(expected) = declared.frames.filter(|&n| n > 0) {
+        if video.frames + 2 < expected * 97 / 100 {
+            return corrupt(format!(
+                "only {} of the {expected} frames the file declares could be read: it is truncated",
+                video.frames
+            ));
+        }
+    }
+    if let Some(declared) = declared.duration {
         if decoded_seconds + 1.0 + 0.01 * declared < declared {
             return corrupt(format!(
                 "the data stops after {decoded_seconds:.2} s but the file declares {declared:.2} s: it is truncated"

@@ -14,8 +14,11 @@ use crate::Error;
 pub struct SourceInfo {
     /// The container as libav names it, e.g. `"mov,mp4,m4a,3gp,3g2,mj2"` or `"matroska,webm"`.
     pub container: String,
-    /// Duration in seconds, when the input says or libav can estimate it.
+    /// Duration in seconds of the video stream, when the input says or libav can estimate it.
     pub duration: Option<f64>,
+    /// Duration in seconds the container as a whole declares, which may be longer (an audio
+    /// track running on, or a header that lies).
+    pub container_duration: Option<f64>,
     /// The video stream's coded width in pixels.
     pub width: u32,
     /// The video stream's coded height in pixels.
@@ -85,6 +88,7 @@ pub(crate) fn open(path: &Path) -> Result<Source, Error> {
     let input = format::input(&url).map_err(|e| Error::NotAVideo {
         reason: describe_open_error(e),
     })?;
+    reject_still_images(&input)?;
 
     let video_index = choose_video(&input)?;
     let audio_index = choose_audio(&input);
@@ -97,6 +101,18 @@ pub(crate) fn open(path: &Path) -> Result<Source, Error> {
         info,
         start_micros,
     })
+}
+
+/// libav reads a PNG, JPEG, WebP, ... as a one-frame "video" through its image demuxers
+/// (`png_pipe`, `image2`, ...): a still image is not a video to stream.
+fn reject_still_images(input: &format::context::Input) -> Result<(), Error> {
+    let demuxer = input.format().name().to_string();
+    if demuxer.ends_with("_pipe") || demuxer == "image2" {
+        return Err(Error::NotAVideo {
+            reason: format!("it is a still image ({demuxer})"),
+        });
+    }
+    Ok(())
 }
 
 fn describe_open_error(error: ffmpeg_next::Error) -> String {
@@ -196,10 +212,9 @@ fn describe(
         .or_else(|| valid(stream.rate()))
         .map(f64::from)
         .unwrap_or(25.0);
-    let duration = seconds(stream.duration(), stream.time_base()).or_else(|| {
-        (input.duration() > 0)
-            .then(|| input.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE))
-    });
+    let container_duration = (input.duration() > 0)
+        .then(|| input.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
+    let duration = seconds(stream.duration(), stream.time_base()).or(container_duration);
     let frames = u64::try_from(stream.frames()).ok().filter(|&f| f > 0);
     let frames_expected = frames.or_else(|| {
         duration
@@ -214,6 +229,7 @@ fn describe(
     Ok(SourceInfo {
         container: input.format().name().to_string(),
         duration,
+        container_duration,
         width,
         height,
         display_width,

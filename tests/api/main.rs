@@ -5,6 +5,7 @@ mod access;
 mod bad_requests;
 mod faults;
 mod helpers;
+mod hostile_input;
 mod janitor;
 mod lifecycle;
 mod secrets;

@@ -97,3 +97,48 @@ fn impossible_options_are_refused_before_any_work() {
     let error = convert(fixture("h264_aac.mp4"), &options, MemorySink::new(), |_| {}).unwrap_err();
     assert!(matches!(error, Error::InvalidOptions(_)), "{error:?}");
 }
+
+/// `convert` on bytes written to a temporary file.
+fn convert_bytes_error(bytes: &[u8]) -> Error {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("input.bin");
+    std::fs::write(&path, bytes).unwrap();
+    convert(&path, &ConvertOptions::default(), MemorySink::new(), |_| {}).expect_err("refused")
+}
+
+#[test]
+fn a_still_image_is_not_a_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("still.png");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x64",
+        ])
+        .args(["-frames:v", "1"])
+        .arg(&png)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let error = convert_bytes_error(&std::fs::read(&png).unwrap());
+    assert!(
+        matches!(&error, Error::NotAVideo { reason } if reason.contains("still image")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_mp4_missing_its_last_tenth_is_truncated_by_its_frame_count() {
+    // Less than a second is missing, so only the frame index can tell.
+    let whole = std::fs::read(fixture("h264_aac.mp4")).unwrap();
+    let error = convert_bytes_error(&whole[..whole.len() * 9 / 10]);
+    assert!(
+        matches!(&error, Error::CorruptInput { reason } if reason.contains("frames the file declares")),
+        "{error:?}"
+    );
+}
