@@ -62,6 +62,11 @@ impl ConversionJob {
             self.record_failure("source-missing", message, false).await;
             return;
         }
+        if self.job.attempt > 1 {
+            // An earlier attempt may have died mid-way: start from an empty prefix, so the
+            // published video never mixes the segments of two attempts.
+            self.remove_outputs().await;
+        }
         tracing::info!("conversion started");
         let started = Instant::now();
         let cancel = CancelToken::new();

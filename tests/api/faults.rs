@@ -70,8 +70,9 @@ async fn an_s3_outage_during_the_uploads_only_pauses_the_job() {
     let id = app.upload_id(&clip).await;
     wait_for_progress(&app, &id, 90).await;
 
+    // Thirty seconds without S3, as if it were restarted.
     proxy.cut();
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
     proxy.restore();
     assert!(proxy.refused() > 0, "the outage turned no upload away");
 
