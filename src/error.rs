@@ -125,10 +125,37 @@ impl Error {
         }
     }
 
+    /// For a libav call fed with what the input declares (stream parameters): an error that
+    /// says the data is invalid is the input's fault ([`Error::CorruptInput`]); anything else
+    /// (out of memory) is ours.
+    pub(crate) fn from_input(
+        context: impl Into<String>,
+    ) -> impl FnOnce(ffmpeg_next::Error) -> Error {
+        let context = context.into();
+        move |source| {
+            let invalid = matches!(
+                source,
+                ffmpeg_next::Error::InvalidData | ffmpeg_next::Error::PatchWelcome
+            ) || matches!(source, ffmpeg_next::Error::Other { errno } if errno == libc_einval());
+            if invalid {
+                Error::CorruptInput {
+                    reason: format!("{context}: {source}"),
+                }
+            } else {
+                Error::Internal { context, source }
+            }
+        }
+    }
+
     pub(crate) fn internal(context: impl Into<String>) -> impl FnOnce(ffmpeg_next::Error) -> Error {
         let context = context.into();
         move |source| Error::Internal { context, source }
     }
+}
+
+/// EINVAL, which libav returns for parameters it cannot work with.
+fn libc_einval() -> i32 {
+    22
 }
 
 #[cfg(test)]
@@ -145,5 +172,17 @@ mod tests {
         assert!(!ours.is_client_error());
         assert_eq!(bad.code(), "not-a-video");
         assert_eq!(ours.code(), "internal-media-error");
+    }
+
+    #[test]
+    fn invalid_data_in_the_inputs_parameters_is_the_inputs_fault() {
+        let bad = Error::from_input("reading the audio stream parameters")(
+            ffmpeg_next::Error::InvalidData,
+        );
+        assert!(bad.is_client_error(), "{bad:?}");
+        let einval = Error::from_input("opening")(ffmpeg_next::Error::Other { errno: 22 });
+        assert!(einval.is_client_error(), "{einval:?}");
+        let memory = Error::from_input("opening")(ffmpeg_next::Error::Other { errno: 12 });
+        assert!(!memory.is_client_error(), "{memory:?}");
     }
 }

@@ -34,7 +34,7 @@ impl AudioTrack {
         bitrate: u32,
     ) -> Result<AudioTrack, Error> {
         let context = codec::Context::from_parameters(stream.parameters())
-            .map_err(Error::internal("reading the audio stream parameters"))?;
+            .map_err(Error::from_input("reading the audio stream parameters"))?;
         let mut opening = context.decoder();
         opening.set_packet_time_base(stream.time_base());
         let decoder = opening.audio().map_err(|e| Error::CorruptInput {
@@ -232,7 +232,8 @@ fn resampler(first: &frame::Audio, time_base: Rational) -> Result<filter::Graph,
             .set_frame_size(AAC_FRAME);
         Ok(graph)
     };
-    build().map_err(Error::internal(format!(
+    // The arguments come from the input's stream: a graph libav refuses means bad parameters.
+    build().map_err(Error::from_input(format!(
         "building the audio resampler for {args}"
     )))
 }

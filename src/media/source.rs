@@ -193,7 +193,7 @@ fn describe(
     }
     let video = codec::Context::from_parameters(params.clone())
         .and_then(|c| c.decoder().video())
-        .map_err(Error::internal("reading the video stream parameters"))?;
+        .map_err(Error::from_input("reading the video stream parameters"))?;
     let (width, height) = (video.width(), video.height());
     if width == 0 || height == 0 {
         return Err(Error::CorruptInput {
@@ -257,7 +257,7 @@ fn describe_audio(input: &format::context::Input, index: usize) -> Result<AudioI
     }
     let audio = codec::Context::from_parameters(params.clone())
         .and_then(|c| c.decoder().audio())
-        .map_err(Error::internal("reading the audio stream parameters"))?;
+        .map_err(Error::from_input("reading the audio stream parameters"))?;
     Ok(AudioInfo {
         codec: codec_name(params.id()),
         sample_rate: audio.rate(),

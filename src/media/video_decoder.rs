@@ -49,7 +49,7 @@ impl VideoDecoder {
         rotation: u32,
     ) -> Result<VideoDecoder, Error> {
         let mut context = codec::Context::from_parameters(stream.parameters())
-            .map_err(Error::internal("reading the video stream parameters"))?;
+            .map_err(Error::from_input("reading the video stream parameters"))?;
         context.set_threading(codec::threading::Config {
             kind: codec::threading::Type::Frame,
             count: 0,

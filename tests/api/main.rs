@@ -4,6 +4,7 @@
 mod access;
 mod bad_requests;
 mod faults;
+mod fuzz_multipart;
 mod helpers;
 mod hostile_input;
 mod janitor;

@@ -5,5 +5,6 @@ mod bad_input;
 mod command;
 mod conversions;
 mod formats;
+mod fuzz;
 mod helpers;
 mod library_api;
