@@ -116,6 +116,23 @@ pub struct ServeConfig {
     /// gets 429 with Retry-After. Unlimited when absent.
     #[arg(long, env = "UPLOAD_RATE")]
     pub upload_rate: Option<crate::api::rate_limit::UploadRate>,
+    /// Keep the bucket private: a completed video's `playback_url` is a link to this API,
+    /// signed and valid for --playback-link-seconds, that serves its playlists with presigned
+    /// segment URLs.
+    #[arg(long, env = "PRIVATE_PLAYBACK")]
+    pub private_playback: bool,
+    /// How long a private playback link (and its presigned segment URLs) stays valid; at most
+    /// 7 days.
+    #[arg(long, env = "PLAYBACK_LINK_SECONDS", default_value_t = 21600)]
+    pub playback_link_seconds: u64,
+    /// Secret that signs private playback links; every API node needs the same one. A random
+    /// secret per process when absent (links then work only on the node that made them).
+    #[arg(long, env = "PLAYBACK_SECRET", hide_env_values = true)]
+    pub playback_secret: Option<String>,
+    /// This API's public base URL (e.g. https://video.example.com) for playback links; taken
+    /// from each request's Host header when absent.
+    #[arg(long, env = "PUBLIC_API_URL")]
+    pub public_api_url: Option<String>,
     /// API keys, comma-separated. When set, requests that change something need
     /// `Authorization: Bearer KEY`; kept in memory only as SHA-256 digests.
     #[arg(long, env = "API_KEYS", value_delimiter = ',', hide_env_values = true)]

@@ -29,6 +29,10 @@ impl Application {
     pub async fn build(config: ServeConfig) -> anyhow::Result<Application> {
         let options = config.convert_options();
         options.validate().context("Invalid encoding settings")?;
+        anyhow::ensure!(
+            (1..=604_800).contains(&config.playback_link_seconds),
+            "--playback-link-seconds must be between 1 and 604800 (7 days, the longest a presigned URL lives)"
+        );
         let pool =
             crate::db::connect_and_migrate(&config.database_url, config.db_connections).await?;
         let settings = S3Settings {
@@ -46,7 +50,7 @@ impl Application {
         let store = Arc::new(ObjectStore::new(&settings).await);
         if !config.no_create_bucket {
             store
-                .ensure_bucket()
+                .ensure_bucket(!config.private_playback)
                 .await
                 .context("Failed to prepare the bucket")?;
         }
@@ -73,6 +77,8 @@ impl Application {
             keys: api::auth::ApiKeys::new(&config.api_keys, config.private_reads),
             stage_sources: config.role == Role::Api,
             upload_limiter: api::rate_limit::UploadLimiter::new(config.upload_rate),
+            playback: config.private_playback.then(|| playback_links(&config)),
+            public_api_url: config.public_api_url.clone(),
         };
         let workers = WorkerSettings {
             pool,
@@ -137,6 +143,26 @@ impl Application {
             .context("the HTTP server failed")?;
         Ok(())
     }
+}
+
+/// The signer of private playback links: the configured secret, else a random one.
+fn playback_links(config: &ServeConfig) -> api::playback_links::PlaybackLinks {
+    let secret = match &config.playback_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => {
+            tracing::warn!(
+                "no PLAYBACK_SECRET: playback links are signed with a random secret and work only on this node until it restarts"
+            );
+            [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
+                .iter()
+                .flat_map(|u| u.into_bytes())
+                .collect()
+        }
+    };
+    api::playback_links::PlaybackLinks::new(
+        &secret,
+        Duration::from_secs(config.playback_link_seconds),
+    )
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use uuid::Uuid;
 
 use super::AppState;
@@ -21,13 +22,14 @@ use crate::db::videos;
         (status = 503, description = "Database unavailable", body = super::problem::Problem),
     )
 )]
-#[tracing::instrument(level = "debug", skip(state))]
+#[tracing::instrument(level = "debug", skip(state, headers))]
 pub async fn get_video(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<VideoResource>, ApiError> {
     let row = videos::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::video_not_found(id))?;
-    Ok(Json(row.into()))
+    Ok(Json(state.present(row, &headers)))
 }

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -46,9 +46,10 @@ pub struct VideoPage {
         (status = 400, description = "Unknown status or malformed cursor", body = super::problem::Problem),
     )
 )]
-#[tracing::instrument(skip(state))]
+#[tracing::instrument(skip(state, headers))]
 pub async fn list_videos(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<VideoPage>, ApiError> {
     if let Some(status) = query.status.as_deref() {
@@ -67,7 +68,7 @@ pub async fn list_videos(
     let items: Vec<VideoResource> = rows
         .into_iter()
         .take(limit as usize)
-        .map(VideoResource::from)
+        .map(|row| state.present(row, &headers))
         .collect();
     let next_cursor = if more {
         items.last().map(|v| encode_cursor(v.created_at, v.id))

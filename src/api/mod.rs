@@ -12,6 +12,8 @@ pub mod health;
 pub mod list_videos;
 pub mod metrics;
 pub mod openapi;
+pub mod play_video;
+pub mod playback_links;
 pub mod problem;
 pub mod rate_limit;
 pub mod retry_video;
@@ -53,6 +55,39 @@ pub struct AppState {
     pub stage_sources: bool,
     /// The per-client upload allowance.
     pub upload_limiter: rate_limit::UploadLimiter,
+    /// Private playback: signed links instead of public URLs; `None` when the bucket is public.
+    pub playback: Option<playback_links::PlaybackLinks>,
+    /// The API's public base URL for playback links; else taken from the request's Host.
+    pub public_api_url: Option<String>,
+}
+
+impl AppState {
+    /// A video as clients see it: with private playback, a completed video's `playback_url`
+    /// is a freshly signed link to this API instead of the bucket's URL.
+    pub fn present(
+        &self,
+        row: crate::db::videos::VideoRow,
+        headers: &axum::http::HeaderMap,
+    ) -> video_resource::VideoResource {
+        let mut resource = video_resource::VideoResource::from(row);
+        if let (Some(links), Some(_)) = (&self.playback, &resource.playback_url) {
+            let base = self.public_api_url.clone().unwrap_or_else(|| {
+                let host = headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            });
+            let path = crate::MASTER_PLAYLIST;
+            resource.playback_url = Some(format!(
+                "{}/v1/videos/{}/play/{path}?{}",
+                base.trim_end_matches('/'),
+                resource.id,
+                links.query(resource.id, path)
+            ));
+        }
+        resource
+    }
 }
 
 /// What a worker-only process answers: health, readiness and metrics.
@@ -86,6 +121,8 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(videos)
+        // Signed links carry their own authorization: no API key.
+        .route("/v1/videos/{id}/play/{*path}", get(play_video::play_video))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

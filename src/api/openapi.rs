@@ -5,7 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    cancel_video, create_video, delete_video, get_video, health, list_videos, metrics, retry_video,
+    cancel_video, create_video, delete_video, get_video, health, list_videos, metrics, play_video,
+    retry_video,
 };
 
 /// The API's OpenAPI description.
@@ -21,6 +22,7 @@ use super::{
         get_video::get_video,
         cancel_video::cancel_video,
         retry_video::retry_video,
+        play_video::play_video,
         delete_video::delete_video,
         health::healthz,
         health::readyz,

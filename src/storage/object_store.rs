@@ -85,9 +85,10 @@ impl ObjectStore {
         format!("{}/{key}", self.public_base)
     }
 
-    /// Creates the bucket if missing, makes `videos/*` readable by anyone and allows GET from
-    /// any origin (CORS), so players such as hls.js in a browser can fetch the output.
-    pub async fn ensure_bucket(&self) -> anyhow::Result<()> {
+    /// Creates the bucket if missing and allows GET from any origin (CORS), so players such as
+    /// hls.js in a browser can fetch the output; with `public`, makes `videos/*` readable by
+    /// anyone (else players get presigned URLs).
+    pub async fn ensure_bucket(&self, public: bool) -> anyhow::Result<()> {
         if self
             .client
             .head_bucket()
@@ -103,6 +104,13 @@ impl ObjectStore {
                 .await
                 .with_context(|| format!("Failed to create the bucket {}", self.bucket))?;
         }
+        if public {
+            self.make_videos_public().await?;
+        }
+        self.allow_cross_origin_reads().await
+    }
+
+    async fn make_videos_public(&self) -> anyhow::Result<()> {
         let policy = serde_json::json!({
             "Version": "2012-10-17",
             "Statement": [{
@@ -120,6 +128,10 @@ impl ObjectStore {
             .send()
             .await
             .context("Failed to set the public-read bucket policy")?;
+        Ok(())
+    }
+
+    async fn allow_cross_origin_reads(&self) -> anyhow::Result<()> {
         use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
         let rule = CorsRule::builder()
             .allowed_methods("GET")
@@ -216,6 +228,39 @@ impl ObjectStore {
             .with_context(|| format!("Failed to download {key}"))?;
         file.sync_all().await?;
         Ok(bytes)
+    }
+
+    /// An object's bytes, or `None` when it does not exist. For small objects (playlists).
+    pub async fn get_bytes(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => Ok(Some(object.body.collect().await?.into_bytes())),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(error) => Err(anyhow::anyhow!(
+                "Failed to read {key}: {}",
+                DisplayErrorContext(&error)
+            )),
+        }
+    }
+
+    /// A URL that lets anyone GET `key` for `lifetime` (SigV4 presigned; at most 7 days).
+    pub async fn presign_get(&self, key: &str, lifetime: Duration) -> anyhow::Result<String> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(lifetime)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| anyhow::anyhow!("Failed to presign {key}: {}", DisplayErrorContext(&e)))?;
+        Ok(request.uri().to_string())
     }
 
     /// Whether an object exists.

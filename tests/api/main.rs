@@ -9,6 +9,7 @@ mod helpers;
 mod hostile_input;
 mod janitor;
 mod lifecycle;
+mod private_playback;
 mod secrets;
 mod tcp_proxy;
 mod upload_and_play;

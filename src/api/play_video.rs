@@ -1,0 +1,125 @@
+//! `GET /v1/videos/{id}/play/{path}`: with private playback, the playlists of a video behind
+//! signed links, their URIs rewritten so that a player needs no credentials.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::AppState;
+use super::playback_links::{LinkError, is_playlist_path, rewrite_uris};
+use super::problem::ApiError;
+use crate::storage::video_prefix;
+
+/// The signature of a link.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LinkQuery {
+    /// Unix time after which the link is refused.
+    expires: u64,
+    /// HMAC-SHA256 of the id, the path and `expires`, in hex.
+    signature: String,
+}
+
+/// A playlist of a completed video, for a player holding a signed link (the `playback_url`
+/// of a video when the service runs with `PRIVATE_PLAYBACK`). Variant playlists are rewritten
+/// to signed links, segments to presigned S3 URLs, all valid as long as the link.
+#[utoipa::path(
+    get,
+    path = "/v1/videos/{id}/play/{path}",
+    params(
+        ("id" = Uuid, Path, description = "Video id"),
+        ("path" = String, Path, description = "`master.m3u8` or `{rendition}/index.m3u8`"),
+        LinkQuery,
+    ),
+    responses(
+        (status = 200, description = "The playlist", content_type = "application/vnd.apple.mpegurl"),
+        (status = 403, description = "The signature does not match, or the link expired", body = super::problem::Problem),
+        (status = 404, description = "No such playlist, or playback is public", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(level = "debug", skip(state, link))]
+pub async fn play_video(
+    State(state): State<AppState>,
+    Path((id, path)): Path<(Uuid, String)>,
+    Query(link): Query<LinkQuery>,
+) -> Result<Response, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "playlist-not-found",
+            "there is no such playlist",
+        )
+    };
+    let Some(links) = &state.playback else {
+        return Err(not_found());
+    };
+    if !is_playlist_path(&path) {
+        return Err(not_found());
+    }
+    links
+        .verify(id, &path, link.expires, &link.signature)
+        .map_err(|error| match error {
+            LinkError::BadSignature => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "bad-playback-signature",
+                "the playback link is not valid; ask the API for the video's playback_url again",
+            ),
+            LinkError::Expired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "playback-link-expired",
+                "the playback link expired; ask the API for the video's playback_url again",
+            ),
+        })?;
+    let prefix = video_prefix(id);
+    let stored = state
+        .store
+        .get_bytes(&format!("{prefix}{path}"))
+        .await
+        .map_err(|e| ApiError::internal("reading the playlist from the bucket", format!("{e:#}")))?
+        .ok_or_else(not_found)?;
+    let playlist = String::from_utf8_lossy(&stored);
+    let body = match path.split_once('/') {
+        // The master playlist: each variant becomes a signed link, relative to this one.
+        None => rewrite_uris(&playlist, |variant| {
+            format!("{variant}?{}", links.query(id, variant))
+        }),
+        // A media playlist: each segment becomes a presigned URL of the bucket.
+        Some((rendition, _)) => {
+            let mut presigned = std::collections::HashMap::new();
+            for segment in playlist
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            {
+                let key = format!("{prefix}{rendition}/{segment}");
+                let url = state
+                    .store
+                    .presign_get(&key, links.lifetime())
+                    .await
+                    .map_err(|e| {
+                        ApiError::internal("presigning a segment URL", format!("{e:#}"))
+                    })?;
+                presigned.insert(segment.to_string(), url);
+            }
+            rewrite_uris(&playlist, |segment| {
+                presigned.remove(segment).unwrap_or_default()
+            })
+        }
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.apple.mpegurl"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=60"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}

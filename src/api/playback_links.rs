@@ -1,0 +1,203 @@
+//! Private playback: links to the service's own playlist endpoint, signed with HMAC-SHA256
+//! and valid for a while, so that a player needs no credentials and the bucket stays private.
+//!
+//! A link is `/v1/videos/{id}/play/{path}?expires={unix seconds}&signature={hex}`, where the
+//! signature covers the id, the path and the expiry. The endpoint serves the playlist from the
+//! bucket with every URI rewritten: variant playlists become signed links of the same kind,
+//! segments become presigned S3 URLs.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+
+/// Signs and checks playback links.
+#[derive(Clone)]
+pub struct PlaybackLinks {
+    key: Vec<u8>,
+    lifetime: Duration,
+}
+
+/// Why a link is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LinkError {
+    /// The signature does not match (altered, or signed with another secret).
+    BadSignature,
+    /// It expired.
+    Expired,
+}
+
+impl PlaybackLinks {
+    /// Links signed with `secret` (every API node must share it), valid for `lifetime`.
+    pub fn new(secret: &[u8], lifetime: Duration) -> PlaybackLinks {
+        PlaybackLinks {
+            key: secret.to_vec(),
+            lifetime,
+        }
+    }
+
+    /// How long a link (and the presigned segment URLs it leads to) stays valid.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// The query string (`expires=...&signature=...`) of a link to `path` of video `id`,
+    /// valid from now.
+    pub fn query(&self, id: Uuid, path: &str) -> String {
+        let expires = unix_now() + self.lifetime.as_secs();
+        self.query_expiring(id, path, expires)
+    }
+
+    fn query_expiring(&self, id: Uuid, path: &str, expires: u64) -> String {
+        let signature: String = self
+            .mac(id, path, expires)
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("expires={expires}&signature={signature}")
+    }
+
+    /// Checks a link's signature (in constant time) and expiry.
+    pub fn verify(
+        &self,
+        id: Uuid,
+        path: &str,
+        expires: u64,
+        signature: &str,
+    ) -> Result<(), LinkError> {
+        let bytes = decode_hex(signature).ok_or(LinkError::BadSignature)?;
+        self.mac(id, path, expires)
+            .verify_slice(&bytes)
+            .map_err(|_| LinkError::BadSignature)?;
+        if expires < unix_now() {
+            return Err(LinkError::Expired);
+        }
+        Ok(())
+    }
+
+    fn mac(&self, id: Uuid, path: &str, expires: u64) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
+        mac.update(format!("{id}\n{path}\n{expires}").as_bytes());
+        mac
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Whether `path` names a playlist of the published layout: `master.m3u8` or
+/// `{rendition}/index.m3u8`.
+pub fn is_playlist_path(path: &str) -> bool {
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    match path.split_once('/') {
+        None => path == crate::MASTER_PLAYLIST,
+        Some((rendition, file)) => plain(rendition) && file == "index.m3u8",
+    }
+}
+
+/// Rewrites every URI line of a playlist with `rewrite`; tags and blank lines are kept.
+pub fn rewrite_uris(playlist: &str, mut rewrite: impl FnMut(&str) -> String) -> String {
+    let mut out = String::with_capacity(playlist.len() * 2);
+    for line in playlist.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            out.push_str(line);
+        } else {
+            out.push_str(&rewrite(trimmed));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_link_verifies_and_any_change_breaks_it() {
+        let links = PlaybackLinks::new(b"secret", Duration::from_secs(60));
+        let id = Uuid::now_v7();
+        let query = links.query(id, "master.m3u8");
+        let (expires, signature) = query
+            .strip_prefix("expires=")
+            .and_then(|q| q.split_once("&signature="))
+            .unwrap();
+        let expires: u64 = expires.parse().unwrap();
+        assert_eq!(links.verify(id, "master.m3u8", expires, signature), Ok(()));
+        assert_eq!(
+            links.verify(id, "720p/index.m3u8", expires, signature),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            links.verify(id, "master.m3u8", expires + 1, signature),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            links.verify(Uuid::now_v7(), "master.m3u8", expires, signature),
+            Err(LinkError::BadSignature)
+        );
+        let other = PlaybackLinks::new(b"other", Duration::from_secs(60));
+        assert_eq!(
+            other.verify(id, "master.m3u8", expires, signature),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            links.verify(id, "master.m3u8", expires, "zz"),
+            Err(LinkError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn an_expired_link_is_refused() {
+        let links = PlaybackLinks::new(b"secret", Duration::from_secs(60));
+        let id = Uuid::now_v7();
+        let past = unix_now() - 10;
+        let query = links.query_expiring(id, "master.m3u8", past);
+        let signature = query.split_once("&signature=").unwrap().1;
+        assert_eq!(
+            links.verify(id, "master.m3u8", past, signature),
+            Err(LinkError::Expired)
+        );
+    }
+
+    #[test]
+    fn only_the_published_playlist_paths_are_served() {
+        assert!(is_playlist_path("master.m3u8"));
+        assert!(is_playlist_path("720p/index.m3u8"));
+        assert!(!is_playlist_path("../master.m3u8"));
+        assert!(!is_playlist_path("720p/segment_00001.ts"));
+        assert!(!is_playlist_path("a/b/index.m3u8"));
+        assert!(!is_playlist_path("/index.m3u8"));
+    }
+
+    #[test]
+    fn uris_are_rewritten_and_tags_kept() {
+        let playlist = "#EXTM3U\n#EXTINF:2.0,\nsegment_00001.ts\n\n#EXT-X-ENDLIST\n";
+        let out = rewrite_uris(playlist, |uri| format!("https://x/{uri}?sig"));
+        assert_eq!(
+            out,
+            "#EXTM3U\n#EXTINF:2.0,\nhttps://x/segment_00001.ts?sig\n\n#EXT-X-ENDLIST\n"
+        );
+    }
+}
