@@ -4,6 +4,18 @@ use std::time::Duration;
 
 use crate::helpers::{decode_url, fixture, problem, s3_endpoint, spawn_app, spawn_app_with};
 
+async fn fetch_text(url: &str) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
+/// The first URI line of a playlist.
+fn first_uri(playlist: &str) -> &str {
+    playlist
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.is_empty())
+        .expect("a URI")
+}
+
 fn s3_client() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::Config::builder()
@@ -71,30 +83,10 @@ async fn a_private_video_gets_no_public_policy_and_plays_through_its_signed_link
     assert!((duration - 4.0).abs() < 0.2, "duration {duration}");
 
     // Its media playlists point at presigned segment URLs.
-    let master = app
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let variant = master
-        .lines()
-        .find(|l| !l.starts_with('#') && !l.is_empty())
-        .unwrap();
+    let master = fetch_text(url).await;
     let base = url.rsplit_once('/').unwrap().0;
-    let media = reqwest::get(format!("{base}/{variant}"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let segment = media
-        .lines()
-        .find(|l| !l.starts_with('#') && !l.is_empty())
-        .unwrap();
+    let media = fetch_text(&format!("{base}/{}", first_uri(&master))).await;
+    let segment = first_uri(&media);
     assert!(segment.contains("X-Amz-Signature="), "{segment}");
     assert_eq!(reqwest::get(segment).await.unwrap().status(), 200);
 
