@@ -141,6 +141,10 @@ pub struct ServeConfig {
     /// /metrics and /openapi.json).
     #[arg(long, env = "PRIVATE_READS")]
     pub private_reads: bool,
+    /// The program that probes uploads in a child process with `--role api`; this one by
+    /// default.
+    #[arg(long, env = "PROBE_BINARY", hide = true)]
+    pub probe_binary: Option<PathBuf>,
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,

@@ -79,6 +79,14 @@ impl Application {
             upload_limiter: api::rate_limit::UploadLimiter::new(config.upload_rate),
             playback: config.private_playback.then(|| playback_links(&config)),
             public_api_url: config.public_api_url.clone(),
+            probe_binary: match config.role {
+                Role::Api => Some(match &config.probe_binary {
+                    Some(binary) => binary.clone(),
+                    None => std::env::current_exe()
+                        .context("Failed to find this program to probe uploads with")?,
+                }),
+                Role::All | Role::Worker => None,
+            },
         };
         let workers = WorkerSettings {
             pool,

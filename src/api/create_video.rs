@@ -92,28 +92,9 @@ pub async fn create_video(
         ));
     }
 
-    let probed = {
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || crate::probe(&path)).await
-    };
-    let source = match probed {
-        Ok(Ok(info)) => info,
-        Ok(Err(error)) if error.is_client_error() => {
-            remove(&path).await;
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                error.code(),
-                error.to_string(),
-            ));
-        }
-        Ok(Err(error)) => {
-            remove(&path).await;
-            return Err(ApiError::internal("probing the upload failed", error));
-        }
-        Err(panic) => {
-            remove(&path).await;
-            return Err(ApiError::internal("probing the upload crashed", panic));
-        }
+    let source = match &state.probe_binary {
+        Some(binary) => probe_isolated(binary, &path).await?,
+        None => probe_here(&path).await?,
     };
     if let Err(error) = state.limits.check(&source) {
         remove(&path).await;
@@ -173,6 +154,42 @@ pub async fn create_video(
     );
     tracing::info!(bytes, "upload accepted");
     Ok((StatusCode::CREATED, headers, Json(resource)))
+}
+
+/// Probes on a blocking thread of this process; the upload is removed when refused.
+async fn probe_here(path: &Path) -> Result<crate::SourceInfo, ApiError> {
+    let probed = {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || crate::probe(&path)).await
+    };
+    let refused = match probed {
+        Ok(Ok(info)) => return Ok(info),
+        Ok(Err(error)) if error.is_client_error() => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error.code(),
+            error.to_string(),
+        ),
+        Ok(Err(error)) => ApiError::internal("probing the upload failed", error),
+        Err(panic) => ApiError::internal("probing the upload crashed", panic),
+    };
+    remove(path).await;
+    Err(refused)
+}
+
+/// Probes in a child process; the upload is removed when refused.
+async fn probe_isolated(binary: &Path, path: &Path) -> Result<crate::SourceInfo, ApiError> {
+    use super::isolated_probe::{ChildProbeError, probe_in_child};
+    let refused = match probe_in_child(binary, path).await {
+        Ok(info) => return Ok(info),
+        Err(ChildProbeError::Refused { code, message }) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        }
+        Err(ChildProbeError::Failed(error)) => {
+            ApiError::internal("probing the upload failed", error)
+        }
+    };
+    remove(path).await;
+    Err(refused)
 }
 
 fn is_video_type(content_type: &str) -> bool {

@@ -9,6 +9,7 @@ pub mod delete_video;
 pub mod extract;
 pub mod get_video;
 pub mod health;
+pub mod isolated_probe;
 pub mod list_videos;
 pub mod metrics;
 pub mod openapi;
@@ -59,6 +60,9 @@ pub struct AppState {
     pub playback: Option<playback_links::PlaybackLinks>,
     /// The API's public base URL for playback links; else taken from the request's Host.
     pub public_api_url: Option<String>,
+    /// Probe uploads in a child process running this program (`--role api`), so a crash in
+    /// libav cannot take the API down; in-process when `None`.
+    pub probe_binary: Option<PathBuf>,
 }
 
 impl AppState {

@@ -67,6 +67,9 @@ struct ConvertArgs {
 struct ProbeArgs {
     /// The video file to describe.
     input: PathBuf,
+    /// On failure, print `{"code": ..., "message": ...}` on stdout (for a parent process).
+    #[arg(long)]
+    error_json: bool,
     #[command(flatten)]
     encoding: EncodingArgs,
 }
@@ -197,7 +200,12 @@ fn run_convert(args: ConvertArgs) -> Result<(), Error> {
 }
 
 fn run_probe(args: ProbeArgs) -> Result<(), Error> {
-    let plan = crate::plan(&args.input, &args.encoding.options())?;
+    let plan = crate::plan(&args.input, &args.encoding.options()).inspect_err(|error| {
+        if args.error_json {
+            let report = serde_json::json!({"code": error.code(), "message": error.to_string()});
+            println!("{report}");
+        }
+    })?;
     println!(
         "{}",
         serde_json::to_string_pretty(&plan).expect("plan serialises")

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use ffmpeg_next::{Rational, codec, format, media, packet};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
 /// What the input holds, as far as the conversion cares.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceInfo {
     /// The container as libav names it, e.g. `"mov,mp4,m4a,3gp,3g2,mj2"` or `"matroska,webm"`.
     pub container: String,
@@ -49,7 +49,7 @@ pub struct SourceInfo {
 }
 
 /// The audio stream a conversion uses.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AudioInfo {
     /// The audio codec's libav name, e.g. `"aac"`.
     pub codec: String,

@@ -77,6 +77,7 @@ pub fn test_config(temp: &Path) -> ServeConfig {
         public_api_url: None,
         api_keys: Vec::new(),
         private_reads: false,
+        probe_binary: Some(env!("CARGO_BIN_EXE_hls-transcoder").into()),
         log_format: LogFormat::Text,
     }
 }

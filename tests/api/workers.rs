@@ -283,3 +283,59 @@ async fn a_worker_only_process_answers_health_and_metrics_but_not_the_api() {
     assert_eq!(app.post("/v1/videos").await.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_only_process_probes_in_a_child_and_survives_its_crash() {
+    let app = spawn_app_with(|c| c.role = Role::Api).await;
+    crate::helpers::problem(
+        app.upload_raw(&fixture("not_a_video.mp4"), "video/mp4")
+            .await,
+        422,
+        "not-a-video",
+    )
+    .await;
+    let audio = crate::helpers::problem(
+        app.upload_raw(&fixture("audio_only.m4a"), "video/mp4")
+            .await,
+        422,
+        "no-video-stream",
+    )
+    .await;
+    assert_eq!(
+        audio["detail"], "the input has no video stream (found: audio)",
+        "{audio}"
+    );
+    let accepted = app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await;
+    assert_eq!(accepted.status(), 201);
+    let accepted: serde_json::Value = accepted.json().await.unwrap();
+    assert!(
+        accepted["source"]["width"].as_u64().unwrap() > 0,
+        "{accepted}"
+    );
+    app.stop().await;
+
+    // A probe that dies of a signal, as libav would on a hostile file.
+    let crashing = tempfile::tempdir().unwrap();
+    let script = crashing.path().join("crash.sh");
+    std::fs::write(&script, "#!/bin/sh\nkill -SEGV $$\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let app = spawn_app_with(|c| {
+        c.role = Role::Api;
+        c.probe_binary = Some(script.clone());
+    })
+    .await;
+    let crashed = crate::helpers::problem(
+        app.upload_raw(&fixture("no_audio.mp4"), "video/mp4").await,
+        422,
+        "corrupt-input",
+    )
+    .await;
+    assert!(
+        crashed["detail"].as_str().unwrap().contains("crashed"),
+        "{crashed}"
+    );
+    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    app.stop().await;
+}
