@@ -125,24 +125,22 @@ impl Error {
         }
     }
 
-    /// For a libav call fed with what the input declares (stream parameters): an error that
-    /// says the data is invalid is the input's fault ([`Error::CorruptInput`]); anything else
-    /// (out of memory) is ours.
+    /// For a libav call fed with what the input declares (stream parameters): whatever libav
+    /// refuses there (invalid data, a feature it does not implement, bad parameters) is the
+    /// input's fault ([`Error::CorruptInput`]); running out of memory, or a libav bug, is ours.
     pub(crate) fn from_input(
         context: impl Into<String>,
     ) -> impl FnOnce(ffmpeg_next::Error) -> Error {
         let context = context.into();
         move |source| {
-            let invalid = matches!(
-                source,
-                ffmpeg_next::Error::InvalidData | ffmpeg_next::Error::PatchWelcome
-            ) || matches!(source, ffmpeg_next::Error::Other { errno } if errno == libc_einval());
-            if invalid {
+            let ours = matches!(source, ffmpeg_next::Error::Bug | ffmpeg_next::Error::Bug2)
+                || matches!(source, ffmpeg_next::Error::Other { errno } if errno == ENOMEM);
+            if ours {
+                Error::Internal { context, source }
+            } else {
                 Error::CorruptInput {
                     reason: format!("{context}: {source}"),
                 }
-            } else {
-                Error::Internal { context, source }
             }
         }
     }
@@ -153,10 +151,8 @@ impl Error {
     }
 }
 
-/// EINVAL, which libav returns for parameters it cannot work with.
-fn libc_einval() -> i32 {
-    22
-}
+/// Out of memory, as libav reports it.
+const ENOMEM: i32 = 12;
 
 #[cfg(test)]
 mod tests {
@@ -182,6 +178,8 @@ mod tests {
         assert!(bad.is_client_error(), "{bad:?}");
         let einval = Error::from_input("opening")(ffmpeg_next::Error::Other { errno: 22 });
         assert!(einval.is_client_error(), "{einval:?}");
+        let unimplemented = Error::from_input("opening")(ffmpeg_next::Error::Other { errno: 38 });
+        assert!(unimplemented.is_client_error(), "{unimplemented:?}");
         let memory = Error::from_input("opening")(ffmpeg_next::Error::Other { errno: 12 });
         assert!(!memory.is_client_error(), "{memory:?}");
     }
