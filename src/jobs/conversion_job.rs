@@ -440,6 +440,11 @@ async fn save_progress(
             }
         }
         last = progress;
-        tokio::time::sleep(PROGRESS_INTERVAL).await;
+        // The pause must end with the conversion: the job records its outcome only after
+        // this task returns, and an uninterrupted sleep delayed it by up to the interval.
+        tokio::select! {
+            () = done.cancelled() => return updates.borrow().clone().or(last),
+            () = tokio::time::sleep(PROGRESS_INTERVAL) => {}
+        }
     }
 }
