@@ -272,7 +272,22 @@ impl ConversionJob {
     /// Downloads an upload staged in the bucket by an API on another machine; false when
     /// the job ended here (its outcome recorded).
     async fn fetch_staged_source(&self, key: &str, path: &Path) -> bool {
-        match self.settings.store.download(key, path).await {
+        // A big upload may take longer than the lease to fetch: keep renewing it meanwhile.
+        let download = self.settings.store.download(key, path);
+        tokio::pin!(download);
+        let period = Duration::from_secs_f64(self.settings.lease_seconds / 3.0);
+        let fetched = loop {
+            tokio::select! {
+                result = &mut download => break result,
+                () = tokio::time::sleep(period) => {
+                    let lease = self.settings.lease_seconds;
+                    if let Err(error) = videos::heartbeat(&self.settings.pool, self.job.id, self.worker, lease).await {
+                        tracing::warn!(%error, "heartbeat failed while fetching the upload");
+                    }
+                }
+            }
+        };
+        match fetched {
             Ok(bytes) => {
                 tracing::debug!(bytes, "staged upload fetched");
                 true
