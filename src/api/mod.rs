@@ -94,12 +94,17 @@ impl AppState {
     }
 }
 
-/// What a worker-only process answers: health, readiness and metrics.
-pub fn operations_router(state: AppState) -> Router {
+/// Health, readiness and metrics: what every process answers.
+fn operations_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+}
+
+/// What a worker-only process answers: health, readiness and metrics.
+pub fn operations_router(state: AppState) -> Router {
+    operations_routes()
         .fallback(extract::no_such_endpoint)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -127,9 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(videos)
         // Signed links carry their own authorization: no API key.
         .route("/v1/videos/{id}/play/{*path}", get(play_video::play_video))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::metrics))
+        .merge(operations_routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .route_layer(axum::middleware::from_fn(metrics::track_latency))
         .fallback(extract::no_such_endpoint)

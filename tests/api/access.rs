@@ -7,32 +7,16 @@ use crate::helpers::{fixture, problem, spawn_app_with};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_api_keys_changes_need_a_valid_key_and_reads_stay_public() {
     let app = spawn_app_with(|c| c.api_keys = vec!["first-key".into(), "second-key".into()]).await;
-    let video = tokio::fs::read(fixture("h264_aac.mp4")).await.unwrap();
-    // A fresh connection each time: the server answers a refused upload without reading
-    // its body and then closes that connection.
-    let post = |key: Option<&str>| {
-        let mut request = reqwest::Client::new()
-            .post(app.url("/v1/videos"))
-            .header("Content-Type", "video/mp4")
-            .body(video.clone());
-        if let Some(key) = key {
-            request = request.bearer_auth(key);
-        }
-        request.send()
-    };
+    let video = fixture("h264_aac.mp4");
+    let post = |key: Option<&'static str>| app.upload_with_key(&video, "video/mp4", key);
 
-    let missing = post(None).await.unwrap();
+    let missing = post(None).await;
     assert_eq!(missing.headers()["www-authenticate"], "Bearer");
     problem(missing, 401, "missing-api-key").await;
-    problem(
-        post(Some("wrong-key")).await.unwrap(),
-        403,
-        "invalid-api-key",
-    )
-    .await;
+    problem(post(Some("wrong-key")).await, 403, "invalid-api-key").await;
     assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
 
-    let created = post(Some("second-key")).await.unwrap();
+    let created = post(Some("second-key")).await;
     assert_eq!(created.status(), 201);
     let id = created.json::<serde_json::Value>().await.unwrap()["id"]
         .as_str()
@@ -109,18 +93,11 @@ async fn inputs_beyond_the_limits_are_refused_at_upload_and_leave_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_over_its_upload_rate_gets_429_with_retry_after() {
     let app = spawn_app_with(|c| c.upload_rate = Some("2/min".parse().unwrap())).await;
-    let video = tokio::fs::read(fixture("no_audio.mp4")).await.unwrap();
-    let upload = || {
-        // A fresh connection each time: a refused upload's body is not read.
-        reqwest::Client::new()
-            .post(app.url("/v1/videos"))
-            .header("Content-Type", "video/mp4")
-            .body(video.clone())
-            .send()
-    };
-    assert_eq!(upload().await.unwrap().status(), 201);
-    assert_eq!(upload().await.unwrap().status(), 201);
-    let refused = upload().await.unwrap();
+    let clip = fixture("no_audio.mp4");
+    let upload = || app.upload_raw(&clip, "video/mp4");
+    assert_eq!(upload().await.status(), 201);
+    assert_eq!(upload().await.status(), 201);
+    let refused = upload().await;
     let retry_after: u64 = refused.headers()["retry-after"]
         .to_str()
         .unwrap()

@@ -39,20 +39,17 @@ async fn post_retry(app: &TestApp, id: &str) -> reqwest::Response {
 
 /// Waits until the video is processing and has encoded at least `frames` frames.
 async fn wait_for_progress(app: &TestApp, id: &str, frames: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let video = app.get_video(id).await;
-        let done = video["progress"]["frames_done"].as_u64().unwrap_or(0);
-        if video["status"] == "processing" && done >= frames {
-            return;
-        }
+    let enough = |video: &Value| {
         assert_ne!(
             video["status"], "completed",
             "finished before the fault: {video}"
         );
-        assert!(Instant::now() < deadline, "no progress: {video}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let done = video["progress"]["frames_done"].as_u64().unwrap_or(0);
+        video["status"] == "processing" && done >= frames
+    };
+    let what = format!("processing past frame {frames}");
+    app.wait_for(id, Duration::from_secs(60), &what, enough)
+        .await;
 }
 
 fn assert_plays(video: &Value) {

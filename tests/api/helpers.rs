@@ -124,14 +124,25 @@ impl TestApp {
     /// refused upload without reading all of it and closes that connection, which a pooled
     /// connection would then trip over.
     pub async fn upload_raw(&self, path: &Path, content_type: &str) -> reqwest::Response {
+        self.upload_with_key(path, content_type, None).await
+    }
+
+    /// [`Self::upload_raw`], with `Authorization: Bearer KEY` when a key is given.
+    pub async fn upload_with_key(
+        &self,
+        path: &Path,
+        content_type: &str,
+        key: Option<&str>,
+    ) -> reqwest::Response {
         let bytes = tokio::fs::read(path).await.unwrap();
-        reqwest::Client::new()
+        let mut request = reqwest::Client::new()
             .post(self.url("/v1/videos"))
             .header("Content-Type", content_type)
-            .body(bytes)
-            .send()
-            .await
-            .unwrap()
+            .body(bytes);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send().await.unwrap()
     }
 
     /// Uploads a file as a raw `video/mp4` body, expects 201, and returns the video's id.
@@ -189,18 +200,32 @@ impl TestApp {
 
     /// Polls until the video reaches a final status (or `timeout`).
     pub async fn wait_until_finished(&self, id: &str, timeout: Duration) -> Value {
+        self.wait_for(id, timeout, "finished", |video| {
+            ["completed", "failed", "canceled"].contains(&video["status"].as_str().unwrap())
+        })
+        .await
+    }
+
+    /// Polls the video every 100 ms until `reached(video)`; fails after `timeout`, saying it
+    /// was waiting for `what`.
+    pub async fn wait_for(
+        &self,
+        id: &str,
+        timeout: Duration,
+        what: &str,
+        reached: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let video = self.get_video(id).await;
-            let status = video["status"].as_str().unwrap().to_string();
-            if ["completed", "failed", "canceled"].contains(&status.as_str()) {
+            if reached(&video) {
                 return video;
             }
             assert!(
                 Instant::now() < deadline,
-                "still {status} after {timeout:?}: {video}"
+                "not {what} after {timeout:?}: {video}"
             );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

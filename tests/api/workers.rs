@@ -73,18 +73,8 @@ async fn wait_for_status(
     wanted: &str,
     timeout: Duration,
 ) -> serde_json::Value {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let video = app.get_video(id).await;
-        if video["status"] == wanted {
-            return video;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not {wanted} after {timeout:?}: {video}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_for(id, timeout, wanted, |video| video["status"] == wanted)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
