@@ -17,6 +17,7 @@
 //! Start with [`convert`], [`plan`] and [`ConvertOptions`]; see [`Sink`] to publish elsewhere.
 
 pub mod api;
+mod backoff;
 mod cancel;
 pub mod cli;
 pub mod config;

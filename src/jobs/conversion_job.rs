@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::worker_pool::WorkerSettings;
+use crate::backoff::Backoff;
 use crate::db::is_transient;
 use crate::db::videos::{self, ClaimedJob, Completion};
 use crate::storage::{S3Sink, video_prefix};
@@ -415,23 +416,19 @@ impl LeaseKeeper {
 
 /// Runs a database write again while the database is unreachable (for up to
 /// [`PERSIST_PATIENCE`]), so that an outage delays recording an outcome instead of losing it.
-async fn persist<T, F, Fut>(what: &str, mut write: F) -> sqlx::Result<T>
+async fn persist<T, F, Fut>(what: &str, write: F) -> sqlx::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = sqlx::Result<T>>,
 {
-    let started = Instant::now();
-    let mut delay = Duration::from_millis(250);
-    loop {
-        match write().await {
-            Err(error) if is_transient(&error) && started.elapsed() < PERSIST_PATIENCE => {
-                tracing::warn!(%error, "{what}: the database is unavailable; trying again");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-            other => return other,
-        }
-    }
+    let backoff = Backoff {
+        patience: PERSIST_PATIENCE,
+        first_delay: Duration::from_millis(250),
+    };
+    let on_retry = |error: &sqlx::Error, _| {
+        tracing::warn!(%error, "{what}: the database is unavailable; trying again");
+    };
+    backoff.run(is_transient, on_retry, write).await.outcome
 }
 
 /// Writes the newest progress at most every [`PROGRESS_INTERVAL`]; returns the last one.

@@ -1,12 +1,14 @@
 //! The bucket: uploads with retries, deletes, health, bucket setup and public URLs.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
+
+use crate::backoff::Backoff;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
@@ -28,9 +30,6 @@ pub struct S3Settings {
     /// How long an upload is retried before it fails (the job's attempt then ends).
     pub retry_for: Duration,
 }
-
-/// The longest wait between two tries of an upload.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// One bucket.
 #[derive(Clone, Debug)]
@@ -296,33 +295,28 @@ impl ObjectStore {
 
     /// Runs one S3 request again with exponential backoff (up to 5 s apart) while it fails,
     /// for as long as the settings' `retry_for`.
-    async fn retrying<T, E, F, Fut>(&self, key: &str, mut request: F) -> anyhow::Result<T>
+    async fn retrying<T, E, F, Fut>(&self, key: &str, request: F) -> anyhow::Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, E>>,
         E: std::error::Error + 'static,
     {
-        let started = Instant::now();
-        let mut delay = Duration::from_millis(200);
-        let mut attempt = 1;
-        loop {
-            match request().await {
-                Ok(value) => return Ok(value),
-                Err(error) if started.elapsed() + delay <= self.retry_for => {
-                    tracing::warn!(key, attempt, error = %DisplayErrorContext(&error), "S3 request failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(MAX_RETRY_DELAY);
-                    attempt += 1;
-                }
-                Err(error) => {
-                    return Err(anyhow::anyhow!(
-                        "S3 request for {key} failed {attempt} times in {:.0} s: {}",
-                        started.elapsed().as_secs_f64(),
-                        DisplayErrorContext(&error)
-                    ));
-                }
-            }
-        }
+        let backoff = Backoff {
+            patience: self.retry_for,
+            first_delay: Duration::from_millis(200),
+        };
+        let on_retry = |error: &E, attempt| {
+            tracing::warn!(key, attempt, error = %DisplayErrorContext(error), "S3 request failed; retrying");
+        };
+        let tried = backoff.run(|_| true, on_retry, request).await;
+        tried.outcome.map_err(|error| {
+            anyhow::anyhow!(
+                "S3 request for {key} failed {} times in {:.0} s: {}",
+                tried.attempts,
+                tried.elapsed.as_secs_f64(),
+                DisplayErrorContext(&error)
+            )
+        })
     }
 
     /// Deletes every object under `prefix`; returns how many.
