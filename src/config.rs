@@ -145,6 +145,32 @@ pub struct ServeConfig {
     /// default.
     #[arg(long, env = "PROBE_BINARY", hide = true)]
     pub probe_binary: Option<PathBuf>,
+    /// Webhook endpoints, comma-separated URLs: each receives `video.completed`,
+    /// `video.failed` and `video.canceled`. Set the same on every process.
+    #[arg(
+        long,
+        env = "WEBHOOK_URLS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhook_urls: Vec<String>,
+    /// The key of the `Webhook-Signature` HMAC-SHA256; required with WEBHOOK_URLS.
+    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Attempts per webhook delivery before it counts as failed (a replay allows as many again).
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 12)]
+    pub webhook_max_attempts: i32,
+    /// Seconds before the first retry of a failed delivery; the wait doubles each time, up to
+    /// an hour (12 attempts span about 3.4 hours).
+    #[arg(long, env = "WEBHOOK_RETRY_SECONDS", default_value_t = 10.0)]
+    pub webhook_retry_seconds: f64,
+    /// Seconds a webhook receiver has to answer.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10.0)]
+    pub webhook_timeout_seconds: f64,
+    /// Where `npm ci --prefix web` put the page's packages (hls.js); by default
+    /// `web/node_modules` in the working directory, else in the source tree it was built from.
+    #[arg(long, env = "WEB_VENDOR_DIR")]
+    pub web_vendor_dir: Option<PathBuf>,
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -165,6 +191,10 @@ impl std::fmt::Debug for ServeConfig {
             .field(
                 "api_keys",
                 &format_args!("{} configured", self.api_keys.len()),
+            )
+            .field(
+                "webhook_urls",
+                &format_args!("{} configured", self.webhook_urls.len()),
             )
             .finish_non_exhaustive()
     }
@@ -225,6 +255,49 @@ impl ServeConfig {
             .clone()
             .unwrap_or_else(std::env::temp_dir)
             .join("hls-transcoder-uploads")
+    }
+
+    /// The webhook settings, checked; `None` without WEBHOOK_URLS.
+    pub fn webhook_settings(&self) -> anyhow::Result<Option<crate::webhooks::WebhookSettings>> {
+        let endpoints: Vec<String> = self
+            .webhook_urls
+            .iter()
+            .map(|url| url.trim().to_string())
+            .filter(|url| !url.is_empty())
+            .collect();
+        if endpoints.is_empty() {
+            return Ok(None);
+        }
+        for endpoint in &endpoints {
+            let parsed = reqwest::Url::parse(endpoint).map_err(|e| {
+                anyhow::anyhow!("WEBHOOK_URLS: `{}` is not a URL: {e}", redact_url(endpoint))
+            })?;
+            anyhow::ensure!(
+                matches!(parsed.scheme(), "http" | "https"),
+                "WEBHOOK_URLS: `{}` is not an http or https URL",
+                redact_url(endpoint)
+            );
+        }
+        let secret = self.webhook_secret.as_deref().unwrap_or_default();
+        anyhow::ensure!(
+            secret.len() >= 16,
+            "WEBHOOK_SECRET must be set, at least 16 characters, with WEBHOOK_URLS: receivers check each request's signature with it"
+        );
+        anyhow::ensure!(
+            (1..=100).contains(&self.webhook_max_attempts),
+            "WEBHOOK_MAX_ATTEMPTS must be between 1 and 100"
+        );
+        anyhow::ensure!(
+            self.webhook_retry_seconds > 0.0 && self.webhook_timeout_seconds > 0.0,
+            "WEBHOOK_RETRY_SECONDS and WEBHOOK_TIMEOUT_SECONDS must be positive"
+        );
+        Ok(Some(crate::webhooks::WebhookSettings {
+            endpoints,
+            secret: secret.as_bytes().to_vec(),
+            max_attempts: self.webhook_max_attempts,
+            first_retry: Duration::from_secs_f64(self.webhook_retry_seconds),
+            timeout: Duration::from_secs_f64(self.webhook_timeout_seconds),
+        }))
     }
 
     /// The grace period after SIGTERM.

@@ -35,6 +35,7 @@ mod progress;
 pub mod server;
 pub mod sink;
 pub mod storage;
+pub mod webhooks;
 
 pub use cancel::CancelToken;
 pub use convert::{ConvertReport, MASTER_PLAYLIST, RenditionReport, convert, convert_with_cancel};

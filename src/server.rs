@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
 use crate::config::{Role, ServeConfig};
@@ -21,6 +22,9 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     workers: WorkerSettings,
+    webhooks: Option<crate::webhooks::WebhookSettings>,
+    /// Ends the event streams at shutdown, so the HTTP server can stop.
+    streams_closing: CancellationToken,
     config: ServeConfig,
 }
 
@@ -33,6 +37,7 @@ impl Application {
             (1..=604_800).contains(&config.playback_link_seconds),
             "--playback-link-seconds must be between 1 and 604800 (7 days, the longest a presigned URL lives)"
         );
+        let webhooks = config.webhook_settings()?;
         let pool =
             crate::db::connect_and_migrate(&config.database_url, config.db_connections).await?;
         let settings = S3Settings {
@@ -63,6 +68,7 @@ impl Application {
                     upload_dir.display()
                 )
             })?;
+        let streams_closing = CancellationToken::new();
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.listen))?;
@@ -77,8 +83,17 @@ impl Application {
             keys: api::auth::ApiKeys::new(&config.api_keys, config.private_reads),
             stage_sources: config.role == Role::Api,
             upload_limiter: api::rate_limit::UploadLimiter::new(config.upload_rate),
-            playback: config.private_playback.then(|| playback_links(&config)),
-            public_api_url: config.public_api_url.clone(),
+            presenter: api::video_resource::Presenter {
+                playback: config.private_playback.then(|| playback_links(&config)),
+                public_api_url: config.public_api_url.clone(),
+            },
+            webhook_max_attempts: config.webhook_max_attempts,
+            web_vendor_dir: api::web_page::vendor_dir(config.web_vendor_dir.as_deref()),
+            change_feed: if config.role.serves_api() {
+                api::change_feed::ChangeFeed::start(pool.clone(), streams_closing.clone())
+            } else {
+                api::change_feed::ChangeFeed::idle(streams_closing.clone())
+            },
             probe_binary: match config.role {
                 Role::Api => Some(match &config.probe_binary {
                     Some(binary) => binary.clone(),
@@ -104,6 +119,8 @@ impl Application {
             listener,
             state,
             workers,
+            webhooks,
+            streams_closing,
             config,
         })
     }
@@ -129,6 +146,18 @@ impl Application {
             0
         };
         let workers = WorkerPool::start(self.workers, worker_count);
+        // Converting processes send the webhooks of the videos they finish (and any other's).
+        let stop_webhooks = CancellationToken::new();
+        let webhooks = role.converts().then(|| {
+            let settings = (self.webhooks.clone())
+                .unwrap_or_else(crate::webhooks::WebhookSettings::no_endpoints);
+            tokio::spawn(crate::webhooks::dispatcher::run(
+                self.state.pool.clone(),
+                settings,
+                self.state.presenter.clone(),
+                stop_webhooks.clone(),
+            ))
+        });
         tracing::info!(%address, ?role, workers = worker_count, "serving");
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let routes = if role.serves_api() {
@@ -144,6 +173,18 @@ impl Application {
         shutdown.await;
         tracing::info!("shutting down");
         workers.shut_down(self.config.shutdown_grace()).await;
+        if let Some(mut dispatcher) = webhooks {
+            // An attempt cut short here is sent again after a restart: at least once.
+            stop_webhooks.cancel();
+            let wait = self.webhooks.as_ref().map_or(Duration::ZERO, |w| w.timeout);
+            if tokio::time::timeout(wait + Duration::from_secs(1), &mut dispatcher)
+                .await
+                .is_err()
+            {
+                dispatcher.abort();
+            }
+        }
+        self.streams_closing.cancel();
         let _ = stop_http.send(());
         server
             .await

@@ -1,4 +1,5 @@
-//! Extractors whose rejections are problem+json like every other error of the API.
+//! Extractors whose rejections are problem+json like every other error of the API, and the
+//! check of a `?status=` filter.
 
 use axum::extract::FromRequestParts;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -36,4 +37,16 @@ pub async fn no_such_endpoint() -> ApiError {
         "no-such-endpoint",
         "there is no such endpoint; see /openapi.json",
     )
+}
+
+/// 400 `bad-status` unless `status` is absent or one of `known`.
+pub fn check_status_filter(status: Option<&str>, known: &[&str]) -> Result<(), ApiError> {
+    match status {
+        Some(status) if !known.contains(&status) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-status",
+            format!("unknown status `{status}`; use one of {}", known.join(", ")),
+        )),
+        _ => Ok(()),
+    }
 }

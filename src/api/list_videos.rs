@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, check_status_filter};
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
 use crate::db::videos;
@@ -52,15 +52,7 @@ pub async fn list_videos(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<VideoPage>, ApiError> {
-    if let Some(status) = query.status.as_deref() {
-        if !STATUSES.contains(&status) {
-            let detail = format!(
-                "unknown status `{status}`; use one of {}",
-                STATUSES.join(", ")
-            );
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad-status", detail));
-        }
-    }
+    check_status_filter(query.status.as_deref(), &STATUSES)?;
     let limit = query.limit.unwrap_or(20).clamp(1, 100);
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows = videos::list(&state.pool, query.status.as_deref(), after, limit + 1).await?;
@@ -78,11 +70,11 @@ pub async fn list_videos(
     Ok(Json(VideoPage { items, next_cursor }))
 }
 
-fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
+pub(super) fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
     format!("{}_{id}", created_at.timestamp_micros())
 }
 
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+pub(super) fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let bad = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,

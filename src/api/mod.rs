@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod cancel_video;
+pub mod change_feed;
 pub mod create_video;
 pub mod delete_video;
 pub mod extract;
@@ -18,7 +19,10 @@ pub mod playback_links;
 pub mod problem;
 pub mod rate_limit;
 pub mod retry_video;
+pub mod video_events;
 pub mod video_resource;
+pub mod web_page;
+pub mod webhook_deliveries;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,41 +60,31 @@ pub struct AppState {
     pub stage_sources: bool,
     /// The per-client upload allowance.
     pub upload_limiter: rate_limit::UploadLimiter,
-    /// Private playback: signed links instead of public URLs; `None` when the bucket is public.
-    pub playback: Option<playback_links::PlaybackLinks>,
-    /// The API's public base URL for playback links; else taken from the request's Host.
-    pub public_api_url: Option<String>,
+    /// How a stored video is shown to clients (signed playback links when private).
+    pub presenter: video_resource::Presenter,
+    /// Attempts a replayed webhook delivery gets.
+    pub webhook_max_attempts: i32,
+    /// Where the page's npm packages (hls.js) are.
+    pub web_vendor_dir: PathBuf,
+    /// Changes to videos from every process, for the event streams.
+    pub change_feed: change_feed::ChangeFeed,
     /// Probe uploads in a child process running this program (`--role api`), so a crash in
     /// libav cannot take the API down; in-process when `None`.
     pub probe_binary: Option<PathBuf>,
 }
 
 impl AppState {
-    /// A video as clients see it: with private playback, a completed video's `playback_url`
-    /// is a freshly signed link to this API instead of the bucket's URL.
+    /// A video as clients see it (see [`video_resource::Presenter`]); without
+    /// `PUBLIC_API_URL`, links to this API use the request's Host.
     pub fn present(
         &self,
         row: crate::db::videos::VideoRow,
         headers: &axum::http::HeaderMap,
     ) -> video_resource::VideoResource {
-        let mut resource = video_resource::VideoResource::from(row);
-        if let (Some(links), Some(_)) = (&self.playback, &resource.playback_url) {
-            let base = self.public_api_url.clone().unwrap_or_else(|| {
-                let host = headers
-                    .get(axum::http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .unwrap_or("localhost");
-                format!("http://{host}")
-            });
-            let path = crate::MASTER_PLAYLIST;
-            resource.playback_url = Some(format!(
-                "{}/v1/videos/{}/play/{path}?{}",
-                base.trim_end_matches('/'),
-                resource.id,
-                links.query(resource.id, path)
-            ));
-        }
-        resource
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        self.presenter.present(row, host)
     }
 }
 
@@ -122,14 +116,28 @@ pub fn router(state: AppState) -> Router {
             "/v1/videos/{id}",
             get(get_video::get_video).delete(delete_video::delete_video),
         )
+        .route("/v1/videos/{id}/events", get(video_events::video_events))
         .route("/v1/videos/{id}/cancel", post(cancel_video::cancel_video))
         .route("/v1/videos/{id}/retry", post(retry_video::retry_video))
+        .route(
+            "/v1/webhook-deliveries",
+            get(webhook_deliveries::list_deliveries),
+        )
+        .route(
+            "/v1/webhook-deliveries/{id}",
+            get(webhook_deliveries::get_delivery),
+        )
+        .route(
+            "/v1/webhook-deliveries/{id}/replay",
+            post(webhook_deliveries::replay_delivery),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.keys.clone(),
             auth::require_api_key,
         ));
     Router::new()
         .merge(videos)
+        .merge(web_page::routes(&state.web_vendor_dir))
         // Signed links carry their own authorization: no API key.
         .route("/v1/videos/{id}/play/{*path}", get(play_video::play_video))
         .merge(operations_routes())

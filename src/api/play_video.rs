@@ -51,7 +51,7 @@ pub async fn play_video(
             "there is no such playlist",
         )
     };
-    let Some(links) = &state.playback else {
+    let Some(links) = &state.presenter.playback else {
         return Err(not_found());
     };
     if !is_playlist_path(&path) {

@@ -50,13 +50,7 @@ impl PlaybackLinks {
     }
 
     fn query_expiring(&self, id: Uuid, path: &str, expires: u64) -> String {
-        let signature: String = self
-            .mac(id, path, expires)
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let signature = hex::encode(self.mac(id, path, expires).finalize().into_bytes());
         format!("expires={expires}&signature={signature}")
     }
 
@@ -68,7 +62,7 @@ impl PlaybackLinks {
         expires: u64,
         signature: &str,
     ) -> Result<(), LinkError> {
-        let bytes = decode_hex(signature).ok_or(LinkError::BadSignature)?;
+        let bytes = hex::decode(signature).map_err(|_| LinkError::BadSignature)?;
         self.mac(id, path, expires)
             .verify_slice(&bytes)
             .map_err(|_| LinkError::BadSignature)?;
@@ -89,16 +83,6 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Whether `path` names a playlist of the published layout: `master.m3u8` or

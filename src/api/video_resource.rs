@@ -86,3 +86,35 @@ impl From<VideoRow> for VideoResource {
         }
     }
 }
+
+/// Turns stored rows into [`VideoResource`]s: with private playback, a completed video's
+/// `playback_url` is a freshly signed link to this API instead of the bucket's URL.
+#[derive(Clone, Default)]
+pub struct Presenter {
+    /// Private playback: signed links instead of public URLs; `None` when the bucket is public.
+    pub playback: Option<super::playback_links::PlaybackLinks>,
+    /// The API's public base URL for playback links, e.g. `https://video.example.com`.
+    pub public_api_url: Option<String>,
+}
+
+impl Presenter {
+    /// The resource for `row`. Links to this API start with `public_api_url`, else with
+    /// `http://{host}` (the request's Host), else `http://localhost`.
+    pub fn present(&self, row: VideoRow, host: Option<&str>) -> VideoResource {
+        let mut resource = VideoResource::from(row);
+        if let (Some(links), Some(_)) = (&self.playback, &resource.playback_url) {
+            let base = self
+                .public_api_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", host.unwrap_or("localhost")));
+            let path = crate::MASTER_PLAYLIST;
+            resource.playback_url = Some(format!(
+                "{}/v1/videos/{}/play/{path}?{}",
+                base.trim_end_matches('/'),
+                resource.id,
+                links.query(resource.id, path)
+            ));
+        }
+        resource
+    }
+}

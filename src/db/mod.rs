@@ -4,6 +4,8 @@
 //! no database. Nothing here knows about HTTP or libav.
 
 pub mod videos;
+pub(crate) mod wakeup;
+pub mod webhooks;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};

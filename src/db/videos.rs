@@ -7,9 +7,19 @@ use uuid::Uuid;
 
 /// The channel workers LISTEN on; a new job NOTIFYs it.
 pub const JOBS_CHANNEL: &str = "hls_transcoder_jobs";
+/// The channel a trigger NOTIFYs on every change a client can see (see the migration
+/// `events_and_webhooks`): `{"id", "kind": "status"|"progress"|"deleted", "version", ...}`.
+pub const VIDEO_EVENTS_CHANNEL: &str = "hls_transcoder_video_events";
+/// The channel a trigger NOTIFYs when a webhook event is written to the outbox.
+pub const WEBHOOKS_CHANNEL: &str = "hls_transcoder_webhooks";
+
+/// Whether a status is final: nothing changes it any more but a retry.
+pub fn is_final(status: &str) -> bool {
+    matches!(status, "completed" | "failed" | "canceled")
+}
 
 /// A video as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 #[expect(missing_docs, reason = "the columns are documented in the migration")]
 pub struct VideoRow {
     pub id: Uuid,
@@ -28,6 +38,7 @@ pub struct VideoRow {
     pub attempts: i32,
     pub max_attempts: i32,
     pub source_key: Option<String>,
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -83,7 +94,7 @@ pub async fn insert(pool: &PgPool, video: &NewVideo<'_>) -> sqlx::Result<()> {
 /// One video.
 #[tracing::instrument(level = "debug", skip(pool))]
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
-    sqlx::query_as!(VideoRow, "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
+    sqlx::query_as!(VideoRow, "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
         .fetch_optional(pool)
         .await
 }
@@ -99,7 +110,7 @@ pub async fn list(
     let (after_time, after_id) = after.unzip();
     sqlx::query_as!(
         VideoRow,
-        "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, created_at, updated_at, started_at, finished_at
+        "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at
          FROM videos
          WHERE ($1::text IS NULL OR status = $1)
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))

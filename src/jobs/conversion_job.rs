@@ -18,8 +18,8 @@ use crate::db::videos::{self, ClaimedJob, Completion};
 use crate::storage::{S3Sink, video_prefix};
 use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
 
-/// At most this often is progress written to the database.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+/// At most this often is progress written to the database (and so streamed to clients).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// How long the outcome of a finished conversion is retried during a database outage.
 const PERSIST_PATIENCE: Duration = Duration::from_secs(600);
 

@@ -5,7 +5,6 @@
 
 mod conversion_job;
 pub mod janitor;
-mod wakeup;
 mod worker_pool;
 
 pub(crate) use conversion_job::upload_path;

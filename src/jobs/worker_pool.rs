@@ -11,9 +11,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::conversion_job::ConversionJob;
-use super::{janitor, wakeup};
+use super::janitor;
 use crate::ConvertOptions;
 use crate::db::videos;
+use crate::db::videos::JOBS_CHANNEL;
+use crate::db::wakeup;
 use crate::storage::ObjectStore;
 
 /// How often an idle worker looks for work when no notification comes.
@@ -62,6 +64,7 @@ impl WorkerPool {
         if count > 0 {
             tasks.spawn(wakeup::listen(
                 settings.pool.clone(),
+                JOBS_CHANNEL,
                 Arc::clone(&wake),
                 stop_claiming.clone(),
             ));

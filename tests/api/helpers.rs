@@ -78,6 +78,12 @@ pub fn test_config(temp: &Path) -> ServeConfig {
         api_keys: Vec::new(),
         private_reads: false,
         probe_binary: Some(env!("CARGO_BIN_EXE_hls-transcoder").into()),
+        webhook_urls: Vec::new(),
+        webhook_secret: None,
+        webhook_max_attempts: 12,
+        webhook_retry_seconds: 10.0,
+        webhook_timeout_seconds: 10.0,
+        web_vendor_dir: None,
         log_format: LogFormat::Text,
     }
 }

@@ -10,11 +10,11 @@ use hls_transcoder::storage::{ObjectStore, S3Settings, source_key};
 use crate::helpers::{TestApp, decode_url, fixture, long_clip, spawn_app_with, start, test_config};
 
 /// A child process that is killed when the test ends, even by a failed assertion.
-struct WorkerProcess(Option<Child>);
+pub struct WorkerProcess(pub Option<Child>);
 
 impl WorkerProcess {
     /// Kills it (SIGKILL) and returns what it logged.
-    fn kill(&mut self) -> String {
+    pub fn kill(&mut self) -> String {
         let mut child = self.0.take().expect("running");
         child.kill().unwrap();
         let output = child.wait_with_output().unwrap();
@@ -42,9 +42,15 @@ fn spawn_worker(app: &TestApp) -> Child {
 
 /// `hls-transcoder serve --role ROLE` working for `app`'s database and bucket, with its own
 /// temporary directory.
-fn spawn_serve(app: &TestApp, role: &str, temp_dir: &Path) -> Child {
+pub fn spawn_serve(app: &TestApp, role: &str, temp_dir: &Path) -> Child {
+    spawn_serve_with(app, role, temp_dir, &[])
+}
+
+/// [`spawn_serve`] with more environment variables.
+pub fn spawn_serve_with(app: &TestApp, role: &str, temp_dir: &Path, env: &[(&str, &str)]) -> Child {
     let c = &app.config;
     Command::new(env!("CARGO_BIN_EXE_hls-transcoder"))
+        .envs(env.iter().copied())
         .arg("serve")
         .env("ROLE", role)
         .env("LISTEN", "127.0.0.1:0")

@@ -1,4 +1,5 @@
-//! Waking idle workers when a job is queued: LISTEN/NOTIFY, with polling as a fallback.
+//! Waking idle tasks when something is queued (a job, a webhook): LISTEN/NOTIFY, with
+//! polling in the caller as a fallback.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,16 +9,19 @@ use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::videos::JOBS_CHANNEL;
-
-/// Listens on the jobs channel and wakes one worker per notification; reconnects after a
-/// database outage. Workers also poll, so a missed notification only delays a job.
-pub(super) async fn listen(pool: PgPool, wake: Arc<Notify>, stop: CancellationToken) {
+/// Listens on `channel` and wakes one waiter per notification; reconnects after a database
+/// outage. Waiters also poll, so a missed notification only delays them.
+pub(crate) async fn listen(
+    pool: PgPool,
+    channel: &'static str,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
     while !stop.is_cancelled() {
         tokio::select! {
             () = stop.cancelled() => return,
-            error = forward_notifications(&pool, &wake) => {
-                tracing::warn!(%error, "job notifications interrupted; reconnecting");
+            error = forward_notifications(&pool, channel, &wake) => {
+                tracing::warn!(%error, channel, "notifications interrupted; reconnecting");
             }
         }
         tokio::select! {
@@ -27,12 +31,12 @@ pub(super) async fn listen(pool: PgPool, wake: Arc<Notify>, stop: CancellationTo
     }
 }
 
-async fn forward_notifications(pool: &PgPool, wake: &Notify) -> sqlx::Error {
+async fn forward_notifications(pool: &PgPool, channel: &str, wake: &Notify) -> sqlx::Error {
     let mut listener = match PgListener::connect_with(pool).await {
         Ok(listener) => listener,
         Err(error) => return error,
     };
-    if let Err(error) = listener.listen(JOBS_CHANNEL).await {
+    if let Err(error) = listener.listen(channel).await {
         return error;
     }
     loop {

@@ -1,0 +1,212 @@
+//! `GET /v1/videos/{id}/events`: the video's status changes and per-frame progress as
+//! Server-Sent Events, until its final status.
+//!
+//! The event id is the video's version, which grows with every change a client can see. A
+//! stream starts with a snapshot (`status`) unless the client's `Last-Event-ID` says it has
+//! seen this version already; then come `progress` events (at most [`PROGRESS_EVERY`] apart,
+//! the newest wins) and a `status` event per status change. It ends after a final status or
+//! `deleted`. Reconnecting after a final status the client has seen gets 204, which tells an
+//! `EventSource` to stop.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::AppState;
+use super::change_feed::{ChangeKind, FeedMessage, VideoChange};
+use super::extract::ApiPath;
+use super::problem::ApiError;
+use crate::db::videos::{self, VideoRow, is_final};
+
+/// The shortest gap between two progress events of one stream (about 10 a second).
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// A comment is sent this often, so proxies keep an idle stream open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Streams a video's status and progress as Server-Sent Events.
+///
+/// Events: `status` (data: the video resource; first a snapshot, then on each status change),
+/// `progress` (data: `{"id", "status", "progress"}`, at most about 10 a second) and `deleted`
+/// (data: `{"id"}`). The `id` of each event is the video's version: send it back as
+/// `Last-Event-ID` when reconnecting. The stream ends after a final status (`completed`,
+/// `failed`, `canceled`) or `deleted`.
+#[utoipa::path(
+    get,
+    path = "/v1/videos/{id}/events",
+    params(
+        ("id" = Uuid, Path, description = "Video id"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "The last event id received, when reconnecting"),
+    ),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String,
+         example = json!("id: 3\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"processing\",…}\n\nid: 4\nevent: progress\ndata: {\"id\":\"0193…\",\"status\":\"processing\",\"progress\":{\"frames_done\":120,\"frames_expected\":300,\"percent\":40.0,\"fps\":61.2,\"speed\":2.04,\"eta\":2.9,\"elapsed\":1.96,\"renditions\":[{\"name\":\"720p\",\"frames_done\":124},{\"name\":\"360p\",\"frames_done\":120}]}}\n\nid: 9\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"completed\",\"playback_url\":\"http://…/master.m3u8\",…}\n\n")),
+        (status = 204, description = "The client has already seen the final status"),
+        (status = 404, description = "No such video", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip(state, headers))]
+pub async fn video_events(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let seen = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    // Subscribe before reading the row, so no change falls between the two.
+    let changes = state.change_feed.subscribe();
+    let row = videos::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::video_not_found(id))?;
+    if is_final(&row.status) && row.version <= seen {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let (events, receiver) = mpsc::channel(16);
+    let stream = EventStream {
+        id,
+        state,
+        headers,
+        events,
+        sent: seen,
+    };
+    tokio::spawn(stream.run(row, changes));
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let event = receiver.recv().await?;
+        Some((Ok::<_, Infallible>(event), receiver))
+    });
+    Ok(Sse::new(body)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response())
+}
+
+/// The task behind one client's stream.
+struct EventStream {
+    id: Uuid,
+    state: AppState,
+    headers: HeaderMap,
+    events: mpsc::Sender<Event>,
+    /// The newest version sent (or seen by the client before it reconnected).
+    sent: i64,
+}
+
+/// Whether a stream goes on.
+enum Next {
+    Continue,
+    End,
+}
+
+impl EventStream {
+    async fn run(mut self, row: VideoRow, mut changes: broadcast::Receiver<FeedMessage>) {
+        if let Next::End = self.send_row(row).await {
+            return;
+        }
+        let closing = self.state.change_feed.closing().clone();
+        let mut last_progress = Instant::now() - PROGRESS_EVERY;
+        let mut held: Option<VideoChange> = None;
+        loop {
+            let release_at = last_progress + PROGRESS_EVERY;
+            let next = tokio::select! {
+                () = self.events.closed() => return,
+                () = closing.cancelled() => return,
+                () = tokio::time::sleep_until(release_at), if held.is_some() => {
+                    let change = held.take().expect("checked by the guard");
+                    last_progress = Instant::now();
+                    self.send_progress(change).await
+                }
+                message = changes.recv() => match message {
+                    Ok(FeedMessage::Change(change)) if change.id != self.id => Next::Continue,
+                    Ok(FeedMessage::Change(change)) => match change.kind {
+                        ChangeKind::Deleted => self.send_deleted().await,
+                        ChangeKind::Status if change.version > self.sent => self.reread().await,
+                        ChangeKind::Progress if change.version > self.sent => {
+                            if Instant::now() >= release_at {
+                                last_progress = Instant::now();
+                                self.send_progress(change).await
+                            } else {
+                                held = Some(change);
+                                Next::Continue
+                            }
+                        }
+                        ChangeKind::Status | ChangeKind::Progress => Next::Continue,
+                    },
+                    // Missed notifications: the row says where things are now.
+                    Ok(FeedMessage::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.reread().await
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            };
+            if held.as_ref().is_some_and(|h| h.version <= self.sent) {
+                held = None;
+            }
+            if let Next::End = next {
+                return;
+            }
+        }
+    }
+
+    /// Reads the row and sends it when it is newer than what the client has.
+    async fn reread(&mut self) -> Next {
+        match videos::get(&self.state.pool, self.id).await {
+            Ok(Some(row)) => self.send_row(row).await,
+            Ok(None) => self.send_deleted().await,
+            Err(error) => {
+                // The database is away; the feed resynchronises once it is back.
+                tracing::debug!(%error, "could not read the video for its event stream");
+                Next::Continue
+            }
+        }
+    }
+
+    async fn send_row(&mut self, row: VideoRow) -> Next {
+        let finished = is_final(&row.status);
+        if row.version > self.sent {
+            let version = row.version;
+            let resource = self.state.present(row, &self.headers);
+            let event = Event::default()
+                .event("status")
+                .id(version.to_string())
+                .json_data(&resource)
+                .expect("a video resource serialises");
+            if self.events.send(event).await.is_err() {
+                return Next::End;
+            }
+            self.sent = version;
+        }
+        if finished { Next::End } else { Next::Continue }
+    }
+
+    async fn send_progress(&mut self, change: VideoChange) -> Next {
+        if change.version <= self.sent {
+            return Next::Continue;
+        }
+        let data = json!({"id": self.id, "status": change.status, "progress": change.progress});
+        let event = Event::default()
+            .event("progress")
+            .id(change.version.to_string())
+            .data(data.to_string());
+        if self.events.send(event).await.is_err() {
+            return Next::End;
+        }
+        self.sent = change.version;
+        Next::Continue
+    }
+
+    async fn send_deleted(&mut self) -> Next {
+        let event = Event::default()
+            .event("deleted")
+            .data(json!({"id": self.id}).to_string());
+        let _ = self.events.send(event).await;
+        Next::End
+    }
+}

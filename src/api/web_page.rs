@@ -1,0 +1,72 @@
+//! `GET /`: a page to upload videos, follow their conversion and play them. Its own files
+//! (`web/`) are built into the program, so it needs no build step; hls.js is served from
+//! where npm installed it (`make` runs `npm ci --prefix web`), never from a CDN.
+
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::services::ServeFile;
+
+use super::AppState;
+
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+const APP_JS: &str = include_str!("../../web/app.js");
+const STYLE_CSS: &str = include_str!("../../web/style.css");
+/// hls.js's browser build, inside the npm packages directory.
+const HLS_JS: &str = "hls.js/dist/hls.min.js";
+
+/// The page's routes: `/`, `/assets/app.js`, `/assets/style.css` and
+/// `/assets/vendor/hls.min.js` (from `vendor_dir`, see [`vendor_dir`]).
+pub fn routes(vendor_dir: &Path) -> Router<AppState> {
+    let hls = vendor_dir.join(HLS_JS);
+    if !hls.is_file() {
+        tracing::warn!(
+            path = %hls.display(),
+            "hls.js is missing, so the page at / cannot play videos; run `make web` (npm ci --prefix web)"
+        );
+    }
+    Router::new()
+        .route("/", get(index))
+        .route("/assets/app.js", get(app_js))
+        .route("/assets/style.css", get(style_css))
+        .route_service("/assets/vendor/hls.min.js", ServeFile::new(hls))
+}
+
+/// The npm packages directory: the configured one, else `web/node_modules` in the working
+/// directory if there is one, else the one in the source tree this program was built from.
+pub fn vendor_dir(configured: Option<&Path>) -> PathBuf {
+    if let Some(dir) = configured {
+        return dir.to_path_buf();
+    }
+    let local = PathBuf::from("web/node_modules");
+    if local.is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web/node_modules")
+}
+
+async fn index() -> impl IntoResponse {
+    asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+async fn app_js() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+async fn style_css() -> impl IntoResponse {
+    asset("text/css; charset=utf-8", STYLE_CSS)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+}

@@ -1,0 +1,244 @@
+//! `GET /v1/webhook-deliveries[/{id}]` and `POST /v1/webhook-deliveries/{id}/replay`: what was
+//! sent to the webhook endpoints, every attempt and its answer, and sending one again.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::{ApiPath, ApiQuery, check_status_filter};
+use super::list_videos::{decode_cursor, encode_cursor};
+use super::problem::ApiError;
+use crate::db::webhooks::{self, AttemptRow, DeliveryRow};
+
+const STATUSES: [&str; 3] = ["pending", "delivered", "failed"];
+
+/// One attempt to deliver.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"attempt": 1, "started_at": "2026-11-28T12:00:03.120Z", "duration_ms": 4.2, "status_code": 503, "error": "HTTP 503 Service Unavailable"}))]
+pub struct WebhookAttempt {
+    /// 1 for the first.
+    pub attempt: i32,
+    /// When it was sent.
+    pub started_at: DateTime<Utc>,
+    /// How long the receiver took, in milliseconds.
+    pub duration_ms: f64,
+    /// The receiver's HTTP status; absent when it did not answer.
+    pub status_code: Option<i32>,
+    /// Why it did not count as delivered; absent when it did.
+    pub error: Option<String>,
+}
+
+/// One event sent to one endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193ee2a-5b8c-7d6f-9e0a-1b2c3d4e5f60", "event_id": "6f1c…", "video_id": "0193ee29-…",
+    "event": "video.completed", "endpoint": "https://example.com/hooks/video",
+    "status": "delivered", "attempts": 2, "attempts_allowed": 12, "next_attempt_at": null,
+    "last_status_code": 204, "last_error": null,
+    "created_at": "2026-11-28T12:00:03.100Z", "delivered_at": "2026-11-28T12:00:13.300Z",
+    "history": [
+        {"attempt": 1, "started_at": "2026-11-28T12:00:03.120Z", "duration_ms": 4.2, "status_code": 503, "error": "HTTP 503 Service Unavailable"},
+        {"attempt": 2, "started_at": "2026-11-28T12:00:13.290Z", "duration_ms": 3.1, "status_code": 204, "error": null}
+    ]}))]
+pub struct WebhookDelivery {
+    /// The delivery (also sent as the `Webhook-Delivery` header).
+    pub id: Uuid,
+    /// The event (the `Webhook-Id` header; the same for every endpoint and attempt).
+    pub event_id: Uuid,
+    /// The video it is about.
+    pub video_id: Uuid,
+    /// `video.completed`, `video.failed` or `video.canceled`.
+    pub event: String,
+    /// Where it goes.
+    pub endpoint: String,
+    /// `pending` (waiting for an attempt), `delivered` or `failed` (attempts exhausted).
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Attempts it may have before it fails (a replay allows more).
+    pub attempts_allowed: i32,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last answer's HTTP status.
+    pub last_status_code: Option<i32>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When the event happened.
+    pub created_at: DateTime<Utc>,
+    /// When a receiver took it.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Every attempt, oldest first.
+    pub history: Vec<WebhookAttempt>,
+}
+
+impl WebhookDelivery {
+    fn new(row: DeliveryRow, history: Vec<AttemptRow>) -> WebhookDelivery {
+        WebhookDelivery {
+            next_attempt_at: (row.status == "pending").then_some(row.next_attempt_at),
+            id: row.id,
+            event_id: row.event_id,
+            video_id: row.video_id,
+            event: row.event_type,
+            endpoint: row.endpoint,
+            status: row.status,
+            attempts: row.attempts,
+            attempts_allowed: row.attempts_allowed,
+            last_status_code: row.last_status_code,
+            last_error: row.last_error,
+            created_at: row.created_at,
+            delivered_at: row.delivered_at,
+            history: history
+                .into_iter()
+                .map(|a| WebhookAttempt {
+                    attempt: a.attempt,
+                    started_at: a.started_at,
+                    duration_ms: a.duration_ms,
+                    status_code: a.status_code,
+                    error: a.error,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Query parameters of the list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeliveryQuery {
+    /// Only the deliveries about this video.
+    pub video_id: Option<Uuid>,
+    /// Only `pending`, `delivered` or `failed` ones.
+    pub status: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of deliveries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryPage {
+    /// Newest first.
+    pub items: Vec<WebhookDelivery>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Lists webhook deliveries with their attempts, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/webhook-deliveries",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, description = "A page of deliveries", body = DeliveryPage),
+        (status = 400, description = "Unknown status or malformed cursor", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip(state))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<DeliveryQuery>,
+) -> Result<Json<DeliveryPage>, ApiError> {
+    check_status_filter(query.status.as_deref(), &STATUSES)?;
+    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut rows = webhooks::list(
+        &state.pool,
+        query.video_id,
+        query.status.as_deref(),
+        after,
+        limit + 1,
+    )
+    .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|d| encode_cursor(d.created_at, d.id)))
+        .flatten();
+    let items = with_history(&state, rows).await?;
+    Ok(Json(DeliveryPage { items, next_cursor }))
+}
+
+/// One webhook delivery with its attempts.
+#[utoipa::path(
+    get,
+    path = "/v1/webhook-deliveries/{id}",
+    params(("id" = Uuid, Path, description = "Delivery id")),
+    responses(
+        (status = 200, description = "The delivery", body = WebhookDelivery),
+        (status = 404, description = "No such delivery", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip(state))]
+pub async fn get_delivery(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<WebhookDelivery>, ApiError> {
+    let row = webhooks::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let mut items = with_history(&state, vec![row]).await?;
+    Ok(Json(items.remove(0)))
+}
+
+/// Sends a delivery again, whatever its status: at once, with a fresh set of attempts
+/// (`WEBHOOK_MAX_ATTEMPTS`). The event keeps its `Webhook-Id`, so a receiver that already
+/// has it can tell.
+#[utoipa::path(
+    post,
+    path = "/v1/webhook-deliveries/{id}/replay",
+    params(("id" = Uuid, Path, description = "Delivery id")),
+    responses(
+        (status = 202, description = "Queued; the attempt follows within a second", body = WebhookDelivery),
+        (status = 404, description = "No such delivery", body = super::problem::Problem),
+    )
+)]
+#[tracing::instrument(skip(state))]
+pub async fn replay_delivery(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
+    if !webhooks::replay(&state.pool, id, state.webhook_max_attempts).await? {
+        return Err(not_found(id));
+    }
+    let row = webhooks::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let mut items = with_history(&state, vec![row]).await?;
+    Ok((StatusCode::ACCEPTED, Json(items.remove(0))))
+}
+
+async fn with_history(
+    state: &AppState,
+    rows: Vec<DeliveryRow>,
+) -> Result<Vec<WebhookDelivery>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut history: HashMap<Uuid, Vec<AttemptRow>> = HashMap::new();
+    for attempt in webhooks::attempts(&state.pool, &ids).await? {
+        history
+            .entry(attempt.delivery_id)
+            .or_default()
+            .push(attempt);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let attempts = history.remove(&row.id).unwrap_or_default();
+            WebhookDelivery::new(row, attempts)
+        })
+        .collect())
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "delivery-not-found",
+        format!("there is no webhook delivery {id}"),
+    )
+}

@@ -1,0 +1,198 @@
+//! `GET /v1/videos/{id}/events`: live per-frame progress and status as Server-Sent Events,
+//! across processes, resumable with Last-Event-ID.
+
+use std::time::Duration;
+
+use hls_transcoder::config::Role;
+
+use crate::helpers::{TestApp, long_clip, spawn_app, spawn_app_with};
+use crate::sse::{self, SseEvent};
+use crate::workers::{WorkerProcess, spawn_serve};
+
+const FINAL: [&str; 3] = ["completed", "failed", "canceled"];
+
+/// Checks a whole stream: a snapshot first, progress that only grows, ids that only grow, at
+/// most about 10 progress events a second, and the final status last.
+fn check_stream(events: &[SseEvent], final_status: &str) {
+    assert!(!events.is_empty());
+    assert_eq!(events[0].event, "status", "a snapshot comes first");
+    let last = events.last().unwrap();
+    assert_eq!(last.event, "status");
+    assert_eq!(last.data["status"], final_status, "{:?}", last.data);
+    let ids: Vec<i64> = events.iter().map(|e| e.id.unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+    let progress: Vec<&SseEvent> = events.iter().filter(|e| e.event == "progress").collect();
+    let frames: Vec<u64> = progress
+        .iter()
+        .map(|e| e.data["progress"]["frames_done"].as_u64().unwrap())
+        .collect();
+    assert!(frames.windows(2).all(|w| w[0] <= w[1]), "{frames:?}");
+    for event in &progress {
+        let p = &event.data["progress"];
+        for field in ["frames_expected", "percent", "fps", "speed"] {
+            assert!(!p[field].is_null(), "{field} missing: {p}");
+        }
+        // An estimate needs a rate: from the first frame on.
+        if p["frames_done"].as_u64().unwrap() > 0 {
+            assert!(p["eta"].as_f64().is_some(), "no eta: {p}");
+        }
+        assert!(!p["renditions"].as_array().unwrap().is_empty(), "{p}");
+    }
+    if let (Some(first), Some(last)) = (progress.first(), progress.last()) {
+        let seconds = last.at.duration_since(first.at).as_secs_f64();
+        assert!(
+            progress.len() as f64 <= 10.0 * seconds + 3.0,
+            "{} progress events in {seconds:.1} s",
+            progress.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_streams_per_frame_progress_and_ends_with_its_final_status() {
+    let app = spawn_app().await;
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
+        .await
+        .unwrap();
+    let events = stream.collect(Duration::from_secs(240)).await;
+    check_stream(&events, "completed");
+    let progress: Vec<&SseEvent> = events.iter().filter(|e| e.event == "progress").collect();
+    assert!(
+        progress.len() >= 10,
+        "only {} progress events",
+        progress.len()
+    );
+    let expected = progress[0].data["progress"]["frames_expected"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(expected, 600, "20 s at 30 fps");
+    let last = events.last().unwrap();
+    assert_eq!(last.data["id"], id.as_str());
+    assert!(
+        last.data["playback_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("master.m3u8")
+    );
+    assert_eq!(last.data["progress"]["percent"], 100.0);
+    // The stream agrees with the resource.
+    assert_eq!(app.get_video(&id).await["status"], "completed");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_with_last_event_id_resumes_and_never_loses_the_final_status() {
+    let app = spawn_app().await;
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    let url = app.url(&format!("/v1/videos/{id}/events"));
+    // Read until the conversion is under way, then drop the connection.
+    let mut stream = sse::connect(&url, None).await.unwrap();
+    let last_seen = loop {
+        let event = stream.next(Duration::from_secs(60)).await.unwrap();
+        if event.event == "progress" {
+            break event.id.unwrap();
+        }
+    };
+    drop(stream);
+    let done = app.wait_until_finished(&id, Duration::from_secs(240)).await;
+    assert_eq!(done["status"], "completed");
+
+    // Reconnecting after the end: what was missed is summed up by the final status.
+    let mut resumed = sse::connect(&url, Some(last_seen)).await.unwrap();
+    let events = resumed.collect(Duration::from_secs(10)).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event, "status");
+    assert_eq!(events[0].data["status"], "completed");
+    let final_id = events[0].id.unwrap();
+    assert!(final_id > last_seen);
+
+    // Having seen the final status, a client is told there is nothing more: 204.
+    let after_end = sse::connect(&url, Some(final_id)).await.err().unwrap();
+    assert_eq!(after_end.status(), 204);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_from_a_worker_in_another_process_reaches_the_api_processes_stream() {
+    let app: TestApp = spawn_app_with(|c| c.role = Role::Api).await;
+    let worker_dir = tempfile::tempdir().unwrap();
+    let mut worker = WorkerProcess(Some(spawn_serve(&app, "worker", worker_dir.path())));
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
+        .await
+        .unwrap();
+    let events = stream.collect(Duration::from_secs(240)).await;
+    check_stream(&events, "completed");
+    let progress = events.iter().filter(|e| e.event == "progress").count();
+    assert!(
+        progress >= 10,
+        "only {progress} progress events crossed processes"
+    );
+    let statuses: Vec<&str> = events
+        .iter()
+        .filter(|e| e.event == "status")
+        .map(|e| e.data["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"processing"), "{statuses:?}");
+    let log = worker.kill();
+    assert!(log.contains("conversion completed"), "{log}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canceled_or_deleted_video_ends_its_stream() {
+    let app = spawn_app().await;
+    let temp = tempfile::tempdir().unwrap();
+    let clip = long_clip(temp.path());
+
+    let canceled = app.upload_id(&clip).await;
+    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{canceled}/events")), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.post(&format!("/v1/videos/{canceled}/cancel"))
+            .await
+            .status(),
+        202
+    );
+    let events = stream.collect(Duration::from_secs(60)).await;
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.event.as_str(), &last.data["status"]),
+        ("status", &"canceled".into())
+    );
+
+    let deleted = app.upload_id(&clip).await;
+    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{deleted}/events")), None)
+        .await
+        .unwrap();
+    let first = stream.next(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(first.event, "status");
+    assert_eq!(
+        app.delete(&format!("/v1/videos/{deleted}")).await.status(),
+        204
+    );
+    let rest = stream.collect(Duration::from_secs(60)).await;
+    let last = rest.last().expect("an event after the delete");
+    assert_eq!(last.event, "deleted", "{rest:?}");
+    assert_eq!(last.data["id"], deleted.as_str());
+    assert!(
+        rest.iter()
+            .all(|e| e.event != "status" || !FINAL.contains(&e.data["status"].as_str().unwrap())),
+        "{rest:?}"
+    );
+
+    let unknown = sse::connect(
+        &app.url(&format!("/v1/videos/{}/events", uuid::Uuid::new_v4())),
+        None,
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(unknown.status(), 404);
+    app.stop().await;
+}

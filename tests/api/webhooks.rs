@@ -1,0 +1,320 @@
+//! Webhooks: signed deliveries to a real receiver on loopback, retries with backoff, the
+//! deliveries API and replay, and a crash between the status change and the delivery.
+
+use std::time::Duration;
+
+use hls_transcoder::config::Role;
+use hls_transcoder::webhooks::signature;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, fixture, long_clip, problem, spawn_app_with};
+use crate::webhook_receiver::{Answer, Received, Receiver};
+use crate::workers::{WorkerProcess, spawn_serve_with};
+
+const SECRET: &str = "whsec-test-0123456789abcdef";
+
+async fn app_posting_to(urls: &[&str], max_attempts: i32) -> TestApp {
+    let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
+    spawn_app_with(|c| {
+        c.webhook_urls = urls;
+        c.webhook_secret = Some(SECRET.into());
+        c.webhook_max_attempts = max_attempts;
+        c.webhook_retry_seconds = 0.3;
+        c.webhook_timeout_seconds = 3.0;
+    })
+    .await
+}
+
+/// The deliveries about one video, waiting until each is `status`.
+async fn deliveries_of(app: &TestApp, video: &str, status: &str, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = app
+            .get_json(&format!("/v1/webhook-deliveries?video_id={video}"))
+            .await;
+        let items = page["items"].as_array().unwrap().clone();
+        if items.len() == count && items.iter().all(|d| d["status"] == status) {
+            return items;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deliveries not {status}: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The verification snippet of the README, run by Python on a request as received.
+fn readme_snippet_verifies(request: &Received, body: &[u8]) -> bool {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("<!-- webhook-verify -->")
+        .expect("the README marks its snippet");
+    let code = &readme[start..];
+    let code = &code[code.find("```python\n").unwrap() + 10..];
+    let code = &code[..code.find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("body"), body).unwrap();
+    let script = format!(
+        "{code}\nimport sys\nbody = open(sys.argv[3], 'rb').read()\nprint(verify(sys.argv[1].encode(), sys.argv[2], body))\n"
+    );
+    let output = std::process::Command::new("python3")
+        .args(["-c", &script, SECRET, request.header("webhook-signature")])
+        .arg(dir.path().join("body"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    match String::from_utf8_lossy(&output.stdout).trim() {
+        "True" => true,
+        "False" => false,
+        other => panic!("the snippet printed {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_video_is_posted_signed_to_every_endpoint() {
+    let first = Receiver::start(&[]).await;
+    let second = Receiver::start(&[]).await;
+    let app = app_posting_to(&[&first.url, &second.url], 12).await;
+    let id = app.upload_id(&fixture("h264_aac.mp4")).await;
+    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    assert_eq!(video["status"], "completed");
+
+    for receiver in [&first, &second] {
+        let received = receiver.wait_for(1, Duration::from_secs(30)).await;
+        assert_eq!(received.len(), 1);
+        let request = &received[0];
+        assert_eq!(request.header("content-type"), "application/json");
+        assert_eq!(request.header("webhook-event"), "video.completed");
+        assert_eq!(request.header("webhook-attempt"), "1");
+        let body = request.json();
+        assert_eq!(body["id"], id.as_str());
+        assert_eq!(body["status"], "completed");
+        assert_eq!(body["playback_url"], video["playback_url"]);
+        assert_eq!(body["renditions"], video["renditions"]);
+        // The signature covers this body, checked by the library and by the README's snippet.
+        let header = request.header("webhook-signature");
+        assert_eq!(
+            signature::verify(SECRET.as_bytes(), header, &request.body, now(), 300),
+            Ok(())
+        );
+        assert!(readme_snippet_verifies(request, &request.body));
+        let mut altered = request.body.to_vec();
+        altered[10] ^= 1;
+        assert!(!readme_snippet_verifies(request, &altered));
+        assert_eq!(
+            signature::verify(
+                b"another-secret-entirely",
+                header,
+                &request.body,
+                now(),
+                300
+            ),
+            Err(signature::SignatureError::Mismatch)
+        );
+    }
+    // One event, two deliveries with the same Webhook-Id.
+    let a = &first.received()[0];
+    let b = &second.received()[0];
+    assert_eq!(a.header("webhook-id"), b.header("webhook-id"));
+    assert_ne!(a.header("webhook-delivery"), b.header("webhook-delivery"));
+
+    let deliveries = deliveries_of(&app, &id, "delivered", 2).await;
+    for delivery in &deliveries {
+        assert_eq!(delivery["event"], "video.completed");
+        assert_eq!(delivery["event_id"], a.header("webhook-id"));
+        assert_eq!(delivery["attempts"], 1);
+        assert_eq!(delivery["history"][0]["status_code"], 204);
+        let one = app
+            .get_json(&format!(
+                "/v1/webhook-deliveries/{}",
+                delivery["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(one["id"], delivery["id"]);
+    }
+    let endpoints: Vec<&str> = deliveries
+        .iter()
+        .map(|d| d["endpoint"].as_str().unwrap())
+        .collect();
+    assert!(endpoints.contains(&first.url.as_str()) && endpoints.contains(&second.url.as_str()));
+    let missing = app
+        .get(&format!("/v1/webhook-deliveries/{}", uuid::Uuid::new_v4()))
+        .await;
+    problem(missing, 404, "delivery-not-found").await;
+    problem(
+        app.get("/v1/webhook-deliveries?status=lost").await,
+        400,
+        "bad-status",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_try() {
+    let receiver = Receiver::start(&[Answer::Status(500), Answer::Status(503)]).await;
+    let app = app_posting_to(&[&receiver.url], 12).await;
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    assert_eq!(
+        app.post(&format!("/v1/videos/{id}/cancel")).await.status(),
+        202
+    );
+
+    let received = receiver.wait_for(3, Duration::from_secs(60)).await;
+    assert_eq!(received.len(), 3);
+    let attempts: Vec<&str> = received
+        .iter()
+        .map(|r| r.header("webhook-attempt"))
+        .collect();
+    assert_eq!(attempts, ["1", "2", "3"]);
+    assert!(
+        received
+            .iter()
+            .all(|r| r.header("webhook-id") == received[0].header("webhook-id"))
+    );
+    assert!(
+        received
+            .iter()
+            .all(|r| r.header("webhook-event") == "video.canceled")
+    );
+    assert_eq!(received[2].json()["status"], "canceled");
+    // Exponential backoff: 0.3 s, then 0.6 s (each up to 10 % more).
+    let first_wait = received[1].at - received[0].at;
+    let second_wait = received[2].at - received[1].at;
+    assert!(first_wait >= Duration::from_millis(300), "{first_wait:?}");
+    assert!(second_wait >= Duration::from_millis(600), "{second_wait:?}");
+
+    let delivery = &deliveries_of(&app, &id, "delivered", 1).await[0];
+    assert_eq!(delivery["attempts"], 3);
+    let codes: Vec<&Value> = delivery["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status_code"])
+        .collect();
+    assert_eq!(codes, [500, 503, 204]);
+    assert_eq!(
+        delivery["history"][0]["error"],
+        "HTTP 500 Internal Server Error"
+    );
+    assert!(delivery["history"][2]["error"].is_null());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_ran_out_of_attempts_is_failed_and_can_be_replayed() {
+    let receiver = Receiver::start(&[Answer::Status(500), Answer::Status(500)]).await;
+    let app = app_posting_to(&[&receiver.url], 2).await;
+    let id = app.upload_id(&fixture("truncated.mp4")).await;
+    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    assert_eq!(video["status"], "failed");
+
+    let failed = &deliveries_of(&app, &id, "failed", 1).await[0];
+    assert_eq!(failed["event"], "video.failed");
+    assert_eq!(failed["attempts"], 2);
+    assert_eq!(failed["last_status_code"], 500);
+    let body = receiver.received()[0].json();
+    assert_eq!(body["error"]["code"], "corrupt-input");
+
+    let replay = app
+        .post(&format!(
+            "/v1/webhook-deliveries/{}/replay",
+            failed["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(replay.status(), 202);
+    let replayed = &deliveries_of(&app, &id, "delivered", 1).await[0];
+    assert_eq!(replayed["attempts"], 3);
+    assert_eq!(replayed["history"].as_array().unwrap().len(), 3);
+    assert_eq!(receiver.received().len(), 3);
+    let missing = app
+        .post(&format!(
+            "/v1/webhook-deliveries/{}/replay",
+            uuid::Uuid::new_v4()
+        ))
+        .await;
+    problem(missing, 404, "delivery-not-found").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_the_status_change_and_the_delivery_still_delivers() {
+    // The API in this process; the worker, which sends webhooks, in a child process.
+    let receiver = Receiver::start(&[Answer::Hang]).await;
+    let app = spawn_app_with(|c| c.role = Role::Api).await;
+    let env = [
+        ("WEBHOOK_URLS", receiver.url.as_str()),
+        ("WEBHOOK_SECRET", SECRET),
+        ("WEBHOOK_TIMEOUT_SECONDS", "3"),
+        ("WEBHOOK_RETRY_SECONDS", "0.3"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut worker = WorkerProcess(Some(spawn_serve_with(&app, "worker", dir.path(), &env)));
+    let id = app.upload_id(&fixture("h264_aac.mp4")).await;
+
+    // The receiver holds the first request; the worker dies while waiting for the answer.
+    let first = receiver.wait_for(1, Duration::from_secs(120)).await;
+    worker.kill();
+    assert_eq!(app.get_video(&id).await["status"], "completed");
+    let stuck = &app
+        .get_json(&format!("/v1/webhook-deliveries?video_id={id}"))
+        .await["items"][0];
+    assert_eq!(stuck["status"], "pending", "{stuck}");
+
+    // A new worker takes the delivery over once the dead one's hold runs out (3 s + 5 s).
+    let dir = tempfile::tempdir().unwrap();
+    let _restarted = WorkerProcess(Some(spawn_serve_with(&app, "worker", dir.path(), &env)));
+    let received = receiver.wait_for(2, Duration::from_secs(60)).await;
+    assert_eq!(
+        received[1].header("webhook-id"),
+        first[0].header("webhook-id")
+    );
+    assert_eq!(received[1].header("webhook-attempt"), "2");
+    assert_eq!(received[1].json()["status"], "completed");
+    let delivered = &deliveries_of(&app, &id, "delivered", 1).await[0];
+    assert_eq!(delivered["attempts"], 2);
+    // The first attempt died with its process: only the second one is on record.
+    assert_eq!(
+        delivered["history"].as_array().unwrap().len(),
+        1,
+        "{delivered}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_need_a_secret_and_http_urls() {
+    for (urls, secret, complaint) in [
+        (
+            vec!["http://127.0.0.1:9/hooks".to_string()],
+            None,
+            "WEBHOOK_SECRET",
+        ),
+        (
+            vec!["ftp://example.com/x".to_string()],
+            Some(SECRET.to_string()),
+            "http or https",
+        ),
+    ] {
+        let temp = tempfile::tempdir().unwrap();
+        let mut config = crate::helpers::test_config(temp.path());
+        config.webhook_urls = urls;
+        config.webhook_secret = secret;
+        let error = hls_transcoder::server::Application::build(config)
+            .await
+            .err()
+            .expect("refused at start");
+        assert!(format!("{error:#}").contains(complaint), "{error:#}");
+    }
+}

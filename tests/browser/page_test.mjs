@@ -1,0 +1,264 @@
+// The web page's real-browser test: drives Debian's Chromium (via playwright-core from
+// web/node_modules) through what a person does on the page: upload a video, watch its
+// per-frame progress, play the HLS output with hls.js and pick a rendition.
+//
+//   BASE_URL=http://127.0.0.1:43211 FIXTURE=/abs/clip.mp4 SCREENSHOT=out/page.png \
+//     [API_KEY=...] node tests/browser/page_test.mjs
+//
+// Needs `npm ci --prefix web` and /usr/bin/chromium. Prints one JSON summary line on stdout
+// and exits 0, or prints the reason on stderr and exits 1.
+
+import fs from 'node:fs';
+import path from 'node:path';
+
+const { BASE_URL, FIXTURE, SCREENSHOT, API_KEY } = process.env;
+const CHROMIUM = '/usr/bin/chromium';
+const UPLOAD_TIMEOUT_MS = 60_000;
+const COMPLETION_TIMEOUT_MS = 120_000;
+const PLAYBACK_TIMEOUT_MS = 30_000;
+const SAMPLE_EVERY_MS = 100;
+
+let playwright;
+try {
+  playwright = await import(new URL('../../web/node_modules/playwright-core/index.mjs', import.meta.url));
+} catch (error) {
+  console.error(`page_test: cannot load playwright-core (${error.message}); run \`npm ci --prefix web\` first`);
+  process.exit(1);
+}
+
+let page = null; // for a screenshot of a failure
+const consoleErrors = [];
+const pageErrors = [];
+let step = 'setup';
+
+function log(message) {
+  console.error(`[page_test] ${message}`);
+}
+
+function fail(message) {
+  throw new Error(`${step}: ${message}`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it returns a truthy value; fails with `message()` after `timeoutMs`. */
+async function until(probe, timeoutMs, message) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pageErrors.length > 0) fail(`uncaught error in the page: ${pageErrors[0]}`);
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) fail(await message());
+    await sleep(SAMPLE_EVERY_MS);
+  }
+}
+
+function checkEnvironment() {
+  step = 'environment';
+  if (!BASE_URL) fail('BASE_URL is not set (e.g. http://127.0.0.1:43211)');
+  if (!FIXTURE || !path.isAbsolute(FIXTURE) || !fs.existsSync(FIXTURE)) {
+    fail(`FIXTURE must be the absolute path of an existing video, got ${JSON.stringify(FIXTURE)}`);
+  }
+  if (!SCREENSHOT) fail('SCREENSHOT is not set (the PNG to write)');
+  if (!fs.existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing: apt-get install chromium`);
+}
+
+async function run(browser) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (error) => pageErrors.push(error.stack || String(error)));
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  const errorText = async () => ((await page.textContent('#error').catch(() => '')) || '').trim();
+
+  // 1. The page loads without errors.
+  step = 'step 1 (open the page)';
+  const response = await page.goto(`${BASE_URL.replace(/\/$/, '')}/`, { waitUntil: 'load' });
+  if (!response || response.status() !== 200) fail(`GET / answered ${response && response.status()}`);
+  await page.waitForFunction(() => typeof window.Hls === 'function' && Array.isArray(window.hlsErrors), null,
+    { timeout: 10_000 }).catch(() => fail('hls.js (/assets/vendor/hls.min.js) or /assets/app.js did not load'));
+  if (pageErrors.length > 0) fail(`uncaught error in the page: ${pageErrors[0]}`);
+
+  // 2. The API key, if the service wants one.
+  if (API_KEY) {
+    step = 'step 2 (API key)';
+    await page.fill('#api-key', API_KEY);
+  }
+
+  // 3. Upload, watching the upload progress bar reach 100.
+  step = 'step 3 (upload)';
+  const created = page.waitForResponse(
+    (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/videos',
+    { timeout: UPLOAD_TIMEOUT_MS },
+  );
+  created.catch(() => {}); // awaited below; keep an early failure from being unhandled
+  await page.setInputFiles('#file-input', FIXTURE);
+  await page.click('#upload-button');
+  const uploadValues = new Set();
+  await until(async () => {
+    const value = await page.$eval('#upload-progress', (p) => p.value);
+    uploadValues.add(value);
+    return value === 100;
+  }, UPLOAD_TIMEOUT_MS, async () => `#upload-progress never reached 100 (saw ${[...uploadValues]}); #error: ${await errorText()}`);
+  const upload = await created.catch((error) => fail(`no answer to POST /v1/videos: ${error.message}`));
+  if (upload.status() !== 201) {
+    fail(`POST /v1/videos answered ${upload.status()}: ${await upload.text()}; #error: ${await errorText()}`);
+  }
+  const videoId = (await upload.json()).id;
+  if (!videoId) fail('the 201 answer has no id');
+  log(`uploaded ${path.basename(FIXTURE)} as ${videoId}; upload progress values seen: ${[...uploadValues].map((v) => Math.round(v)).join(', ')}`);
+
+  // 4. The item follows the conversion live to `completed`; sample its frame progress bar.
+  step = 'step 4 (conversion progress)';
+  const item = `.video[data-video-id="${videoId}"]`;
+  await page.waitForSelector(item, { timeout: 10_000 })
+    .catch(() => fail(`no ${item} in #videos after the upload`));
+  const samples = [];
+  let last = null;
+  await until(async () => {
+    last = await page.$eval(item, (el) => ({
+      status: el.querySelector('.status').textContent,
+      value: el.querySelector('.frames').value,
+      text: el.querySelector('.progress-text').textContent,
+      error: el.querySelector('.video-error').hidden ? '' : el.querySelector('.video-error').textContent,
+    }));
+    if (samples[samples.length - 1] !== last.value) samples.push(last.value);
+    if (last.status === 'failed' || last.status === 'canceled') {
+      fail(`the video ended ${last.status}: ${last.error || '(no error shown)'}`);
+    }
+    return last.status === 'completed';
+  }, COMPLETION_TIMEOUT_MS, async () => `not completed after ${COMPLETION_TIMEOUT_MS / 1000} s: status ${last && last.status}, "${last && last.text}"; #error: ${await errorText()}`);
+  const frameSamples = samples.map((v) => Math.round(v * 10) / 10);
+  const intermediate = frameSamples.filter((v) => v > 0 && v < 100);
+  log(`frame progress samples: ${JSON.stringify(frameSamples)}; last text "${last.text}"`);
+  if (intermediate.length === 0) {
+    log('no value strictly between 0 and 100 was seen: the conversion finished between two samples');
+  }
+  if (last.value !== 100) fail(`.frames ends at ${last.value}, not 100`);
+
+  // 5. Play it with hls.js until the clock moves past 1 s.
+  step = 'step 5 (playback)';
+  await page.click(`${item} button.play`);
+  await page.waitForFunction(() => window.hls, null, { timeout: 15_000 })
+    .catch(async () => fail(`window.hls never appeared after Play; #error: ${await errorText()}`));
+  await page.waitForFunction(() => document.querySelectorAll('#rendition option').length > 1, null, { timeout: 15_000 })
+    .catch(async () => fail(`#rendition has no levels (manifest not parsed?); hlsErrors ${JSON.stringify(await hlsErrors(page))}; #error: ${await errorText()}`));
+  const levels = await page.$$eval('#rendition option', (options) => options.length - 1);
+  await page.waitForFunction(() => document.querySelector('#player').currentTime > 1.0, null, { timeout: PLAYBACK_TIMEOUT_MS })
+    .catch(async () => fail(`currentTime never passed 1.0 s within ${PLAYBACK_TIMEOUT_MS / 1000} s: ${JSON.stringify(await playerState(page))}; hlsErrors ${JSON.stringify(await hlsErrors(page))}; #error: ${await errorText()}`));
+  const before = await page.$eval('#player', (v) => v.currentTime);
+  await sleep(500);
+  const after = await page.$eval('#player', (v) => v.currentTime);
+  const ended = await page.$eval('#player', (v) => v.ended);
+  if (!(after > before) && !ended) fail(`playback is stuck at ${before} s: ${JSON.stringify(await playerState(page))}`);
+  checkHlsErrors(await hlsErrors(page));
+
+  // 6. Pick a rendition by hand: hls.js plays that level.
+  step = 'step 6 (rendition)';
+  const chosen = await page.$eval('#rendition', (s) => [...s.options].find((o) => o.value !== '-1').value);
+  await page.selectOption('#rendition', chosen);
+  await until(() => page.evaluate((level) => {
+    const video = document.querySelector('#player');
+    // A short clip may end before the switched level shows: play it again.
+    if (video.ended) {
+      video.currentTime = 0;
+      video.play();
+    }
+    return window.hls.currentLevel === level;
+  }, Number(chosen)), 20_000, async () => `hls.currentLevel is ${await page.evaluate(() => window.hls.currentLevel)}, not the chosen ${chosen}`);
+  if (await page.evaluate(() => window.hls.autoLevelEnabled)) fail('hls.js is still choosing levels itself after a rendition was picked');
+  const currentTime = await page.$eval('#player', (v) => v.currentTime);
+  const errors = await hlsErrors(page);
+  checkHlsErrors(errors);
+
+  // 7. What a person sees.
+  step = 'step 7 (screenshot)';
+  fs.mkdirSync(path.dirname(path.resolve(SCREENSHOT)), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  if (pageErrors.length > 0) fail(`uncaught error in the page: ${pageErrors[0]}`);
+
+  return {
+    ok: true,
+    video_id: videoId,
+    frame_progress_samples: frameSamples,
+    intermediate_progress_seen: intermediate.length > 0,
+    upload_progress_reached_100: true,
+    current_time: currentTime,
+    levels,
+    chosen_level: Number(chosen),
+    hls_errors: errors,
+  };
+}
+
+function hlsErrors(page) {
+  return page.evaluate(() => window.hlsErrors || []).catch(() => []);
+}
+
+function playerState(page) {
+  return page.evaluate(() => {
+    const v = document.querySelector('#player');
+    return {
+      currentTime: v.currentTime,
+      paused: v.paused,
+      readyState: v.readyState,
+      networkState: v.networkState,
+      error: v.error && `${v.error.code} ${v.error.message}`,
+      buffered: [...Array(v.buffered.length).keys()].map((i) => [v.buffered.start(i), v.buffered.end(i)]),
+    };
+  }).catch((error) => ({ unavailable: error.message }));
+}
+
+// Fatal hls.js errors always fail. Of the non-fatal ones only those in TOLERATED_HLS_ERRORS
+// pass: hls.js reports `bufferStalledError` whenever playback waits for data (at the start
+// on a slow, busy 2-core machine, or while flushing for a manual level switch) and recovers
+// by itself. Any other error, fatal or not (playlist or fragment load retries, demux or
+// parsing errors, `bufferSeekOverHole` or `bufferNudgeOnStall`, codec or append errors),
+// points at a flaw in the published output or in how it is served (CORS, MIME type, CODECS
+// strings, segment timestamps, e.g. video starting later than audio), so it fails the test.
+const TOLERATED_HLS_ERRORS = ['bufferStalledError'];
+
+function checkHlsErrors(errors) {
+  const fatal = errors.filter((e) => e.fatal);
+  if (fatal.length > 0) fail(`fatal hls.js errors: ${JSON.stringify(fatal)}`);
+  const unexpected = errors.filter((e) => !TOLERATED_HLS_ERRORS.includes(e.details));
+  if (unexpected.length > 0) {
+    fail(`hls.js errors other than ${TOLERATED_HLS_ERRORS.join(', ')}: ${JSON.stringify(unexpected)}`);
+  }
+}
+
+let browser;
+let exitCode = 0;
+try {
+  checkEnvironment();
+  step = 'launch';
+  browser = await playwright.chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
+  });
+  const summary = await run(browser);
+  console.log(JSON.stringify(summary));
+} catch (error) {
+  exitCode = 1;
+  // eslint-disable-next-line no-control-regex
+  const message = String(error.message).replace(/\x1b\[[0-9;]*m/g, '');
+  console.error(`page_test FAILED: ${message.startsWith(step) ? message : `${step}: ${message}`}`);
+  if (pageErrors.length > 0) console.error(`uncaught page errors:\n  ${pageErrors.join('\n  ')}`);
+  if (consoleErrors.length > 0) console.error(`console errors:\n  ${consoleErrors.join('\n  ')}`);
+  if (page && SCREENSHOT) {
+    // What the page showed when it failed, next to where the screenshot would have gone.
+    const failed = SCREENSHOT.replace(/(\.png)?$/i, '.failed.png');
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(failed)), { recursive: true });
+      await page.screenshot({ path: failed, fullPage: true, timeout: 5_000 });
+      console.error(`screenshot of the failure: ${failed}`);
+    } catch {
+      // The page may be gone.
+    }
+  }
+} finally {
+  if (browser) await browser.close().catch(() => {});
+}
+process.exit(exitCode);
