@@ -2,6 +2,12 @@
 #   docker build -t hls-transcoder .
 #   docker compose up        # with PostgreSQL and LocalStack, see docker-compose.yml
 
+# The page's player, hls.js, exactly as locked (no CDN at run time).
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM rust:1-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -14,6 +20,7 @@ COPY src src
 COPY migrations migrations
 COPY .sqlx .sqlx
 COPY README.md README.md
+COPY web/index.html web/app.js web/style.css web/
 ENV SQLX_OFFLINE=true
 RUN cargo build --release --locked --bin hls-transcoder
 
@@ -24,8 +31,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/hls-transcoder --create-home hls
 COPY --from=build /src/target/release/hls-transcoder /usr/local/bin/hls-transcoder
+COPY --from=web /web/node_modules/hls.js/dist/hls.min.js /usr/share/hls-transcoder/node_modules/hls.js/dist/hls.min.js
 USER hls
-ENV TEMP_DIR=/var/lib/hls-transcoder/tmp LISTEN=0.0.0.0:8080
+ENV TEMP_DIR=/var/lib/hls-transcoder/tmp LISTEN=0.0.0.0:8080 WEB_VENDOR_DIR=/usr/share/hls-transcoder/node_modules
 EXPOSE 8080
 ENTRYPOINT ["hls-transcoder"]
 CMD ["serve"]

@@ -10,10 +10,18 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hls_transcoder
 S3_ENDPOINT ?= http://127.0.0.1:4566
 S3_BUCKET ?= videos
 
-.PHONY: deps build test fmt-check lint localstack unit-and-integration doc-test bench run convert clean
+.PHONY: deps web build test fmt-check lint localstack unit-and-integration doc-test bench run convert clean
 
-deps:
+deps: web
 	./scripts/install-deps.sh
+
+# The page's npm packages (hls.js, served by the service; playwright-core, for its browser
+# test), exactly as locked, from the npm registry. Runs again when the lock file changes.
+web: web/node_modules/.package-lock.json
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || ./scripts/install-deps.sh
+	npm ci --prefix web --no-audit --no-fund
 
 build: deps
 	$(CARGO) build --release --locked

@@ -7,7 +7,7 @@ use super::AppState;
 use super::problem::ApiError;
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Up", body = String)))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Up", body = String, example = "ok")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
@@ -17,7 +17,7 @@ pub async fn healthz() -> &'static str {
     get,
     path = "/readyz",
     responses(
-        (status = 200, description = "Ready", body = String),
+        (status = 200, description = "Ready", body = String, example = "ready"),
         (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem),
     )
 )]

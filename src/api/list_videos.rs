@@ -29,6 +29,17 @@ pub struct ListQuery {
 
 /// A page of videos.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "items": [{"id": "0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b", "status": "processing",
+               "status_url": "/v1/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b", "playback_url": null,
+               "original_filename": "holiday.mp4", "source_bytes": 5_242_880, "source": {"duration": 20.0},
+               "progress": {"frames_done": 120, "frames_expected": 600, "percent": 20.0, "fps": 58.1,
+                            "speed": 1.94, "eta": 8.3, "elapsed": 2.07, "renditions": []},
+               "renditions": null, "duration_seconds": null, "output_bytes": null, "error": null,
+               "attempts": 1, "created_at": "2026-11-28T12:00:00.000Z", "updated_at": "2026-11-28T12:00:02.200Z",
+               "started_at": "2026-11-28T12:00:00.150Z", "finished_at": null}],
+    "next_cursor": "1764331200000000_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b"
+}))]
 pub struct VideoPage {
     /// The videos, newest first.
     pub items: Vec<VideoResource>,

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     cancel_video, create_video, delete_video, get_video, health, list_videos, metrics, play_video,
-    retry_video,
+    retry_video, video_events, web_page, webhook_deliveries,
 };
 
 /// The API's OpenAPI description.
@@ -20,13 +20,19 @@ use super::{
         create_video::create_video,
         list_videos::list_videos,
         get_video::get_video,
+        video_events::video_events,
         cancel_video::cancel_video,
         retry_video::retry_video,
         play_video::play_video,
         delete_video::delete_video,
+        webhook_deliveries::list_deliveries,
+        webhook_deliveries::get_delivery,
+        webhook_deliveries::replay_delivery,
+        web_page::index,
         health::healthz,
         health::readyz,
         metrics::metrics,
+        openapi_json,
     ),
     modifiers(&ApiKeyScheme)
 )]
@@ -53,7 +59,7 @@ impl Modify for ApiKeyScheme {
 }
 
 /// The OpenAPI document.
-#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document")))]
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "hls-transcoder"}, "paths": {"/v1/videos": {}}}))))]
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }

@@ -10,6 +10,13 @@ use utoipa::ToSchema;
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://github.com/devfullcycle/golangtechweek/blob/main/README.md#not-a-video",
+    "title": "Unprocessable Entity",
+    "status": 422,
+    "detail": "the input is not a video file this service can read",
+    "code": "not-a-video"
+}))]
 pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]

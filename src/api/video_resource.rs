@@ -19,6 +19,32 @@ pub struct VideoError {
 
 /// A video and its conversion.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
+    "status": "completed",
+    "status_url": "/v1/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
+    "playback_url": "http://127.0.0.1:4566/videos/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b/master.m3u8",
+    "original_filename": "holiday.mp4",
+    "source_bytes": 5_242_880,
+    "source": {"container": "mov,mp4,m4a,3gp,3g2,mj2", "duration": 20.0, "width": 1280, "height": 720,
+               "frame_rate": 30.0, "video_codec": "h264", "rotation": 0,
+               "audio": {"codec": "aac", "sample_rate": 48000, "channels": 2}},
+    "progress": {"frames_done": 600, "frames_expected": 600, "percent": 100.0, "fps": 58.3,
+                 "speed": 1.94, "eta": 0.0, "elapsed": 10.29,
+                 "renditions": [{"name": "720p", "frames_done": 600}, {"name": "360p", "frames_done": 600}]},
+    "renditions": [{"name": "720p", "width": 1280, "height": 720, "bitrate": 2_800_000,
+                    "codecs": ["avc1.64001f", "mp4a.40.2"], "playlist": "720p/index.m3u8",
+                    "segments": 4, "bytes": 6_912_000, "duration": 20.0, "frames": 600,
+                    "bandwidth": 3_100_000, "average_bandwidth": 2_760_000}],
+    "duration_seconds": 20.0,
+    "output_bytes": 9_437_184,
+    "error": null,
+    "attempts": 1,
+    "created_at": "2026-11-28T12:00:00.000Z",
+    "updated_at": "2026-11-28T12:00:11.200Z",
+    "started_at": "2026-11-28T12:00:00.150Z",
+    "finished_at": "2026-11-28T12:00:11.200Z"
+}))]
 pub struct VideoResource {
     /// Server-made id.
     pub id: Uuid,

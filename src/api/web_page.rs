@@ -48,7 +48,16 @@ pub fn vendor_dir(configured: Option<&Path>) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("web/node_modules")
 }
 
-async fn index() -> impl IntoResponse {
+/// The web page: upload a video, follow its conversion live, play it (hls.js, with a
+/// rendition picker), cancel or delete it. With API keys, the key is typed into the page and
+/// kept in the browser's local storage.
+#[utoipa::path(
+    get,
+    path = "/",
+    responses((status = 200, description = "The page", content_type = "text/html", body = String,
+               example = "<!doctype html>\n<html lang=\"en\">\n<head><title>hls-transcoder</title>…"))
+)]
+pub async fn index() -> impl IntoResponse {
     asset("text/html; charset=utf-8", INDEX_HTML)
 }
 

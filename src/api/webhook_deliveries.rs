@@ -38,7 +38,7 @@ pub struct WebhookAttempt {
 /// One event sent to one endpoint.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0193ee2a-5b8c-7d6f-9e0a-1b2c3d4e5f60", "event_id": "6f1c…", "video_id": "0193ee29-…",
+    "id": "0193ee2a-5b8c-7d6f-9e0a-1b2c3d4e5f60", "event_id": "6f1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d", "video_id": "0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
     "event": "video.completed", "endpoint": "https://example.com/hooks/video",
     "status": "delivered", "attempts": 2, "attempts_allowed": 12, "next_attempt_at": null,
     "last_status_code": 204, "last_error": null,
@@ -123,6 +123,17 @@ pub struct DeliveryQuery {
 
 /// A page of deliveries.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "items": [{"id": "0193ee2a-5b8c-7d6f-9e0a-1b2c3d4e5f60", "event_id": "6f1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d",
+               "video_id": "0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b", "event": "video.failed",
+               "endpoint": "https://example.com/hooks/video", "status": "pending", "attempts": 1,
+               "attempts_allowed": 12, "next_attempt_at": "2026-11-28T12:00:13.100Z",
+               "last_status_code": null, "last_error": "could not connect: Connection refused (os error 111)",
+               "created_at": "2026-11-28T12:00:03.100Z", "delivered_at": null,
+               "history": [{"attempt": 1, "started_at": "2026-11-28T12:00:03.120Z", "duration_ms": 1.3,
+                            "status_code": null, "error": "could not connect: Connection refused (os error 111)"}]}],
+    "next_cursor": null
+}))]
 pub struct DeliveryPage {
     /// Newest first.
     pub items: Vec<WebhookDelivery>,

@@ -81,15 +81,45 @@ async fn health_readiness_metrics_and_openapi_answer() {
     assert!(metrics.contains("hls_queue_depth"), "{metrics}");
     let openapi = app.get_json("/openapi.json").await;
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = openapi["paths"].as_object().unwrap();
     for path in [
+        "/",
         "/v1/videos",
         "/v1/videos/{id}",
+        "/v1/videos/{id}/events",
         "/v1/videos/{id}/cancel",
+        "/v1/videos/{id}/retry",
+        "/v1/videos/{id}/play/{path}",
+        "/v1/webhook-deliveries",
+        "/v1/webhook-deliveries/{id}",
+        "/v1/webhook-deliveries/{id}/replay",
         "/healthz",
         "/readyz",
         "/metrics",
+        "/openapi.json",
     ] {
-        assert!(openapi["paths"].get(path).is_some(), "{path} is documented");
+        assert!(paths.contains_key(path), "{path} is documented");
+    }
+    // Every answer with a body shows an example: its own, or its schema's.
+    let schemas = &openapi["components"]["schemas"];
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let Some(content) = response["content"].as_object() else {
+                    continue;
+                };
+                for (media, body) in content {
+                    let schema_example = body["schema"]["$ref"]
+                        .as_str()
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                        .is_some_and(|name| !schemas[name]["example"].is_null());
+                    assert!(
+                        !body["example"].is_null() || schema_example,
+                        "{method} {path} {status} {media} has no example: {body}"
+                    );
+                }
+            }
+        }
     }
     app.stop().await;
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_requests;
+mod browser;
 mod faults;
 mod fuzz_multipart;
 mod helpers;

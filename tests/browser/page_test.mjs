@@ -169,7 +169,7 @@ async function run(browser) {
     return window.hls.currentLevel === level;
   }, Number(chosen)), 20_000, async () => `hls.currentLevel is ${await page.evaluate(() => window.hls.currentLevel)}, not the chosen ${chosen}`);
   if (await page.evaluate(() => window.hls.autoLevelEnabled)) fail('hls.js is still choosing levels itself after a rendition was picked');
-  const currentTime = await page.$eval('#player', (v) => v.currentTime);
+  const timeAfterSwitch = await page.$eval('#player', (v) => v.currentTime);
   const errors = await hlsErrors(page);
   checkHlsErrors(errors);
 
@@ -185,7 +185,8 @@ async function run(browser) {
     frame_progress_samples: frameSamples,
     intermediate_progress_seen: intermediate.length > 0,
     upload_progress_reached_100: true,
-    current_time: currentTime,
+    current_time: after, // the playback clock at step 5, past 1.0 s
+    current_time_after_switch: timeAfterSwitch,
     levels,
     chosen_level: Number(chosen),
     hls_errors: errors,

@@ -1,0 +1,77 @@
+//! The web page in a real browser: Debian's Chromium, driven by playwright-core
+//! (`tests/browser/page_test.mjs`), against this service with API keys on. It uploads a clip
+//! through the page, watches the per-frame progress reach 100 %, plays the video with hls.js
+//! and switches renditions. The screenshot lands in `target/browser/page.png`; with
+//! `UPDATE_SCREENSHOT=1` it also replaces the README's (`docs/images/page.png`).
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::{long_clip, spawn_app_with};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_uploads_follows_progress_and_plays_in_chromium() {
+    let key = "browser-test-key";
+    let app = spawn_app_with(|c| {
+        c.api_keys = vec![key.into()];
+        c.private_reads = true;
+    })
+    .await;
+    let temp = tempfile::tempdir().unwrap();
+    let clip = long_clip(temp.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let screenshot = root.join("target/browser/page.png");
+    let address = app.address.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(root.join("tests/browser/page_test.mjs"))
+            .env("BASE_URL", &address)
+            .env("FIXTURE", &clip)
+            .env("SCREENSHOT", &screenshot)
+            .env("API_KEY", key)
+            .output()
+            .expect("node runs (make deps installs it, and `make web` the page's packages)")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{stdout}\n{stderr}"
+    );
+    let summary: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no summary line in:\n{stdout}"));
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert!(summary["current_time"].as_f64().unwrap() > 1.0, "{summary}");
+    assert!(summary["levels"].as_u64().unwrap() >= 2, "{summary}");
+
+    // What the page did, seen from the API: one video, converted, with its playback URL.
+    let id = summary["video_id"].as_str().unwrap();
+    let video: Value = app
+        .client
+        .get(app.url(&format!("/v1/videos/{id}")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(video["status"], "completed", "{video}");
+    assert_eq!(video["original_filename"], "long.mp4");
+    if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+        std::fs::create_dir_all(root.join("docs/images")).unwrap();
+        std::fs::copy(
+            root.join("target/browser/page.png"),
+            root.join("docs/images/page.png"),
+        )
+        .unwrap();
+    }
+    app.stop().await;
+}
