@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -108,7 +107,7 @@ async fn listen(pool: PgPool, sender: broadcast::Sender<FeedMessage>, closing: C
 }
 
 async fn forward(pool: &PgPool, sender: &broadcast::Sender<FeedMessage>) -> sqlx::Error {
-    let mut listener = match PgListener::connect_with(pool).await {
+    let mut listener = match crate::db::listener(pool).await {
         Ok(listener) => listener,
         Err(error) => return error,
     };

@@ -31,8 +31,9 @@ pub async fn delete_video(
     let Some(row) = videos::get(&state.pool, id).await? else {
         return Err(ApiError::video_not_found(id));
     };
-    // A running worker sees the cancel (or the missing row) and removes what it still uploads.
-    videos::request_cancel(&state.pool, id).await?;
+    // A running worker sees the stop request (or the missing row) and removes what it still
+    // uploads; a pending job is no longer claimed.
+    videos::request_stop(&state.pool, id).await?;
     state
         .store
         .delete_prefix(&video_prefix(id))

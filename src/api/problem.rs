@@ -14,7 +14,7 @@ use utoipa::ToSchema;
     "type": "https://github.com/devfullcycle/golangtechweek/blob/main/README.md#not-a-video",
     "title": "Unprocessable Entity",
     "status": 422,
-    "detail": "the input is not a video file this service can read",
+    "detail": "the input is not a video file libav can read: Invalid data found when processing input",
     "code": "not-a-video"
 }))]
 pub struct Problem {

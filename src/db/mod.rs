@@ -31,6 +31,17 @@ pub async fn connect_and_migrate(url: &str, connections: u32) -> anyhow::Result<
     Ok(pool)
 }
 
+/// A LISTEN connection of its own, outside `pool`: a listener holds its connection for as
+/// long as it runs, and the pool's few connections are for queries. A process opens up to
+/// three (jobs, video changes, webhooks) besides its pool.
+pub async fn listener(pool: &PgPool) -> sqlx::Result<sqlx::postgres::PgListener> {
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with((*pool.connect_options()).clone());
+    sqlx::postgres::PgListener::connect_with(&own).await
+}
+
 /// Whether `error` may go away by itself (the database restarting or unreachable), so the
 /// same statement is worth trying again later.
 pub fn is_transient(error: &sqlx::Error) -> bool {

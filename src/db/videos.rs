@@ -381,6 +381,19 @@ pub async fn request_cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<CancelOutco
     Ok(current.map_or(CancelOutcome::NotFound, CancelOutcome::AlreadyFinished))
 }
 
+/// Asks a running conversion to stop, and keeps a pending one from being claimed, without
+/// changing the status: for a video about to be deleted, which is not `canceled`.
+#[tracing::instrument(skip(pool))]
+pub async fn request_stop(pool: &PgPool, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE videos SET cancel_requested = true, updated_at = now() WHERE id = $1",
+        id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Deletes the row; false when there was none.
 #[tracing::instrument(skip(pool))]
 pub async fn delete(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +31,7 @@ pub(crate) async fn listen(
 }
 
 async fn forward_notifications(pool: &PgPool, channel: &str, wake: &Notify) -> sqlx::Error {
-    let mut listener = match PgListener::connect_with(pool).await {
+    let mut listener = match super::listener(pool).await {
         Ok(listener) => listener,
         Err(error) => return error,
     };

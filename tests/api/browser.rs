@@ -1,7 +1,7 @@
 //! The web page in a real browser: Debian's Chromium, driven by playwright-core
 //! (`tests/browser/page_test.mjs`), against this service with API keys on. It uploads a clip
 //! through the page, watches the per-frame progress reach 100 %, plays the video with hls.js
-//! and switches renditions. The screenshot lands in `target/browser/page.png`; with
+//! and switches renditions; then a file that is not a video, whose refusal it must show. The screenshot lands in `target/browser/page.png`; with
 //! `UPDATE_SCREENSHOT=1` it also replaces the README's (`docs/images/page.png`).
 
 use std::path::Path;
@@ -31,6 +31,7 @@ async fn the_page_uploads_follows_progress_and_plays_in_chromium() {
             .env("FIXTURE", &clip)
             .env("SCREENSHOT", &screenshot)
             .env("API_KEY", key)
+            .env("BAD_FIXTURE", root.join("fixtures/not_a_video.mp4"))
             .output()
             .expect("node runs (make deps installs it, and `make web` the page's packages)")
     })
@@ -50,6 +51,13 @@ async fn the_page_uploads_follows_progress_and_plays_in_chromium() {
     assert_eq!(summary["ok"], true, "{summary}");
     assert!(summary["current_time"].as_f64().unwrap() > 1.0, "{summary}");
     assert!(summary["levels"].as_u64().unwrap() >= 2, "{summary}");
+    // The refusal as the page words it: the problem's status, code and detail.
+    let refusal = summary["refused_upload_error"].as_str().unwrap();
+    assert!(
+        refusal.contains("422") && refusal.contains("not-a-video"),
+        "{refusal}"
+    );
+    assert!(refusal.contains("not a video file"), "{refusal}");
 
     // What the page did, seen from the API: one video, converted, with its playback URL.
     let id = summary["video_id"].as_str().unwrap();

@@ -9,8 +9,6 @@ use crate::helpers::{TestApp, long_clip, spawn_app, spawn_app_with};
 use crate::sse::{self, SseEvent};
 use crate::workers::{WorkerProcess, spawn_serve};
 
-const FINAL: [&str; 3] = ["completed", "failed", "canceled"];
-
 /// Checks a whole stream: a snapshot first, progress that only grows, ids that only grow, at
 /// most about 10 progress events a second, and the final status last.
 fn check_stream(events: &[SseEvent], final_status: &str) {
@@ -144,47 +142,47 @@ async fn progress_from_a_worker_in_another_process_reaches_the_api_processes_str
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_canceled_or_deleted_video_ends_its_stream() {
+async fn a_canceled_video_ends_its_stream_with_that_status() {
     let app = spawn_app().await;
     let temp = tempfile::tempdir().unwrap();
-    let clip = long_clip(temp.path());
-
-    let canceled = app.upload_id(&clip).await;
-    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{canceled}/events")), None)
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
         .await
         .unwrap();
     assert_eq!(
-        app.post(&format!("/v1/videos/{canceled}/cancel"))
-            .await
-            .status(),
+        stream.next(Duration::from_secs(10)).await.unwrap().event,
+        "status"
+    );
+    assert_eq!(
+        app.post(&format!("/v1/videos/{id}/cancel")).await.status(),
         202
     );
     let events = stream.collect(Duration::from_secs(60)).await;
     let last = events.last().unwrap();
-    assert_eq!(
-        (last.event.as_str(), &last.data["status"]),
-        ("status", &"canceled".into())
-    );
+    assert_eq!(last.event, "status");
+    assert_eq!(last.data["status"], "canceled", "{events:?}");
+    app.stop().await;
+}
 
-    let deleted = app.upload_id(&clip).await;
-    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{deleted}/events")), None)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404() {
+    // No worker: the video stays pending, so nothing but the delete happens to it.
+    let app = spawn_app_with(|c| c.workers = 0).await;
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
         .await
         .unwrap();
     let first = stream.next(Duration::from_secs(10)).await.unwrap();
-    assert_eq!(first.event, "status");
     assert_eq!(
-        app.delete(&format!("/v1/videos/{deleted}")).await.status(),
-        204
+        (first.event.as_str(), &first.data["status"]),
+        ("status", &"pending".into())
     );
-    let rest = stream.collect(Duration::from_secs(60)).await;
-    let last = rest.last().expect("an event after the delete");
-    assert_eq!(last.event, "deleted", "{rest:?}");
-    assert_eq!(last.data["id"], deleted.as_str());
-    assert!(
-        rest.iter()
-            .all(|e| e.event != "status" || !FINAL.contains(&e.data["status"].as_str().unwrap())),
-        "{rest:?}"
-    );
+    assert_eq!(app.delete(&format!("/v1/videos/{id}")).await.status(), 204);
+    let rest = stream.collect(Duration::from_secs(30)).await;
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert_eq!(rest[0].event, "deleted");
+    assert_eq!(rest[0].data["id"], id.as_str());
 
     let unknown = sse::connect(
         &app.url(&format!("/v1/videos/{}/events", uuid::Uuid::new_v4())),

@@ -3,7 +3,10 @@
 // per-frame progress, play the HLS output with hls.js and pick a rendition.
 //
 //   BASE_URL=http://127.0.0.1:43211 FIXTURE=/abs/clip.mp4 SCREENSHOT=out/page.png \
-//     [API_KEY=...] node tests/browser/page_test.mjs
+//     [API_KEY=...] [BAD_FIXTURE=/abs/not_a_video.mp4] node tests/browser/page_test.mjs
+//
+// With BAD_FIXTURE, a last step uploads that file and expects the page to show the service's
+// problem+json refusal (its code and detail).
 //
 // Needs `npm ci --prefix web` and /usr/bin/chromium. Prints one JSON summary line on stdout
 // and exits 0, or prints the reason on stderr and exits 1.
@@ -11,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const { BASE_URL, FIXTURE, SCREENSHOT, API_KEY } = process.env;
+const { BASE_URL, FIXTURE, SCREENSHOT, API_KEY, BAD_FIXTURE } = process.env;
 const CHROMIUM = '/usr/bin/chromium';
 const UPLOAD_TIMEOUT_MS = 60_000;
 const COMPLETION_TIMEOUT_MS = 120_000;
@@ -179,7 +182,21 @@ async function run(browser) {
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   if (pageErrors.length > 0) fail(`uncaught error in the page: ${pageErrors[0]}`);
 
+  // 8. A refused upload: the page shows the problem's code and detail.
+  let refusal = null;
+  if (BAD_FIXTURE) {
+    step = 'step 8 (refused upload)';
+    await page.setInputFiles('#file-input', BAD_FIXTURE);
+    await page.click('#upload-button');
+    refusal = await until(async () => {
+      const text = await errorText();
+      return /\b4\d\d\b/.test(text) && text;
+    }, UPLOAD_TIMEOUT_MS, async () => `no refusal shown in #error after uploading ${BAD_FIXTURE}: "${await errorText()}"`);
+    log(`refusal shown: ${refusal}`);
+  }
+
   return {
+    refused_upload_error: refusal,
     ok: true,
     video_id: videoId,
     frame_progress_samples: frameSamples,
@@ -211,21 +228,42 @@ function playerState(page) {
   }).catch((error) => ({ unavailable: error.message }));
 }
 
-// Fatal hls.js errors always fail. Of the non-fatal ones only those in TOLERATED_HLS_ERRORS
-// pass: hls.js reports `bufferStalledError` whenever playback waits for data (at the start
-// on a slow, busy 2-core machine, or while flushing for a manual level switch) and recovers
-// by itself. Any other error, fatal or not (playlist or fragment load retries, demux or
-// parsing errors, `bufferSeekOverHole` or `bufferNudgeOnStall`, codec or append errors),
-// points at a flaw in the published output or in how it is served (CORS, MIME type, CODECS
-// strings, segment timestamps, e.g. video starting later than audio), so it fails the test.
+// Fatal hls.js errors always fail. Of the non-fatal ones, two kinds pass:
+// - `bufferStalledError`: playback waits for data (at the start on a slow, busy 2-core
+//   machine, or while flushing for a manual level switch); hls.js recovers by itself.
+// - `bufferSeekOverHole` at the very start (from before START_WINDOW s, over at most
+//   MAX_START_HOLE s). In the first segment the audio starts 21.3 ms before the video's first
+//   picture (the AAC encoder's priming, 1024 samples at 48 kHz, precedes it so that the audio
+//   proper starts with the picture), and the video's first decoding timestamp is two frames
+//   earlier than its first picture (B-frames); ffmpeg's own HLS output is the same. hls.js
+//   then finds its start position a little before the first buffered picture (we saw
+//   "seeking from 0 to 0.121334") and reports skipping to it.
+// A hole later on, or a longer one, is a real gap in the published timestamps and fails, as
+// does anything else (load retries, demux or parsing errors, codec or append errors).
 const TOLERATED_HLS_ERRORS = ['bufferStalledError'];
+const START_WINDOW = 0.5;
+const MAX_START_HOLE = 0.25;
+
+/** `[from, to]` in seconds of the hole an hls.js `bufferSeekOverHole` reports, from its reason. */
+function hole(error) {
+  const match = /from ([\d.]+) to ([\d.]+)|hole: ([\d.]+) -> ([\d.]+)/.exec(error.reason || '');
+  if (!match) return null;
+  return (match[1] !== undefined ? [match[1], match[2]] : [match[3], match[4]]).map(Number);
+}
+
+function tolerated(error) {
+  if (TOLERATED_HLS_ERRORS.includes(error.details)) return true;
+  if (error.details !== 'bufferSeekOverHole') return false;
+  const span = hole(error);
+  return span !== null && span[0] < START_WINDOW && span[1] - span[0] <= MAX_START_HOLE;
+}
 
 function checkHlsErrors(errors) {
   const fatal = errors.filter((e) => e.fatal);
   if (fatal.length > 0) fail(`fatal hls.js errors: ${JSON.stringify(fatal)}`);
-  const unexpected = errors.filter((e) => !TOLERATED_HLS_ERRORS.includes(e.details));
+  const unexpected = errors.filter((e) => !tolerated(e));
   if (unexpected.length > 0) {
-    fail(`hls.js errors other than ${TOLERATED_HLS_ERRORS.join(', ')}: ${JSON.stringify(unexpected)}`);
+    fail(`hls.js errors other than stalls and a start-up hole of at most ${MAX_START_HOLE} s: ${JSON.stringify(unexpected)}`);
   }
 }
 
