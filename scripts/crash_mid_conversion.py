@@ -26,7 +26,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,8 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from harness import REPO, RELEASE_BINARY, Server, drop_database, make_clip, request
+
 PORT = 8097
 ADDRESS = f"http://127.0.0.1:{PORT}"
 S3 = "http://127.0.0.1:4566"
@@ -49,12 +49,7 @@ def log(message: str) -> None:
 
 
 def http_json(method: str, path: str, body: bytes | None = None, headers=None) -> tuple[int, dict]:
-    request = urllib.request.Request(ADDRESS + path, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    return request(ADDRESS, method, path, body, headers, timeout=30)
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -75,45 +70,6 @@ def aws(args: list[str]) -> str:
                AWS_DEFAULT_REGION="us-east-1")
     return subprocess.run([str(venv_aws), "--endpoint-url", S3, *args], env=env, check=True,
                           capture_output=True, text=True).stdout
-
-
-class Server:
-    def __init__(self, binary: Path, temp_dir: Path, log_path: Path):
-        self.binary, self.temp_dir, self.log_path = binary, temp_dir, log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = dict(
-            os.environ,
-            DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-            S3_ENDPOINT=S3, S3_BUCKET=BUCKET, AWS_ACCESS_KEY_ID="test",
-            AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1", TEMP_DIR=str(self.temp_dir),
-            LEASE_SECONDS=str(LEASE_SECONDS), SEGMENT_SECONDS="2", WORKERS="1",
-            LOG_FORMAT="json", RUST_LOG="info",
-        )
-        with open(self.log_path, "ab") as log_file:
-            self.process = subprocess.Popen(
-                [str(self.binary), "serve", "--listen", f"127.0.0.1:{PORT}"],
-                env=env, stdout=subprocess.DEVNULL, stderr=log_file)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if fetch(ADDRESS + "/readyz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit("the server did not become ready")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=60)
 
 
 def wait_for(id_: str, predicate, timeout: float) -> dict:
@@ -166,7 +122,7 @@ def check_output(video: dict, restarted_at: datetime, clip_seconds: float) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--binary", type=Path, default=REPO / "target" / "release" / "hls-transcoder")
+    parser.add_argument("--binary", type=Path, default=RELEASE_BINARY)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     random.seed(args.seed)
@@ -175,16 +131,12 @@ def main() -> None:
                        env=dict(os.environ, SQLX_OFFLINE="true"))
 
     work = Path(tempfile.mkdtemp(prefix="crash-test-"))
-    clip, clip_seconds = work / "clip.mp4", 20.0
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y",
-                    "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30:duration={clip_seconds}",
-                    "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={clip_seconds}",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)], check=True)
-    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c",
-                    f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"], check=True)
+    clip, clip_seconds = make_clip(work / "clip.mp4", seconds=20), 20.0
     temp_dir = work / "server-tmp"
     temp_dir.mkdir()
-    server = Server(args.binary, temp_dir, work / "server.log")
+    server = Server(args.binary, DB_NAME, BUCKET, PORT, temp_dir,
+                    {"LEASE_SECONDS": str(LEASE_SECONDS), "SEGMENT_SECONDS": "2", "WORKERS": "1",
+                     "LOG_FORMAT": "json", "RUST_LOG": "info"})
     server.start()
     rows = []
     try:
@@ -236,8 +188,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(report + "\n")
     print(report)
-    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c",
-                    f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"], check=False)
+    drop_database(DB_NAME)
     shutil.rmtree(work, ignore_errors=True)
 
 

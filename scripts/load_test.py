@@ -15,73 +15,38 @@ scripts/results/load_test.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from harness import REPO, RELEASE_BINARY, Server, drop_database, make_clip, percentile
+
 PORT = 8098
-ADDRESS = f"http://127.0.0.1:{PORT}"
 DB_NAME = "reliability_load"
-
-
-def request(method: str, path: str, body: bytes | None = None, headers=None):
-    req = urllib.request.Request(ADDRESS + path, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=50)
     parser.add_argument("--pollers", type=int, default=4)
-    parser.add_argument("--binary", type=Path, default=REPO / "target" / "release" / "hls-transcoder")
+    parser.add_argument("--binary", type=Path, default=RELEASE_BINARY)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="load-test-"))
-    clip = work / "clip.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=4",
-                    "-f", "lavfi", "-i", "sine=sample_rate=48000:duration=4",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)], check=True)
-    video = clip.read_bytes()
-    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c",
-                    f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"], check=True)
-    env = dict(os.environ, DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-               S3_ENDPOINT="http://127.0.0.1:4566", S3_BUCKET="reliability-load",
-               AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1",
-               TEMP_DIR=str(work), RUST_LOG="warn")
-    server = subprocess.Popen([str(args.binary), "serve", "--listen", f"127.0.0.1:{PORT}"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "wb"))
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if urllib.request.urlopen(ADDRESS + "/readyz", timeout=1).status == 200:
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.1)
+    video = make_clip(work / "clip.mp4", size="640x360", seconds=4).read_bytes()
+    server = Server(args.binary, DB_NAME, "reliability-load", PORT, work)
+    server.start()
 
+    def request(method: str, path: str, body: bytes | None = None, headers=None):
+        return server.request(method, path, body, headers)
+
+    try:
         ids: list[str] = []
         refused: list[str] = []
         lock = threading.Lock()
@@ -135,8 +100,7 @@ def main() -> None:
             thread.join()
         total = time.time() - started
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        server.stop()
 
     completed = sum(1 for s in finals.values() if s == "completed")
     ms = [x * 1000 for x in latencies]
@@ -161,8 +125,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(report + "\n")
     print(report)
-    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c",
-                    f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"], check=False)
+    drop_database(DB_NAME)
     shutil.rmtree(work, ignore_errors=True)
     if refused or completed != args.uploads or errors:
         raise SystemExit(f"lost or failed: refused {refused[:3]}, completed {completed}, errors {errors[:3]}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -31,7 +30,8 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from harness import REPO, RELEASE_BINARY, Server, drop_database, make_clip
+
 PORT = 8099
 ADDRESS = f"http://127.0.0.1:{PORT}"
 DB_NAME = "reliability_restart"
@@ -58,34 +58,15 @@ def pg(action: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--binary", type=Path, default=REPO / "target" / "release" / "hls-transcoder")
+    parser.add_argument("--binary", type=Path, default=RELEASE_BINARY)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="restart-db-"))
-    clip = work / "clip.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=30",
-                    "-f", "lavfi", "-i", "sine=sample_rate=48000:duration=30",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)], check=True)
-    video = clip.read_bytes()
-    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c",
-                    f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"], check=True)
-    env = dict(os.environ, DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-               S3_ENDPOINT="http://127.0.0.1:4566", S3_BUCKET="reliability-restart",
-               AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1",
-               TEMP_DIR=str(work), LEASE_SECONDS="5", RUST_LOG="info", LOG_FORMAT="json")
-    server = subprocess.Popen([str(args.binary), "serve", "--listen", f"127.0.0.1:{PORT}"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "wb"))
+    video = make_clip(work / "clip.mp4", seconds=30).read_bytes()
+    server = Server(args.binary, DB_NAME, "reliability-restart", PORT, work,
+                    {"LEASE_SECONDS": "5", "RUST_LOG": "info", "LOG_FORMAT": "json"})
+    server.start()
     rows = []
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if urllib.request.urlopen(ADDRESS + "/readyz", timeout=1).status == 200:
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.1)
         for round_ in range(1, args.rounds + 1):
             status, created, _, _ = request("POST", "/v1/videos", video, {"Content-Type": "video/mp4"})
             assert status == 201, created
@@ -103,7 +84,7 @@ def main() -> None:
                 status, body, content_type, took = request("GET", f"/v1/videos/{id_}")
                 answers.append((status, body.get("code"), content_type))
                 slowest = max(slowest, took)
-                assert server.poll() is None, "the server exited during the outage"
+                assert server.process.poll() is None, "the server exited during the outage"
             pg("start")
             restarted = time.time()
             assert all(a == (503, "database-unavailable", "application/problem+json") for a in answers), answers
@@ -127,8 +108,7 @@ def main() -> None:
     finally:
         if subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout.split()[3] != "online":
             pg("start")
-        server.terminate()
-        server.wait(timeout=60)
+        server.stop()
     lines = [
         f"`python3 scripts/restart_database.py --rounds {args.rounds}`, "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: PostgreSQL 15 stopped (`-m fast`) for "
@@ -144,8 +124,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(report + "\n")
     print(report)
-    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c",
-                    f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"], check=False)
+    drop_database(DB_NAME)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -147,6 +147,11 @@ impl Application {
         };
         let workers = WorkerPool::start(self.workers, worker_count);
         // Converting processes send the webhooks of the videos they finish (and any other's).
+        if !role.converts() && self.webhooks.is_some() {
+            tracing::info!(
+                "WEBHOOK_URLS is set on an API-only process: the worker processes send webhooks, so set it there"
+            );
+        }
         let stop_webhooks = CancellationToken::new();
         let webhooks = role.converts().then(|| {
             let settings = (self.webhooks.clone())
