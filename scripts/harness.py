@@ -59,11 +59,11 @@ class Server:
         self.log_path = work / "server.log"
         self.database = database
         self._args = [str(binary), "serve", "--listen", f"127.0.0.1:{port}"]
-        self._env = dict(os.environ, DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
-                         S3_ENDPOINT="http://127.0.0.1:4566", S3_BUCKET=bucket,
-                         AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-                         AWS_REGION="us-east-1", TEMP_DIR=str(work), RUST_LOG="warn",
-                         **(extra_env or {}))
+        self._env = {**os.environ, "RUST_LOG": "warn", **(extra_env or {}),
+                     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+                     "S3_ENDPOINT": "http://127.0.0.1:4566", "S3_BUCKET": bucket,
+                     "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                     "AWS_REGION": "us-east-1", "TEMP_DIR": str(work)}
         self.process: subprocess.Popen | None = None
         drop_database(database)
 

@@ -18,6 +18,7 @@ import hmac
 import http.client
 import http.server
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -25,7 +26,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness import RELEASE_BINARY, Server, make_clip
+from harness import REPO, RELEASE_BINARY, Server, make_clip
 
 SECRET = b"live-events-measure-secret"
 PORT = 18093
@@ -57,7 +58,7 @@ def follow(address: str, video_id: str) -> list[tuple[float, str, dict]]:
     assert response.status == 200, response.status
     events, name, data = [], "message", []
     while True:
-        line = response.fp.readline()
+        line = response.readline()
         if not line:
             return events
         line = line.decode().rstrip("\r\n")
@@ -110,14 +111,24 @@ def main() -> None:
             })
             print(json.dumps(rows[-1]), flush=True)
     receiver.shutdown()
-    print("\n| measure | median | min | max |\n|---|---|---|---|")
+    lines = [
+        f"`python3 scripts/live_events.py --rounds {args.rounds}`, "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {len(os.sched_getaffinity(0))} CPUs, "
+        "one `serve` process (1 worker), clip 1280x720 20 s 30 fps, default ladder.",
+        "",
+        "| measure (per round) | median | min | max |",
+        "|---|---|---|---|",
+    ]
     for key in ["progress_events", "events_per_second", "gap_median_ms", "gap_min_ms",
                 "final_status_after_commit_ms", "webhook_after_commit_ms"]:
         values = [row[key] for row in rows]
-        print(f"| {key} | {statistics.median(values):.1f} | {min(values):.1f} | {max(values):.1f} |")
-    print(f"| signatures verified | {sum(r['signature_verifies'] for r in rows)}/{len(rows)} | | |")
-    print(f"\n{len(rows)} rounds, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, binary {args.binary}")
-
+        lines.append(f"| {key} | {statistics.median(values):.1f} | {min(values):.1f} | {max(values):.1f} |")
+    lines.append(f"| signatures verified | {sum(r['signature_verifies'] for r in rows)} of {len(rows)} | | |")
+    report = "\n".join(lines)
+    out = REPO / "scripts" / "results" / "live_events.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(report + "\n")
+    print(report)
 
 if __name__ == "__main__":
     main()

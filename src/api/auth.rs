@@ -49,6 +49,14 @@ impl ApiKeys {
             .into()
     }
 
+    /// The same keys, required for reads too: for what only the operator should see.
+    pub fn for_reads_too(&self) -> ApiKeys {
+        ApiKeys {
+            private_reads: true,
+            ..self.clone()
+        }
+    }
+
     fn required_for(&self, method: &Method) -> bool {
         self.enabled() && (self.private_reads || !matches!(*method, Method::GET | Method::HEAD))
     }
@@ -123,5 +131,7 @@ mod tests {
         assert!(public.required_for(&Method::DELETE));
         assert!(private.required_for(&Method::GET));
         assert!(!none.required_for(&Method::POST));
+        assert!(public.for_reads_too().required_for(&Method::GET));
+        assert!(!none.for_reads_too().required_for(&Method::GET));
     }
 }

@@ -119,6 +119,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/videos/{id}/events", get(video_events::video_events))
         .route("/v1/videos/{id}/cancel", post(cancel_video::cancel_video))
         .route("/v1/videos/{id}/retry", post(retry_video::retry_video))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.keys.clone(),
+            auth::require_api_key,
+        ));
+    // Deliveries name the webhook endpoints (whose URLs may carry tokens): with API keys,
+    // reading them needs a key even without PRIVATE_READS.
+    let deliveries = Router::new()
         .route(
             "/v1/webhook-deliveries",
             get(webhook_deliveries::list_deliveries),
@@ -132,11 +139,12 @@ pub fn router(state: AppState) -> Router {
             post(webhook_deliveries::replay_delivery),
         )
         .route_layer(axum::middleware::from_fn_with_state(
-            state.keys.clone(),
+            state.keys.for_reads_too(),
             auth::require_api_key,
         ));
     Router::new()
         .merge(videos)
+        .merge(deliveries)
         .merge(web_page::routes(&state.web_vendor_dir))
         // Signed links carry their own authorization: no API key.
         .route("/v1/videos/{id}/play/{*path}", get(play_video::play_video))

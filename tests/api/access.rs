@@ -35,6 +35,21 @@ async fn with_api_keys_changes_need_a_valid_key_and_reads_stay_public() {
         .await
         .unwrap();
     assert_eq!(delete.status(), 204);
+    // Webhook deliveries name the endpoints: reading them always needs a key.
+    problem(
+        app.get("/v1/webhook-deliveries").await,
+        401,
+        "missing-api-key",
+    )
+    .await;
+    let deliveries = app
+        .client
+        .get(app.url("/v1/webhook-deliveries"))
+        .bearer_auth("first-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deliveries.status(), 200);
     app.stop().await;
 }
 
