@@ -34,7 +34,7 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness import REPO, RELEASE_BINARY, Server, drop_database, make_clip, request
+from harness import RELEASE_BINARY, REPO, Server, drop_database, make_clip, request, write_report
 
 PORT = 8097
 ADDRESS = f"http://127.0.0.1:{PORT}"
@@ -184,10 +184,7 @@ def main() -> None:
     lines.append(f"Lost: nothing ({len(rows)} of {args.rounds} rounds completed with whole output; "
                  "upload directory empty after each).")
     report = "\n".join(lines)
-    out = REPO / "scripts" / "results" / "crash_mid_conversion.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(report + "\n")
-    print(report)
+    write_report("crash_mid_conversion", report)
     drop_database(DB_NAME)
     shutil.rmtree(work, ignore_errors=True)
 

@@ -43,6 +43,14 @@ def request(address: str, method: str, path: str, body: bytes | None = None,
         return error.code, json.loads(error.read() or b"{}")
 
 
+def write_report(name: str, report: str) -> None:
+    """Prints a Markdown report and keeps it as scripts/results/NAME.md."""
+    out = REPO / "scripts" / "results" / f"{name}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report + "\n")
+    print(report)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]

@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness import REPO, RELEASE_BINARY, Server, make_clip
+from harness import RELEASE_BINARY, Server, make_clip, write_report
 
 SECRET = b"live-events-measure-secret"
 PORT = 18093
@@ -125,10 +125,7 @@ def main() -> None:
         lines.append(f"| {key} | {statistics.median(values):.1f} | {min(values):.1f} | {max(values):.1f} |")
     lines.append(f"| signatures verified | {sum(r['signature_verifies'] for r in rows)} of {len(rows)} | | |")
     report = "\n".join(lines)
-    out = REPO / "scripts" / "results" / "live_events.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(report + "\n")
-    print(report)
+    write_report("live_events", report)
 
 if __name__ == "__main__":
     main()

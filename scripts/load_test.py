@@ -25,7 +25,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness import REPO, RELEASE_BINARY, Server, drop_database, make_clip, percentile
+from harness import RELEASE_BINARY, Server, drop_database, make_clip, percentile, write_report
 
 PORT = 8098
 DB_NAME = "reliability_load"
@@ -121,10 +121,7 @@ def main() -> None:
         f"| status GETs during the run | {len(ms)} ({len(ms) / total:.0f}/s, {len(errors)} not 200) |",
         f"| GET latency p50 / p99 / max | {statistics.median(ms):.1f} / {percentile(ms, 99):.1f} / {max(ms):.1f} ms |",
     ])
-    out = REPO / "scripts" / "results" / "load_test.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(report + "\n")
-    print(report)
+    write_report("load_test", report)
     drop_database(DB_NAME)
     shutil.rmtree(work, ignore_errors=True)
     if refused or completed != args.uploads or errors:

@@ -30,7 +30,7 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness import REPO, RELEASE_BINARY, Server, drop_database, make_clip
+from harness import RELEASE_BINARY, Server, drop_database, make_clip, write_report
 
 PORT = 8099
 ADDRESS = f"http://127.0.0.1:{PORT}"
@@ -120,10 +120,7 @@ def main() -> None:
     for round_, target, count, slowest, recovered in rows:
         lines.append(f"| {round_} | {target} % | {count} | yes | {slowest:.2f} s | {recovered:.1f} s | completed, attempts 1, decodes |")
     report = "\n".join(lines)
-    out = REPO / "scripts" / "results" / "restart_database.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(report + "\n")
-    print(report)
+    write_report("restart_database", report)
     drop_database(DB_NAME)
     shutil.rmtree(work, ignore_errors=True)
 
