@@ -10,10 +10,14 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hls_transcoder
 S3_ENDPOINT ?= http://127.0.0.1:4566
 S3_BUCKET ?= videos
 
-.PHONY: deps web build test fmt-check lint localstack unit-and-integration doc-test bench run convert clean
+.PHONY: deps test-deps web build test fmt-check lint localstack unit-and-integration doc-test bench run convert clean
 
 deps: web
 	./scripts/install-deps.sh
+
+# What only the tests need besides: Chromium for the web page's browser test.
+test-deps: deps
+	./scripts/install-deps.sh --test
 
 # The page's npm packages (hls.js, served by the service; playwright-core, for its browser
 # test), exactly as locked, from the npm registry. Runs again when the lock file changes.
@@ -36,7 +40,7 @@ lint: deps
 localstack:
 	./scripts/localstack.sh start
 
-unit-and-integration: deps localstack
+unit-and-integration: test-deps localstack
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --locked --no-fail-fast; \
 	else \

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, only when some are missing.
 # FFmpeg 5.1's -dev libraries for the build; the ffmpeg/ffprobe commands as independent
-# checkers in tests and benchmarks (never used by the product itself); Chromium for the test
-# of the web page (driven by playwright-core from npm), and Node.js/npm when missing.
+# checkers in tests and benchmarks (never used by the product itself); Node.js/npm when
+# missing, for the web page's packages. With --test, also Chromium, for the test of the web
+# page (driven by playwright-core from npm).
 set -euo pipefail
 
 packages=(
   libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev
   libswscale-dev libswresample-dev pkg-config libclang-dev clang
-  ffmpeg curl chromium
+  ffmpeg curl
 )
+[ "${1:-}" = "--test" ] && packages+=(chromium)
 # Node.js may come from elsewhere than Debian (a newer one); only install Debian's if none.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
