@@ -284,6 +284,11 @@ impl ServeConfig {
             "WEBHOOK_SECRET must be set, at least 16 characters, with WEBHOOK_URLS: receivers check each request's signature with it"
         );
         anyhow::ensure!(
+            !self.private_playback
+                || (self.playback_secret.is_some() && self.public_api_url.is_some()),
+            "with PRIVATE_PLAYBACK, a webhook's playback_url is a signed link to the API: set PLAYBACK_SECRET (the API's) and PUBLIC_API_URL where webhooks are sent from"
+        );
+        anyhow::ensure!(
             (1..=100).contains(&self.webhook_max_attempts),
             "WEBHOOK_MAX_ATTEMPTS must be between 1 and 100"
         );

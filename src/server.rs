@@ -16,6 +16,8 @@ use crate::storage::{ObjectStore, S3Settings};
 
 /// Uploads of one job's segments in flight at once.
 const UPLOAD_CONCURRENCY: usize = 8;
+/// How long the HTTP server may take to finish its open connections at shutdown.
+const HTTP_DRAIN: Duration = Duration::from_secs(10);
 
 /// A service ready to run: listening, migrated, bucket checked.
 pub struct Application {
@@ -191,10 +193,17 @@ impl Application {
         }
         self.streams_closing.cancel();
         let _ = stop_http.send(());
-        server
-            .await
-            .context("the HTTP server task failed")?
-            .context("the HTTP server failed")?;
+        // Connections finish their answers; one whose client stopped reading (a stalled event
+        // stream) cannot hold the process up for longer than this.
+        match tokio::time::timeout(HTTP_DRAIN, server).await {
+            Ok(served) => served
+                .context("the HTTP server task failed")?
+                .context("the HTTP server failed")?,
+            Err(_) => tracing::warn!(
+                seconds = HTTP_DRAIN.as_secs(),
+                "open connections did not finish in time; stopping anyway"
+            ),
+        }
         Ok(())
     }
 }

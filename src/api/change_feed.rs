@@ -117,13 +117,19 @@ async fn forward(pool: &PgPool, sender: &broadcast::Sender<FeedMessage>) -> sqlx
     // Listening again: whatever happened while we were not is read from the rows.
     let _ = sender.send(FeedMessage::Resync);
     loop {
-        match listener.recv().await {
-            Ok(notification) => match serde_json::from_str(notification.payload()) {
+        // `try_recv` rather than `recv`: both reconnect by themselves after a lost connection,
+        // but only this one says so (`None`), and notifications sent meanwhile are gone.
+        match listener.try_recv().await {
+            Ok(Some(notification)) => match serde_json::from_str(notification.payload()) {
                 Ok(change) => {
                     let _ = sender.send(FeedMessage::Change(change));
                 }
                 Err(error) => tracing::warn!(%error, "unreadable video change notification"),
             },
+            Ok(None) => {
+                tracing::warn!("video change notifications interrupted; listening again");
+                let _ = sender.send(FeedMessage::Resync);
+            }
             Err(error) => return error,
         }
     }

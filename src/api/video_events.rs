@@ -68,6 +68,9 @@ pub async fn video_events(
     let row = videos::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::video_not_found(id))?;
+    // An id beyond the video's version is not one this stream gave (a restored database, a
+    // client mixing streams up): start over with a snapshot.
+    let seen = if seen > row.version { 0 } else { seen };
     if is_final(&row.status) && row.version <= seen {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
@@ -161,9 +164,10 @@ impl EventStream {
             Ok(Some(row)) => self.send_row(row).await,
             Ok(None) => self.send_deleted().await,
             Err(error) => {
-                // The database is away; the feed resynchronises once it is back.
-                tracing::debug!(%error, "could not read the video for its event stream");
-                Next::Continue
+                // Ending the stream is the safe way on: the client reconnects with its
+                // Last-Event-ID and is answered from the row once the database is back.
+                tracing::debug!(%error, "could not read the video for its event stream; ending it");
+                Next::End
             }
         }
     }
@@ -178,7 +182,7 @@ impl EventStream {
                 .id(version.to_string())
                 .json_data(&resource)
                 .expect("a video resource serialises");
-            if self.events.send(event).await.is_err() {
+            if let Next::End = self.send(event).await {
                 return Next::End;
             }
             self.sent = version;
@@ -195,7 +199,7 @@ impl EventStream {
             .event("progress")
             .id(change.version.to_string())
             .data(data.to_string());
-        if self.events.send(event).await.is_err() {
+        if let Next::End = self.send(event).await {
             return Next::End;
         }
         self.sent = change.version;
@@ -206,7 +210,16 @@ impl EventStream {
         let event = Event::default()
             .event("deleted")
             .data(json!({"id": self.id}).to_string());
-        let _ = self.events.send(event).await;
+        self.send(event).await;
         Next::End
+    }
+
+    /// Queues an event for the client; ends when the client is gone, or when the service
+    /// shuts down while a stalled client is not reading (so it cannot hold the shutdown up).
+    async fn send(&self, event: Event) -> Next {
+        tokio::select! {
+            sent = self.events.send(event) => if sent.is_ok() { Next::Continue } else { Next::End },
+            () = self.state.change_feed.closing().cancelled() => Next::End,
+        }
     }
 }

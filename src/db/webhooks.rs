@@ -98,19 +98,28 @@ pub struct ClaimedDelivery {
     pub video: Value,
 }
 
-/// Takes up to `limit` due deliveries for `hold_seconds`, counting the attempt.
+/// Takes up to `limit` due deliveries for `hold_seconds`, counting the attempt. A due one
+/// with no attempts left (its last one died with its sender) is failed instead.
 pub async fn claim_due(
     pool: &PgPool,
     hold_seconds: f64,
     limit: i64,
 ) -> sqlx::Result<Vec<ClaimedDelivery>> {
+    sqlx::query!(
+        "UPDATE webhook_deliveries
+         SET status = 'failed', updated_at = now(),
+             last_error = 'the last attempt was interrupted (its sender stopped); replay it'
+         WHERE status = 'pending' AND next_attempt_at <= now() AND attempts >= attempts_allowed"
+    )
+    .execute(pool)
+    .await?;
     let rows = sqlx::query!(
         "UPDATE webhook_deliveries d
          SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $1), updated_at = now()
          FROM webhook_events e
          WHERE e.id = d.event_id AND d.id IN (
              SELECT id FROM webhook_deliveries
-             WHERE status = 'pending' AND next_attempt_at <= now()
+             WHERE status = 'pending' AND next_attempt_at <= now() AND attempts < attempts_allowed
              ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT $2)
          RETURNING d.id, d.event_id, d.event_type, d.endpoint, d.attempts, d.attempts_allowed, e.video",
         hold_seconds,
@@ -145,8 +154,9 @@ pub struct AttemptOutcome {
     pub error: Option<String>,
     /// Whether the receiver took it (a 2xx).
     pub delivered: bool,
-    /// When to try again, if it failed and attempts remain; `None` gives up.
-    pub retry_in_seconds: Option<f64>,
+    /// When to try again if it failed and attempts remain (whether they do is read from the
+    /// row when the attempt is recorded).
+    pub retry_in_seconds: f64,
 }
 
 /// Records an attempt and its effect on the delivery, in one transaction.
@@ -169,22 +179,21 @@ pub async fn record_attempt(
     )
     .execute(&mut *tx)
     .await?;
-    let status = match (outcome.delivered, outcome.retry_in_seconds) {
-        (true, _) => "delivered",
-        (false, Some(_)) => "pending",
-        (false, None) => "failed",
-    };
+    // Pending or failed is decided from the allowance as it is now: a replay during this
+    // attempt has raised it.
     sqlx::query!(
         "UPDATE webhook_deliveries
-         SET status = $2, last_status_code = $3, last_error = $4, updated_at = now(),
+         SET status = CASE WHEN $2 THEN 'delivered'
+                           WHEN attempts < attempts_allowed THEN 'pending' ELSE 'failed' END,
+             last_status_code = $3, last_error = $4, updated_at = now(),
              next_attempt_at = now() + make_interval(secs => $5),
-             delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
+             delivered_at = CASE WHEN $2 THEN now() ELSE delivered_at END
          WHERE id = $1 AND attempts = $6",
         delivery.id,
-        status,
+        outcome.delivered,
         outcome.status_code,
         outcome.error,
-        outcome.retry_in_seconds.unwrap_or(0.0),
+        outcome.retry_in_seconds,
         delivery.attempt,
     )
     .execute(&mut *tx)
@@ -269,11 +278,11 @@ pub async fn replay(pool: &PgPool, id: Uuid, more_attempts: i32) -> sqlx::Result
 }
 
 /// Removes events (and their deliveries and attempts) older than `days` that have nothing
-/// left to send; returns how many.
+/// left to send, whether or not a process ever made their deliveries; returns how many.
 pub async fn prune(pool: &PgPool, days: f64) -> sqlx::Result<u64> {
     let removed = sqlx::query!(
         "DELETE FROM webhook_events e
-         WHERE e.fanned_out AND e.created_at < now() - make_interval(days => $1::float8::int)
+         WHERE e.created_at < now() - make_interval(secs => $1::float8 * 86400)
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
                            WHERE d.event_id = e.id AND d.status = 'pending')",
         days

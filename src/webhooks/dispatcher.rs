@@ -25,13 +25,14 @@ const POLL: Duration = Duration::from_millis(500);
 const BATCH: i64 = 16;
 /// The longest wait between two attempts.
 const LONGEST_RETRY: Duration = Duration::from_secs(3600);
-/// Events, deliveries and attempts are kept this many days once nothing is left to send.
+/// Events, deliveries and attempts are kept this many days once nothing is left to send (and
+/// events no process with endpoints took, as long).
 const RETENTION_DAYS: f64 = 30.0;
 /// How often old events are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Where and how webhooks are sent. With no endpoints, the dispatcher only marks events as
-/// handled, so that endpoints configured later do not receive old ones.
+/// Where and how webhooks are sent. With no endpoints, the dispatcher makes no deliveries of
+/// its own: it sends those made earlier and leaves new events to a process that has some.
 #[derive(Clone)]
 pub struct WebhookSettings {
     /// Receivers; every event goes to each.
@@ -47,7 +48,7 @@ pub struct WebhookSettings {
 }
 
 impl WebhookSettings {
-    /// No endpoint: events are only marked as handled.
+    /// No endpoint: new events wait for a process that has some.
     pub fn no_endpoints() -> WebhookSettings {
         WebhookSettings {
             endpoints: Vec::new(),
@@ -147,13 +148,19 @@ impl Dispatcher {
     /// Fans out new events and sends the due deliveries; true when there was work (so more
     /// may be waiting).
     async fn round(self: &Arc<Self>) -> sqlx::Result<bool> {
-        let events = webhooks::fan_out(
-            &self.pool,
-            &self.settings.endpoints,
-            self.settings.max_attempts,
-            100,
-        )
-        .await?;
+        // Without endpoints, leave new events to a process that has some (during a rollout of
+        // WEBHOOK_URLS, say); this one only finishes deliveries made earlier.
+        let events = if self.settings.endpoints.is_empty() {
+            0
+        } else {
+            webhooks::fan_out(
+                &self.pool,
+                &self.settings.endpoints,
+                self.settings.max_attempts,
+                100,
+            )
+            .await?
+        };
         let hold = self.settings.timeout.as_secs_f64() + 5.0;
         let due = webhooks::claim_due(&self.pool, hold, BATCH).await?;
         let busy = events > 0 || !due.is_empty();
@@ -183,14 +190,15 @@ impl Dispatcher {
             Err(error) => (None, Some(error)),
         };
         let delivered = error.is_none();
-        let retry_in_seconds = (!delivered && delivery.attempt < delivery.attempts_allowed)
-            .then(|| self.settings.retry_delay(delivery.attempt).as_secs_f64());
-        match (&error, retry_in_seconds) {
-            (None, _) => tracing::info!("webhook delivered"),
-            (Some(error), Some(delay)) => {
-                tracing::warn!(%error, retry_in_seconds = delay, "webhook not delivered; will retry")
+        let retry_in_seconds = self.settings.retry_delay(delivery.attempt).as_secs_f64();
+        // As the claim saw it; a replay meanwhile may allow more (the row decides).
+        let last = delivery.attempt >= delivery.attempts_allowed;
+        match &error {
+            None => tracing::info!("webhook delivered"),
+            Some(error) if last => tracing::error!(%error, "webhook not delivered; giving up"),
+            Some(error) => {
+                tracing::warn!(%error, retry_in_seconds, "webhook not delivered; will retry")
             }
-            (Some(error), None) => tracing::error!(%error, "webhook not delivered; giving up"),
         }
         let outcome = AttemptOutcome {
             started_at,

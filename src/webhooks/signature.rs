@@ -53,6 +53,8 @@ pub fn verify(
     let mut signatures = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
+            // Exactly one timestamp: with two it would be open which one was signed.
+            Some(("t", _)) if timestamp.is_some() => return Err(SignatureError::Malformed),
             Some(("t", value)) => {
                 timestamp = Some(
                     value
@@ -68,7 +70,7 @@ pub fn verify(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > tolerance {
+    if now.abs_diff(timestamp) > tolerance.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let matches = signatures.iter().any(|hex| {
@@ -118,6 +120,11 @@ mod tests {
             verify(SECRET, &header, b"body", 1_301, 300),
             Err(SignatureError::Stale)
         );
+        let far = format!("t={},v1=00", i64::MIN);
+        assert_eq!(
+            verify(SECRET, &far, b"body", i64::MAX, 300),
+            Err(SignatureError::Stale)
+        );
     }
 
     #[test]
@@ -131,7 +138,7 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_refused() {
-        for header in ["", "t=1", "v1=00", "t=x,v1=00", "garbage"] {
+        for header in ["", "t=1", "v1=00", "t=x,v1=00", "garbage", "t=1,t=2,v1=00"] {
             assert_eq!(
                 verify(SECRET, header, b"", 1, 300),
                 Err(SignatureError::Malformed),

@@ -178,6 +178,12 @@ async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404(
         (first.event.as_str(), &first.data["status"]),
         ("status", &"pending".into())
     );
+    // An id this stream never gave (beyond the video's version) gets a snapshot, not silence.
+    let url = app.url(&format!("/v1/videos/{id}/events"));
+    let mut unknown_id = sse::connect(&url, Some(1_000_000)).await.unwrap();
+    let snapshot = unknown_id.next(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(snapshot.id, first.id);
+    drop(unknown_id);
     assert_eq!(app.delete(&format!("/v1/videos/{id}")).await.status(), 204);
     let rest = stream.collect(Duration::from_secs(30)).await;
     assert_eq!(rest.len(), 1, "{rest:?}");
@@ -192,5 +198,61 @@ async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404(
     .err()
     .unwrap();
     assert_eq!(unknown.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_faster_than_ten_a_second_is_thinned_and_the_newest_value_wins() {
+    // No worker: the test writes the progress itself, at about 100 updates a second.
+    let app = spawn_app_with(|c| c.workers = 0).await;
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
+        .await
+        .unwrap();
+    stream.next(Duration::from_secs(10)).await.unwrap();
+    let db = sqlx::PgPool::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    let writes = 150;
+    let started = std::time::Instant::now();
+    for frames in 1..=writes {
+        sqlx::query(
+            "UPDATE videos SET progress = jsonb_build_object('frames_done', $2::int) WHERE id = $1",
+        )
+        .bind(uuid)
+        .bind(frames)
+        .execute(&db)
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let writing = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    sqlx::query("UPDATE videos SET status = 'canceled', finished_at = now() WHERE id = $1")
+        .bind(uuid)
+        .execute(&db)
+        .await
+        .unwrap();
+    let events = stream.collect(Duration::from_secs(30)).await;
+    let frames: Vec<u64> = events
+        .iter()
+        .filter(|e| e.event == "progress")
+        .map(|e| e.data["progress"]["frames_done"].as_u64().unwrap())
+        .collect();
+    assert!(
+        frames.len() as f64 <= writing * 10.0 + 2.0,
+        "{} progress events for {writes} writes in {writing:.2} s: {frames:?}",
+        frames.len()
+    );
+    assert!(frames.len() >= 3, "{frames:?}");
+    assert!(frames.windows(2).all(|w| w[0] < w[1]), "{frames:?}");
+    assert_eq!(
+        *frames.last().unwrap(),
+        writes as u64,
+        "the newest value is sent last"
+    );
+    assert_eq!(events.last().unwrap().data["status"], "canceled");
     app.stop().await;
 }

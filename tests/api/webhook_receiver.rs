@@ -14,6 +14,8 @@ use tokio::sync::Notify;
 #[derive(Debug, Clone, Copy)]
 pub enum Answer {
     Status(u16),
+    /// Answers with this status after a while.
+    Late(Duration, u16),
     /// Never answers (the sender times out, or dies waiting).
     Hang,
 }
@@ -95,6 +97,10 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     let answer = shared.script.lock().unwrap().pop_front();
     match answer {
         Some(Answer::Status(code)) => StatusCode::from_u16(code).unwrap(),
+        Some(Answer::Late(wait, code)) => {
+            tokio::time::sleep(wait).await;
+            StatusCode::from_u16(code).unwrap()
+        }
         Some(Answer::Hang) => std::future::pending().await,
         None => StatusCode::NO_CONTENT,
     }

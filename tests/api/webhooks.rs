@@ -249,6 +249,40 @@ async fn a_delivery_that_ran_out_of_attempts_is_failed_and_can_be_replayed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_during_the_last_attempt_is_not_undone_by_its_failure() {
+    let receiver = Receiver::start(&[Answer::Late(Duration::from_secs(2), 500)]).await;
+    let app = app_posting_to(&[&receiver.url], 1).await;
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    assert_eq!(
+        app.post(&format!("/v1/videos/{id}/cancel")).await.status(),
+        202
+    );
+    // The only allowed attempt is under way (the receiver answers 500 in 2 s): replay now.
+    receiver.wait_for(1, Duration::from_secs(30)).await;
+    let delivery = &app
+        .get_json(&format!("/v1/webhook-deliveries?video_id={id}"))
+        .await["items"][0];
+    let replay = app
+        .post(&format!(
+            "/v1/webhook-deliveries/{}/replay",
+            delivery["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(replay.status(), 202);
+    let delivered = &deliveries_of(&app, &id, "delivered", 1).await[0];
+    assert_eq!(delivered["attempts"], 2, "{delivered}");
+    let codes: Vec<&Value> = delivered["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status_code"])
+        .collect();
+    assert_eq!(codes, [500, 204]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_the_status_change_and_the_delivery_still_delivers() {
     // The API in this process; the worker, which sends webhooks, in a child process.
     let receiver = Receiver::start(&[Answer::Hang]).await;
@@ -294,23 +328,23 @@ async fn a_crash_between_the_status_change_and_the_delivery_still_delivers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhooks_need_a_secret_and_http_urls() {
-    for (urls, secret, complaint) in [
+async fn webhooks_need_a_secret_http_urls_and_with_private_playback_the_apis_url_and_secret() {
+    type Adjust = fn(&mut hls_transcoder::config::ServeConfig);
+    let cases: [(Adjust, &str); 3] = [
+        (|c| c.webhook_secret = None, "WEBHOOK_SECRET"),
         (
-            vec!["http://127.0.0.1:9/hooks".to_string()],
-            None,
-            "WEBHOOK_SECRET",
-        ),
-        (
-            vec!["ftp://example.com/x".to_string()],
-            Some(SECRET.to_string()),
+            |c| c.webhook_urls = vec!["ftp://example.com/x".into()],
             "http or https",
         ),
-    ] {
+        // Private playback: the body's playback_url must be a link the API accepts.
+        (|c| c.private_playback = true, "PUBLIC_API_URL"),
+    ];
+    for (adjust, complaint) in cases {
         let temp = tempfile::tempdir().unwrap();
         let mut config = crate::helpers::test_config(temp.path());
-        config.webhook_urls = urls;
-        config.webhook_secret = secret;
+        config.webhook_urls = vec!["http://127.0.0.1:9/hooks".into()];
+        config.webhook_secret = Some(SECRET.into());
+        adjust(&mut config);
         let error = hls_transcoder::server::Application::build(config)
             .await
             .err()
