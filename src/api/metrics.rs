@@ -9,7 +9,7 @@ use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
-use crate::db::videos;
+use crate::db::{videos, webhooks};
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in it).
 pub fn prometheus() -> PrometheusHandle {
@@ -29,22 +29,33 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
-/// Jobs by status, queue depth, conversion seconds, bytes uploaded, HTTP latency.
+/// Jobs by status, queue depth, webhook deliveries by status and attempts by outcome,
+/// conversion seconds, bytes uploaded, HTTP latency.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", body = String, example = "# TYPE hls_videos gauge\nhls_videos{status=\"completed\"} 42\nhls_queue_depth 3\n")))]
 pub async fn metrics(State(state): State<AppState>) -> String {
     if let Ok(counts) = videos::count_by_status(&state.pool).await {
         for status in ["pending", "processing", "completed", "failed", "canceled"] {
-            let count = counts
-                .iter()
-                .find(|(s, _)| s == status)
-                .map_or(0, |(_, c)| *c);
-            metrics::gauge!("hls_videos", "status" => status).set(count as f64);
+            let count = count_of(&counts, status);
+            metrics::gauge!("hls_videos", "status" => status).set(count);
             if status == "pending" {
-                metrics::gauge!("hls_queue_depth").set(count as f64);
+                metrics::gauge!("hls_queue_depth").set(count);
             }
         }
     }
+    if let Ok(counts) = webhooks::count_by_status(&state.pool).await {
+        for status in ["pending", "delivered", "failed"] {
+            metrics::gauge!("hls_webhook_deliveries", "status" => status)
+                .set(count_of(&counts, status));
+        }
+    }
     state.metrics.render()
+}
+
+fn count_of(counts: &[(String, i64)], status: &str) -> f64 {
+    counts
+        .iter()
+        .find(|(s, _)| s == status)
+        .map_or(0.0, |(_, c)| *c as f64)
 }
 
 /// Records `http_request_duration_seconds` by method, route and status.

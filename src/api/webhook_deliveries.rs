@@ -56,7 +56,7 @@ pub struct WebhookDelivery {
     pub video_id: Uuid,
     /// `video.completed`, `video.failed` or `video.canceled`.
     pub event: String,
-    /// Where it goes.
+    /// Where it goes, without user, password or query (they may hold a token).
     pub endpoint: String,
     /// `pending` (waiting for an attempt), `delivered` or `failed` (attempts exhausted).
     pub status: String,
@@ -86,7 +86,7 @@ impl WebhookDelivery {
             event_id: row.event_id,
             video_id: row.video_id,
             event: row.event_type,
-            endpoint: row.endpoint,
+            endpoint: redact_endpoint(&row.endpoint),
             status: row.status,
             attempts: row.attempts,
             attempts_allowed: row.attempts_allowed,
@@ -246,10 +246,44 @@ async fn with_history(
         .collect())
 }
 
+/// The endpoint without what may be a secret in it: its user and password, and its query
+/// (some receivers take a token there).
+fn redact_endpoint(endpoint: &str) -> String {
+    let Ok(mut url) = reqwest::Url::parse(endpoint) else {
+        return "(unreadable URL)".to_string();
+    };
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let had_query = url.query().is_some();
+    url.set_query(None);
+    let mut shown = url.to_string();
+    if had_query {
+        shown.push_str("?(redacted)");
+    }
+    shown
+}
+
 fn not_found(id: Uuid) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "delivery-not-found",
         format!("there is no webhook delivery {id}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_endpoint;
+
+    #[test]
+    fn credentials_and_queries_are_not_shown() {
+        assert_eq!(
+            redact_endpoint("https://user:pw@hooks.example.com:8443/in?token=s3cret"),
+            "https://hooks.example.com:8443/in?(redacted)"
+        );
+        assert_eq!(
+            redact_endpoint("http://127.0.0.1:9/hooks"),
+            "http://127.0.0.1:9/hooks"
+        );
+    }
 }

@@ -291,3 +291,13 @@ pub async fn prune(pool: &PgPool, days: f64) -> sqlx::Result<u64> {
     .await?;
     Ok(removed.rows_affected())
 }
+
+/// Deliveries per status, for metrics.
+pub async fn count_by_status(pool: &PgPool) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        "SELECT status, count(*) AS \"count!\" FROM webhook_deliveries GROUP BY status"
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
+}

@@ -190,6 +190,8 @@ impl Dispatcher {
             Err(error) => (None, Some(error)),
         };
         let delivered = error.is_none();
+        let outcome = if delivered { "delivered" } else { "failed" };
+        metrics::counter!("hls_webhook_attempts_total", "outcome" => outcome).increment(1);
         let retry_in_seconds = self.settings.retry_delay(delivery.attempt).as_secs_f64();
         // As the claim saw it; a replay meanwhile may allow more (the row decides).
         let last = delivery.attempt >= delivery.attempts_allowed;

@@ -151,6 +151,13 @@ async fn a_completed_video_is_posted_signed_to_every_endpoint() {
         .get(&format!("/v1/webhook-deliveries/{}", uuid::Uuid::new_v4()))
         .await;
     problem(missing, 404, "delivery-not-found").await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for line in [
+        "hls_webhook_deliveries{status=\"delivered\"} 2",
+        "hls_webhook_attempts_total{outcome=\"delivered\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
+    }
     problem(
         app.get("/v1/webhook-deliveries?status=lost").await,
         400,
