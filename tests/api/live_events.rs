@@ -256,3 +256,40 @@ async fn progress_faster_than_ten_a_second_is_thinned_and_the_newest_value_wins(
     assert_eq!(events.last().unwrap().data["status"], "canceled");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_missed_while_the_listener_reconnects_still_reaches_the_stream() {
+    let app = spawn_app_with(|c| c.workers = 0).await;
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
+        .await
+        .unwrap();
+    stream.next(Duration::from_secs(10)).await.unwrap();
+    // Cut the API's LISTEN connection and, in the same statement, end the video: its
+    // notification goes out while nobody listens, so it is lost.
+    let db = sqlx::PgPool::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    let cut: i64 = sqlx::query_scalar(
+        "WITH cut AS (
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%hls_transcoder_video_events%')
+         UPDATE videos SET status = 'canceled', finished_at = now()
+         WHERE id = $1 AND (SELECT count(*) FROM cut) > 0
+         RETURNING (SELECT count(*) FROM cut)",
+    )
+    .bind(id.parse::<uuid::Uuid>().unwrap())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(cut, 1, "one listener connection was cut");
+    // Once listening again, the feed has the stream read its video: the final status arrives.
+    let events = stream.collect(Duration::from_secs(30)).await;
+    let last = events.last().expect("an event after the reconnection");
+    assert_eq!(
+        (last.event.as_str(), &last.data["status"]),
+        ("status", &"canceled".into())
+    );
+    app.stop().await;
+}
