@@ -2,8 +2,6 @@
 //! on the channel a trigger NOTIFYs (so a worker on another machine is heard too), fanned out
 //! to every open event stream.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -11,6 +9,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::db::notifications::{self, Heard};
 use crate::db::videos::VIDEO_EVENTS_CHANNEL;
 
 /// Notifications buffered per subscriber before it counts as lagging (and re-reads the row).
@@ -89,50 +88,24 @@ impl ChangeFeed {
     }
 }
 
-/// Forwards notifications until `closing`; after a lost connection, reconnects and tells the
-/// subscribers to resynchronise.
+/// Forwards notifications until `closing`; whenever some may have been missed (at the start,
+/// after a lost connection), tells the subscribers to resynchronise.
 async fn listen(pool: PgPool, sender: broadcast::Sender<FeedMessage>, closing: CancellationToken) {
-    loop {
-        tokio::select! {
-            () = closing.cancelled() => return,
-            error = forward(&pool, &sender) => {
-                tracing::warn!(%error, "video change notifications interrupted; reconnecting");
-            }
-        }
-        tokio::select! {
-            () = closing.cancelled() => return,
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-}
-
-async fn forward(pool: &PgPool, sender: &broadcast::Sender<FeedMessage>) -> sqlx::Error {
-    let mut listener = match crate::db::listener(pool).await {
-        Ok(listener) => listener,
-        Err(error) => return error,
-    };
-    if let Err(error) = listener.listen(VIDEO_EVENTS_CHANNEL).await {
-        return error;
-    }
-    // Listening again: whatever happened while we were not is read from the rows.
-    let _ = sender.send(FeedMessage::Resync);
-    loop {
-        // `try_recv` rather than `recv`: both reconnect by themselves after a lost connection,
-        // but only this one says so (`None`), and notifications sent meanwhile are gone.
-        match listener.try_recv().await {
-            Ok(Some(notification)) => match serde_json::from_str(notification.payload()) {
-                Ok(change) => {
-                    let _ = sender.send(FeedMessage::Change(change));
+    notifications::listen(pool, VIDEO_EVENTS_CHANNEL, closing, |heard| {
+        let message = match heard {
+            Heard::Notification(payload) => match serde_json::from_str(payload) {
+                Ok(change) => FeedMessage::Change(change),
+                Err(error) => {
+                    tracing::warn!(%error, "unreadable video change notification");
+                    return;
                 }
-                Err(error) => tracing::warn!(%error, "unreadable video change notification"),
             },
-            Ok(None) => {
-                tracing::warn!("video change notifications interrupted; listening again");
-                let _ = sender.send(FeedMessage::Resync);
-            }
-            Err(error) => return error,
-        }
-    }
+            // Whatever happened while nobody listened is read from the rows.
+            Heard::MayHaveMissed => FeedMessage::Resync,
+        };
+        let _ = sender.send(message);
+    })
+    .await;
 }
 
 #[cfg(test)]

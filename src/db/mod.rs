@@ -3,8 +3,8 @@
 //! Queries are sqlx's checked macros; their offline data lives in `.sqlx/` so a build needs
 //! no database. Nothing here knows about HTTP or libav.
 
+pub(crate) mod notifications;
 pub mod videos;
-pub(crate) mod wakeup;
 pub mod webhooks;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -29,17 +29,6 @@ pub async fn connect_and_migrate(url: &str, connections: u32) -> anyhow::Result<
         .await
         .context("Failed to apply the database migrations")?;
     Ok(pool)
-}
-
-/// A LISTEN connection of its own, outside `pool`: a listener holds its connection for as
-/// long as it runs, and the pool's few connections are for queries. A process opens up to
-/// three (jobs, video changes, webhooks) besides its pool.
-pub async fn listener(pool: &PgPool) -> sqlx::Result<sqlx::postgres::PgListener> {
-    let own = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with((*pool.connect_options()).clone());
-    sqlx::postgres::PgListener::connect_with(&own).await
 }
 
 /// Whether `error` may go away by itself (the database restarting or unreachable), so the

@@ -13,9 +13,9 @@ use uuid::Uuid;
 use super::conversion_job::ConversionJob;
 use super::janitor;
 use crate::ConvertOptions;
+use crate::db::notifications;
 use crate::db::videos;
 use crate::db::videos::JOBS_CHANNEL;
-use crate::db::wakeup;
 use crate::storage::ObjectStore;
 
 /// How often an idle worker looks for work when no notification comes.
@@ -62,7 +62,7 @@ impl WorkerPool {
         let wake = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
         if count > 0 {
-            tasks.spawn(wakeup::listen(
+            tasks.spawn(notifications::wake_on(
                 settings.pool.clone(),
                 JOBS_CHANNEL,
                 Arc::clone(&wake),

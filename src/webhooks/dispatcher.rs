@@ -6,7 +6,7 @@
 //! restart) sends it again. Receivers deduplicate by `Webhook-Id`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::signature;
 use crate::api::video_resource::Presenter;
+use crate::db::notifications;
 use crate::db::videos::{VideoRow, WEBHOOKS_CHANNEL};
-use crate::db::wakeup;
 use crate::db::webhooks::{self, AttemptOutcome, ClaimedDelivery};
 
 /// When nothing wakes it, the dispatcher looks for due deliveries this often.
@@ -103,7 +103,7 @@ pub async fn run(
         client,
     });
     let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(wakeup::listen(
+    let listener = tokio::spawn(notifications::wake_on(
         dispatcher.pool.clone(),
         WEBHOOKS_CHANNEL,
         Arc::clone(&wake),
@@ -221,9 +221,7 @@ impl Dispatcher {
             .map_err(|e| format!("the stored event is unreadable: {e}"))?;
         let body = serde_json::to_vec(&self.presenter.present(row, None))
             .map_err(|e| format!("the body could not be made: {e}"))?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let now = chrono::Utc::now().timestamp();
         let response = self
             .client
             .post(&delivery.endpoint)
