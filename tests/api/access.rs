@@ -43,12 +43,8 @@ async fn with_api_keys_changes_need_a_valid_key_and_reads_stay_public() {
     )
     .await;
     let deliveries = app
-        .client
-        .get(app.url("/v1/webhook-deliveries"))
-        .bearer_auth("first-key")
-        .send()
-        .await
-        .unwrap();
+        .get_with_key("/v1/webhook-deliveries", "first-key")
+        .await;
     assert_eq!(deliveries.status(), 200);
     app.stop().await;
 }
@@ -61,13 +57,7 @@ async fn private_reads_need_a_key_but_health_and_docs_do_not() {
     })
     .await;
     problem(app.get("/v1/videos").await, 401, "missing-api-key").await;
-    let listed = app
-        .client
-        .get(app.url("/v1/videos"))
-        .bearer_auth("k1")
-        .send()
-        .await
-        .unwrap();
+    let listed = app.get_with_key("/v1/videos", "k1").await;
     assert_eq!(listed.status(), 200);
     for open in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
         assert_eq!(app.get(open).await.status(), 200, "{open}");

@@ -62,12 +62,8 @@ async fn the_page_uploads_follows_progress_and_plays_in_chromium() {
     // What the page did, seen from the API: one video, converted, with its playback URL.
     let id = summary["video_id"].as_str().unwrap();
     let video: Value = app
-        .client
-        .get(app.url(&format!("/v1/videos/{id}")))
-        .bearer_auth(key)
-        .send()
+        .get_with_key(&format!("/v1/videos/{id}"), key)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

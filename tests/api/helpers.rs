@@ -183,6 +183,12 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// GET a path of the API with `Authorization: Bearer KEY`.
+    pub async fn get_with_key(&self, path: &str, key: &str) -> reqwest::Response {
+        let request = self.client.get(self.url(path)).bearer_auth(key);
+        request.send().await.unwrap()
+    }
+
     /// POST to a path of the API with no body (cancel, retry).
     pub async fn post(&self, path: &str) -> reqwest::Response {
         self.client.post(self.url(path)).send().await.unwrap()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use hls_transcoder::config::Role;
 
 use crate::helpers::{TestApp, long_clip, spawn_app, spawn_app_with};
-use crate::sse::{self, SseEvent};
+use crate::sse::{self, SseEvent, SseStream};
 use crate::workers::{WorkerProcess, spawn_serve};
 
 /// Checks a whole stream: a snapshot first, progress that only grows, ids that only grow, at
@@ -46,14 +46,23 @@ fn check_stream(events: &[SseEvent], final_status: &str) {
     }
 }
 
+/// The event stream's URL for a video.
+fn events_url(app: &TestApp, id: &str) -> String {
+    app.url(&format!("/v1/videos/{id}/events"))
+}
+
+/// Uploads a 720p 20 s clip and follows its events from the start.
+async fn upload_and_follow(app: &TestApp) -> (String, SseStream) {
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    let stream = sse::connect(&events_url(app, &id), None).await.unwrap();
+    (id, stream)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversion_streams_per_frame_progress_and_ends_with_its_final_status() {
     let app = spawn_app().await;
-    let temp = tempfile::tempdir().unwrap();
-    let id = app.upload_id(&long_clip(temp.path())).await;
-    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
-        .await
-        .unwrap();
+    let (id, mut stream) = upload_and_follow(&app).await;
     let events = stream.collect(Duration::from_secs(240)).await;
     check_stream(&events, "completed");
     let progress: Vec<&SseEvent> = events.iter().filter(|e| e.event == "progress").collect();
@@ -83,11 +92,9 @@ async fn a_conversion_streams_per_frame_progress_and_ends_with_its_final_status(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnecting_with_last_event_id_resumes_and_never_loses_the_final_status() {
     let app = spawn_app().await;
-    let temp = tempfile::tempdir().unwrap();
-    let id = app.upload_id(&long_clip(temp.path())).await;
-    let url = app.url(&format!("/v1/videos/{id}/events"));
     // Read until the conversion is under way, then drop the connection.
-    let mut stream = sse::connect(&url, None).await.unwrap();
+    let (id, mut stream) = upload_and_follow(&app).await;
+    let url = events_url(&app, &id);
     let last_seen = loop {
         let event = stream.next(Duration::from_secs(60)).await.unwrap();
         if event.event == "progress" {
@@ -118,11 +125,7 @@ async fn progress_from_a_worker_in_another_process_reaches_the_api_processes_str
     let app: TestApp = spawn_app_with(|c| c.role = Role::Api).await;
     let worker_dir = tempfile::tempdir().unwrap();
     let mut worker = WorkerProcess(Some(spawn_serve(&app, "worker", worker_dir.path())));
-    let temp = tempfile::tempdir().unwrap();
-    let id = app.upload_id(&long_clip(temp.path())).await;
-    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
-        .await
-        .unwrap();
+    let (_, mut stream) = upload_and_follow(&app).await;
     let events = stream.collect(Duration::from_secs(240)).await;
     check_stream(&events, "completed");
     let progress = events.iter().filter(|e| e.event == "progress").count();
@@ -144,11 +147,7 @@ async fn progress_from_a_worker_in_another_process_reaches_the_api_processes_str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_canceled_video_ends_its_stream_with_that_status() {
     let app = spawn_app().await;
-    let temp = tempfile::tempdir().unwrap();
-    let id = app.upload_id(&long_clip(temp.path())).await;
-    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
-        .await
-        .unwrap();
+    let (id, mut stream) = upload_and_follow(&app).await;
     assert_eq!(
         stream.next(Duration::from_secs(10)).await.unwrap().event,
         "status"
@@ -168,18 +167,14 @@ async fn a_canceled_video_ends_its_stream_with_that_status() {
 async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404() {
     // No worker: the video stays pending, so nothing but the delete happens to it.
     let app = spawn_app_with(|c| c.workers = 0).await;
-    let temp = tempfile::tempdir().unwrap();
-    let id = app.upload_id(&long_clip(temp.path())).await;
-    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
-        .await
-        .unwrap();
+    let (id, mut stream) = upload_and_follow(&app).await;
     let first = stream.next(Duration::from_secs(10)).await.unwrap();
     assert_eq!(
         (first.event.as_str(), &first.data["status"]),
         ("status", &"pending".into())
     );
     // An id this stream never gave (beyond the video's version) gets a snapshot, not silence.
-    let url = app.url(&format!("/v1/videos/{id}/events"));
+    let url = events_url(&app, &id);
     let mut unknown_id = sse::connect(&url, Some(1_000_000)).await.unwrap();
     let snapshot = unknown_id.next(Duration::from_secs(10)).await.unwrap();
     assert_eq!(snapshot.id, first.id);
@@ -190,13 +185,10 @@ async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404(
     assert_eq!(rest[0].event, "deleted");
     assert_eq!(rest[0].data["id"], id.as_str());
 
-    let unknown = sse::connect(
-        &app.url(&format!("/v1/videos/{}/events", uuid::Uuid::new_v4())),
-        None,
-    )
-    .await
-    .err()
-    .unwrap();
+    let unknown = sse::connect(&events_url(&app, &uuid::Uuid::new_v4().to_string()), None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(unknown.status(), 404);
     app.stop().await;
 }
@@ -205,12 +197,8 @@ async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404(
 async fn progress_faster_than_ten_a_second_is_thinned_and_the_newest_value_wins() {
     // No worker: the test writes the progress itself, at about 100 updates a second.
     let app = spawn_app_with(|c| c.workers = 0).await;
-    let temp = tempfile::tempdir().unwrap();
-    let id = app.upload_id(&long_clip(temp.path())).await;
+    let (id, mut stream) = upload_and_follow(&app).await;
     let uuid: uuid::Uuid = id.parse().unwrap();
-    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
-        .await
-        .unwrap();
     stream.next(Duration::from_secs(10)).await.unwrap();
     let db = sqlx::PgPool::connect(&app.config.database_url)
         .await
@@ -260,11 +248,7 @@ async fn progress_faster_than_ten_a_second_is_thinned_and_the_newest_value_wins(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_missed_while_the_listener_reconnects_still_reaches_the_stream() {
     let app = spawn_app_with(|c| c.workers = 0).await;
-    let temp = tempfile::tempdir().unwrap();
-    let id = app.upload_id(&long_clip(temp.path())).await;
-    let mut stream = sse::connect(&app.url(&format!("/v1/videos/{id}/events")), None)
-        .await
-        .unwrap();
+    let (id, mut stream) = upload_and_follow(&app).await;
     stream.next(Duration::from_secs(10)).await.unwrap();
     // Cut the API's LISTEN connection and, in the same statement, end the video: its
     // notification goes out while nobody listens, so it is lost.

@@ -44,6 +44,12 @@ async fn deliveries_of(app: &TestApp, video: &str, status: &str, count: usize) -
     }
 }
 
+/// Asks for a delivery to be sent again.
+async fn replay(app: &TestApp, delivery: &str) -> reqwest::Response {
+    app.post(&format!("/v1/webhook-deliveries/{delivery}/replay"))
+        .await
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -234,23 +240,13 @@ async fn a_delivery_that_ran_out_of_attempts_is_failed_and_can_be_replayed() {
     let body = receiver.received()[0].json();
     assert_eq!(body["error"]["code"], "corrupt-input");
 
-    let replay = app
-        .post(&format!(
-            "/v1/webhook-deliveries/{}/replay",
-            failed["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(replay.status(), 202);
+    let answer = replay(&app, failed["id"].as_str().unwrap()).await;
+    assert_eq!(answer.status(), 202);
     let replayed = &deliveries_of(&app, &id, "delivered", 1).await[0];
     assert_eq!(replayed["attempts"], 3);
     assert_eq!(replayed["history"].as_array().unwrap().len(), 3);
     assert_eq!(receiver.received().len(), 3);
-    let missing = app
-        .post(&format!(
-            "/v1/webhook-deliveries/{}/replay",
-            uuid::Uuid::new_v4()
-        ))
-        .await;
+    let missing = replay(&app, &uuid::Uuid::new_v4().to_string()).await;
     problem(missing, 404, "delivery-not-found").await;
     app.stop().await;
 }
@@ -270,13 +266,8 @@ async fn a_replay_during_the_last_attempt_is_not_undone_by_its_failure() {
     let delivery = &app
         .get_json(&format!("/v1/webhook-deliveries?video_id={id}"))
         .await["items"][0];
-    let replay = app
-        .post(&format!(
-            "/v1/webhook-deliveries/{}/replay",
-            delivery["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(replay.status(), 202);
+    let answer = replay(&app, delivery["id"].as_str().unwrap()).await;
+    assert_eq!(answer.status(), 202);
     let delivered = &deliveries_of(&app, &id, "delivered", 1).await[0];
     assert_eq!(delivered["attempts"], 2, "{delivered}");
     let codes: Vec<&Value> = delivered["history"]
