@@ -14,8 +14,6 @@ use super::problem::ApiError;
 use super::video_resource::VideoResource;
 use crate::db::videos;
 
-const STATUSES: [&str; 5] = ["pending", "processing", "completed", "failed", "canceled"];
-
 /// Query parameters of the list.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
@@ -63,7 +61,7 @@ pub async fn list_videos(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<VideoPage>, ApiError> {
-    check_status_filter(query.status.as_deref(), &STATUSES)?;
+    check_status_filter(query.status.as_deref(), &videos::STATUSES)?;
     let limit = query.limit.unwrap_or(20).clamp(1, 100);
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows = videos::list(&state.pool, query.status.as_deref(), after, limit + 1).await?;

@@ -34,7 +34,7 @@ pub fn prometheus() -> PrometheusHandle {
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", body = String, example = "# TYPE hls_videos gauge\nhls_videos{status=\"completed\"} 42\nhls_queue_depth 3\n")))]
 pub async fn metrics(State(state): State<AppState>) -> String {
     if let Ok(counts) = videos::count_by_status(&state.pool).await {
-        for status in ["pending", "processing", "completed", "failed", "canceled"] {
+        for status in videos::STATUSES {
             let count = count_of(&counts, status);
             metrics::gauge!("hls_videos", "status" => status).set(count);
             if status == "pending" {

@@ -13,6 +13,9 @@ pub const VIDEO_EVENTS_CHANNEL: &str = "hls_transcoder_video_events";
 /// The channel a trigger NOTIFYs when a webhook event is written to the outbox.
 pub const WEBHOOKS_CHANNEL: &str = "hls_transcoder_webhooks";
 
+/// Every status a video can have (the `videos.status` CHECK constraint).
+pub const STATUSES: [&str; 5] = ["pending", "processing", "completed", "failed", "canceled"];
+
 /// Whether a status is final: nothing changes it any more but a retry.
 pub fn is_final(status: &str) -> bool {
     matches!(status, "completed" | "failed" | "canceled")
