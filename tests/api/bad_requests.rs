@@ -75,7 +75,7 @@ async fn a_truncated_video_is_accepted_then_fails_with_a_reason_and_its_file_is_
         "{video}"
     );
     assert!(video["playback_url"].is_null());
-    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+    app.assert_uploads_removed().await;
     app.stop().await;
 }
 

@@ -77,7 +77,7 @@ async fn an_s3_outage_during_the_uploads_only_pauses_the_job() {
     assert_eq!(video["status"], "completed", "{video}");
     assert_eq!(video["attempts"], 1, "{video}");
     assert_plays(&video);
-    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+    app.assert_uploads_removed().await;
     app.stop().await;
 }
 
@@ -116,7 +116,7 @@ async fn a_longer_s3_outage_fails_the_job_clearly_and_retry_completes_it() {
     let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
     assert_eq!(video["status"], "completed", "{video}");
     assert_plays(&video);
-    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+    app.assert_uploads_removed().await;
 
     problem(post_retry(&app, &id).await, 409, "not-retryable").await;
     app.stop().await;
@@ -171,7 +171,7 @@ async fn during_a_database_outage_requests_get_503_and_the_running_job_completes
     assert_eq!(video["attempts"], 1, "converted more than once: {video}");
     assert_plays(&video);
     // The upload refused during the outage left no file; the completed one is removed.
-    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+    app.assert_uploads_removed().await;
     assert_eq!(app.get("/readyz").await.status(), 200);
     app.stop().await;
 }

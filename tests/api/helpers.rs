@@ -253,6 +253,21 @@ impl TestApp {
             .unwrap_or_default()
     }
 
+    /// Waits up to 10 s for the upload directory to be empty, and fails with what is left.
+    /// A worker removes a source just after it records the final status, so a client can
+    /// see that status a moment before the file is gone.
+    pub async fn assert_uploads_removed(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.uploads_left().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            self.uploads_left().is_empty(),
+            "uploads left: {:?}",
+            self.uploads_left()
+        );
+    }
+
     /// Stops the server (gracefully) and drops its database.
     pub async fn stop(self) {
         let url = self.config.database_url.clone();

@@ -387,6 +387,6 @@ async fn hostile_and_broken_uploads_are_refused_or_fail_with_stable_codes() {
         .await;
     assert_eq!(good["status"], "completed", "{good}");
     // Nothing of the refused or failed uploads is left behind.
-    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+    app.assert_uploads_removed().await;
     app.stop().await;
 }

@@ -60,10 +60,8 @@ async fn an_uploaded_video_is_published_to_s3_and_plays_from_its_url() {
             .unwrap()
             .contains("immutable")
     );
-    assert!(
-        app.uploads_left().is_empty(),
-        "the upload is removed once converted"
-    );
+    // The upload is removed once converted.
+    app.assert_uploads_removed().await;
     app.stop().await;
 }
 

@@ -174,7 +174,7 @@ async fn a_running_conversion_is_canceled_promptly_and_its_output_removed() {
         !reqwest::get(&first).await.unwrap().status().is_success(),
         "partial output removed"
     );
-    assert!(app.uploads_left().iter().all(|f| !f.contains(&id)));
+    app.assert_uploads_removed().await;
     app.stop().await;
 }
 
