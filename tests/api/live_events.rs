@@ -139,7 +139,7 @@ async fn progress_from_a_worker_in_another_process_reaches_the_api_processes_str
         .map(|e| e.data["status"].as_str().unwrap())
         .collect();
     assert!(statuses.contains(&"processing"), "{statuses:?}");
-    let log = worker.kill();
+    let log = worker.stop();
     assert!(log.contains("conversion completed"), "{log}");
     app.stop().await;
 }

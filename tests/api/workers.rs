@@ -13,12 +13,31 @@ use crate::helpers::{TestApp, decode_url, fixture, long_clip, spawn_app_with, st
 pub struct WorkerProcess(pub Option<Child>);
 
 impl WorkerProcess {
-    /// Kills it (SIGKILL) and returns what it logged.
+    /// Kills it (SIGKILL), as a crash would, and returns what it logged.
     pub fn kill(&mut self) -> String {
         let mut child = self.0.take().expect("running");
         child.kill().unwrap();
         let output = child.wait_with_output().unwrap();
         String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    /// Stops it as an orchestrator would (SIGTERM), waits for a clean exit, and returns what
+    /// it logged. Unlike [`WorkerProcess::kill`], the log then holds every line of the work
+    /// done: a worker logs "conversion completed" just after it records the completion, so a
+    /// test that saw the status may otherwise kill it before that line.
+    pub fn stop(&mut self) -> String {
+        let child = self.0.take().expect("running");
+        let pid = child.id().to_string();
+        let signaled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(signaled.success(), "could not signal {pid}");
+        let output = child.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            output.status.success(),
+            "exited with {}:\n{log}",
+            output.status
+        );
+        log
     }
 }
 
@@ -95,7 +114,7 @@ async fn eight_uploads_at_once_all_complete_across_two_worker_processes_each_exa
         assert_eq!(video["status"], "completed", "{video}");
         assert_eq!(video["attempts"], 1, "converted exactly once: {video}");
     }
-    let log = other.kill();
+    let log = other.stop();
     let by_other = ids
         .iter()
         .filter(|id| {
@@ -229,7 +248,7 @@ async fn split_roles_one_api_and_two_workers_elsewhere_convert_twenty_uploads_ex
         assert_eq!(video["status"], "completed", "{video}");
         assert_eq!(video["attempts"], 1, "converted exactly once: {video}");
     }
-    let logs: Vec<String> = workers.iter_mut().map(WorkerProcess::kill).collect();
+    let logs: Vec<String> = workers.iter_mut().map(WorkerProcess::stop).collect();
     for id in &ids {
         let runs: usize = logs
             .iter()
