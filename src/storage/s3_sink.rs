@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::runtime::Handle;
@@ -20,6 +21,8 @@ use crate::sink::{HlsObject, ObjectKind, Sink, SinkError};
 const SEGMENT_CACHE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control of playlists: short, so a re-published video is seen soon.
 const PLAYLIST_CACHE: &str = "public, max-age=60";
+/// How long a sink dropped early waits for its uploads in flight before aborting them.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Uploads under one key prefix.
 pub struct S3Sink {
@@ -87,14 +90,25 @@ impl S3Sink {
     }
 }
 
-/// A conversion that stopped early leaves uploads in flight: they are stopped and awaited
-/// here, so nothing lands in the bucket after the job has cleaned up.
+/// A conversion that stopped early leaves uploads in flight. They are let finish (for up to
+/// [`STOP_GRACE`]) rather than aborted: an aborted request whose body S3 already has may still
+/// be stored, after the job has removed the video's objects. Only uploads that outlast the
+/// grace, such as ones retrying through an S3 outage, are aborted.
 impl Drop for S3Sink {
     fn drop(&mut self) {
-        for task in std::mem::take(&mut self.in_flight) {
-            task.abort();
-            let _ = self.runtime.block_on(task);
+        let pending = std::mem::take(&mut self.in_flight);
+        if pending.is_empty() {
+            return;
         }
+        self.runtime.block_on(async move {
+            let deadline = tokio::time::Instant::now() + STOP_GRACE;
+            for mut task in pending {
+                if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                    task.abort();
+                    let _ = task.await;
+                }
+            }
+        });
     }
 }
 
