@@ -256,6 +256,13 @@ impl ConversionJob {
         let pool = &self.settings.pool;
         let error = Some((code, message));
         self.remove_outputs().await;
+        // A source that cannot be converted goes before the status is final, so a client that
+        // sees `failed` and asks for a retry at once is told the upload is gone, instead of
+        // queueing a job whose source is being removed. A crash in between fails the next
+        // attempt with `source-missing`, which asks for a new upload too.
+        if !keep_source {
+            self.discard_source().await;
+        }
         let recorded = persist("recording the failure", || {
             videos::finish_unsuccessfully(pool, self.job.id, self.worker, "failed", error)
         })
@@ -265,8 +272,6 @@ impl ConversionJob {
         }
         if keep_source {
             self.drop_local_copy().await;
-        } else {
-            self.discard_source().await;
         }
     }
 
