@@ -50,6 +50,14 @@ async fn replay(app: &TestApp, delivery: &str) -> reqwest::Response {
         .await
 }
 
+/// A sample's value on `/metrics` (0 while it has none), e.g. `name{label="value"}`.
+async fn metric(app: &TestApp, sample: &str) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(sample)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -91,6 +99,9 @@ async fn a_completed_video_is_posted_signed_to_every_endpoint() {
     let first = Receiver::start(&[]).await;
     let second = Receiver::start(&[]).await;
     let app = app_posting_to(&[&first.url, &second.url], 12).await;
+    // The counter is the process's: other tests in it may have counted before.
+    let delivered_attempts = r#"hls_webhook_attempts_total{outcome="delivered"}"#;
+    let attempts_before = metric(&app, delivered_attempts).await;
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
     let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
     assert_eq!(video["status"], "completed");
@@ -157,13 +168,14 @@ async fn a_completed_video_is_posted_signed_to_every_endpoint() {
         .get(&format!("/v1/webhook-deliveries/{}", uuid::Uuid::new_v4()))
         .await;
     problem(missing, 404, "delivery-not-found").await;
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    for line in [
-        "hls_webhook_deliveries{status=\"delivered\"} 2",
-        "hls_webhook_attempts_total{outcome=\"delivered\"} 2",
-    ] {
-        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
-    }
+    assert_eq!(
+        metric(&app, r#"hls_webhook_deliveries{status="delivered"}"#).await,
+        2.0
+    );
+    assert_eq!(
+        metric(&app, delivered_attempts).await - attempts_before,
+        2.0
+    );
     problem(
         app.get("/v1/webhook-deliveries?status=lost").await,
         400,
@@ -292,7 +304,7 @@ async fn a_crash_between_the_status_change_and_the_delivery_still_delivers() {
         ("WEBHOOK_RETRY_SECONDS", "0.3"),
     ];
     let dir = tempfile::tempdir().unwrap();
-    let mut worker = WorkerProcess(Some(spawn_serve_with(&app, "worker", dir.path(), &env)));
+    let mut worker = WorkerProcess::new(spawn_serve_with(&app, "worker", dir.path(), &env));
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
 
     // The receiver holds the first request; the worker dies while waiting for the answer.
@@ -306,7 +318,7 @@ async fn a_crash_between_the_status_change_and_the_delivery_still_delivers() {
 
     // A new worker takes the delivery over once the dead one's hold runs out (3 s + 5 s).
     let dir = tempfile::tempdir().unwrap();
-    let _restarted = WorkerProcess(Some(spawn_serve_with(&app, "worker", dir.path(), &env)));
+    let _restarted = WorkerProcess::new(spawn_serve_with(&app, "worker", dir.path(), &env));
     let received = receiver.wait_for(2, Duration::from_secs(60)).await;
     assert_eq!(
         received[1].header("webhook-id"),

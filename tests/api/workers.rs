@@ -1,7 +1,9 @@
 //! Many jobs, several worker processes, a worker killed mid-job, cancel and shutdown.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hls_transcoder::config::Role;
@@ -9,16 +11,54 @@ use hls_transcoder::storage::{ObjectStore, S3Settings, source_key};
 
 use crate::helpers::{TestApp, decode_url, fixture, long_clip, spawn_app_with, start, test_config};
 
-/// A child process that is killed when the test ends, even by a failed assertion.
-pub struct WorkerProcess(pub Option<Child>);
+/// A `hls-transcoder serve` child process, killed when the test ends (even by a failed
+/// assertion). A thread collects its log as it comes, so the pipe never fills up and a test
+/// can wait for a line.
+pub struct WorkerProcess {
+    child: Option<Child>,
+    log: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
 
 impl WorkerProcess {
+    /// Takes over `child`, whose stderr must be piped.
+    pub fn new(mut child: Child) -> WorkerProcess {
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let log = Arc::new(Mutex::new(String::new()));
+        let collected = Arc::clone(&log);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = collected.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        WorkerProcess {
+            child: Some(child),
+            log,
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits until it logs that it is serving (its workers take jobs from then on).
+    pub async fn wait_until_serving(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.log.lock().unwrap().contains("\"serving\"") {
+            assert!(
+                Instant::now() < deadline,
+                "not serving after 30 s:\n{}",
+                self.log.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Kills it (SIGKILL), as a crash would, and returns what it logged.
     pub fn kill(&mut self) -> String {
-        let mut child = self.0.take().expect("running");
+        let mut child = self.child.take().expect("running");
         child.kill().unwrap();
-        let output = child.wait_with_output().unwrap();
-        String::from_utf8_lossy(&output.stderr).into_owned()
+        child.wait().unwrap();
+        self.whole_log()
     }
 
     /// Stops it as an orchestrator would (SIGTERM), waits for a clean exit, and returns what
@@ -26,24 +66,28 @@ impl WorkerProcess {
     /// done: a worker logs "conversion completed" just after it records the completion, so a
     /// test that saw the status may otherwise kill it before that line.
     pub fn stop(&mut self) -> String {
-        let child = self.0.take().expect("running");
+        let mut child = self.child.take().expect("running");
         let pid = child.id().to_string();
         let signaled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(signaled.success(), "could not signal {pid}");
-        let output = child.wait_with_output().unwrap();
-        let log = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert!(
-            output.status.success(),
-            "exited with {}:\n{log}",
-            output.status
-        );
+        let status = child.wait().unwrap();
+        let log = self.whole_log();
+        assert!(status.success(), "exited with {status}:\n{log}");
         log
+    }
+
+    /// The log up to the process's exit.
+    fn whole_log(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the log reader does not panic");
+        }
+        self.log.lock().unwrap().clone()
     }
 }
 
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
+        if let Some(child) = self.child.as_mut() {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -52,7 +96,7 @@ impl Drop for WorkerProcess {
 
 /// `hls-transcoder serve` as a separate process working for `app`'s database and bucket.
 fn worker_process(app: &TestApp) -> WorkerProcess {
-    WorkerProcess(Some(spawn_worker(app)))
+    WorkerProcess::new(spawn_worker(app))
 }
 
 fn spawn_worker(app: &TestApp) -> Child {
@@ -106,6 +150,8 @@ async fn wait_for_status(
 async fn eight_uploads_at_once_all_complete_across_two_worker_processes_each_exactly_once() {
     let app = spawn_app_with(|c| c.workers = 1).await;
     let mut other = worker_process(&app);
+    // Both processes take jobs before the uploads arrive, so each gets some.
+    other.wait_until_serving().await;
     let clip = fixture("no_audio.mp4");
     let uploads = (0..8).map(|_| app.upload_id(&clip));
     let ids = futures_util::future::join_all(uploads).await;
@@ -234,8 +280,11 @@ async fn split_roles_one_api_and_two_workers_elsewhere_convert_twenty_uploads_ex
     let worker_dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let mut workers: Vec<WorkerProcess> = worker_dirs
         .iter()
-        .map(|dir| WorkerProcess(Some(spawn_serve(&app, "worker", dir.path()))))
+        .map(|dir| WorkerProcess::new(spawn_serve(&app, "worker", dir.path())))
         .collect();
+    for worker in &workers {
+        worker.wait_until_serving().await;
+    }
     let clip = fixture("no_audio.mp4");
     let mut ids = Vec::new();
     for _ in 0..20 {
