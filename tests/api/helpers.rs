@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::synthetic_clip::Clip;
 use hls_transcoder::config::{ByteSize, LogFormat, Resolution, Role, ServeConfig};
 use hls_transcoder::server::Application;
 use hls_transcoder::{DEFAULT_LADDER, Preset};
@@ -286,32 +287,20 @@ impl TestApp {
     }
 }
 
-/// A clip long enough that its conversion is still running when the test acts on it.
+/// A clip long enough that its conversion is still running when the test acts on it: 20 s
+/// of 720p at 30 fps with a 48 kHz tone, H.264 and AAC in MP4.
 pub fn long_clip(dir: &Path) -> PathBuf {
-    let path = dir.join("long.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1280x720:rate=30:duration=20",
-        ])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=20",
-        ])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
-        .arg(&path)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    path
+    let clip = Clip {
+        size: "1280x720",
+        rate: "30",
+        seconds: 20.0,
+        audio: Some("sine=frequency=440:sample_rate=48000"),
+        audio_seconds: None,
+    };
+    clip.make(
+        &dir.join("long.mp4"),
+        &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
+    )
 }
 
 /// Asserts that `response` is a problem+json document with this status and code; returns it.

@@ -14,6 +14,8 @@ mod live_events;
 mod private_playback;
 mod secrets;
 mod sse;
+#[path = "../support/synthetic_clip.rs"]
+mod synthetic_clip;
 mod tcp_proxy;
 mod upload_and_play;
 mod webhook_receiver;

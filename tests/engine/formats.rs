@@ -1,55 +1,20 @@
 //! The containers and codecs real uploads come in, generated with the ffmpeg CLI at test time
 //! (keeping the repository small), converted, and checked like the fixtures.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use crate::helpers::{assert_valid_hls, convert_fixture_path, short_segments};
-
-/// A clip of moving test pattern and a tone, encoded by the ffmpeg CLI with `codec_args`.
-struct Clip {
-    size: &'static str,
-    rate: &'static str,
-    seconds: f64,
-    audio: Option<&'static str>,
-}
+use crate::synthetic_clip::Clip;
 
 const SMALL: Clip = Clip {
     size: "320x240",
     rate: "25",
     seconds: 2.0,
     audio: Some("sine=frequency=440:sample_rate=44100"),
+    audio_seconds: None,
 };
-
-fn generate(dir: &tempfile::TempDir, file: &str, clip: &Clip, codec_args: &[&str]) -> PathBuf {
-    let path = dir.path().join(file);
-    let mut command = Command::new("ffmpeg");
-    command.args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"]);
-    command.arg(format!(
-        "testsrc2=size={}:rate={}:duration={}",
-        clip.size, clip.rate, clip.seconds
-    ));
-    if let Some(audio) = clip.audio {
-        command
-            .args(["-f", "lavfi", "-i"])
-            .arg(format!("{audio}:duration={}", clip.seconds));
-    }
-    let output = command
-        .args(codec_args)
-        .arg(&path)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        output.status.success(),
-        "generating {file}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    path
-}
 
 fn converts(file: &str, clip: &Clip, codec_args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let input = generate(&dir, file, clip, codec_args);
+    let input = clip.make(&dir.path().join(file), codec_args);
     let options = short_segments();
     let (out, report) = convert_fixture_path(&input, &options);
     assert_eq!(
@@ -280,6 +245,7 @@ fn a_slow_screen_recording_at_5_fps_without_audio() {
         rate: "5",
         seconds: 3.0,
         audio: None,
+        ..SMALL
     };
     converts(
         "screen.mkv",
@@ -324,10 +290,8 @@ fn a_single_frame_video() {
 #[test]
 fn concatenated_mpeg_ts_files_whose_clock_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let part = generate(
-        &dir,
-        "part.ts",
-        &SMALL,
+    let part = SMALL.make(
+        &dir.path().join("part.ts"),
         &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
     );
     let bytes = std::fs::read(&part).unwrap();
@@ -348,29 +312,17 @@ fn concatenated_mpeg_ts_files_whose_clock_restarts() {
 #[test]
 fn audio_that_outlasts_the_video_is_not_mistaken_for_truncation() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("long_audio.mkv");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=1",
-        ])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=4",
-        ])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
-        .arg(&input)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // One second of picture, four of sound.
+    let clip = Clip {
+        seconds: 1.0,
+        audio: Some("sine=frequency=440:sample_rate=48000"),
+        audio_seconds: Some(4.0),
+        ..SMALL
+    };
+    let input = clip.make(
+        &dir.path().join("long_audio.mkv"),
+        &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
+    );
     let (out, report) = convert_fixture_path(&input, &short_segments());
     assert_eq!(report.renditions[0].frames, 25);
     let errors = crate::helpers::decode_errors(&out.path().join("240p/index.m3u8"));

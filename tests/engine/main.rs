@@ -8,3 +8,5 @@ mod formats;
 mod fuzz;
 mod helpers;
 mod library_api;
+#[path = "../support/synthetic_clip.rs"]
+mod synthetic_clip;
