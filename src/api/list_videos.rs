@@ -2,14 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, Utc};
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiQuery, check_status_filter};
+use super::pagination::{decode_cursor, into_page, page_size};
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
 use crate::db::videos;
@@ -62,50 +61,13 @@ pub async fn list_videos(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<VideoPage>, ApiError> {
     check_status_filter(query.status.as_deref(), &videos::STATUSES)?;
-    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let limit = page_size(query.limit);
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows = videos::list(&state.pool, query.status.as_deref(), after, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<VideoResource> = rows
+    let (rows, next_cursor) = into_page(rows, limit, |row| (row.created_at, row.id));
+    let items = rows
         .into_iter()
-        .take(limit as usize)
         .map(|row| state.present(row, &headers))
         .collect();
-    let next_cursor = if more {
-        items.last().map(|v| encode_cursor(v.created_at, v.id))
-    } else {
-        None
-    };
     Ok(Json(VideoPage { items, next_cursor }))
-}
-
-pub(super) fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
-    format!("{}_{id}", created_at.timestamp_micros())
-}
-
-pub(super) fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let bad = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-cursor",
-            "the cursor is not one this API returned",
-        )
-    };
-    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
-    let time =
-        DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
-    Ok((time, id.parse().map_err(|_| bad())?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        let time = DateTime::from_timestamp_micros(1_764_300_000_123_456).unwrap();
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(time, id)).unwrap(), (time, id));
-        assert!(decode_cursor("yesterday").is_err());
-    }
 }

@@ -14,6 +14,7 @@ pub mod isolated_probe;
 pub mod list_videos;
 pub mod metrics;
 pub mod openapi;
+mod pagination;
 pub mod play_video;
 pub mod playback_links;
 pub mod problem;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiPath, ApiQuery, check_status_filter};
-use super::list_videos::{decode_cursor, encode_cursor};
+use super::pagination::{decode_cursor, into_page, page_size};
 use super::problem::ApiError;
 use crate::db::webhooks::{self, AttemptRow, DeliveryRow};
 
@@ -157,9 +157,9 @@ pub async fn list_deliveries(
     ApiQuery(query): ApiQuery<DeliveryQuery>,
 ) -> Result<Json<DeliveryPage>, ApiError> {
     check_status_filter(query.status.as_deref(), &STATUSES)?;
-    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let limit = page_size(query.limit);
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut rows = webhooks::list(
+    let rows = webhooks::list(
         &state.pool,
         query.video_id,
         query.status.as_deref(),
@@ -167,11 +167,7 @@ pub async fn list_deliveries(
         limit + 1,
     )
     .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|d| encode_cursor(d.created_at, d.id)))
-        .flatten();
+    let (rows, next_cursor) = into_page(rows, limit, |row| (row.created_at, row.id));
     let items = with_history(&state, rows).await?;
     Ok(Json(DeliveryPage { items, next_cursor }))
 }
@@ -191,11 +187,7 @@ pub async fn get_delivery(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<WebhookDelivery>, ApiError> {
-    let row = webhooks::get(&state.pool, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    let mut items = with_history(&state, vec![row]).await?;
-    Ok(Json(items.remove(0)))
+    Ok(Json(delivery_with_history(&state, id).await?))
 }
 
 /// Sends a delivery again, whatever its status: at once, with a fresh set of attempts
@@ -218,11 +210,17 @@ pub async fn replay_delivery(
     if !webhooks::replay(&state.pool, id, state.webhook_max_attempts).await? {
         return Err(not_found(id));
     }
+    let delivery = delivery_with_history(&state, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(delivery)))
+}
+
+/// One delivery and its attempts; 404 when there is no such delivery.
+async fn delivery_with_history(state: &AppState, id: Uuid) -> Result<WebhookDelivery, ApiError> {
     let row = webhooks::get(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let mut items = with_history(&state, vec![row]).await?;
-    Ok((StatusCode::ACCEPTED, Json(items.remove(0))))
+    let mut items = with_history(state, vec![row]).await?;
+    Ok(items.remove(0))
 }
 
 async fn with_history(

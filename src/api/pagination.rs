@@ -1,0 +1,77 @@
+//! Cursor pagination of the lists (`GET /v1/videos`, `GET /v1/webhook-deliveries`): newest
+//! first, ordered by `(created_at, id)`, the cursor naming the last item of a page.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::problem::ApiError;
+
+/// The page size asked for: 20 by default, kept within 1 to 100.
+pub(super) fn page_size(asked: Option<i64>) -> i64 {
+    asked.unwrap_or(20).clamp(1, 100)
+}
+
+/// Cuts rows fetched with one more than `limit` to the page, and gives the cursor of the next
+/// page (none on the last); `key` is a row's `(created_at, id)`.
+pub(super) fn into_page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> (DateTime<Utc>, Uuid),
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if more {
+        rows.last().map(|row| {
+            let (created_at, id) = key(row);
+            encode_cursor(created_at, id)
+        })
+    } else {
+        None
+    };
+    (rows, next_cursor)
+}
+
+fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}_{id}", created_at.timestamp_micros())
+}
+
+/// The `(created_at, id)` a cursor names; 400 `bad-cursor` for one this API did not give.
+pub(super) fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-cursor",
+            "the cursor is not one this API returned",
+        )
+    };
+    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let time =
+        DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+    Ok((time, id.parse().map_err(|_| bad())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let time = DateTime::from_timestamp_micros(1_764_300_000_123_456).unwrap();
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(time, id)).unwrap(), (time, id));
+        assert!(decode_cursor("yesterday").is_err());
+    }
+
+    #[test]
+    fn a_page_names_its_last_row_only_when_more_follow() {
+        let time = DateTime::from_timestamp_micros(1_764_300_000_000_000).unwrap();
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let (page, next) = into_page(ids.clone(), 2, |id| (time, *id));
+        assert_eq!(page, ids[..2]);
+        assert_eq!(decode_cursor(&next.unwrap()).unwrap(), (time, ids[1]));
+        let (last, none) = into_page(ids[..2].to_vec(), 2, |id| (time, *id));
+        assert_eq!((last.len(), none), (2, None));
+    }
+}
