@@ -58,6 +58,18 @@ async fn metric(app: &TestApp, sample: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Uploads a clip long enough to be canceled while it converts, and cancels it: the quickest
+/// way to a `video.canceled` event. Returns the video's id.
+async fn upload_and_cancel(app: &TestApp) -> String {
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    assert_eq!(
+        app.post(&format!("/v1/videos/{id}/cancel")).await.status(),
+        202
+    );
+    id
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -189,12 +201,7 @@ async fn a_completed_video_is_posted_signed_to_every_endpoint() {
 async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_try() {
     let receiver = Receiver::start(&[Answer::Status(500), Answer::Status(503)]).await;
     let app = app_posting_to(&[&receiver.url], 12).await;
-    let temp = tempfile::tempdir().unwrap();
-    let id = app.upload_id(&long_clip(temp.path())).await;
-    assert_eq!(
-        app.post(&format!("/v1/videos/{id}/cancel")).await.status(),
-        202
-    );
+    let id = upload_and_cancel(&app).await;
 
     let received = receiver.wait_for(3, Duration::from_secs(60)).await;
     assert_eq!(received.len(), 3);
@@ -267,12 +274,7 @@ async fn a_delivery_that_ran_out_of_attempts_is_failed_and_can_be_replayed() {
 async fn a_replay_during_the_last_attempt_is_not_undone_by_its_failure() {
     let receiver = Receiver::start(&[Answer::Late(Duration::from_secs(2), 500)]).await;
     let app = app_posting_to(&[&receiver.url], 1).await;
-    let temp = tempfile::tempdir().unwrap();
-    let id = app.upload_id(&long_clip(temp.path())).await;
-    assert_eq!(
-        app.post(&format!("/v1/videos/{id}/cancel")).await.status(),
-        202
-    );
+    let id = upload_and_cancel(&app).await;
     // The only allowed attempt is under way (the receiver answers 500 in 2 s): replay now.
     receiver.wait_for(1, Duration::from_secs(30)).await;
     let delivery = &app
