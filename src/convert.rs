@@ -100,7 +100,7 @@ pub fn convert_with_cancel<S: Sink>(
 ) -> Result<ConvertReport, Error> {
     let started = Instant::now();
     options.validate()?;
-    let source = source::open(input.as_ref())?;
+    let source = source::open(input.as_ref(), &options.limits)?;
     options.limits.check(&source.info)?;
     let plan = plan_for(source.info.clone(), options);
     let renditions: Vec<Rendition> = plan

@@ -44,7 +44,7 @@ pub use ladder::Rendition;
 pub use limits::{Limit, SourceLimits};
 pub use media::source::{AudioInfo, SourceInfo};
 pub use options::{ConvertOptions, DEFAULT_LADDER, Preset, Rung};
-pub use plan::{Plan, PlannedRendition, plan, probe};
+pub use plan::{Plan, PlannedRendition, plan, probe, probe_with_limits};
 pub use progress::{Progress, RenditionProgress};
 pub use sink::{DirectorySink, HlsObject, MemorySink, ObjectKind, Sink, SinkError};
 

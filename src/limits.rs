@@ -49,15 +49,15 @@ impl SourceLimits {
         }
     }
 
+    /// The largest picture in pixels (width x height): decoders refuse a bigger picture before
+    /// they allocate it, which holds the size limit even where the header does not tell.
+    pub(crate) fn max_pixels(&self) -> u64 {
+        u64::from(self.max_width).saturating_mul(u64::from(self.max_height))
+    }
+
     /// `Ok` when `source` is within every limit; else the first limit it exceeds, as
     /// [`Error::LimitExceeded`] (a client error).
     pub fn check(&self, source: &SourceInfo) -> Result<(), Error> {
-        let exceeded = |limit: Limit, detail: String| {
-            Err(Error::LimitExceeded {
-                limit,
-                reason: detail,
-            })
-        };
         let longest = source
             .duration
             .into_iter()
@@ -65,39 +65,74 @@ impl SourceLimits {
             .reduce(f64::max);
         if let Some(duration) = longest {
             if duration > self.max_duration_seconds {
-                return exceeded(
+                return Err(exceeded(
                     Limit::Duration,
                     format!(
                         "it lasts {duration:.0} s and the limit is {:.0} s",
                         self.max_duration_seconds
                     ),
-                );
+                ));
             }
         }
-        let (long, short) = sides(source.width, source.height);
-        let (max_long, max_short) = sides(self.max_width, self.max_height);
-        if long > max_long || short > max_short {
-            return exceeded(
-                Limit::Resolution,
-                format!(
-                    "it is {}x{} and the limit is {}x{}",
-                    source.width, source.height, self.max_width, self.max_height
-                ),
-            );
-        }
+        self.check_picture(source.width, source.height)?;
         if let Some(frames) = source.frames_expected {
             if frames > self.max_frames {
-                return exceeded(
+                return Err(exceeded(
                     Limit::Frames,
                     format!(
                         "it has about {frames} frames and the limit is {}",
                         self.max_frames
                     ),
-                );
+                ));
             }
         }
         Ok(())
     }
+
+    /// `Ok` when a picture of `width` x `height` is within the resolution limit, in either
+    /// orientation.
+    pub(crate) fn check_picture(&self, width: u32, height: u32) -> Result<(), Error> {
+        let (long, short) = sides(width, height);
+        let (max_long, max_short) = sides(self.max_width, self.max_height);
+        if long > max_long || short > max_short {
+            return Err(exceeded(
+                Limit::Resolution,
+                format!(
+                    "it is {width}x{height} and the limit is {}x{}",
+                    self.max_width, self.max_height
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// While reading or decoding: `Ok` while the `frames` counted so far and the `seconds` of
+    /// media time reached are within the limits, whatever the header declared (or did not).
+    pub(crate) fn check_decoded(&self, frames: u64, seconds: f64) -> Result<(), Error> {
+        if frames > self.max_frames {
+            return Err(exceeded(
+                Limit::Frames,
+                format!(
+                    "it has more than {} frames, the limit (counted in its data, not taken from its header)",
+                    self.max_frames
+                ),
+            ));
+        }
+        if seconds > self.max_duration_seconds {
+            return Err(exceeded(
+                Limit::Duration,
+                format!(
+                    "it lasts more than {:.0} s, the limit (measured in its data, not taken from its header)",
+                    self.max_duration_seconds
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn exceeded(limit: Limit, reason: String) -> Error {
+    Error::LimitExceeded { limit, reason }
 }
 
 /// One of the [`SourceLimits`].
@@ -193,6 +228,27 @@ mod tests {
         assert!(error.is_client_error());
         assert_eq!(error.code(), "too-many-frames");
         assert!(error.to_string().contains("30 frames"), "{error}");
+    }
+
+    #[test]
+    fn decoded_frames_and_time_are_held_to_the_limits_too() {
+        let limits = SourceLimits {
+            max_duration_seconds: 60.0,
+            max_frames: 1000,
+            ..SourceLimits::default()
+        };
+        assert!(limits.check_decoded(1000, 60.0).is_ok());
+        let frames = limits.check_decoded(1001, 1.0).unwrap_err();
+        assert_eq!(frames.code(), "too-many-frames");
+        assert!(
+            frames.to_string().contains("counted in its data"),
+            "{frames}"
+        );
+        let time = limits.check_decoded(10, 60.5).unwrap_err();
+        assert_eq!(time.code(), "input-too-long");
+        let picture = limits.check_picture(4320, 7681).unwrap_err();
+        assert_eq!(picture.code(), "resolution-too-high");
+        assert!(limits.check_picture(4320, 7680).is_ok());
     }
 
     #[test]

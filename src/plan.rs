@@ -8,7 +8,7 @@ use crate::hls::{AAC_LC, h264_high_level};
 use crate::ladder::{self, Rendition};
 use crate::media::rung_encoder::max_bitrate;
 use crate::media::source::{self, SourceInfo};
-use crate::{ConvertOptions, Error};
+use crate::{ConvertOptions, Error, SourceLimits};
 
 /// One rendition as planned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,15 +40,39 @@ pub struct Plan {
     pub audio_bitrate: Option<u32>,
 }
 
-/// Reads the input's header and describes it, without decoding.
+/// Reads the input's header and describes it, without converting it.
 ///
-/// Fails with a client error ([`Error::is_client_error`]) when the file is not a video.
+/// Fails with a client error ([`Error::is_client_error`]) when the file is not a video. The
+/// file is read as a file and nothing else: a container that names other files (a playlist,
+/// an ffconcat script, an image sequence) is refused. Decoders opened to detect the streams
+/// refuse pictures larger than [`SourceLimits::default`] allows (8K); use
+/// [`probe_with_limits`] to set the limits.
 pub fn probe(input: impl AsRef<Path>) -> Result<SourceInfo, Error> {
-    Ok(source::open(input.as_ref())?.info)
+    Ok(source::open(input.as_ref(), &SourceLimits::default())?.info)
+}
+
+/// [`probe`], refusing an input beyond `limits` as [`convert`](crate::convert) would, with
+/// [`Error::LimitExceeded`].
+///
+/// ```no_run
+/// use hls_transcoder::{probe_with_limits, SourceLimits};
+/// let limits = SourceLimits { max_duration_seconds: 600.0, ..SourceLimits::default() };
+/// let info = probe_with_limits("upload.mp4", &limits)?;
+/// println!("{}x{}, {:?} s", info.width, info.height, info.duration);
+/// # Ok::<(), hls_transcoder::Error>(())
+/// ```
+pub fn probe_with_limits(
+    input: impl AsRef<Path>,
+    limits: &SourceLimits,
+) -> Result<SourceInfo, Error> {
+    let info = source::open(input.as_ref(), limits)?.info;
+    limits.check(&info)?;
+    Ok(info)
 }
 
 /// What [`convert`](crate::convert) would produce for this input and these options: the
-/// source's facts and the chosen renditions, without encoding anything.
+/// source's facts and the chosen renditions, without encoding anything. An input beyond
+/// `options.limits` is refused as `convert` would refuse it.
 ///
 /// ```no_run
 /// let plan = hls_transcoder::plan("phone.mov", &hls_transcoder::ConvertOptions::default())?;
@@ -60,7 +84,10 @@ pub fn probe(input: impl AsRef<Path>) -> Result<SourceInfo, Error> {
 /// ```
 pub fn plan(input: impl AsRef<Path>, options: &ConvertOptions) -> Result<Plan, Error> {
     options.validate()?;
-    Ok(plan_for(probe(input)?, options))
+    Ok(plan_for(
+        probe_with_limits(input, &options.limits)?,
+        options,
+    ))
 }
 
 pub(crate) fn plan_for(source: SourceInfo, options: &ConvertOptions) -> Plan {

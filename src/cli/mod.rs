@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{ConvertOptions, DirectorySink, Error, Preset, Rung};
+use crate::{ConvertOptions, DirectorySink, Error, Preset, Rung, SourceLimits};
 use progress_display::ProgressDisplay;
 
 /// Command-line interface of `hls-transcoder`.
@@ -50,6 +50,31 @@ struct EncodingArgs {
     audio_kbps: u32,
 }
 
+/// The largest input accepted; the defaults are [`SourceLimits::default`]'s.
+#[derive(Debug, Args)]
+struct LimitArgs {
+    /// Longest input accepted, in seconds.
+    #[arg(long, default_value_t = 14400.0)]
+    max_duration_seconds: f64,
+    /// Largest picture accepted, WIDTHxHEIGHT, in either orientation.
+    #[arg(long, default_value = "7680x4320")]
+    max_resolution: crate::config::Resolution,
+    /// Most video frames accepted.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_frames: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> SourceLimits {
+        SourceLimits {
+            max_duration_seconds: self.max_duration_seconds,
+            max_width: self.max_resolution.width,
+            max_height: self.max_resolution.height,
+            max_frames: self.max_frames,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct ConvertArgs {
     /// The video file to convert.
@@ -58,6 +83,8 @@ struct ConvertArgs {
     outdir: PathBuf,
     #[command(flatten)]
     encoding: EncodingArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Print the conversion report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -72,6 +99,8 @@ struct ProbeArgs {
     error_json: bool,
     #[command(flatten)]
     encoding: EncodingArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 impl EncodingArgs {
@@ -167,7 +196,10 @@ fn run_serve(config: crate::config::ServeConfig) -> anyhow::Result<()> {
 }
 
 fn run_convert(args: ConvertArgs) -> Result<(), Error> {
-    let options = args.encoding.options();
+    let options = ConvertOptions {
+        limits: args.limits.limits(),
+        ..args.encoding.options()
+    };
     options.validate()?;
     let sink = DirectorySink::new(&args.outdir).map_err(|source| Error::Input {
         path: args.outdir.clone(),
@@ -200,7 +232,11 @@ fn run_convert(args: ConvertArgs) -> Result<(), Error> {
 }
 
 fn run_probe(args: ProbeArgs) -> Result<(), Error> {
-    let plan = crate::plan(&args.input, &args.encoding.options()).inspect_err(|error| {
+    let options = ConvertOptions {
+        limits: args.limits.limits(),
+        ..args.encoding.options()
+    };
+    let plan = crate::plan(&args.input, &options).inspect_err(|error| {
         if args.error_json {
             let report = serde_json::json!({"code": error.code(), "message": error.to_string()});
             println!("{report}");
@@ -261,5 +297,29 @@ mod tests {
             [720, 480]
         );
         assert_eq!(options.preset, Preset::Fast);
+        assert_eq!(args.limits.limits(), SourceLimits::default());
+    }
+
+    #[test]
+    fn limits_are_flags_of_probe_and_convert() {
+        let cli = Cli::try_parse_from([
+            "hls-transcoder",
+            "probe",
+            "in.mp4",
+            "--max-duration-seconds",
+            "60",
+            "--max-resolution",
+            "1920x1080",
+            "--max-frames",
+            "5000",
+        ])
+        .unwrap();
+        let Command::Probe(args) = cli.command else {
+            panic!("not probe")
+        };
+        let limits = args.limits.limits();
+        assert_eq!(limits.max_duration_seconds, 60.0);
+        assert_eq!((limits.max_width, limits.max_height), (1920, 1080));
+        assert_eq!(limits.max_frames, 5000);
     }
 }

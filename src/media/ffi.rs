@@ -9,7 +9,7 @@ use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::sync::Once;
 
 use ffmpeg_next::ffi;
-use ffmpeg_next::{codec, format, frame};
+use ffmpeg_next::{Dictionary, codec, format, frame};
 
 /// Routes libav's log into `tracing` (target `libav`), once per process.
 ///
@@ -108,6 +108,14 @@ pub(crate) fn duration_declared_by_header(input: &format::context::Input) -> boo
     method == ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_STREAM
 }
 
+/// Whether libav only guessed the container's duration from its size and bitrate (raw
+/// streams, some MPEG files): then the duration says nothing, and the input is measured.
+pub(crate) fn duration_guessed_from_bitrate(input: &format::context::Input) -> bool {
+    // SAFETY: `input` wraps a valid, opened AVFormatContext for the duration of the borrow.
+    let method = unsafe { ffi::av_fmt_ctx_get_duration_estimation_method(input.as_ptr()) };
+    method == ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_BITRATE
+}
+
 /// Sets the VBV buffer size (bits), which `ffmpeg-next` does not expose.
 pub(crate) fn set_rc_buffer_size(encoder: &mut codec::encoder::video::Video, bits: u32) {
     // SAFETY: the encoder context is valid and not yet opened; rc_buffer_size is a plain int.
@@ -161,4 +169,134 @@ pub(crate) fn declares_interlaced(parameters: &codec::Parameters) -> bool {
     // SAFETY: `parameters` wraps a valid AVCodecParameters; field_order is a plain enum field.
     let order = unsafe { (*parameters.as_ptr()).field_order };
     matches!(order, AV_FIELD_TT | AV_FIELD_BB | AV_FIELD_TB | AV_FIELD_BT)
+}
+
+/// Why [`open_input`] did not open an input.
+#[derive(Debug)]
+pub(crate) enum OpenInputError {
+    /// The content was recognised as this demuxer, which the caller did not allow.
+    Refused(String),
+    /// libav could not read it; `demuxer` names the container it was recognised as, if any.
+    Libav {
+        error: ffmpeg_next::Error,
+        demuxer: Option<String>,
+    },
+}
+
+/// Opens an input that reads from `io` and from nothing else.
+///
+/// - The container is detected from the content alone (no file name, so no extension), and
+///   the detected demuxer must pass `allowed` before it parses anything beyond the probe.
+/// - `io_open` refuses every request and the protocol whitelist is empty, so a demuxer that
+///   names other resources (a playlist, a reference, a nested input) cannot open them, whether
+///   it asks through the context or opens a nested context of its own.
+/// - `decoder_options` (e.g. `max_pixels`) apply to the decoders that stream-info detection
+///   opens for the streams the header declares.
+pub(crate) fn open_input(
+    mut io: format::context::StreamIo,
+    allowed: impl Fn(&str) -> bool,
+    decoder_options: &Dictionary,
+) -> Result<format::context::Input, OpenInputError> {
+    let libav = |status: c_int| OpenInputError::Libav {
+        error: ffmpeg_next::Error::from(status),
+        demuxer: None,
+    };
+    let recognised = |status: c_int, name: &str| OpenInputError::Libav {
+        error: ffmpeg_next::Error::from(status),
+        demuxer: Some(name.to_string()),
+    };
+    // SAFETY: `ps` is a fresh context we own until it is handed to `Input` (or freed on each
+    // early return: avformat_free_context before avformat_open_input, which itself frees the
+    // context when it fails, avformat_close_input after it). `pb` stays owned by `io`
+    // (AVFMT_FLAG_CUSTOM_IO: libav never frees it), and `io` outlives the context because the
+    // returned `Input` owns both. Strings given to av_opt_set and dictionaries are copied.
+    unsafe {
+        let mut ps = ffi::avformat_alloc_context();
+        if ps.is_null() {
+            return Err(libav(ffi::AVERROR(ffi::ENOMEM)));
+        }
+        (*ps).pb = io.as_mut_ptr();
+        (*ps).flags |= ffi::AVFMT_FLAG_CUSTOM_IO;
+        (*ps).io_open = Some(refuse_io_open);
+        let empty = CString::new("").expect("no NUL");
+        let whitelist = CString::new("protocol_whitelist").expect("no NUL");
+        let status = ffi::av_opt_set(ps.cast(), whitelist.as_ptr(), empty.as_ptr(), 0);
+        if status < 0 {
+            ffi::avformat_free_context(ps);
+            return Err(libav(status));
+        }
+
+        let mut detected: *const ffi::AVInputFormat = std::ptr::null();
+        let score =
+            ffi::av_probe_input_buffer2((*ps).pb, &mut detected, std::ptr::null(), ps.cast(), 0, 0);
+        if score < 0 || detected.is_null() {
+            ffi::avformat_free_context(ps);
+            return Err(libav(if score < 0 {
+                score
+            } else {
+                ffi::AVERROR_INVALIDDATA
+            }));
+        }
+        let name = CStr::from_ptr((*detected).name)
+            .to_string_lossy()
+            .into_owned();
+        if !allowed(&name) {
+            ffi::avformat_free_context(ps);
+            return Err(OpenInputError::Refused(name));
+        }
+
+        // The demuxer is fixed: the whitelist holds it alone, so no later probe can switch it.
+        let mut options = Dictionary::new();
+        options.set("format_whitelist", first_name(&name));
+        options.set("enable_drefs", "0");
+        let mut options = options.disown();
+        let status = ffi::avformat_open_input(&mut ps, std::ptr::null(), detected, &mut options);
+        drop(Dictionary::own(options));
+        if status < 0 {
+            return Err(recognised(status, &name));
+        }
+
+        let streams = (*ps).nb_streams as usize;
+        let mut per_stream: Vec<*mut ffi::AVDictionary> = (0..streams)
+            .map(|_| decoder_options.clone().disown())
+            .collect();
+        let per_stream_pointer = if streams == 0 {
+            std::ptr::null_mut()
+        } else {
+            per_stream.as_mut_ptr()
+        };
+        let status = ffi::avformat_find_stream_info(ps, per_stream_pointer);
+        for dictionary in per_stream {
+            drop(Dictionary::own(dictionary));
+        }
+        if status < 0 {
+            ffi::avformat_close_input(&mut ps);
+            return Err(recognised(status, &name));
+        }
+        Ok(format::context::Input::wrap_with_custom_io(ps, io))
+    }
+}
+
+/// The first of a demuxer's comma-separated names, as `format_whitelist` matches them.
+fn first_name(name: &str) -> &str {
+    name.split(',').next().unwrap_or(name)
+}
+
+/// `AVFormatContext.io_open` for an input that must not open anything else: every request
+/// (a playlist entry, a reference, a nested file) is refused.
+unsafe extern "C" fn refuse_io_open(
+    _context: *mut ffi::AVFormatContext,
+    _pb: *mut *mut ffi::AVIOContext,
+    _url: *const c_char,
+    _flags: c_int,
+    _options: *mut *mut ffi::AVDictionary,
+) -> c_int {
+    ffi::AVERROR(ffi::EPERM)
+}
+
+/// Caps the picture size (width x height) a decoder accepts before it allocates a frame;
+/// `ffmpeg-next` does not expose `max_pixels`.
+pub(crate) fn set_max_pixels(context: &mut codec::Context, pixels: u64) {
+    // SAFETY: the codec context is valid and not yet opened; max_pixels is a plain int64.
+    unsafe { (*context.as_mut_ptr()).max_pixels = i64::try_from(pixels).unwrap_or(i64::MAX) };
 }

@@ -5,7 +5,9 @@
 
 mod audio_track;
 mod continuity;
+mod demuxers;
 pub(crate) mod ffi;
+pub(crate) mod input_file;
 mod interleave;
 mod picture_filter;
 pub(crate) mod pipeline;
@@ -14,6 +16,7 @@ pub(crate) mod source;
 mod thread_budget;
 mod timeline;
 mod ts_segmenter;
+mod undeclared_length;
 mod video_decoder;
 
 /// Whether a libav receive call failed only because there is nothing more to take now

@@ -130,6 +130,7 @@ pub(crate) fn start(
         source.start_micros,
         source.info.frame_rate,
         source.info.rotation,
+        source.limits,
     )?;
     let audio = match source.audio_index {
         Some(index) => {
@@ -317,9 +318,16 @@ fn run_demux(
     cancel: &CancelToken,
     stop: &AtomicBool,
 ) -> Result<(), Stop> {
+    let limits = source.limits;
     let mut boundaries = Boundaries::new(segment_seconds);
     let mut video_end = 0i64;
+    let mut frames_sent = 0u64;
     let mut send_frame = |timed: TimedFrame| -> Result<(), Error> {
+        // Held here, on what is really decoded: a header may declare nothing, or lie, and
+        // the picture size may change midway.
+        frames_sent += 1;
+        limits.check_picture(timed.frame.width(), timed.frame.height())?;
+        limits.check_decoded(frames_sent, seconds(timed.pts))?;
         let key = boundaries.crossed(timed.pts);
         video_end = video_end.max(timed.pts + timed.duration);
         for rung in rungs {
@@ -381,6 +389,7 @@ fn run_demux(
                 audio
                     .encode(&packet, &mut send_audio)
                     .map_err(disconnected)?;
+                limits.check_decoded(0, audio.decoded_seconds())?;
             }
         }
     }

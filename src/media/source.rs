@@ -2,12 +2,13 @@
 //!
 //! Errors here are mostly the client's: not a media file, no video, an unknown codec.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ffmpeg_next::{Rational, codec, format, media, packet};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::media::{input_file, undeclared_length};
+use crate::{Error, SourceLimits};
 
 /// What the input holds, as far as the conversion cares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,32 +68,29 @@ pub(crate) struct Source {
     pub(crate) info: SourceInfo,
     /// Where the shared timeline starts, in microseconds (AV_TIME_BASE).
     pub(crate) start_micros: i64,
+    /// What the input may demand; held again while decoding.
+    pub(crate) limits: SourceLimits,
 }
 
-pub(crate) fn open(path: &Path) -> Result<Source, Error> {
+/// Opens the input at `path` (see [`input_file`](crate::media::input_file) for what may be
+/// opened, and how) and describes it. Decoders opened to detect the streams refuse pictures
+/// beyond `limits`.
+pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> {
     crate::media::ffi::route_libav_log_to_tracing();
     ffmpeg_next::init().map_err(Error::internal("initialising libav"))?;
-    let absolute = std::fs::canonicalize(path).map_err(|source| Error::Input {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if absolute.is_dir() {
-        let source = std::io::Error::other("it is a directory");
-        return Err(Error::Input {
-            path: path.to_path_buf(),
-            source,
-        });
-    }
-    // The `file:` prefix keeps libav from reading a name like `http:x` as a network protocol.
-    let url = PathBuf::from(format!("file:{}", absolute.display()));
-    let input = format::input(&url).map_err(|e| Error::NotAVideo {
-        reason: describe_open_error(e),
-    })?;
-    reject_still_images(&input)?;
+    let mut input = input_file::open(path, limits.max_pixels())?;
 
     let video_index = choose_video(&input)?;
     let audio_index = choose_audio(&input);
-    let info = describe(&input, video_index, audio_index)?;
+    let mut info = describe(&input, video_index, audio_index)?;
+    if info.duration.is_none() || crate::media::ffi::duration_guessed_from_bitrate(&input) {
+        // Measured, not trusted: count the packets, then read again from the start.
+        let measured =
+            undeclared_length::measure(&mut input, video_index, info.frame_rate, limits)?;
+        info.duration = Some(measured.seconds).filter(|&s| s > 0.0);
+        info.frames_expected = Some(measured.frames).filter(|&f| f > 0);
+        input = input_file::open(path, limits.max_pixels())?;
+    }
     let start_micros = timeline_start(&input, video_index, audio_index);
     Ok(Source {
         input,
@@ -100,26 +98,8 @@ pub(crate) fn open(path: &Path) -> Result<Source, Error> {
         audio_index,
         info,
         start_micros,
+        limits: *limits,
     })
-}
-
-/// libav reads a PNG, JPEG, WebP, ... as a one-frame "video" through its image demuxers
-/// (`png_pipe`, `image2`, ...): a still image is not a video to stream.
-fn reject_still_images(input: &format::context::Input) -> Result<(), Error> {
-    let demuxer = input.format().name().to_string();
-    if demuxer.ends_with("_pipe") || demuxer == "image2" {
-        return Err(Error::NotAVideo {
-            reason: format!("it is a still image ({demuxer})"),
-        });
-    }
-    Ok(())
-}
-
-fn describe_open_error(error: ffmpeg_next::Error) -> String {
-    match error {
-        ffmpeg_next::Error::InvalidData => "no known container format matches its content".into(),
-        other => other.to_string(),
-    }
 }
 
 fn choose_video(input: &format::context::Input) -> Result<usize, Error> {

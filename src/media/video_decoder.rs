@@ -5,11 +5,12 @@
 
 use ffmpeg_next::{Packet, Rational, Rescale, codec, decoder, format, frame};
 
-use crate::Error;
 use crate::media::continuity::Continuity;
 use crate::media::drained;
+use crate::media::ffi;
 use crate::media::picture_filter::PictureFilter;
 use crate::media::timeline::{TICKS, TICKS_PER_SECOND};
+use crate::{Error, SourceLimits};
 
 /// A decoded picture on the output clock.
 pub(crate) struct TimedFrame {
@@ -35,21 +36,25 @@ pub(crate) struct VideoDecoder {
     filter_checked: bool,
     continuity: Continuity,
     held: Option<(frame::Video, i64)>,
+    limits: SourceLimits,
     pub(crate) frames: u64,
     pub(crate) errors: u64,
 }
 
 impl VideoDecoder {
     /// `start_micros` is the timeline's start; `frame_rate` gives the duration of frames whose
-    /// timestamps are missing.
+    /// timestamps are missing; a picture beyond `limits` is refused before it is allocated,
+    /// at whatever point of the stream its size changes.
     pub(crate) fn new(
         stream: &format::stream::Stream,
         start_micros: i64,
         frame_rate: f64,
         rotation: u32,
+        limits: SourceLimits,
     ) -> Result<VideoDecoder, Error> {
         let mut context = codec::Context::from_parameters(stream.parameters())
             .map_err(Error::from_input("reading the video stream parameters"))?;
+        ffi::set_max_pixels(&mut context, limits.max_pixels());
         context.set_threading(codec::threading::Config {
             kind: codec::threading::Type::Frame,
             count: 0,
@@ -77,6 +82,7 @@ impl VideoDecoder {
             filter_checked: false,
             continuity: Continuity::new(MAX_BACK, MAX_GAP, true),
             held: None,
+            limits,
             frames: 0,
             errors: 0,
         })
@@ -89,9 +95,10 @@ impl VideoDecoder {
         out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>,
     ) -> Result<(), Error> {
         if self.decoder.send_packet(packet).is_err() {
-            // A damaged packet: libav conceals what it can, as players do. Counted, judged at the end.
+            // A damaged packet: libav conceals what it can, as players do. Counted, judged at
+            // the end; unless the stream switched to a picture size beyond the limits.
             self.errors += 1;
-            return Ok(());
+            return self.check_picture_size();
         }
         self.drain(out)
     }
@@ -130,9 +137,20 @@ impl VideoDecoder {
                     self.filter_and_release(decoded, out)?;
                 }
                 Err(e) if drained(&e) => return Ok(()),
-                Err(_) => self.errors += 1,
+                Err(_) => {
+                    self.errors += 1;
+                    self.check_picture_size()?;
+                }
             }
         }
+    }
+
+    /// After a decoding error: the stream's current picture size (which the decoder takes from
+    /// the headers before it allocates a frame) is within the limits, or the input is refused
+    /// for it rather than called damaged.
+    fn check_picture_size(&self) -> Result<(), Error> {
+        self.limits
+            .check_picture(self.decoder.width(), self.decoder.height())
     }
 
     /// The frame's time on the output clock, repaired when missing, repeated or absurd.

@@ -18,6 +18,7 @@ mod sse;
 mod synthetic_clip;
 mod tcp_proxy;
 mod upload_and_play;
+mod upload_isolation;
 mod webhook_receiver;
 mod webhooks;
 mod workers;

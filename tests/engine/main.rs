@@ -7,6 +7,8 @@ mod conversions;
 mod formats;
 mod fuzz;
 mod helpers;
+mod hostile_containers;
 mod library_api;
+mod limits_while_decoding;
 #[path = "../support/synthetic_clip.rs"]
 mod synthetic_clip;
