@@ -99,8 +99,13 @@ def check_output(video: dict, restarted_at: datetime, clip_seconds: float) -> di
             named.add(f"{folder}/{segment}")
             status, _ = fetch(f"{base}/{folder}/{segment}")
             assert status == 200, f"{folder}/{segment}: HTTP {status}"
-    prefix = f"videos/{video['id']}/"
-    listed = json.loads(aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", prefix]))
+    # Everything of the video is under the prefix of the claim that completed it.
+    video_prefix = f"videos/{video['id']}/"
+    prefix = url.split(f"/{BUCKET}/", 1)[1].rsplit("/", 1)[0] + "/"
+    assert prefix.startswith(video_prefix), f"output {prefix} outside {video_prefix}"
+    listed = json.loads(aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", video_prefix]))
+    outside = [o["Key"] for o in listed.get("Contents", []) if not o["Key"].startswith(prefix)]
+    assert not outside, f"objects of other claims left: {outside}"
     objects = {o["Key"][len(prefix):]: o["LastModified"] for o in listed.get("Contents", [])}
     stray = set(objects) - named
     assert not stray, f"objects no playlist names: {sorted(stray)}"

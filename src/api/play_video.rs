@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::AppState;
 use super::playback_links::{LinkError, is_playlist_path, rewrite_uris};
 use super::problem::ApiError;
-use crate::storage::video_prefix;
 
 /// The signature of a link.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -72,7 +71,10 @@ pub async fn play_video(
                 "the playback link expired; ask the API for the video's playback_url again",
             ),
         })?;
-    let prefix = video_prefix(id);
+    // The completed claim's prefix: its objects, and no other claim's.
+    let prefix = crate::db::videos::output_prefix(&state.pool, id)
+        .await?
+        .ok_or_else(not_found)?;
     let stored = state
         .store
         .get_bytes(&format!("{prefix}{path}"))

@@ -102,6 +102,22 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
         .await
 }
 
+/// Where a completed video's objects are: the prefix of the claim that completed it (`None`
+/// when it is not completed). Rows completed before claims had prefixes have none recorded:
+/// their objects are directly under `videos/{id}/`.
+pub async fn output_prefix(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<String>> {
+    let row = sqlx::query!(
+        "SELECT output_prefix FROM videos WHERE id = $1 AND status = 'completed'",
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| {
+        r.output_prefix
+            .unwrap_or_else(|| crate::storage::video_prefix(id))
+    }))
+}
+
 /// Newest first, after the `(created_at, id)` cursor, optionally of one status.
 #[tracing::instrument(skip(pool))]
 pub async fn list(
@@ -139,17 +155,23 @@ pub struct ClaimedJob {
     pub max_attempts: i32,
     /// The S3 key of the staged upload; `None`: in the local upload directory.
     pub source_key: Option<String>,
+    /// This claim's number (from 1, never reused for the video): its output goes under
+    /// `videos/{id}/{claim}/` and nowhere else.
+    pub claim: i64,
 }
 
 /// Takes the oldest pending job, or a processing one whose worker's lease ran out, and leases
-/// it to `worker` for `lease_seconds`. `FOR UPDATE SKIP LOCKED` lets many workers claim at once.
+/// it for `lease_seconds` under `lease_token`, which must be new for every claim: every
+/// owner-checked write names it, so a worker that lost this claim can write nothing with it.
+/// `FOR UPDATE SKIP LOCKED` lets many workers claim at once.
 pub async fn claim(
     pool: &PgPool,
-    worker: Uuid,
+    lease_token: Uuid,
     lease_seconds: f64,
 ) -> sqlx::Result<Option<ClaimedJob>> {
     let row = sqlx::query!(
-        "UPDATE videos SET status = 'processing', attempts = attempts + 1, lease_owner = $1,
+        "UPDATE videos SET status = 'processing', attempts = attempts + 1, claims = claims + 1,
+                lease_owner = $1,
                 lease_expires_at = now() + make_interval(secs => $2), started_at = coalesce(started_at, now()),
                 error_code = NULL, error_message = NULL, updated_at = now()
          WHERE id = (
@@ -160,8 +182,8 @@ pub async fn claim(
              ORDER BY created_at
              FOR UPDATE SKIP LOCKED
              LIMIT 1)
-         RETURNING id, attempts, max_attempts, source_key",
-        worker,
+         RETURNING id, attempts, max_attempts, source_key, claims",
+        lease_token,
         lease_seconds,
     )
     .fetch_optional(pool)
@@ -171,6 +193,7 @@ pub async fn claim(
         attempt: r.attempts,
         max_attempts: r.max_attempts,
         source_key: r.source_key,
+        claim: r.claims,
     }))
 }
 
@@ -194,7 +217,7 @@ pub async fn fail_abandoned(pool: &PgPool) -> sqlx::Result<Vec<Uuid>> {
 pub async fn heartbeat(
     pool: &PgPool,
     id: Uuid,
-    worker: Uuid,
+    lease_token: Uuid,
     lease_seconds: f64,
 ) -> sqlx::Result<Option<bool>> {
     sqlx::query_scalar!(
@@ -202,7 +225,7 @@ pub async fn heartbeat(
          WHERE id = $1 AND lease_owner = $2 AND status = 'processing'
          RETURNING cancel_requested",
         id,
-        worker,
+        lease_token,
         lease_seconds,
     )
     .fetch_optional(pool)
@@ -213,13 +236,13 @@ pub async fn heartbeat(
 pub async fn save_progress(
     pool: &PgPool,
     id: Uuid,
-    worker: Uuid,
+    lease_token: Uuid,
     progress: &Value,
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE videos SET progress = $3, updated_at = now() WHERE id = $1 AND lease_owner = $2",
         id,
-        worker,
+        lease_token,
         progress,
     )
     .execute(pool)
@@ -232,6 +255,8 @@ pub async fn save_progress(
 pub struct Completion {
     /// Absolute URL of the master playlist.
     pub playback_url: String,
+    /// The key prefix of the completed claim's output, `videos/{id}/{claim}/`.
+    pub output_prefix: String,
     /// The renditions (hls_transcoder::RenditionReport) as JSON.
     pub renditions: Value,
     /// Seconds.
@@ -246,21 +271,22 @@ pub struct Completion {
 pub async fn complete(
     pool: &PgPool,
     id: Uuid,
-    worker: Uuid,
+    lease_token: Uuid,
     done: &Completion,
 ) -> sqlx::Result<bool> {
     let result = sqlx::query!(
         "UPDATE videos SET status = 'completed', playback_url = $3, renditions = $4, duration_seconds = $5,
-                output_bytes = $6, progress = $7, lease_owner = NULL, lease_expires_at = NULL,
-                finished_at = now(), updated_at = now()
+                output_bytes = $6, progress = $7, output_prefix = $8, lease_owner = NULL,
+                lease_expires_at = NULL, finished_at = now(), updated_at = now()
          WHERE id = $1 AND lease_owner = $2",
         id,
-        worker,
+        lease_token,
         done.playback_url,
         done.renditions,
         done.duration_seconds,
         done.output_bytes,
         done.progress,
+        done.output_prefix,
     )
     .execute(pool)
     .await?;
@@ -271,7 +297,7 @@ pub async fn complete(
 pub async fn finish_unsuccessfully(
     pool: &PgPool,
     id: Uuid,
-    worker: Uuid,
+    lease_token: Uuid,
     status: &str,
     error: Option<(&str, &str)>,
 ) -> sqlx::Result<()> {
@@ -281,7 +307,7 @@ pub async fn finish_unsuccessfully(
                 lease_expires_at = NULL, finished_at = now(), updated_at = now()
          WHERE id = $1 AND lease_owner = $2",
         id,
-        worker,
+        lease_token,
         status,
         code,
         message,
@@ -297,7 +323,7 @@ pub async fn finish_unsuccessfully(
 pub async fn release(
     pool: &PgPool,
     id: Uuid,
-    worker: Uuid,
+    lease_token: Uuid,
     refund_attempt: bool,
     delay_seconds: f64,
     error: Option<(&str, &str)>,
@@ -310,7 +336,7 @@ pub async fn release(
                 updated_at = now()
          WHERE id = $1 AND lease_owner = $2",
         id,
-        worker,
+        lease_token,
         refund_attempt,
         delay_seconds,
         code,

@@ -1,5 +1,12 @@
 //! One claimed job: convert the upload on a blocking thread while a heartbeat keeps the lease,
-//! progress is saved at most twice a second, and segments upload to S3; then record the outcome.
+//! progress is saved at most ten times a second, and segments upload to S3; then record the
+//! outcome.
+//!
+//! A claim writes only under its own prefix, `videos/{id}/{claim}/`, and deletes only that
+//! prefix or those of earlier claims of the video (which lost their lease, so none of them can
+//! complete). A worker that cannot renew its lease stops converting before the lease runs out
+//! (self-fencing), so by the time another worker may claim the job this one has stopped; and
+//! whatever it still did could not reach the new claim's output.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,7 +22,7 @@ use super::worker_pool::WorkerSettings;
 use crate::backoff::Backoff;
 use crate::db::is_transient;
 use crate::db::videos::{self, ClaimedJob, Completion};
-use crate::storage::{S3Sink, video_prefix};
+use crate::storage::{S3Sink, claim_prefix};
 use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
 
 /// At most this often is progress written to the database (and so streamed to clients).
@@ -35,14 +42,17 @@ enum StopReason {
     CancelRequested,
     /// The service is shutting down: hand the job back.
     ShuttingDown,
-    /// Another worker holds the lease now.
+    /// Another worker holds the lease now, or may soon: it could not be renewed in time.
     LeaseLost,
     /// It ran past the job time limit.
     TimedOut,
 }
 
 pub(super) struct ConversionJob {
-    pub(super) worker: Uuid,
+    /// This claim's lease token: every owner-checked write names it.
+    pub(super) lease_token: Uuid,
+    /// When the claim was asked for: the lease runs out at the latest `lease_seconds` later.
+    pub(super) claimed_at: Instant,
     pub(super) job: ClaimedJob,
     pub(super) settings: WorkerSettings,
 }
@@ -53,8 +63,13 @@ impl ConversionJob {
         let id = self.job.id;
         let pool = self.settings.pool.clone();
         let path = upload_path(&self.settings.upload_dir, id);
+        let mut last_renewal = self.claimed_at;
         if let Some(key) = &self.job.source_key {
-            if !path.exists() && !self.fetch_staged_source(key, &path).await {
+            if !path.exists()
+                && !self
+                    .fetch_staged_source(key, &path, &mut last_renewal)
+                    .await
+            {
                 return;
             }
         }
@@ -63,11 +78,17 @@ impl ConversionJob {
             self.record_failure("source-missing", message, false).await;
             return;
         }
-        if self.job.attempt > 1 {
-            // An earlier attempt may have died mid-way: start from an empty prefix, so the
-            // published video never mixes the segments of two attempts.
-            self.remove_outputs().await;
-        }
+        // An earlier claim may have died mid-way, or been handed back at shutdown: what it
+        // wrote is garbage now. Removed beside the conversion, so that a slow bucket cannot
+        // hold the job outside the lease keeping.
+        let cleanup = {
+            let (store, claim) = (Arc::clone(&self.settings.store), self.job.claim);
+            tokio::spawn(async move {
+                if let Err(error) = store.delete_claims_before(id, claim).await {
+                    tracing::warn!(error = %format!("{error:#}"), "could not remove earlier claims' output");
+                }
+            })
+        };
         tracing::info!("conversion started");
         let started = Instant::now();
         let cancel = CancelToken::new();
@@ -78,10 +99,11 @@ impl ConversionJob {
         let heartbeat = tokio::spawn(
             LeaseKeeper {
                 lease_seconds: self.settings.lease_seconds,
+                last_renewal,
                 time_limit: self.settings.job_timeout,
                 pool: pool.clone(),
                 id,
-                worker: self.worker,
+                lease_token: self.lease_token,
                 cancel: cancel.clone(),
                 reason: Arc::clone(&reason),
             }
@@ -90,7 +112,7 @@ impl ConversionJob {
         let writer = tokio::spawn(save_progress(
             pool.clone(),
             id,
-            self.worker,
+            self.lease_token,
             progress_rx,
             done.clone(),
         ));
@@ -98,7 +120,7 @@ impl ConversionJob {
         let sink = S3Sink::new(
             tokio::runtime::Handle::current(),
             Arc::clone(&self.settings.store),
-            video_prefix(id),
+            self.output_prefix(),
             self.settings.upload_concurrency,
         );
         let options = self.settings.options.clone();
@@ -115,6 +137,7 @@ impl ConversionJob {
         .await;
         done.cancel();
         let _ = heartbeat.await;
+        let _ = cleanup.await;
         let last_progress = writer.await.ok().flatten();
         let stop_reason = *reason.lock().unwrap_or_else(PoisonError::into_inner);
         metrics::histogram!("hls_conversion_seconds").record(started.elapsed().as_secs_f64());
@@ -135,16 +158,17 @@ impl ConversionJob {
 
     async fn record_success(&self, report: ConvertReport, uploaded: u64, progress: Option<Value>) {
         let id = self.job.id;
-        let key = format!("{}{MASTER_PLAYLIST}", video_prefix(id));
+        let key = format!("{}{MASTER_PLAYLIST}", self.output_prefix());
         let done = Completion {
             playback_url: self.settings.store.public_url(&key),
+            output_prefix: self.output_prefix(),
             renditions: serde_json::to_value(&report.renditions).unwrap_or(Value::Null),
             duration_seconds: report.duration,
             output_bytes: i64::try_from(uploaded).unwrap_or(i64::MAX),
             progress: progress.unwrap_or(Value::Null),
         };
         let recorded = persist("recording the completion", || {
-            videos::complete(&self.settings.pool, id, self.worker, &done)
+            videos::complete(&self.settings.pool, id, self.lease_token, &done)
         })
         .await;
         match recorded {
@@ -154,8 +178,13 @@ impl ConversionJob {
                     "conversion completed"
                 );
                 self.discard_source().await;
+                // A worker that lost an earlier claim may have written after our start.
+                self.remove_earlier_claims().await;
             }
-            Ok(false) => tracing::warn!("completed, but the job was taken over meanwhile"),
+            Ok(false) => {
+                tracing::warn!("completed, but the job was taken over meanwhile");
+                self.remove_own_output().await;
+            }
             Err(error) => tracing::error!(%error, "completed, but the database did not record it"),
         }
     }
@@ -167,7 +196,7 @@ impl ConversionJob {
             Some(StopReason::ShuttingDown) => {
                 tracing::info!("handing the job back to the queue");
                 let released = persist("handing the job back", || {
-                    videos::release(pool, id, self.worker, true, 0.0, None)
+                    videos::release(pool, id, self.lease_token, true, 0.0, None)
                 })
                 .await;
                 if let Err(error) = released {
@@ -175,14 +204,18 @@ impl ConversionJob {
                 }
                 self.drop_local_copy().await;
             }
-            Some(StopReason::LeaseLost) => match videos::get(pool, id).await {
-                // Deleted while running: remove what this attempt published after the delete.
-                Ok(None) => {
-                    self.remove_outputs().await;
-                    self.discard_source().await;
+            Some(StopReason::LeaseLost) => {
+                // What this claim wrote is nobody's output: the job is another claim's now.
+                self.remove_own_output().await;
+                match videos::get(pool, id).await {
+                    // Deleted while running: the upload is not needed any more either.
+                    Ok(None) => self.discard_source().await,
+                    _ => {
+                        tracing::warn!("lease lost; another worker owns the job, or will");
+                        self.drop_local_copy().await;
+                    }
                 }
-                _ => tracing::warn!("lease lost; another worker owns the job"),
-            },
+            }
             Some(StopReason::TimedOut) => {
                 let message = format!(
                     "the conversion ran longer than the limit of {} s (JOB_TIMEOUT_SECONDS) and was stopped; retry it, or raise the limit",
@@ -192,9 +225,9 @@ impl ConversionJob {
             }
             Some(StopReason::CancelRequested) | None => {
                 // Clean up first: once the status is final, nothing of the video is public.
-                self.remove_outputs().await;
+                self.remove_own_output().await;
                 let recorded = persist("recording the cancel", || {
-                    videos::finish_unsuccessfully(pool, id, self.worker, "canceled", None)
+                    videos::finish_unsuccessfully(pool, id, self.lease_token, "canceled", None)
                 })
                 .await;
                 if let Err(error) = recorded {
@@ -230,7 +263,7 @@ impl ConversionJob {
                 videos::release(
                     &self.settings.pool,
                     self.job.id,
-                    self.worker,
+                    self.lease_token,
                     false,
                     delay,
                     error,
@@ -255,7 +288,7 @@ impl ConversionJob {
     async fn record_failure(&self, code: &str, message: &str, keep_source: bool) {
         let pool = &self.settings.pool;
         let error = Some((code, message));
-        self.remove_outputs().await;
+        self.remove_own_output().await;
         // A source that cannot be converted goes before the status is final, so a client that
         // sees `failed` and asks for a retry at once is told the upload is gone, instead of
         // queueing a job whose source is being removed. A crash in between fails the next
@@ -264,7 +297,7 @@ impl ConversionJob {
             self.discard_source().await;
         }
         let recorded = persist("recording the failure", || {
-            videos::finish_unsuccessfully(pool, self.job.id, self.worker, "failed", error)
+            videos::finish_unsuccessfully(pool, self.job.id, self.lease_token, "failed", error)
         })
         .await;
         if let Err(db) = recorded {
@@ -276,19 +309,44 @@ impl ConversionJob {
     }
 
     /// Downloads an upload staged in the bucket by an API on another machine; false when
-    /// the job ended here (its outcome recorded).
-    async fn fetch_staged_source(&self, key: &str, path: &Path) -> bool {
-        // A big upload may take longer than the lease to fetch: keep renewing it meanwhile.
+    /// the job ended here (its outcome recorded, or its lease lost).
+    async fn fetch_staged_source(
+        &self,
+        key: &str,
+        path: &Path,
+        last_renewal: &mut Instant,
+    ) -> bool {
+        // A big upload may take longer than the lease to fetch: keep renewing it meanwhile, and
+        // give up, as the conversion would, when it cannot be renewed in time.
         let download = self.settings.store.download(key, path);
         tokio::pin!(download);
-        let period = Duration::from_secs_f64(self.settings.lease_seconds / 3.0);
+        let lease = self.settings.lease_seconds;
+        let period = Duration::from_secs_f64(lease / 3.0);
+        let fenced_at = |renewed: Instant| renewed + fence_after(lease);
         let fetched = loop {
             tokio::select! {
                 result = &mut download => break result,
                 () = tokio::time::sleep(period) => {
-                    let lease = self.settings.lease_seconds;
-                    if let Err(error) = videos::heartbeat(&self.settings.pool, self.job.id, self.worker, lease).await {
-                        tracing::warn!(%error, "heartbeat failed while fetching the upload");
+                    let asked = Instant::now();
+                    let deadline = fenced_at(*last_renewal);
+                    let renewal = tokio::time::timeout_at(
+                        deadline.into(),
+                        videos::heartbeat(&self.settings.pool, self.job.id, self.lease_token, lease),
+                    ).await;
+                    match renewal {
+                        Ok(Ok(Some(_))) => *last_renewal = asked,
+                        Ok(Ok(None)) => {
+                            tracing::warn!("lease lost while fetching the upload");
+                            let _ = tokio::fs::remove_file(path).await;
+                            return false;
+                        }
+                        Ok(Err(error)) => tracing::warn!(%error, "heartbeat failed while fetching the upload"),
+                        Err(_) => {}
+                    }
+                    if Instant::now() >= fenced_at(*last_renewal) {
+                        tracing::warn!("the lease could not be renewed in time; leaving the job to another worker");
+                        let _ = tokio::fs::remove_file(path).await;
+                        return false;
                     }
                 }
             }
@@ -342,27 +400,54 @@ impl ConversionJob {
         }
     }
 
-    /// Removes what a failed or canceled attempt published, so no half video stays public.
-    async fn remove_outputs(&self) {
+    /// Where this claim writes: `videos/{id}/{claim}/`.
+    fn output_prefix(&self) -> String {
+        claim_prefix(self.job.id, self.job.claim)
+    }
+
+    /// Removes what this claim wrote: after a failure or a cancel, so no half video stays
+    /// public, or after losing the lease. Never anything of another claim.
+    async fn remove_own_output(&self) {
         if let Err(error) = self
             .settings
             .store
-            .delete_prefix(&video_prefix(self.job.id))
+            .delete_prefix(&self.output_prefix())
             .await
         {
             tracing::warn!(error = %format!("{error:#}"), "could not remove partial output");
         }
     }
+
+    /// Removes what earlier claims of the video wrote: they lost their lease, so none of them
+    /// is the output, and a later claim's is never touched.
+    async fn remove_earlier_claims(&self) {
+        let store = &self.settings.store;
+        if let Err(error) = store
+            .delete_claims_before(self.job.id, self.job.claim)
+            .await
+        {
+            tracing::warn!(error = %format!("{error:#}"), "could not remove earlier claims' output");
+        }
+    }
+}
+
+/// How long after the last successful renewal a worker stops converting: before the lease
+/// can run out, with a sixth of it to spare for the stop itself (at most a packet's decode).
+fn fence_after(lease_seconds: f64) -> Duration {
+    Duration::from_secs_f64(lease_seconds * 5.0 / 6.0)
 }
 
 /// Holds a running job's lease: renews it every third of it and stops the conversion when the
-/// lease is lost, a cancel is requested, the time limit passes, or the service hands jobs back.
+/// lease is lost, cannot be renewed in time, a cancel is requested, the time limit passes, or
+/// the service hands jobs back.
 struct LeaseKeeper {
     lease_seconds: f64,
+    /// When the last renewal that succeeded was asked for (or the claim).
+    last_renewal: Instant,
     time_limit: Duration,
     pool: PgPool,
     id: Uuid,
-    worker: Uuid,
+    lease_token: Uuid,
     cancel: CancelToken,
     reason: Arc<Mutex<Option<StopReason>>>,
 }
@@ -376,10 +461,10 @@ impl LeaseKeeper {
         self.cancel.cancel();
     }
 
-    async fn run(self, hand_back: CancellationToken, done: CancellationToken) {
+    async fn run(mut self, hand_back: CancellationToken, done: CancellationToken) {
         let started = Instant::now();
         let period = Duration::from_secs_f64(self.lease_seconds / 3.0);
-        let mut last_renewal = Instant::now();
+        let fence = fence_after(self.lease_seconds);
         loop {
             tokio::select! {
                 () = done.cancelled() => return,
@@ -391,29 +476,45 @@ impl LeaseKeeper {
                 return;
             }
             // Cancels are looked for twice a second; the lease is renewed every third of it.
-            let renew = last_renewal.elapsed() >= period;
-            let outcome = if renew {
-                videos::heartbeat(&self.pool, self.id, self.worker, self.lease_seconds).await
-            } else {
-                sqlx::query_scalar!(
-                    "SELECT cancel_requested FROM videos WHERE id = $1 AND lease_owner = $2",
-                    self.id,
-                    self.worker
-                )
-                .fetch_optional(&self.pool)
-                .await
+            // A query may hang (a partition drops packets rather than refusing them): none may
+            // outlive the moment this worker must stop.
+            let deadline = self.last_renewal + fence;
+            let asked = Instant::now();
+            let renew = asked.duration_since(self.last_renewal) >= period;
+            let query = async {
+                if renew {
+                    videos::heartbeat(&self.pool, self.id, self.lease_token, self.lease_seconds)
+                        .await
+                } else {
+                    sqlx::query_scalar!(
+                        "SELECT cancel_requested FROM videos WHERE id = $1 AND lease_owner = $2",
+                        self.id,
+                        self.lease_token
+                    )
+                    .fetch_optional(&self.pool)
+                    .await
+                }
             };
+            let outcome = tokio::time::timeout_at(deadline.into(), query).await;
             match outcome {
-                Ok(Some(true)) => self.stop(StopReason::CancelRequested),
-                Ok(Some(false)) => {
+                Ok(Ok(Some(true))) => self.stop(StopReason::CancelRequested),
+                Ok(Ok(Some(false))) => {
                     if renew {
-                        last_renewal = Instant::now();
+                        self.last_renewal = asked;
                     }
                 }
-                Ok(None) => self.stop(StopReason::LeaseLost),
-                // While the database is unreachable nobody can take the job over, so the
-                // conversion goes on; once it answers, the renewal tells whether we still own it.
-                Err(error) => tracing::warn!(%error, "heartbeat failed; converting on"),
+                Ok(Ok(None)) => self.stop(StopReason::LeaseLost),
+                Ok(Err(error)) => tracing::warn!(%error, "heartbeat failed"),
+                Err(_) => tracing::warn!("heartbeat timed out"),
+            }
+            if Instant::now() >= self.last_renewal + fence {
+                // Another worker may claim the job once the lease runs out: stop before that.
+                tracing::warn!(
+                    seconds = self.last_renewal.elapsed().as_secs_f64(),
+                    "the lease could not be renewed in time; stopping the conversion"
+                );
+                self.stop(StopReason::LeaseLost);
+                return;
             }
         }
     }

@@ -120,10 +120,16 @@ impl Worker {
     async fn run(self) {
         tracing::debug!(worker = %self.id, "worker started");
         while !self.stop_claiming.is_cancelled() {
-            match self.next_job().await {
+            // A token of its own for every claim: a later claim of the same job by this
+            // worker must not pass for this one.
+            let lease_token = Uuid::new_v4();
+            let claimed_at = std::time::Instant::now();
+            match self.next_job(lease_token).await {
                 Ok(Some(job)) => {
+                    tracing::debug!(worker = %self.id, video_id = %job.id, claim = job.claim, "job claimed");
                     let job = ConversionJob {
-                        worker: self.id,
+                        lease_token,
+                        claimed_at,
                         job,
                         settings: self.settings.clone(),
                     };
@@ -141,11 +147,16 @@ impl Worker {
         }
     }
 
-    async fn next_job(&self) -> sqlx::Result<Option<videos::ClaimedJob>> {
+    async fn next_job(&self, lease_token: Uuid) -> sqlx::Result<Option<videos::ClaimedJob>> {
         // Their uploads stay for a retry (the janitor removes them after the retention).
         for id in videos::fail_abandoned(&self.settings.pool).await? {
             tracing::warn!(video_id = %id, "job abandoned by its workers on every attempt; failed");
         }
-        videos::claim(&self.settings.pool, self.id, self.settings.lease_seconds).await
+        videos::claim(
+            &self.settings.pool,
+            lease_token,
+            self.settings.lease_seconds,
+        )
+        .await
     }
 }

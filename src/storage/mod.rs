@@ -12,8 +12,42 @@ pub fn video_prefix(id: uuid::Uuid) -> String {
     format!("videos/{id}/")
 }
 
+/// Where one claim of a video's job writes, and nothing else: `videos/{id}/{claim}/`. Claims
+/// are numbered from 1 and never reused, so a worker that lost its claim cannot touch what a
+/// later one wrote (see the `claim_prefixes` migration).
+pub fn claim_prefix(id: uuid::Uuid, claim: i64) -> String {
+    format!("videos/{id}/{claim}/")
+}
+
+/// The claim a key under `videos/{id}/` belongs to: `Some(n)` for `videos/{id}/{n}/...`,
+/// `Some(0)` for objects of the layout before claims had prefixes, `None` for another video.
+pub fn claim_of_key(id: uuid::Uuid, key: &str) -> Option<i64> {
+    let rest = key.strip_prefix(&video_prefix(id))?;
+    let first = rest.split('/').next().unwrap_or("");
+    Some(first.parse::<i64>().ok().filter(|&n| n > 0).unwrap_or(0))
+}
+
 /// The key of an upload staged for workers on other machines: `sources/{id}`. Not under the
 /// public `videos/` prefix.
 pub fn source_key(id: uuid::Uuid) -> String {
     format!("sources/{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_belong_to_the_claim_that_wrote_them() {
+        let id = uuid::Uuid::now_v7();
+        let key = |rest: &str| format!("videos/{id}/{rest}");
+        assert_eq!(claim_prefix(id, 3), key("3/"));
+        assert_eq!(claim_of_key(id, &key("3/720p/segment_00001.ts")), Some(3));
+        assert_eq!(claim_of_key(id, &key("12/master.m3u8")), Some(12));
+        // The layout before claims: master and renditions right under the video.
+        assert_eq!(claim_of_key(id, &key("master.m3u8")), Some(0));
+        assert_eq!(claim_of_key(id, &key("720p/index.m3u8")), Some(0));
+        let other = uuid::Uuid::now_v7();
+        assert_eq!(claim_of_key(other, &key("3/master.m3u8")), None);
+    }
 }

@@ -319,16 +319,37 @@ impl ObjectStore {
         })
     }
 
+    /// Deletes what the claims of video `id` before `claim` wrote (their prefixes, and objects
+    /// of the layout before claims had prefixes); returns how many objects. Never touches
+    /// `claim`'s own prefix or a later one's: those earlier claims lost their lease, so none of
+    /// them can be the one that completes.
+    pub async fn delete_claims_before(&self, id: uuid::Uuid, claim: i64) -> anyhow::Result<usize> {
+        let earlier = |key: &str| super::claim_of_key(id, key).is_some_and(|n| n < claim);
+        self.delete_under(&super::video_prefix(id), earlier).await
+    }
+
     /// Deletes every object under `prefix`; returns how many.
     pub async fn delete_prefix(&self, prefix: &str) -> anyhow::Result<usize> {
+        self.delete_under(prefix, |_| true).await
+    }
+
+    /// Deletes the objects under `prefix` whose key `doomed` accepts, a listed page at a time;
+    /// returns how many.
+    async fn delete_under(
+        &self,
+        prefix: &str,
+        doomed: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<usize> {
         use aws_sdk_s3::types::{Delete, ObjectIdentifier};
         let mut deleted = 0;
+        let mut token = None;
         loop {
             let listed = self
                 .client
                 .list_objects_v2()
                 .bucket(&self.bucket)
                 .prefix(prefix)
+                .set_continuation_token(token)
                 .send()
                 .await
                 .with_context(|| format!("Failed to list {prefix}"))?;
@@ -336,23 +357,27 @@ impl ObjectStore {
                 .contents()
                 .iter()
                 .filter_map(|o| o.key())
-                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+                .filter(|key| doomed(key))
+                .filter_map(|key| ObjectIdentifier::builder().key(key).build().ok())
                 .collect();
-            if keys.is_empty() {
+            if !keys.is_empty() {
+                deleted += keys.len();
+                let delete = Delete::builder()
+                    .set_objects(Some(keys))
+                    .quiet(true)
+                    .build()?;
+                self.client
+                    .delete_objects()
+                    .bucket(&self.bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .with_context(|| format!("Failed to delete objects under {prefix}"))?;
+            }
+            token = listed.next_continuation_token().map(str::to_string);
+            if token.is_none() {
                 return Ok(deleted);
             }
-            deleted += keys.len();
-            let delete = Delete::builder()
-                .set_objects(Some(keys))
-                .quiet(true)
-                .build()?;
-            self.client
-                .delete_objects()
-                .bucket(&self.bucket)
-                .delete(delete)
-                .send()
-                .await
-                .with_context(|| format!("Failed to delete objects under {prefix}"))?;
         }
     }
 }

@@ -5,6 +5,7 @@ mod access;
 mod bad_requests;
 mod browser;
 mod faults;
+mod fencing;
 mod fuzz_multipart;
 mod helpers;
 mod hostile_input;

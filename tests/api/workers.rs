@@ -231,7 +231,7 @@ async fn a_running_conversion_is_canceled_promptly_and_its_output_removed() {
         asked.elapsed()
     );
     let first = format!(
-        "{}/{}/videos/{id}/360p/segment_00001.ts",
+        "{}/{}/videos/{id}/1/360p/segment_00001.ts",
         crate::helpers::s3_endpoint(),
         app.config.s3_bucket
     );

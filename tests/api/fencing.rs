@@ -1,0 +1,174 @@
+//! A worker cut off from the database stops converting before its lease runs out, and never
+//! touches what the worker that took the job over wrote: each claim writes under its own
+//! prefix, `videos/{id}/{claim}/`.
+
+use std::time::{Duration, Instant};
+
+use hls_transcoder::config::Role;
+
+use crate::helpers::{TestApp, decode_url, long_clip, s3_endpoint, spawn_app_with, start};
+use crate::tcp_proxy::TcpProxy;
+
+/// Keys under `prefix` in the test's bucket (LocalStack lists without credentials).
+async fn keys_under(app: &TestApp, prefix: &str) -> Vec<String> {
+    let url = format!(
+        "{}/{}?list-type=2&prefix={prefix}",
+        s3_endpoint(),
+        app.config.s3_bucket
+    );
+    let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    body.split("<Key>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</Key>").next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A worker process of `api`'s service: its database, its bucket, its own disk.
+async fn worker(api: &TestApp, database_url: String) -> TestApp {
+    let temp = tempfile::tempdir().unwrap();
+    let mut config = api.config.clone();
+    config.role = Role::Worker;
+    config.workers = 1;
+    config.database_url = database_url;
+    config.temp_dir = Some(temp.path().to_path_buf());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    start(config, temp).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_cut_off_from_the_database_stops_and_never_touches_the_new_owners_output() {
+    // The API stages uploads in the bucket, so any worker can take a job.
+    let api = spawn_app_with(|c| {
+        c.role = Role::Api;
+        c.lease_seconds = 3.0;
+    })
+    .await;
+    let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let name = api
+        .config
+        .database_url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let cut_off = worker(
+        &api,
+        format!("postgres://postgres@{}/{name}", proxy.address),
+    )
+    .await;
+
+    let clip = long_clip(api.upload_dir.parent().unwrap());
+    let id = api.upload_id(&clip).await;
+    let first = format!("videos/{id}/1/");
+    api.wait_for(&id, Duration::from_secs(60), "converting", |video| {
+        video["progress"]["frames_done"].as_u64().unwrap_or(0) >= 30
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while keys_under(&api, &first).await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the first worker published no segment"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The partition: the first worker can reach S3 but not the database.
+    proxy.cut();
+    let cut_at = Instant::now();
+    let takeover = worker(&api, api.config.database_url.clone()).await;
+
+    // It stops within the lease (3 s; it gives up after 2.5 s without a renewal): after
+    // that, nothing more appears under its prefix while the new owner converts.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let stopped = keys_under(&api, &first).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        keys_under(&api, &first).await,
+        stopped,
+        "the cut-off worker went on writing {:?} after the partition began",
+        cut_at.elapsed()
+    );
+
+    let video = api.wait_until_finished(&id, Duration::from_secs(120)).await;
+    assert_eq!(video["status"], "completed", "{video}");
+    let url = video["playback_url"].as_str().unwrap().to_string();
+    assert!(
+        url.contains(&format!("/videos/{id}/2/master.m3u8")),
+        "{url}"
+    );
+    assert_eq!(video["attempts"], 2, "{video}");
+
+    // The partition heals: the first worker learns it lost the job and cleans up its own
+    // prefix, and only that.
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !keys_under(&api, &first).await.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        keys_under(&api, &first).await.is_empty(),
+        "the lost claim's output is removed"
+    );
+    let second = keys_under(&api, &format!("videos/{id}/2/")).await;
+    assert!(
+        second.len() > 10,
+        "the new owner's output is whole: {second:?}"
+    );
+    let (errors, duration) = decode_url(&url);
+    assert!(errors.trim().is_empty(), "{errors}");
+    assert!((duration - 20.0).abs() < 0.5, "duration {duration}");
+    let again = api.get_video(&id).await;
+    assert_eq!(again["status"], "completed");
+
+    takeover.stop_keeping_database().await;
+    cut_off.stop_keeping_database().await;
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_earlier_claims_never_touches_the_claim_itself_or_a_later_one() {
+    use hls_transcoder::storage::{ObjectStore, S3Settings};
+    let app = spawn_app_with(|_| {}).await;
+    let store = ObjectStore::new(&S3Settings {
+        endpoint: Some(s3_endpoint()),
+        bucket: app.config.s3_bucket.clone(),
+        region: "us-east-1".into(),
+        path_style: true,
+        public_url: None,
+        credentials: Some(("test".into(), "test".into())),
+        retry_for: Duration::from_secs(5),
+    })
+    .await;
+    let id = uuid::Uuid::now_v7();
+    let neighbour = uuid::Uuid::now_v7();
+    let keys = [
+        format!("videos/{id}/master.m3u8"),
+        format!("videos/{id}/720p/segment_00001.ts"),
+        format!("videos/{id}/1/720p/segment_00001.ts"),
+        format!("videos/{id}/2/720p/segment_00001.ts"),
+        format!("videos/{id}/3/master.m3u8"),
+        format!("videos/{id}/10/master.m3u8"),
+        format!("videos/{neighbour}/1/master.m3u8"),
+    ];
+    for key in &keys {
+        let body = bytes::Bytes::from_static(b"x");
+        store
+            .put(key, body, "text/plain", "no-cache")
+            .await
+            .unwrap();
+    }
+    let deleted = store.delete_claims_before(id, 3).await.unwrap();
+    assert_eq!(deleted, 4, "the older layout and claims 1 and 2");
+    let mut left = keys_under(&app, "videos/").await;
+    left.sort();
+    let mut expected = vec![
+        format!("videos/{id}/10/master.m3u8"),
+        format!("videos/{id}/3/master.m3u8"),
+        format!("videos/{neighbour}/1/master.m3u8"),
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
+    app.stop().await;
+}
