@@ -141,8 +141,7 @@ pub struct ServeConfig {
     /// /metrics and /openapi.json).
     #[arg(long, env = "PRIVATE_READS")]
     pub private_reads: bool,
-    /// The program that probes uploads in a child process with `--role api`; this one by
-    /// default.
+    /// The program that probes uploads in a child process; this one by default.
     #[arg(long, env = "PROBE_BINARY", hide = true)]
     pub probe_binary: Option<PathBuf>,
     /// Webhook endpoints, comma-separated URLs: each receives `video.completed`,
@@ -174,6 +173,74 @@ pub struct ServeConfig {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// Limits at the HTTP edge.
+    #[command(flatten)]
+    pub edge: EdgeLimits,
+}
+
+/// Limits at the HTTP edge: open connections, slow clients, probes of uploads, event streams.
+/// The defaults suit a public service on a small machine; see the README's table.
+#[derive(Debug, Clone, Args)]
+pub struct EdgeLimits {
+    /// HTTP connections open at once; further ones wait in the kernel's queue.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = EdgeLimits::DEFAULT.max_connections)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is
+    /// closed after as long.
+    #[arg(long, env = "HEADER_TIMEOUT_SECONDS", default_value_t = EdgeLimits::DEFAULT.header_timeout_seconds)]
+    pub header_timeout_seconds: f64,
+    /// An upload must bring UPLOAD_MIN_RATE bytes a second over every span of this many
+    /// seconds; a stalled or trickling one gets 408 and its partial file is removed.
+    #[arg(long, env = "UPLOAD_STALL_SECONDS", default_value_t = EdgeLimits::DEFAULT.upload_stall_seconds)]
+    pub upload_stall_seconds: f64,
+    /// The least average rate of an upload, in bytes per second (see UPLOAD_STALL_SECONDS).
+    #[arg(long, env = "UPLOAD_MIN_RATE", default_value_t = EdgeLimits::DEFAULT.upload_min_rate)]
+    pub upload_min_rate: u64,
+    /// Uploads probed at once, each in a child process; more wait for a slot.
+    #[arg(long, env = "PROBE_CONCURRENCY", default_value_t = default_probe_concurrency())]
+    pub probe_concurrency: usize,
+    /// Seconds a probe may take before it is killed and the upload refused (422).
+    #[arg(long, env = "PROBE_TIMEOUT_SECONDS", default_value_t = EdgeLimits::DEFAULT.probe_timeout_seconds)]
+    pub probe_timeout_seconds: u64,
+    /// Memory (address space) a probe may use, e.g. 2GiB; an upload that needs more to be
+    /// read is refused (422 `input-too-demanding`).
+    #[arg(long, env = "PROBE_MEMORY_LIMIT", default_value = "2GiB")]
+    pub probe_memory_limit: ByteSize,
+    /// Event streams (`GET /v1/videos/{id}/events`) open at once, in all; one more gets 503.
+    #[arg(long, env = "MAX_EVENT_STREAMS", default_value_t = EdgeLimits::DEFAULT.max_event_streams)]
+    pub max_event_streams: usize,
+    /// Event streams open at once per client (its API key, else its IP address, IPv6 by
+    /// /64); one more gets 429.
+    #[arg(long, env = "MAX_EVENT_STREAMS_PER_CLIENT", default_value_t = EdgeLimits::DEFAULT.max_event_streams_per_client)]
+    pub max_event_streams_per_client: usize,
+}
+
+impl EdgeLimits {
+    /// The defaults of every flag.
+    pub const DEFAULT: EdgeLimits = EdgeLimits {
+        max_connections: 1024,
+        header_timeout_seconds: 30.0,
+        upload_stall_seconds: 60.0,
+        upload_min_rate: 1024,
+        probe_concurrency: 2,
+        probe_timeout_seconds: 60,
+        probe_memory_limit: ByteSize(2 << 30),
+        max_event_streams: 1000,
+        max_event_streams_per_client: 20,
+    };
+}
+
+impl Default for EdgeLimits {
+    fn default() -> Self {
+        EdgeLimits {
+            probe_concurrency: default_probe_concurrency(),
+            ..EdgeLimits::DEFAULT
+        }
+    }
+}
+
+fn default_probe_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl std::fmt::Debug for ServeConfig {

@@ -109,6 +109,32 @@ impl Error {
         )
     }
 
+    /// True when this machine ran short (memory, file descriptors, processes) or could not
+    /// read its own files: not the input's fault, and trying again later may succeed. A
+    /// service should answer 503 and keep nothing it would have to clean up.
+    pub fn is_temporary(&self) -> bool {
+        let errno = match self {
+            Error::Internal {
+                source: ffmpeg_next::Error::Other { errno },
+                ..
+            } => Some(*errno),
+            Error::Input { source, .. } => source.raw_os_error(),
+            _ => None,
+        };
+        matches!(errno, Some(EIO | ENOMEM | EAGAIN | ENFILE | EMFILE))
+    }
+
+    /// True when libav ran out of memory.
+    pub(crate) fn is_out_of_memory(&self) -> bool {
+        matches!(
+            self,
+            Error::Internal {
+                source: ffmpeg_next::Error::Other { errno: ENOMEM },
+                ..
+            }
+        )
+    }
+
     /// A stable kebab-case name for the kind of failure, fit for an API's `code` field.
     pub fn code(&self) -> &'static str {
         match self {
@@ -153,6 +179,11 @@ impl Error {
 
 /// Out of memory, as libav reports it.
 const ENOMEM: i32 = 12;
+/// The errno values of a machine running short, or of an I/O error on its own disk.
+const EIO: i32 = 5;
+const EAGAIN: i32 = 11;
+const ENFILE: i32 = 23;
+const EMFILE: i32 = 24;
 
 #[cfg(test)]
 mod tests {
@@ -182,5 +213,29 @@ mod tests {
         assert!(unimplemented.is_client_error(), "{unimplemented:?}");
         let memory = Error::from_input("opening")(ffmpeg_next::Error::Other { errno: 12 });
         assert!(!memory.is_client_error(), "{memory:?}");
+    }
+
+    #[test]
+    fn running_short_is_temporary_and_a_bad_input_is_not() {
+        let descriptors = Error::internal("opening")(ffmpeg_next::Error::Other { errno: 24 });
+        assert!(descriptors.is_temporary() && !descriptors.is_client_error());
+        let memory = Error::internal("decoding")(ffmpeg_next::Error::Other { errno: 12 });
+        assert!(memory.is_temporary() && memory.is_out_of_memory());
+        let disk = Error::Input {
+            path: "x".into(),
+            source: std::io::Error::from_raw_os_error(5),
+        };
+        assert!(disk.is_temporary());
+        let missing = Error::Input {
+            path: "x".into(),
+            source: std::io::Error::from_raw_os_error(2),
+        };
+        assert!(!missing.is_temporary());
+        assert!(
+            !Error::NotAVideo {
+                reason: String::new()
+            }
+            .is_temporary()
+        );
     }
 }

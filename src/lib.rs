@@ -25,6 +25,7 @@ mod convert;
 pub mod db;
 mod error;
 pub mod hls;
+pub mod http_server;
 pub mod jobs;
 pub mod ladder;
 mod limits;

@@ -145,6 +145,9 @@ pub enum Limit {
     Resolution,
     /// `max_frames`.
     Frames,
+    /// The memory a probe may use (the command's `--memory-limit`; the service's
+    /// `PROBE_MEMORY_LIMIT`): reading the input needed more.
+    Memory,
 }
 
 impl Limit {
@@ -154,6 +157,7 @@ impl Limit {
             Limit::Duration => "input-too-long",
             Limit::Resolution => "resolution-too-high",
             Limit::Frames => "too-many-frames",
+            Limit::Memory => "input-too-demanding",
         }
     }
 }

@@ -40,6 +40,7 @@ impl Application {
             "--playback-link-seconds must be between 1 and 604800 (7 days, the longest a presigned URL lives)"
         );
         let webhooks = config.webhook_settings()?;
+        check_file_limit(config.edge.max_connections);
         let pool =
             crate::db::connect_and_migrate(&config.database_url, config.db_connections).await?;
         let settings = S3Settings {
@@ -96,14 +97,25 @@ impl Application {
             } else {
                 api::change_feed::ChangeFeed::idle(streams_closing.clone())
             },
-            probe_binary: match config.role {
-                Role::Api => Some(match &config.probe_binary {
+            probes: api::isolated_probe::ProbeRunner::new(
+                match &config.probe_binary {
                     Some(binary) => binary.clone(),
                     None => std::env::current_exe()
                         .context("Failed to find this program to probe uploads with")?,
-                }),
-                Role::All | Role::Worker => None,
+                },
+                config.source_limits(),
+                config.edge.probe_concurrency,
+                Duration::from_secs(config.edge.probe_timeout_seconds.max(1)),
+                config.edge.probe_memory_limit.0,
+            ),
+            upload_pace: api::create_video::UploadPace {
+                window: Duration::from_secs_f64(config.edge.upload_stall_seconds.max(0.1)),
+                min_bytes_per_second: config.edge.upload_min_rate,
             },
+            event_streams: api::stream_slots::StreamSlots::new(
+                config.edge.max_event_streams,
+                config.edge.max_event_streams_per_client,
+            ),
         };
         let workers = WorkerSettings {
             pool,
@@ -172,11 +184,16 @@ impl Application {
         } else {
             api::operations_router(self.state)
         };
-        let routes = routes.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, routes).with_graceful_shutdown(async {
+        let limits = crate::http_server::ConnectionLimits {
+            max_connections: self.config.edge.max_connections,
+            header_timeout: Duration::from_secs_f64(
+                self.config.edge.header_timeout_seconds.max(0.1),
+            ),
+        };
+        let server = crate::http_server::serve(self.listener, routes, limits, async {
             let _ = http_stopped.await;
         });
-        let server = tokio::spawn(async move { server.await });
+        let server = tokio::spawn(server);
         shutdown.await;
         tracing::info!("shutting down");
         workers.shut_down(self.config.shutdown_grace()).await;
@@ -196,15 +213,29 @@ impl Application {
         // Connections finish their answers; one whose client stopped reading (a stalled event
         // stream) cannot hold the process up for longer than this.
         match tokio::time::timeout(HTTP_DRAIN, server).await {
-            Ok(served) => served
-                .context("the HTTP server task failed")?
-                .context("the HTTP server failed")?,
+            Ok(served) => served.context("the HTTP server task failed")?,
             Err(_) => tracing::warn!(
                 seconds = HTTP_DRAIN.as_secs(),
                 "open connections did not finish in time; stopping anyway"
             ),
         }
         Ok(())
+    }
+}
+
+/// Raises this process's limit on open files to the most it may have, and warns when
+/// `max_connections` would not leave room for the files, the database connections and the
+/// uploads in progress.
+fn check_file_limit(max_connections: usize) {
+    const SPARE: u64 = 256;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections as u64 + SPARE => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-file limit is too low for MAX_CONNECTIONS; lower it, or raise the limit (ulimit -n)"
+        ),
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not read the open-file limit"),
     }
 }
 

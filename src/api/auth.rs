@@ -67,14 +67,14 @@ fn digest(key: &str) -> [u8; 32] {
 }
 
 /// Middleware: 401 without a key where one is required, 403 with a wrong one.
+/// A valid key, when one is sent, is recorded on the request as a
+/// [`ValidatedKey`](super::client_id::ValidatedKey) (per-client limits count by it), also
+/// where no key is required.
 pub async fn require_api_key(
     State(keys): State<ApiKeys>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    if !keys.required_for(request.method()) {
-        return next.run(request).await;
-    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -82,8 +82,16 @@ pub async fn require_api_key(
         .and_then(|v| {
             let (scheme, token) = v.trim().split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    match presented {
+        })
+        .map(str::to_string);
+    if let Some(key) = presented.as_deref().filter(|key| keys.accepts(key)) {
+        let validated = super::client_id::ValidatedKey(digest(key));
+        request.extensions_mut().insert(validated);
+    }
+    if !keys.required_for(request.method()) {
+        return next.run(request).await;
+    }
+    match presented.as_deref() {
         None => {
             let mut response = ApiError::new(
                 StatusCode::UNAUTHORIZED,

@@ -1,6 +1,7 @@
 //! `POST /v1/videos`: take an upload, streamed to disk, probe it, queue its conversion.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -27,12 +28,14 @@ use crate::jobs::upload_path;
         (status = 201, description = "Accepted and queued; poll the Location", body = VideoResource,
          headers(("Location" = String, description = "The video's status URL"))),
         (status = 400, description = "Empty body or no `file` field", body = super::problem::Problem),
+        (status = 408, description = "The upload came too slowly (UPLOAD_MIN_RATE over UPLOAD_STALL_SECONDS); its partial file was removed", body = super::problem::Problem),
         (status = 413, description = "Larger than the upload limit", body = super::problem::Problem),
         (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem),
         (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem),
         (status = 403, description = "The API key is not valid", body = super::problem::Problem),
-        (status = 422, description = "Not a video, no video stream, unreadable, or beyond a limit (duration, resolution, frames)", body = super::problem::Problem),
-        (status = 503, description = "Database or (with --role api) bucket unavailable", body = super::problem::Problem),
+        (status = 422, description = "Not a video (or a playlist, script or image naming other files), no video stream, unreadable, or beyond a limit (duration, resolution, frames, memory to read it)", body = super::problem::Problem),
+        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem),
+        (status = 503, description = "Database or (with --role api) bucket unavailable, or the server could not probe the upload now", body = super::problem::Problem),
         (status = 507, description = "No room on the server for the upload", body = super::problem::Problem),
     )
 )]
@@ -65,12 +68,13 @@ pub async fn create_video(
         let mut multipart = Multipart::from_request(request, &state)
             .await
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
-        receive_file_field(&mut multipart, &path, state.upload_limit).await?
+        receive_file_field(&mut multipart, &path, state.upload_limit, state.upload_pace).await?
     } else if is_video_type(&content_type) {
         let bytes = write_stream(
             request.into_body().into_data_stream(),
             &path,
             state.upload_limit,
+            state.upload_pace,
         )
         .await?;
         (None, bytes)
@@ -92,10 +96,7 @@ pub async fn create_video(
         ));
     }
 
-    let source = match &state.probe_binary {
-        Some(binary) => probe_isolated(binary, &path).await?,
-        None => probe_here(&path).await?,
-    };
+    let source = probe_isolated(&state.probes, &path).await?;
     if let Err(error) = state.limits.check(&source) {
         remove(&path).await;
         return Err(ApiError::new(
@@ -156,33 +157,24 @@ pub async fn create_video(
     Ok((StatusCode::CREATED, headers, Json(resource)))
 }
 
-/// Probes on a blocking thread of this process; the upload is removed when refused.
-async fn probe_here(path: &Path) -> Result<crate::SourceInfo, ApiError> {
-    let probed = {
-        let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || crate::probe(&path)).await
-    };
-    let refused = match probed {
-        Ok(Ok(info)) => return Ok(info),
-        Ok(Err(error)) if error.is_client_error() => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            error.code(),
-            error.to_string(),
-        ),
-        Ok(Err(error)) => ApiError::internal("probing the upload failed", error),
-        Err(panic) => ApiError::internal("probing the upload crashed", panic),
-    };
-    remove(path).await;
-    Err(refused)
-}
-
 /// Probes in a child process; the upload is removed when refused.
-async fn probe_isolated(binary: &Path, path: &Path) -> Result<crate::SourceInfo, ApiError> {
-    use super::isolated_probe::{ChildProbeError, probe_in_child};
-    let refused = match probe_in_child(binary, path).await {
+async fn probe_isolated(
+    probes: &super::isolated_probe::ProbeRunner,
+    path: &Path,
+) -> Result<crate::SourceInfo, ApiError> {
+    use super::isolated_probe::ChildProbeError;
+    let refused = match probes.probe(path).await {
         Ok(info) => return Ok(info),
         Err(ChildProbeError::Refused { code, message }) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        }
+        Err(ChildProbeError::Unavailable(reason)) => {
+            tracing::warn!(%reason, "the upload could not be probed now");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "probe-unavailable",
+                "the server could not examine the upload right now (it is short of resources); send it again shortly",
+            )
         }
         Err(ChildProbeError::Failed(error)) => {
             ApiError::internal("probing the upload failed", error)
@@ -214,16 +206,24 @@ async fn receive_file_field(
     multipart: &mut Multipart,
     path: &Path,
     limit: u64,
+    pace: UploadPace,
 ) -> Result<(Option<String>, u64), ApiError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
     };
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+    loop {
+        // The parts before the file are held to the same pace as the file.
+        let next = tokio::time::timeout(pace.window, multipart.next_field())
+            .await
+            .map_err(|_| too_slow(0, pace))?;
+        let Some(field) = next.map_err(bad)? else {
+            break;
+        };
         if field.name() != Some("file") {
             continue;
         }
         let filename = field.file_name().map(sanitize_filename);
-        let bytes = write_stream(field, path, limit).await?;
+        let bytes = write_stream(field, path, limit, pace).await?;
         return Ok((filename, bytes));
     }
     Err(ApiError::new(
@@ -233,9 +233,43 @@ async fn receive_file_field(
     ))
 }
 
+/// How slowly an upload may come: at least `min_bytes_per_second` over every `window`.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadPace {
+    /// The span over which the rate is judged; also the longest an upload may stall.
+    pub window: Duration,
+    /// The least average rate over a window, in bytes per second.
+    pub min_bytes_per_second: u64,
+}
+
+impl UploadPace {
+    /// Bytes a window must bring.
+    fn required(&self) -> u64 {
+        (self.min_bytes_per_second as f64 * self.window.as_secs_f64()).ceil() as u64
+    }
+}
+
+fn too_slow(received: u64, pace: UploadPace) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "upload-too-slow",
+        format!(
+            "the upload sent {received} bytes in the last {:.0} s, below the {} bytes a second the server waits for; it was stopped, send it again over a better connection",
+            pace.window.as_secs_f64(),
+            pace.min_bytes_per_second
+        ),
+    )
+}
+
 /// Streams `body` into `path`, never holding it whole; stops and removes the partial file
-/// past `limit` bytes or when the client's stream fails.
-async fn write_stream<S, E>(body: S, path: &Path, limit: u64) -> Result<u64, ApiError>
+/// past `limit` bytes, when the client's stream fails, or when a window of `pace` brings too
+/// little (408: a stalled or trickling client holds neither a connection nor a file for long).
+async fn write_stream<S, E>(
+    body: S,
+    path: &Path,
+    limit: u64,
+    pace: UploadPace,
+) -> Result<u64, ApiError>
 where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
@@ -246,21 +280,39 @@ where
             .map_err(|e| storage_error("cannot create the upload file", e))?;
         let mut written: u64 = 0;
         let mut body = std::pin::pin!(body);
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "upload-interrupted",
-                    format!("the upload stream failed: {e}"),
-                )
-            })?;
-            written += chunk.len() as u64;
-            if written > limit {
-                return Err(too_large(limit));
+        let mut window_start = Instant::now();
+        let mut in_window: u64 = 0;
+        loop {
+            let window_end = window_start + pace.window;
+            let chunk = match tokio::time::timeout_at(window_end.into(), body.next()).await {
+                Ok(Some(chunk)) => Some(chunk.map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "upload-interrupted",
+                        format!("the upload stream failed: {e}"),
+                    )
+                })?),
+                Ok(None) => break,
+                // The window ended while waiting: judged below.
+                Err(_) => None,
+            };
+            if let Some(chunk) = chunk {
+                written += chunk.len() as u64;
+                in_window += chunk.len() as u64;
+                if written > limit {
+                    return Err(too_large(limit));
+                }
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|e| storage_error("cannot write the upload", e))?;
             }
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| storage_error("cannot write the upload", e))?;
+            if Instant::now() >= window_end {
+                if in_window < pace.required() {
+                    return Err(too_slow(in_window, pace));
+                }
+                window_start = Instant::now();
+                in_window = 0;
+            }
         }
         // Durable before the row that promises it exists.
         file.sync_all()

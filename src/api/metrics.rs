@@ -58,10 +58,32 @@ fn count_of(counts: &[(String, i64)], status: &str) -> f64 {
         .map_or(0.0, |(_, c)| *c as f64)
 }
 
+/// A method as a label: the standard ones by name, any other as `other`, so that made-up
+/// methods cannot grow the label set (every label here is from a fixed set: the matched
+/// route's pattern, never the raw path, and the status code).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("other", |(_, name)| name)
+}
+
 /// Records `http_request_duration_seconds` by method, route and status.
 pub async fn track_latency(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cancel_video;
 pub mod change_feed;
+pub mod client_id;
 pub mod create_video;
 pub mod delete_video;
 pub mod extract;
@@ -20,6 +21,7 @@ pub mod playback_links;
 pub mod problem;
 pub mod rate_limit;
 pub mod retry_video;
+pub mod stream_slots;
 pub mod video_events;
 pub mod video_resource;
 pub mod web_page;
@@ -69,9 +71,13 @@ pub struct AppState {
     pub web_vendor_dir: PathBuf,
     /// Changes to videos from every process, for the event streams.
     pub change_feed: change_feed::ChangeFeed,
-    /// Probe uploads in a child process running this program (`--role api`), so a crash in
-    /// libav cannot take the API down; in-process when `None`.
-    pub probe_binary: Option<PathBuf>,
+    /// Probes uploads in child processes, so a crash, a hang or a memory blow-up in libav
+    /// cannot take the API down.
+    pub probes: isolated_probe::ProbeRunner,
+    /// How slowly an upload may come before it gets 408.
+    pub upload_pace: create_video::UploadPace,
+    /// Caps on open event streams.
+    pub event_streams: stream_slots::StreamSlots,
 }
 
 impl AppState {

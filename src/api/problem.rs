@@ -49,6 +49,11 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// 404 for a video id.
     pub fn video_not_found(id: uuid::Uuid) -> ApiError {
         ApiError::new(

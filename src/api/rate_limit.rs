@@ -1,23 +1,23 @@
 //! A per-client limit on uploads: 429 with `Retry-After` once a client used its allowance.
 //!
-//! A client is its API key when it sends one, else its IP address (the peer of the TCP
-//! connection: behind a reverse proxy, limit there instead). The allowance refills steadily
-//! (GCRA): `10/min` allows a burst of 10, then one more every 6 seconds.
+//! A client is its API key when it sends a valid one, else its IP address, an IPv6 address by
+//! its /64 (see [`ClientId`]; the peer of the TCP connection: behind a reverse proxy, limit
+//! there instead). The allowance refills steadily (GCRA): `10/min` allows a burst of 10, then
+//! one more every 6 seconds.
 
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use sha2::{Digest, Sha256};
 
+use super::client_id::ClientId;
 use super::problem::ApiError;
 
 /// An allowance written `COUNT/UNIT`, with UNIT `s`, `min` or `h`: e.g. `10/min`.
@@ -87,8 +87,8 @@ pub async fn limit_uploads(
     if request.method() != Method::POST {
         return next.run(request).await;
     }
-    let client = client_key(&request);
-    match limiter.check(&client) {
+    let client = ClientId::of(request.extensions());
+    match limiter.check(&client.0) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -105,28 +105,6 @@ pub async fn limit_uploads(
             response
         }
     }
-}
-
-/// The API key's digest when one is sent, else the peer's IP address.
-fn client_key(request: &Request) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    match request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(authorization) => hasher.update(authorization.as_bytes()),
-        None => {
-            let peer = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip().to_string())
-                .unwrap_or_default();
-            hasher.update(b"ip:");
-            hasher.update(peer.as_bytes());
-        }
-    }
-    hasher.finalize().into()
 }
 
 #[cfg(test)]

@@ -22,8 +22,10 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::change_feed::{ChangeKind, FeedMessage, VideoChange};
+use super::client_id::ClientId;
 use super::extract::ApiPath;
 use super::problem::ApiError;
+use super::stream_slots::StreamSlot;
 use crate::db::videos::{self, VideoRow, is_final};
 
 /// The shortest gap between two progress events of one stream (about 10 a second).
@@ -50,12 +52,15 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
          example = json!("id: 3\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"processing\",…}\n\nid: 4\nevent: progress\ndata: {\"id\":\"0193…\",\"status\":\"processing\",\"progress\":{\"frames_done\":120,\"frames_expected\":300,\"percent\":40.0,\"fps\":61.2,\"speed\":2.04,\"eta\":2.9,\"elapsed\":1.96,\"renditions\":[{\"name\":\"720p\",\"frames_done\":124},{\"name\":\"360p\",\"frames_done\":120}]}}\n\nid: 9\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"completed\",\"playback_url\":\"http://…/master.m3u8\",…}\n\n")),
         (status = 204, description = "The client has already seen the final status"),
         (status = 404, description = "No such video", body = super::problem::Problem),
+        (status = 429, description = "This client has as many event streams open as it may (MAX_EVENT_STREAMS_PER_CLIENT)", body = super::problem::Problem),
+        (status = 503, description = "The server has as many event streams open as it may (MAX_EVENT_STREAMS)", body = super::problem::Problem),
     )
 )]
-#[tracing::instrument(skip(state, headers))]
+#[tracing::instrument(skip(state, headers, client))]
 pub async fn video_events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
+    client: ClientId,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let seen = headers
@@ -74,6 +79,7 @@ pub async fn video_events(
     if is_final(&row.status) && row.version <= seen {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
+    let slot = state.event_streams.take(client)?;
     let (events, receiver) = mpsc::channel(16);
     let stream = EventStream {
         id,
@@ -81,6 +87,7 @@ pub async fn video_events(
         headers,
         events,
         sent: seen,
+        _slot: slot,
     };
     tokio::spawn(stream.run(row, changes));
     let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
@@ -100,6 +107,8 @@ struct EventStream {
     events: mpsc::Sender<Event>,
     /// The newest version sent (or seen by the client before it reconnected).
     sent: i64,
+    /// Counts against the caps while the stream lives.
+    _slot: StreamSlot,
 }
 
 /// Whether a stream goes on.

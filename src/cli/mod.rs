@@ -101,6 +101,13 @@ struct ProbeArgs {
     encoding: EncodingArgs,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Address space this process may use, in bytes (RLIMIT_AS), set before the input is
+    /// opened: an input that needs more is refused as `input-too-demanding`.
+    #[arg(long)]
+    memory_limit: Option<u64>,
+    /// CPU seconds this process may use (RLIMIT_CPU), set before the input is opened.
+    #[arg(long)]
+    cpu_seconds: Option<u64>,
 }
 
 impl EncodingArgs {
@@ -167,8 +174,20 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::from(if error.is_client_error() { 65 } else { 1 })
+            ExitCode::from(exit_code(&error))
         }
+    }
+}
+
+/// 65 (EX_DATAERR) when the input is at fault, 75 (EX_TEMPFAIL) when this machine ran short
+/// and trying again may work, 1 for anything else.
+fn exit_code(error: &Error) -> u8 {
+    if error.is_client_error() {
+        65
+    } else if error.is_temporary() {
+        75
+    } else {
+        1
     }
 }
 
@@ -236,7 +255,19 @@ fn run_probe(args: ProbeArgs) -> Result<(), Error> {
         limits: args.limits.limits(),
         ..args.encoding.options()
     };
-    let plan = crate::plan(&args.input, &options).inspect_err(|error| {
+    confine(&args)?;
+    let plan = crate::plan(&args.input, &options);
+    // Out of memory under our own cap: the input demands more than a probe may use.
+    let plan = match (plan, args.memory_limit) {
+        (Err(error), Some(limit)) if error.is_out_of_memory() => Err(Error::LimitExceeded {
+            limit: crate::Limit::Memory,
+            reason: format!(
+                "reading it needs more than the {limit} bytes of memory a probe may use"
+            ),
+        }),
+        (plan, _) => plan,
+    };
+    let plan = plan.inspect_err(|error| {
         if args.error_json {
             let report = serde_json::json!({"code": error.code(), "message": error.to_string()});
             println!("{report}");
@@ -246,6 +277,28 @@ fn run_probe(args: ProbeArgs) -> Result<(), Error> {
         "{}",
         serde_json::to_string_pretty(&plan).expect("plan serialises")
     );
+    Ok(())
+}
+
+/// Applies `--memory-limit` and `--cpu-seconds` to this process, and keeps it from writing a
+/// core file, before any input is read.
+fn confine(args: &ProbeArgs) -> Result<(), Error> {
+    use rlimit::Resource;
+    let failed = |source: std::io::Error| Error::Input {
+        path: "(resource limits)".into(),
+        source,
+    };
+    if args.memory_limit.is_none() && args.cpu_seconds.is_none() {
+        return Ok(());
+    }
+    Resource::CORE.set(0, 0).map_err(failed)?;
+    if let Some(bytes) = args.memory_limit {
+        Resource::AS.set(bytes, bytes).map_err(failed)?;
+    }
+    if let Some(seconds) = args.cpu_seconds {
+        // SIGXCPU at the soft limit, SIGKILL a second later.
+        Resource::CPU.set(seconds, seconds + 1).map_err(failed)?;
+    }
     Ok(())
 }
 

@@ -68,20 +68,11 @@ fn open_as(
 /// I/O error reading our own file, is ours.
 fn classify_open_error(error: ffmpeg_next::Error, demuxer: Option<&str>) -> Error {
     use ffmpeg_next::Error as Av;
-    const EIO: i32 = 5;
-    const ENOMEM: i32 = 12;
-    const ENFILE: i32 = 23;
-    const EMFILE: i32 = 24;
+    let ours = Error::internal("opening the input")(error);
+    if ours.is_temporary() || matches!(error, Av::Bug | Av::Bug2 | Av::Exit) {
+        return ours;
+    }
     match (error, demuxer) {
-        (
-            Av::Other {
-                errno: EIO | ENOMEM | ENFILE | EMFILE,
-            }
-            | Av::Bug
-            | Av::Bug2
-            | Av::Exit,
-            _,
-        ) => Error::internal("opening the input")(error),
         (Av::InvalidData, None) => Error::NotAVideo {
             reason: "no known container format matches its content".into(),
         },

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::synthetic_clip::Clip;
-use hls_transcoder::config::{ByteSize, LogFormat, Resolution, Role, ServeConfig};
+use hls_transcoder::config::{ByteSize, EdgeLimits, LogFormat, Resolution, Role, ServeConfig};
 use hls_transcoder::server::Application;
 use hls_transcoder::{DEFAULT_LADDER, Preset};
 use serde_json::Value;
@@ -86,6 +86,7 @@ pub fn test_config(temp: &Path) -> ServeConfig {
         webhook_timeout_seconds: 10.0,
         web_vendor_dir: None,
         log_format: LogFormat::Text,
+        edge: EdgeLimits::default(),
     }
 }
 

@@ -4,6 +4,7 @@
 mod access;
 mod bad_requests;
 mod browser;
+mod edge_limits;
 mod faults;
 mod fencing;
 mod fuzz_multipart;
