@@ -27,3 +27,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# With --test: the official Standard Webhooks library for Python, a verifier of our webhook
+# signatures that nobody here wrote (the webhook tests run it), in a venv of its own.
+if [ "${1:-}" = "--test" ]; then
+  venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
+  if ! "$venv/bin/python" -c "import standardwebhooks" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "standardwebhooks==1.1.0"
+  fi
+fi

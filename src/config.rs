@@ -141,6 +141,10 @@ pub struct ServeConfig {
     /// /metrics and /openapi.json).
     #[arg(long, env = "PRIVATE_READS")]
     pub private_reads: bool,
+    /// Serve the API without API keys on an address other than loopback: anyone who reaches
+    /// it may upload, list, cancel and delete. Without this, such a start is refused.
+    #[arg(long, env = "ALLOW_ANONYMOUS")]
+    pub allow_anonymous: bool,
     /// The program that probes uploads in a child process; this one by default.
     #[arg(long, env = "PROBE_BINARY", hide = true)]
     pub probe_binary: Option<PathBuf>,
@@ -267,6 +271,9 @@ impl std::fmt::Debug for ServeConfig {
     }
 }
 
+/// The shortest PLAYBACK_SECRET accepted.
+pub const MIN_PLAYBACK_SECRET: usize = 32;
+
 fn default_db_connections() -> u32 {
     std::thread::available_parallelism().map_or(3, |n| n.get() as u32 + 1)
 }
@@ -365,11 +372,40 @@ impl ServeConfig {
         );
         Ok(Some(crate::webhooks::WebhookSettings {
             endpoints,
-            secret: secret.as_bytes().to_vec(),
+            secret: crate::webhooks::signature::key_from_secret(secret),
             max_attempts: self.webhook_max_attempts,
             first_retry: Duration::from_secs_f64(self.webhook_retry_seconds),
             timeout: Duration::from_secs_f64(self.webhook_timeout_seconds),
         }))
+    }
+
+    /// Refuses what would leave the service open to anyone by mistake: the API without keys
+    /// on an address other than loopback (unless ALLOW_ANONYMOUS), and private playback with
+    /// reads that anyone may make (each read hands out a fresh signed link).
+    pub fn check_access(&self) -> anyhow::Result<()> {
+        let keys = self.api_keys.iter().any(|k| !k.trim().is_empty());
+        if self.role.serves_api()
+            && !keys
+            && !self.listen.ip().is_loopback()
+            && !self.allow_anonymous
+        {
+            anyhow::bail!(
+                "refusing to serve the API on {} without API_KEYS: anyone reaching it could upload, cancel and delete videos. Set API_KEYS, listen on 127.0.0.1, or set ALLOW_ANONYMOUS=true to serve it open on purpose",
+                self.listen
+            );
+        }
+        if self.private_playback && self.role.serves_api() && !(keys && self.private_reads) {
+            anyhow::bail!(
+                "PRIVATE_PLAYBACK needs API_KEYS and PRIVATE_READS: with reads open to anyone, every reader of a video gets a fresh signed playback link, and the video is not private"
+            );
+        }
+        if let Some(secret) = &self.playback_secret {
+            anyhow::ensure!(
+                secret.len() >= MIN_PLAYBACK_SECRET,
+                "PLAYBACK_SECRET must be at least {MIN_PLAYBACK_SECRET} characters: it signs every playback link"
+            );
+        }
+        Ok(())
     }
 
     /// The grace period after SIGTERM.

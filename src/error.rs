@@ -109,9 +109,14 @@ impl Error {
         )
     }
 
-    /// True when this machine ran short (memory, file descriptors, processes) or could not
-    /// read its own files: not the input's fault, and trying again later may succeed. A
-    /// service should answer 503 and keep nothing it would have to clean up.
+    /// True when this machine ran short (file descriptors, processes) or could not read its
+    /// own files: not the input's fault, and trying again later may succeed. A service should
+    /// answer 503 and keep nothing it would have to clean up.
+    ///
+    /// Running out of memory is not among them: on Linux an allocation fails only when the
+    /// request is absurd (libav refuses any single one over 2 GiB) or over a cap the caller
+    /// set, which is what a hostile header asks for; a machine really out of memory kills a
+    /// process instead. [`crate::Limit::Memory`] reports that case.
     pub fn is_temporary(&self) -> bool {
         let errno = match self {
             Error::Internal {
@@ -121,7 +126,7 @@ impl Error {
             Error::Input { source, .. } => source.raw_os_error(),
             _ => None,
         };
-        matches!(errno, Some(EIO | ENOMEM | EAGAIN | ENFILE | EMFILE))
+        matches!(errno, Some(EIO | EAGAIN | ENFILE | EMFILE))
     }
 
     /// True when libav ran out of memory.
@@ -220,7 +225,7 @@ mod tests {
         let descriptors = Error::internal("opening")(ffmpeg_next::Error::Other { errno: 24 });
         assert!(descriptors.is_temporary() && !descriptors.is_client_error());
         let memory = Error::internal("decoding")(ffmpeg_next::Error::Other { errno: 12 });
-        assert!(memory.is_temporary() && memory.is_out_of_memory());
+        assert!(!memory.is_temporary() && memory.is_out_of_memory());
         let disk = Error::Input {
             path: "x".into(),
             source: std::io::Error::from_raw_os_error(5),

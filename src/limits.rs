@@ -145,8 +145,9 @@ pub enum Limit {
     Resolution,
     /// `max_frames`.
     Frames,
-    /// The memory a probe may use (the command's `--memory-limit`; the service's
-    /// `PROBE_MEMORY_LIMIT`): reading the input needed more.
+    /// Memory: reading the input needs more than may be given (an absurd allocation its
+    /// header asks for, or more than the command's `--memory-limit`, the service's
+    /// `PROBE_MEMORY_LIMIT`).
     Memory,
 }
 

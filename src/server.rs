@@ -39,6 +39,7 @@ impl Application {
             (1..=604_800).contains(&config.playback_link_seconds),
             "--playback-link-seconds must be between 1 and 604800 (7 days, the longest a presigned URL lives)"
         );
+        config.check_access()?;
         let webhooks = config.webhook_settings()?;
         check_file_limit(config.edge.max_connections);
         let pool =

@@ -12,9 +12,11 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use super::AppState;
+use super::client_id::ClientId;
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
-use crate::db::videos::{self, NewVideo};
+use crate::db::idempotency::{self, IdempotencyKey};
+use crate::db::videos::{self, Inserted, NewVideo};
 use crate::jobs::upload_path;
 
 /// Upload a video: multipart/form-data with a `file` field, or the raw bytes with a `video/*`
@@ -23,11 +25,14 @@ use crate::jobs::upload_path;
 #[utoipa::path(
     post,
     path = "/v1/videos",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, `Idempotent-Replayed: true`) instead of a second conversion; scoped to the client (its API key, else its address)"),
+    ),
     request_body(content = Vec<u8>, description = "The video file (raw body or multipart field `file`)", content_type = "video/mp4"),
     responses(
         (status = 201, description = "Accepted and queued; poll the Location", body = VideoResource,
          headers(("Location" = String, description = "The video's status URL"))),
-        (status = 400, description = "Empty body or no `file` field", body = super::problem::Problem),
+        (status = 400, description = "Empty body, no `file` field, or a malformed Idempotency-Key", body = super::problem::Problem),
         (status = 408, description = "The upload came too slowly (UPLOAD_MIN_RATE over UPLOAD_STALL_SECONDS); its partial file was removed", body = super::problem::Problem),
         (status = 413, description = "Larger than the upload limit", body = super::problem::Problem),
         (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem),
@@ -44,6 +49,18 @@ pub async fn create_video(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
+    let client = ClientId::of(request.extensions());
+    let idempotency_key = idempotency_key(request.headers())?;
+    let idempotency = idempotency_key.as_deref().map(|key| IdempotencyKey {
+        client: &client.0,
+        key,
+    });
+    // A retry of an upload that was recorded: the same video, and its body is not read.
+    if let Some(key) = idempotency {
+        if let Some(existing) = idempotency::find(&state.pool, key).await? {
+            return existing_video(&state, existing).await;
+        }
+    }
     let id = Uuid::now_v7();
     tracing::Span::current().record("video_id", tracing::field::display(id));
     let declared = request
@@ -134,12 +151,16 @@ pub async fn create_video(
         source: serde_json::to_value(&source).unwrap_or_default(),
         max_attempts: state.max_attempts,
     };
-    if let Err(error) = videos::insert(&state.pool, &new_video).await {
+    let inserted = videos::insert(&state.pool, &new_video, idempotency).await;
+    if !matches!(inserted, Ok(Inserted::New)) {
         remove(&path).await;
         if let Some(key) = &staged {
             let _ = state.store.delete(key).await;
         }
-        return Err(error.into());
+    }
+    if let Inserted::Existing(existing) = inserted? {
+        // A concurrent request with the same key recorded its upload first.
+        return existing_video(&state, existing).await;
     }
     let row = videos::get(&state.pool, id)
         .await?
@@ -154,6 +175,48 @@ pub async fn create_video(
             .expect("a path is a header value"),
     );
     tracing::info!(bytes, "upload accepted");
+    Ok((StatusCode::CREATED, headers, Json(resource)))
+}
+
+/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or("").trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-idempotency-key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID",
+        ));
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// The answer to an upload whose idempotency key made `id` already: that video, as the first
+/// answer gave it, marked `Idempotent-Replayed: true`.
+async fn existing_video(
+    state: &AppState,
+    id: Uuid,
+) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
+    let row = videos::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::video_not_found(id))?;
+    let resource = VideoResource::from(row);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::LOCATION,
+        resource
+            .status_url
+            .parse()
+            .expect("a path is a header value"),
+    );
+    headers.insert(
+        "idempotent-replayed",
+        header::HeaderValue::from_static("true"),
+    );
+    tracing::info!(video_id = %id, "upload replayed by its idempotency key");
     Ok((StatusCode::CREATED, headers, Json(resource)))
 }
 

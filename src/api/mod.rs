@@ -95,6 +95,24 @@ impl AppState {
     }
 }
 
+type Request = axum::http::Request<axum::body::Body>;
+type HttpClassifier =
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>;
+type MakeRequestSpan = fn(&Request) -> tracing::Span;
+
+/// One span per request, with the method and the path but never the query: signed playback
+/// links carry their signature there, and logs must not hold one at any level.
+fn request_spans() -> TraceLayer<HttpClassifier, MakeRequestSpan> {
+    fn span(request: &Request) -> tracing::Span {
+        tracing::debug_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+        )
+    }
+    TraceLayer::new_for_http().make_span_with(span as fn(&_) -> _)
+}
+
 /// Health, readiness and metrics: what every process answers.
 fn operations_routes() -> Router<AppState> {
     Router::new()
@@ -107,7 +125,7 @@ fn operations_routes() -> Router<AppState> {
 pub fn operations_router(state: AppState) -> Router {
     operations_routes()
         .fallback(extract::no_such_endpoint)
-        .layer(TraceLayer::new_for_http())
+        .layer(request_spans())
         .with_state(state)
 }
 
@@ -161,6 +179,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(extract::no_such_endpoint)
         // Uploads are streamed to disk and limited by our own check, not buffered.
         .layer(DefaultBodyLimit::disable())
-        .layer(TraceLayer::new_for_http())
+        .layer(request_spans())
         .with_state(state)
 }

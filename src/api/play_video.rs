@@ -8,7 +8,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::playback_links::{LinkError, is_playlist_path, rewrite_uris};
+use super::playback_links::{LinkError, PlaybackLinks, is_playlist_path, rewrite_uris};
 use super::problem::ApiError;
 
 /// The signature of a link.
@@ -70,6 +70,11 @@ pub async fn play_video(
                 "playback-link-expired",
                 "the playback link expired; ask the API for the video's playback_url again",
             ),
+            LinkError::TooLong => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "bad-playback-signature",
+                "the playback link is valid for longer than this service allows; ask the API for the video's playback_url again",
+            ),
         })?;
     // The completed claim's prefix: its objects, and no other claim's.
     let prefix = crate::db::videos::output_prefix(&state.pool, id)
@@ -85,7 +90,10 @@ pub async fn play_video(
     let body = match path.split_once('/') {
         // The master playlist: each variant becomes a signed link, relative to this one.
         None => rewrite_uris(&playlist, |variant| {
-            format!("{variant}?{}", links.query(id, variant))
+            format!(
+                "{variant}?{}",
+                links.query_expiring(id, variant, link.expires)
+            )
         }),
         // A media playlist: each segment becomes a presigned URL of the bucket.
         Some((rendition, _)) => {
@@ -98,7 +106,7 @@ pub async fn play_video(
                 let key = format!("{prefix}{rendition}/{segment}");
                 let url = state
                     .store
-                    .presign_get(&key, links.lifetime())
+                    .presign_get(&key, PlaybackLinks::remaining(link.expires))
                     .await
                     .map_err(|e| {
                         ApiError::internal("presigning a segment URL", format!("{e:#}"))

@@ -26,7 +26,12 @@ pub enum LinkError {
     BadSignature,
     /// It expired.
     Expired,
+    /// It would expire later than the configured lifetime allows.
+    TooLong,
 }
+
+/// How far another node's clock may be ahead of ours.
+const CLOCK_SKEW_SECONDS: u64 = 60;
 
 impl PlaybackLinks {
     /// Links signed with `secret` (every API node must share it), valid for `lifetime`.
@@ -49,7 +54,9 @@ impl PlaybackLinks {
         self.query_expiring(id, path, expires)
     }
 
-    fn query_expiring(&self, id: Uuid, path: &str, expires: u64) -> String {
+    /// The query string of a link that expires at `expires` (unix seconds), for the links a
+    /// playlist leads to: they must not outlive the link that led there.
+    pub fn query_expiring(&self, id: Uuid, path: &str, expires: u64) -> String {
         let signature = hex::encode(self.mac(id, path, expires).finalize().into_bytes());
         format!("expires={expires}&signature={signature}")
     }
@@ -66,10 +73,22 @@ impl PlaybackLinks {
         self.mac(id, path, expires)
             .verify_slice(&bytes)
             .map_err(|_| LinkError::BadSignature)?;
-        if expires < unix_now() {
+        let now = unix_now();
+        if expires < now {
             return Err(LinkError::Expired);
         }
+        // Held to the lifetime when checked, not only when signed: a link signed for longer
+        // (under an older setting, or by a leaked secret) is refused.
+        if expires > now + self.lifetime.as_secs() + CLOCK_SKEW_SECONDS {
+            return Err(LinkError::TooLong);
+        }
         Ok(())
+    }
+
+    /// How long from now until `expires`, at least a second: the lifetime of the presigned
+    /// segment URLs of a playlist served through a link expiring then.
+    pub fn remaining(expires: u64) -> Duration {
+        Duration::from_secs(expires.saturating_sub(unix_now()).max(1))
     }
 
     fn mac(&self, id: Uuid, path: &str, expires: u64) -> Hmac<Sha256> {
@@ -162,6 +181,34 @@ mod tests {
         assert_eq!(
             links.verify(id, "master.m3u8", past, signature),
             Err(LinkError::Expired)
+        );
+    }
+
+    #[test]
+    fn a_link_valid_for_longer_than_the_lifetime_is_refused_even_when_well_signed() {
+        // Signed by a node with a week's lifetime, checked by one allowing an hour.
+        let long = PlaybackLinks::new(b"secret", Duration::from_secs(7 * 86400));
+        let short = PlaybackLinks::new(b"secret", Duration::from_secs(3600));
+        let id = Uuid::now_v7();
+        let expires = unix_now() + 7 * 86400;
+        let query = long.query_expiring(id, "master.m3u8", expires);
+        let signature = query.split_once("&signature=").unwrap().1;
+        assert_eq!(long.verify(id, "master.m3u8", expires, signature), Ok(()));
+        assert_eq!(
+            short.verify(id, "master.m3u8", expires, signature),
+            Err(LinkError::TooLong)
+        );
+        // What a playlist leads to expires with the link that led there.
+        let soon = unix_now() + 30;
+        let variant = short.query_expiring(id, "720p/index.m3u8", soon);
+        assert!(
+            variant.starts_with(&format!("expires={soon}&")),
+            "{variant}"
+        );
+        assert!(PlaybackLinks::remaining(soon) <= Duration::from_secs(30));
+        assert_eq!(
+            PlaybackLinks::remaining(unix_now() - 5),
+            Duration::from_secs(1)
         );
     }
 

@@ -246,19 +246,40 @@ async fn with_history(
 
 /// The endpoint without what may be a secret in it: its user and password, and its query
 /// (some receivers take a token there).
+/// An endpoint as the deliveries API shows it: no user, password or query, and its path only
+/// as far as it reads as words: from the first segment that could be a token (digits, or
+/// longer than 16 characters, as in `/services/T0001/B0002/XXXX`) on, it is `…`. A fingerprint
+/// of the whole URL tells endpoints apart.
 fn redact_endpoint(endpoint: &str) -> String {
-    let Ok(mut url) = reqwest::Url::parse(endpoint) else {
+    use sha2::{Digest, Sha256};
+    let Ok(url) = reqwest::Url::parse(endpoint) else {
         return "(unreadable URL)".to_string();
     };
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    let had_query = url.query().is_some();
-    url.set_query(None);
-    let mut shown = url.to_string();
-    if had_query {
-        shown.push_str("?(redacted)");
+    let word = |segment: &&str| {
+        !segment.is_empty()
+            && segment.len() <= 16
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+    };
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    let shown: Vec<&str> = segments.iter().copied().take_while(|s| word(s)).collect();
+    let mut path = shown.join("/");
+    let hidden = shown.len() < segments.iter().filter(|s| !s.is_empty()).count();
+    if hidden {
+        path.push_str(if shown.is_empty() { "…" } else { "/…" });
     }
-    shown
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let host = url.host_str().unwrap_or("");
+    let query = if url.query().is_some() { "?…" } else { "" };
+    let fingerprint = &hex::encode(Sha256::digest(endpoint.as_bytes()))[..8];
+    format!(
+        "{}://{host}{port}/{path}{query} #{fingerprint}",
+        url.scheme()
+    )
 }
 
 fn not_found(id: Uuid) -> ApiError {
@@ -274,14 +295,32 @@ mod tests {
     use super::redact_endpoint;
 
     #[test]
-    fn credentials_and_queries_are_not_shown() {
-        assert_eq!(
-            redact_endpoint("https://user:pw@hooks.example.com:8443/in?token=s3cret"),
-            "https://hooks.example.com:8443/in?(redacted)"
+    fn credentials_queries_and_tokens_in_the_path_are_not_shown() {
+        let shown = redact_endpoint("https://user:pw@hooks.example.com:8443/in?token=s3cret");
+        assert!(
+            shown.starts_with("https://hooks.example.com:8443/in?… #"),
+            "{shown}"
         );
-        assert_eq!(
-            redact_endpoint("http://127.0.0.1:9/hooks"),
-            "http://127.0.0.1:9/hooks"
+        assert!(!shown.contains("s3cret") && !shown.contains("pw"));
+        let slack = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
+        let shown = redact_endpoint(slack);
+        assert!(
+            shown.starts_with("https://hooks.slack.com/services/… #"),
+            "{shown}"
         );
+        assert!(!shown.contains("T00000000") && !shown.contains("XXXX"));
+        let discord = "https://discord.com/api/webhooks/1234567890/abcdefTOKENghijkl";
+        assert!(redact_endpoint(discord).starts_with("https://discord.com/api/webhooks/… #"));
+        let bare = "https://example.com/a1b2c3d4e5f6";
+        assert!(redact_endpoint(bare).starts_with("https://example.com/… #"));
+        assert!(
+            redact_endpoint("http://127.0.0.1:9/hooks").starts_with("http://127.0.0.1:9/hooks #")
+        );
+        // Two endpoints that read the same differ by their fingerprint.
+        let (a, b) = (
+            redact_endpoint("https://x.com/hook/token-one-1"),
+            redact_endpoint("https://x.com/hook/token-two-2"),
+        );
+        assert_ne!(a, b);
     }
 }

@@ -3,6 +3,7 @@
 //! Queries are sqlx's checked macros; their offline data lives in `.sqlx/` so a build needs
 //! no database. Nothing here knows about HTTP or libav.
 
+pub mod idempotency;
 pub(crate) mod notifications;
 pub mod videos;
 pub mod webhooks;

@@ -67,10 +67,62 @@ pub struct NewVideo<'a> {
     pub source_key: Option<&'a str>,
 }
 
-/// Records a pending video and wakes the workers, in one transaction.
-#[tracing::instrument(skip(pool, video), fields(video_id = %video.id))]
-pub async fn insert(pool: &PgPool, video: &NewVideo<'_>) -> sqlx::Result<()> {
+/// What [`insert`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// The video is recorded.
+    New,
+    /// The client's idempotency key already made this video: nothing was recorded.
+    Existing(Uuid),
+}
+
+/// Records a pending video and wakes the workers, in one transaction; with an idempotency
+/// key, records the key too, unless the key made a video already (a concurrent request with
+/// the same key won), whose id it returns.
+#[tracing::instrument(skip(pool, video, idempotency), fields(video_id = %video.id))]
+pub async fn insert(
+    pool: &PgPool,
+    video: &NewVideo<'_>,
+    idempotency: Option<super::idempotency::IdempotencyKey<'_>>,
+) -> sqlx::Result<Inserted> {
     let mut tx = pool.begin().await?;
+    if let Some(key) = idempotency {
+        // Taken by the first request to commit; a later one waits on the row lock, then
+        // sees the winner's video.
+        let taken = sqlx::query_scalar!(
+            "INSERT INTO idempotency_keys (client, key, video_id) VALUES ($1, $2, $3)
+             ON CONFLICT (client, key) DO UPDATE SET
+                 video_id = CASE WHEN idempotency_keys.created_at < now() - make_interval(hours => $4::float8::int)
+                                 THEN EXCLUDED.video_id ELSE idempotency_keys.video_id END,
+                 created_at = CASE WHEN idempotency_keys.created_at < now() - make_interval(hours => $4::float8::int)
+                                 THEN now() ELSE idempotency_keys.created_at END
+             RETURNING video_id",
+            key.client,
+            key.key,
+            video.id,
+            super::idempotency::KEY_HOURS,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if taken != video.id {
+            let alive = sqlx::query_scalar!("SELECT id FROM videos WHERE id = $1", taken)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if alive.is_some() {
+                return Ok(Inserted::Existing(taken));
+            }
+            // The key's video was deleted: the key is this upload's now.
+            sqlx::query!(
+                "UPDATE idempotency_keys SET video_id = $3, created_at = now()
+                 WHERE client = $1 AND key = $2",
+                key.client,
+                key.key,
+                video.id,
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     sqlx::query!(
         "INSERT INTO videos (id, original_filename, content_type, source_bytes, source, max_attempts, source_key)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -91,7 +143,8 @@ pub async fn insert(pool: &PgPool, video: &NewVideo<'_>) -> sqlx::Result<()> {
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(Inserted::New)
 }
 
 /// One video.

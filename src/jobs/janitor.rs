@@ -1,9 +1,10 @@
-//! Removes uploads that no job will convert any more, so the upload directory does not fill
-//! up: those of completed and canceled videos, those of failed videos once their retention for
-//! a retry ran out, and files with no video at all (a crash between storing an upload and
-//! recording it).
+//! Removes uploads that no job will convert any more, so neither the upload directory nor the
+//! bucket's `sources/` fills up: those of completed and canceled videos (also canceled while
+//! pending), those of failed videos once their retention for a retry ran out, and uploads with
+//! no video at all (a crash between storing an upload and recording it, or a video deleted).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
@@ -11,16 +12,19 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::storage::ObjectStore;
+
 /// How often the directory is swept.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// A file with no video row is left alone this long after its last write: it may be an
 /// upload still arriving, whose row is inserted once it is whole.
 const ORPHAN_AGE: Duration = Duration::from_secs(15 * 60);
 
-/// Sweeps `dir` every minute until `stop`.
+/// Sweeps `dir` and the bucket's staged uploads every minute until `stop`.
 pub(super) async fn run(
     pool: PgPool,
     dir: std::path::PathBuf,
+    store: Arc<ObjectStore>,
     keep_failed: Duration,
     stop: CancellationToken,
 ) {
@@ -30,6 +34,16 @@ pub(super) async fn run(
             Ok(removed) => tracing::info!(removed, "removed uploads no job needs"),
             Err(error) => tracing::warn!(error = %format!("{error:#}"), "upload sweep failed"),
         }
+        match sweep_staged(&pool, &store, keep_failed, ORPHAN_AGE).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed staged uploads no job needs"),
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "staged upload sweep failed")
+            }
+        }
+        if let Err(error) = crate::db::idempotency::prune(&pool).await {
+            tracing::warn!(%error, "could not forget old idempotency keys");
+        }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(SWEEP_INTERVAL) => {}
@@ -37,7 +51,8 @@ pub(super) async fn run(
     }
 }
 
-/// One sweep; returns how many files it removed. Only `{uuid}.upload` files are considered.
+/// One sweep of `dir`; returns how many files it removed. Only `{uuid}.upload` files are
+/// considered.
 pub async fn sweep(
     pool: &PgPool,
     dir: &Path,
@@ -64,10 +79,64 @@ pub async fn sweep(
             .unwrap_or_default();
         files.push((id, entry.path(), age));
     }
-    if files.is_empty() {
-        return Ok(0);
+    let ids: Vec<(Uuid, Duration)> = files.iter().map(|(id, _, age)| (*id, *age)).collect();
+    let unneeded = unneeded(pool, &ids, keep_failed, orphan_age).await?;
+    let mut removed = 0;
+    for (id, path, _) in files {
+        if unneeded.contains(&id) && tokio::fs::remove_file(&path).await.is_ok() {
+            tracing::debug!(video_id = %id, "upload removed");
+            removed += 1;
+        }
     }
-    let ids: Vec<Uuid> = files.iter().map(|(id, _, _)| *id).collect();
+    Ok(removed)
+}
+
+/// One sweep of the uploads staged in the bucket (`sources/{id}`); returns how many objects
+/// it removed.
+pub async fn sweep_staged(
+    pool: &PgPool,
+    store: &ObjectStore,
+    keep_failed: Duration,
+    orphan_age: Duration,
+) -> anyhow::Result<usize> {
+    let staged: Vec<(Uuid, Duration)> = store
+        .list_with_age(crate::storage::SOURCES_PREFIX)
+        .await?
+        .into_iter()
+        .filter_map(|(key, age)| {
+            let id = key.strip_prefix(crate::storage::SOURCES_PREFIX)?;
+            Some((Uuid::parse_str(id).ok()?, age))
+        })
+        .collect();
+    let unneeded = unneeded(pool, &staged, keep_failed, orphan_age).await?;
+    let mut removed = 0;
+    for id in unneeded {
+        match store.delete(&crate::storage::source_key(id)).await {
+            Ok(()) => {
+                tracing::debug!(video_id = %id, "staged upload removed");
+                removed += 1;
+            }
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "could not remove a staged upload")
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Which of these uploads (a video id, and how long ago the upload was last written) no job
+/// needs: with no row once older than `orphan_age` (a row is inserted once an upload is
+/// whole), of a completed or canceled video, or of a failed one past `keep_failed`.
+async fn unneeded(
+    pool: &PgPool,
+    uploads: &[(Uuid, Duration)],
+    keep_failed: Duration,
+    orphan_age: Duration,
+) -> anyhow::Result<Vec<Uuid>> {
+    if uploads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = uploads.iter().map(|(id, _)| *id).collect();
     let rows = sqlx::query!(
         "SELECT id, status, finished_at FROM videos WHERE id = ANY($1)",
         &ids
@@ -75,11 +144,10 @@ pub async fn sweep(
     .fetch_all(pool)
     .await?;
     let keep_failed = chrono::Duration::from_std(keep_failed).unwrap_or(chrono::Duration::MAX);
-    let mut removed = 0;
-    for (id, path, age) in files {
-        let row = rows.iter().find(|r| r.id == id);
-        let unneeded = match row {
-            None => age > orphan_age,
+    Ok(uploads
+        .iter()
+        .filter(|(id, age)| match rows.iter().find(|r| r.id == *id) {
+            None => *age > orphan_age,
             Some(r) => match r.status.as_str() {
                 "completed" | "canceled" => true,
                 "failed" => r
@@ -87,11 +155,7 @@ pub async fn sweep(
                     .is_none_or(|finished| Utc::now() - finished > keep_failed),
                 _ => false,
             },
-        };
-        if unneeded && tokio::fs::remove_file(&path).await.is_ok() {
-            tracing::debug!(video_id = %id, "upload removed");
-            removed += 1;
-        }
-    }
-    Ok(removed)
+        })
+        .map(|(id, _)| *id)
+        .collect())
 }

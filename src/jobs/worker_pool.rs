@@ -72,6 +72,7 @@ impl WorkerPool {
         tasks.spawn(janitor::run(
             settings.pool.clone(),
             settings.upload_dir.clone(),
+            Arc::clone(&settings.store),
             settings.keep_failed_uploads,
             stop_claiming.clone(),
         ));

@@ -34,11 +34,20 @@ thread_local! {
     static PENDING_LINE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
+/// The `va_list` argument of libav's log callback, as the generated bindings spell it for the
+/// target: where C's `va_list` is an array of one `__va_list_tag` (x86-64 System V), the
+/// argument decays to a pointer to it; elsewhere (aarch64 Linux and macOS, 32-bit x86,
+/// Windows) it is the `va_list` value itself.
+#[cfg(all(target_arch = "x86_64", not(windows)))]
+type VaList = *mut ffi::__va_list_tag;
+#[cfg(not(all(target_arch = "x86_64", not(windows))))]
+type VaList = ffi::va_list;
+
 unsafe extern "C" fn log_callback(
     avcl: *mut c_void,
     level: c_int,
     fmt: *const c_char,
-    args: *mut ffi::__va_list_tag,
+    args: VaList,
 ) {
     if level > ffi::AV_LOG_VERBOSE || !log_enabled(level) {
         return;

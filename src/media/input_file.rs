@@ -63,14 +63,21 @@ fn open_as(
     }
 }
 
-/// A failure to open is the input's fault when libav found nothing it could parse, or could
-/// not read the header of what it recognised; running out of memory or file handles, or an
-/// I/O error reading our own file, is ours.
+/// A failure to open is the input's fault when libav found nothing it could parse, could not
+/// read the header of what it recognised, or would need an absurd allocation for it; running
+/// out of file handles or processes, or an I/O error reading our own file, is ours.
 fn classify_open_error(error: ffmpeg_next::Error, demuxer: Option<&str>) -> Error {
     use ffmpeg_next::Error as Av;
     let ours = Error::internal("opening the input")(error);
     if ours.is_temporary() || matches!(error, Av::Bug | Av::Bug2 | Av::Exit) {
         return ours;
+    }
+    if ours.is_out_of_memory() {
+        // Its header asks for an allocation libav will not make (see Error::is_temporary).
+        return Error::LimitExceeded {
+            limit: crate::Limit::Memory,
+            reason: "reading its header needs more memory than may be given".into(),
+        };
     }
     match (error, demuxer) {
         (Av::InvalidData, None) => Error::NotAVideo {
@@ -93,10 +100,16 @@ mod tests {
 
     #[test]
     fn running_out_of_resources_is_not_the_inputs_fault() {
-        for errno in [5, 12, 23, 24] {
+        for errno in [5, 11, 23, 24] {
             let error = classify_open_error(ffmpeg_next::Error::Other { errno }, Some("mpegts"));
-            assert!(!error.is_client_error(), "errno {errno}: {error:?}");
+            assert!(
+                !error.is_client_error() && error.is_temporary(),
+                "errno {errno}: {error:?}"
+            );
         }
+        let absurd = classify_open_error(ffmpeg_next::Error::Other { errno: 12 }, Some("mov"));
+        assert_eq!(absurd.code(), "input-too-demanding");
+        assert!(absurd.is_client_error());
         let garbage = classify_open_error(ffmpeg_next::Error::InvalidData, None);
         assert!(garbage.is_client_error());
         assert_eq!(garbage.code(), "not-a-video");

@@ -27,10 +27,12 @@ pub fn claim_of_key(id: uuid::Uuid, key: &str) -> Option<i64> {
     Some(first.parse::<i64>().ok().filter(|&n| n > 0).unwrap_or(0))
 }
 
-/// The key of an upload staged for workers on other machines: `sources/{id}`. Not under the
-/// public `videos/` prefix.
+/// Where uploads staged for workers on other machines are: not under the public `videos/`.
+pub const SOURCES_PREFIX: &str = "sources/";
+
+/// The key of an upload staged for workers on other machines: `sources/{id}`.
 pub fn source_key(id: uuid::Uuid) -> String {
-    format!("sources/{id}")
+    format!("{SOURCES_PREFIX}{id}")
 }
 
 #[cfg(test)]

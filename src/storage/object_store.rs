@@ -31,6 +31,9 @@ pub struct S3Settings {
     pub retry_for: Duration,
 }
 
+/// The statement of the bucket policy that makes `videos/*` readable by anyone.
+const PUBLIC_READ_SID: &str = "PublicReadOfPublishedVideos";
+
 /// One bucket.
 #[derive(Clone, Debug)]
 pub struct ObjectStore {
@@ -105,15 +108,59 @@ impl ObjectStore {
         }
         if public {
             self.make_videos_public().await?;
+        } else {
+            self.remove_public_read().await?;
         }
         self.allow_cross_origin_reads().await
+    }
+
+    /// Takes back the public-read statement [`Self::make_videos_public`] set, for a bucket
+    /// switched to private playback; other statements of the policy stay.
+    async fn remove_public_read(&self) -> anyhow::Result<()> {
+        let Ok(current) = self
+            .client
+            .get_bucket_policy()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        else {
+            return Ok(()); // no policy at all
+        };
+        let text = current.policy().unwrap_or_default();
+        let mut policy: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+        let Some(statements) = policy["Statement"].as_array_mut() else {
+            return Ok(());
+        };
+        let before = statements.len();
+        statements.retain(|s| s["Sid"] != PUBLIC_READ_SID);
+        if statements.len() == before {
+            return Ok(());
+        }
+        tracing::warn!(bucket = %self.bucket, "removing the public-read policy: playback is private now");
+        if statements.is_empty() {
+            self.client
+                .delete_bucket_policy()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .context("Failed to remove the public-read bucket policy")?;
+        } else {
+            self.client
+                .put_bucket_policy()
+                .bucket(&self.bucket)
+                .policy(policy.to_string())
+                .send()
+                .await
+                .context("Failed to remove the public-read statement of the bucket policy")?;
+        }
+        Ok(())
     }
 
     async fn make_videos_public(&self) -> anyhow::Result<()> {
         let policy = serde_json::json!({
             "Version": "2012-10-17",
             "Statement": [{
-                "Sid": "PublicReadOfPublishedVideos",
+                "Sid": PUBLIC_READ_SID,
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": "s3:GetObject",
@@ -326,6 +373,37 @@ impl ObjectStore {
     pub async fn delete_claims_before(&self, id: uuid::Uuid, claim: i64) -> anyhow::Result<usize> {
         let earlier = |key: &str| super::claim_of_key(id, key).is_some_and(|n| n < claim);
         self.delete_under(&super::video_prefix(id), earlier).await
+    }
+
+    /// Every object under `prefix`, with how long ago it was last written.
+    pub async fn list_with_age(&self, prefix: &str) -> anyhow::Result<Vec<(String, Duration)>> {
+        let mut objects = Vec::new();
+        let mut token = None;
+        let now = std::time::SystemTime::now();
+        loop {
+            let listed = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .with_context(|| format!("Failed to list {prefix}"))?;
+            for object in listed.contents() {
+                let Some(key) = object.key() else { continue };
+                let age = object
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                    .and_then(|t| now.duration_since(t).ok())
+                    .unwrap_or_default();
+                objects.push((key.to_string(), age));
+            }
+            token = listed.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(objects);
+            }
+        }
     }
 
     /// Deletes every object under `prefix`; returns how many.

@@ -37,7 +37,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 pub struct WebhookSettings {
     /// Receivers; every event goes to each.
     pub endpoints: Vec<String>,
-    /// The HMAC key of `Webhook-Signature`.
+    /// The HMAC key of `Webhook-Signature` (see [`signature::key_from_secret`]).
     pub secret: Vec<u8>,
     /// Attempts per delivery (and per replay).
     pub max_attempts: i32,
@@ -219,21 +219,27 @@ impl Dispatcher {
     async fn send(&self, delivery: &ClaimedDelivery) -> Result<reqwest::StatusCode, String> {
         let row: VideoRow = serde_json::from_value(delivery.video.clone())
             .map_err(|e| format!("the stored event is unreadable: {e}"))?;
-        let body = serde_json::to_vec(&self.presenter.present(row, None))
-            .map_err(|e| format!("the body could not be made: {e}"))?;
+        // The Standard Webhooks payload: the type is in the signed body.
+        let happened = row.updated_at;
+        let body = serde_json::to_vec(&serde_json::json!({
+            "type": delivery.event_type,
+            "timestamp": happened,
+            "data": self.presenter.present(row, None),
+        }))
+        .map_err(|e| format!("the body could not be made: {e}"))?;
         let now = chrono::Utc::now().timestamp();
+        let id = delivery.event_id.to_string();
+        let signed = signature::sign(&self.settings.secret, &id, now, &body);
         let response = self
             .client
             .post(&delivery.endpoint)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("Webhook-Id", delivery.event_id.to_string())
+            .header("Webhook-Id", &id)
+            .header("Webhook-Timestamp", now.to_string())
+            .header("Webhook-Signature", signed)
             .header("Webhook-Event", &delivery.event_type)
             .header("Webhook-Delivery", delivery.id.to_string())
             .header("Webhook-Attempt", delivery.attempt.to_string())
-            .header(
-                "Webhook-Signature",
-                signature::sign(&self.settings.secret, now, &body),
-            )
             .body(body)
             .send()
             .await

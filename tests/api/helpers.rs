@@ -78,6 +78,7 @@ pub fn test_config(temp: &Path) -> ServeConfig {
         public_api_url: None,
         api_keys: Vec::new(),
         private_reads: false,
+        allow_anonymous: false,
         probe_binary: Some(env!("CARGO_BIN_EXE_hls-transcoder").into()),
         webhook_urls: Vec::new(),
         webhook_secret: None,
@@ -153,9 +154,11 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
-    /// Uploads a file as a raw `video/mp4` body, expects 201, and returns the video's id.
+    /// Uploads a file as a raw `video/mp4` body (with the first API key when keys are
+    /// configured), expects 201, and returns the video's id.
     pub async fn upload_id(&self, path: &Path) -> String {
-        let response = self.upload_raw(path, "video/mp4").await;
+        let key = self.config.api_keys.first().map(String::as_str);
+        let response = self.upload_with_key(path, "video/mp4", key).await;
         assert_eq!(response.status(), 201);
         let created: Value = response.json().await.unwrap();
         created["id"].as_str().unwrap().to_string()
@@ -206,8 +209,13 @@ impl TestApp {
         self.get(path).await.json().await.unwrap()
     }
 
+    /// GET a video, with the first API key when keys are configured.
     pub async fn get_video(&self, id: &str) -> Value {
-        let response = self.get(&format!("/v1/videos/{id}")).await;
+        let path = format!("/v1/videos/{id}");
+        let response = match self.config.api_keys.first() {
+            Some(key) => self.get_with_key(&path, key).await,
+            None => self.get(&path).await,
+        };
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }

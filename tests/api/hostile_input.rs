@@ -21,7 +21,12 @@ enum Expect {
 
 const NOT_A_VIDEO: &[&str] = &["not-a-video"];
 const NO_VIDEO: &[&str] = &["no-video-stream"];
-const BROKEN: &[&str] = &["corrupt-input", "not-a-video", "no-video-stream"];
+const BROKEN: &[&str] = &[
+    "corrupt-input",
+    "not-a-video",
+    "no-video-stream",
+    "input-too-demanding",
+];
 
 /// A small deterministic generator of noise (xorshift64).
 fn noise(len: usize, seed: u64) -> Vec<u8> {
@@ -109,7 +114,66 @@ fn cases(dir: &Path) -> Vec<(String, Vec<u8>, Expect)> {
     let mut concatenated = ts.clone();
     concatenated.extend(&ts);
 
+    let raw_h264 = |name: &str, source: &str| {
+        let args = [
+            "-f",
+            "lavfi",
+            "-i",
+            source,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ];
+        ffmpeg(dir, name, &[&args[..], &["-f", "h264"]].concat())
+    };
+    let mut growing = raw_h264("small.h264", "testsrc2=size=320x240:rate=25:duration=1");
+    growing.extend(raw_h264(
+        "large.h264",
+        "testsrc2=size=1920x1080:rate=25:duration=1",
+    ));
+    let names_other =
+        |text: &str| text.replace("OTHER", "01a2293d-0000-7000-8000-000000000001.upload");
     let mut list: Vec<(String, Vec<u8>, Expect)> = vec![
+        (
+            "ffconcat script naming another upload".into(),
+            names_other("ffconcat version 1.0\nfile OTHER\n").into_bytes(),
+            Expect::Refused(NOT_A_VIDEO),
+        ),
+        (
+            "HLS playlist naming another upload".into(),
+            names_other("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nOTHER\n#EXT-X-ENDLIST\n")
+                .into_bytes(),
+            Expect::Refused(NOT_A_VIDEO),
+        ),
+        (
+            "DASH manifest naming another upload".into(),
+            names_other(
+                "<?xml version=\"1.0\"?><MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" \
+                 profiles=\"urn:mpeg:dash:profile:isoff-on-demand:2011\" type=\"static\" \
+                 mediaPresentationDuration=\"PT2S\" minBufferTime=\"PT2S\"><Period>\
+                 <AdaptationSet mimeType=\"video/mp4\"><Representation id=\"1\" bandwidth=\"1\">\
+                 <BaseURL>OTHER</BaseURL></Representation></AdaptationSet></Period></MPD>",
+            )
+            .into_bytes(),
+            Expect::Refused(NOT_A_VIDEO),
+        ),
+        (
+            "SDP description of an RTP stream".into(),
+            b"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=video 5004 RTP/AVP 96\n"
+                .to_vec(),
+            Expect::Refused(NOT_A_VIDEO),
+        ),
+        (
+            "raw H.264, 40,000 tiny frames, no declared length".into(),
+            raw_h264("tiny.h264", "color=size=16x16:rate=1000:duration=40"),
+            Expect::Refused(&["too-many-frames"]),
+        ),
+        (
+            "raw H.264 growing from 320x240 to 1920x1080 midway".into(),
+            growing,
+            Expect::Fails(&["resolution-too-high"]),
+        ),
         (
             "empty file".into(),
             Vec::new(),
@@ -333,6 +397,10 @@ async fn outcome(app: &TestApp, path: &Path) -> (u16, String, String) {
 async fn hostile_and_broken_uploads_are_refused_or_fail_with_stable_codes() {
     let app = spawn_app_with(|c| {
         c.max_frames = 20_000;
+        c.max_resolution = hls_transcoder::config::Resolution {
+            width: 1280,
+            height: 720,
+        };
         c.job_timeout_seconds = 60;
         c.max_attempts = 1;
     })

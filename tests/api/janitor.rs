@@ -83,3 +83,90 @@ async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
     pool.close().await;
     drop_database(&config.database_url).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staged_uploads_in_the_bucket_are_swept_by_the_same_rules() {
+    use hls_transcoder::jobs::janitor::sweep_staged;
+    use hls_transcoder::storage::{ObjectStore, S3Settings, source_key};
+    // No workers: none may take the pending row meanwhile.
+    let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
+    let store = ObjectStore::new(&S3Settings {
+        endpoint: Some(crate::helpers::s3_endpoint()),
+        bucket: app.config.s3_bucket.clone(),
+        region: "us-east-1".into(),
+        path_style: true,
+        public_url: None,
+        credentials: Some(("test".into(), "test".into())),
+        retry_for: Duration::from_secs(5),
+    })
+    .await;
+    let pool = hls_transcoder::db::connect_and_migrate(&app.config.database_url, 2)
+        .await
+        .unwrap();
+    let stage = |id: Uuid| {
+        let store = store.clone();
+        async move {
+            let body = bytes::Bytes::from_static(b"x");
+            store
+                .put(&source_key(id), body, "video/mp4", "no-cache")
+                .await
+                .unwrap();
+        }
+    };
+    let mut kept = Vec::new();
+    for (status, finished_seconds_ago) in [
+        ("pending", None),
+        ("processing", None),
+        ("canceled", Some(1)),
+        ("completed", Some(1)),
+        ("failed", Some(1)),
+        ("failed", Some(48 * 3600)),
+    ] {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO videos (id, status, source_bytes, source, finished_at, source_key)
+             VALUES ($1, $2, 1, '{}', now() - make_interval(secs => $3), $4)",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(finished_seconds_ago.map(f64::from))
+        .bind(source_key(id))
+        .execute(&pool)
+        .await
+        .unwrap();
+        stage(id).await;
+        if ["pending", "processing"].contains(&status)
+            || finished_seconds_ago == Some(1) && status == "failed"
+        {
+            kept.push(source_key(id));
+        }
+    }
+    // Staged, then the row was never written (a crash) or was deleted: removed once old.
+    stage(Uuid::now_v7()).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let arriving = Uuid::now_v7();
+    stage(arriving).await;
+    kept.push(source_key(arriving));
+
+    let removed = sweep_staged(
+        &pool,
+        &store,
+        Duration::from_secs(24 * 3600),
+        Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
+    let mut left: Vec<String> = store
+        .list_with_age("sources/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    left.sort();
+    kept.sort();
+    assert_eq!(left, kept);
+    assert_eq!(removed, 4);
+    pool.close().await;
+    app.stop().await;
+}

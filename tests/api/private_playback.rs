@@ -52,7 +52,9 @@ async fn by_default_the_published_prefix_is_readable_by_anyone() {
 async fn a_private_video_gets_no_public_policy_and_plays_through_its_signed_link() {
     let app = spawn_app_with(|c| {
         c.private_playback = true;
-        c.playback_secret = Some("test-signing-secret".into());
+        c.playback_secret = Some("test-signing-secret-of-32-bytes!".into());
+        c.api_keys = vec!["operator".into()];
+        c.private_reads = true;
     })
     .await;
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
@@ -108,6 +110,8 @@ async fn an_expired_playback_link_is_refused() {
     let app = spawn_app_with(|c| {
         c.private_playback = true;
         c.playback_link_seconds = 1;
+        c.api_keys = vec!["operator".into()];
+        c.private_reads = true;
     })
     .await;
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
@@ -128,4 +132,76 @@ async fn an_expired_playback_link_is_refused() {
         200
     );
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_a_public_bucket_to_private_playback_takes_its_public_policy_back() {
+    let public = spawn_app().await;
+    let bucket = public.config.s3_bucket.clone();
+    let s3 = s3_client();
+    assert!(s3.get_bucket_policy().bucket(&bucket).send().await.is_ok());
+    let mut config = public.config.clone();
+    public.stop_keeping_database().await;
+
+    config.private_playback = true;
+    config.api_keys = vec!["operator".into()];
+    config.private_reads = true;
+    let private = crate::helpers::start(config, tempfile::tempdir().unwrap()).await;
+    let policy = s3.get_bucket_policy().bucket(&bucket).send().await;
+    assert!(
+        policy.is_err(),
+        "the public-read policy is still there: {policy:?}"
+    );
+    private.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_access_by_mistake_is_refused_at_start() {
+    use hls_transcoder::server::Application;
+    type Adjust = fn(&mut hls_transcoder::config::ServeConfig);
+    let refused: [(Adjust, &str); 4] = [
+        (
+            |c| c.listen = "0.0.0.0:0".parse().unwrap(),
+            "ALLOW_ANONYMOUS",
+        ),
+        (|c| c.listen = "[::]:0".parse().unwrap(), "ALLOW_ANONYMOUS"),
+        (|c| c.private_playback = true, "PRIVATE_READS"),
+        (
+            |c| {
+                c.playback_secret = Some("short".into());
+            },
+            "at least 32",
+        ),
+    ];
+    for (adjust, complaint) in refused {
+        let temp = tempfile::tempdir().unwrap();
+        let mut config = crate::helpers::test_config(temp.path());
+        adjust(&mut config);
+        let error = Application::build(config).await.err().expect("refused");
+        assert!(format!("{error:#}").contains(complaint), "{error:#}");
+    }
+    let allowed: [Adjust; 3] = [
+        |c| {
+            c.listen = "0.0.0.0:0".parse().unwrap();
+            c.allow_anonymous = true;
+        },
+        |c| {
+            c.listen = "0.0.0.0:0".parse().unwrap();
+            c.api_keys = vec!["k".into()];
+        },
+        // A worker serves no API: nothing to protect but health and metrics.
+        |c| {
+            c.listen = "0.0.0.0:0".parse().unwrap();
+            c.role = hls_transcoder::config::Role::Worker;
+        },
+    ];
+    for adjust in allowed {
+        let temp = tempfile::tempdir().unwrap();
+        let mut config = crate::helpers::test_config(temp.path());
+        adjust(&mut config);
+        let url = config.database_url.clone();
+        let app = Application::build(config).await.expect("starts");
+        drop(app);
+        crate::helpers::drop_database(&url).await;
+    }
 }

@@ -33,8 +33,14 @@ impl Received {
         self.headers.get(name).map_or("", |v| v.to_str().unwrap())
     }
 
+    /// The whole body: `{"type", "timestamp", "data"}`.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap()
+    }
+
+    /// The video resource the event carries (`data`).
+    pub fn video(&self) -> serde_json::Value {
+        self.json()["data"].clone()
     }
 }
 
