@@ -162,6 +162,15 @@ pub async fn create_video(
         // A concurrent request with the same key recorded its upload first.
         return existing_video(&state, existing).await;
     }
+    tracing::info!(bytes, "upload accepted");
+    created(&state, id).await
+}
+
+/// `201 Created` with the video and its `Location`.
+async fn created(
+    state: &AppState,
+    id: Uuid,
+) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
     let row = videos::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::video_not_found(id))?;
@@ -174,7 +183,6 @@ pub async fn create_video(
             .parse()
             .expect("a path is a header value"),
     );
-    tracing::info!(bytes, "upload accepted");
     Ok((StatusCode::CREATED, headers, Json(resource)))
 }
 
@@ -200,24 +208,13 @@ async fn existing_video(
     state: &AppState,
     id: Uuid,
 ) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
-    let row = videos::get(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::video_not_found(id))?;
-    let resource = VideoResource::from(row);
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::LOCATION,
-        resource
-            .status_url
-            .parse()
-            .expect("a path is a header value"),
-    );
+    let (status, mut headers, body) = created(state, id).await?;
     headers.insert(
         "idempotent-replayed",
         header::HeaderValue::from_static("true"),
     );
     tracing::info!(video_id = %id, "upload replayed by its idempotency key");
-    Ok((StatusCode::CREATED, headers, Json(resource)))
+    Ok((status, headers, body))
 }
 
 /// Probes in a child process; the upload is removed when refused.

@@ -411,52 +411,35 @@ impl ObjectStore {
         self.delete_under(prefix, |_| true).await
     }
 
-    /// Deletes the objects under `prefix` whose key `doomed` accepts, a listed page at a time;
-    /// returns how many.
+    /// Deletes the objects under `prefix` whose key `doomed` accepts; returns how many.
     async fn delete_under(
         &self,
         prefix: &str,
         doomed: impl Fn(&str) -> bool,
     ) -> anyhow::Result<usize> {
         use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-        let mut deleted = 0;
-        let mut token = None;
-        loop {
-            let listed = self
-                .client
-                .list_objects_v2()
+        let keys: Vec<ObjectIdentifier> = self
+            .list_with_age(prefix)
+            .await?
+            .into_iter()
+            .filter(|(key, _)| doomed(key))
+            .filter_map(|(key, _)| ObjectIdentifier::builder().key(key).build().ok())
+            .collect();
+        // DeleteObjects takes at most 1000 keys a request.
+        for batch in keys.chunks(1000) {
+            let delete = Delete::builder()
+                .set_objects(Some(batch.to_vec()))
+                .quiet(true)
+                .build()?;
+            self.client
+                .delete_objects()
                 .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token)
+                .delete(delete)
                 .send()
                 .await
-                .with_context(|| format!("Failed to list {prefix}"))?;
-            let keys: Vec<ObjectIdentifier> = listed
-                .contents()
-                .iter()
-                .filter_map(|o| o.key())
-                .filter(|key| doomed(key))
-                .filter_map(|key| ObjectIdentifier::builder().key(key).build().ok())
-                .collect();
-            if !keys.is_empty() {
-                deleted += keys.len();
-                let delete = Delete::builder()
-                    .set_objects(Some(keys))
-                    .quiet(true)
-                    .build()?;
-                self.client
-                    .delete_objects()
-                    .bucket(&self.bucket)
-                    .delete(delete)
-                    .send()
-                    .await
-                    .with_context(|| format!("Failed to delete objects under {prefix}"))?;
-            }
-            token = listed.next_continuation_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(deleted);
-            }
+                .with_context(|| format!("Failed to delete objects under {prefix}"))?;
         }
+        Ok(keys.len())
     }
 }
 

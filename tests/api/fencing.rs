@@ -129,18 +129,8 @@ async fn a_worker_cut_off_from_the_database_stops_and_never_touches_the_new_owne
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_earlier_claims_never_touches_the_claim_itself_or_a_later_one() {
-    use hls_transcoder::storage::{ObjectStore, S3Settings};
     let app = spawn_app_with(|_| {}).await;
-    let store = ObjectStore::new(&S3Settings {
-        endpoint: Some(s3_endpoint()),
-        bucket: app.config.s3_bucket.clone(),
-        region: "us-east-1".into(),
-        path_style: true,
-        public_url: None,
-        credentials: Some(("test".into(), "test".into())),
-        retry_for: Duration::from_secs(5),
-    })
-    .await;
+    let store = crate::helpers::test_store(&app.config).await;
     let id = uuid::Uuid::now_v7();
     let neighbour = uuid::Uuid::now_v7();
     let keys = [

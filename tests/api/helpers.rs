@@ -296,6 +296,21 @@ impl TestApp {
     }
 }
 
+/// A client of the test app's bucket, as the service has one.
+pub async fn test_store(config: &ServeConfig) -> hls_transcoder::storage::ObjectStore {
+    use hls_transcoder::storage::{ObjectStore, S3Settings};
+    ObjectStore::new(&S3Settings {
+        endpoint: Some(s3_endpoint()),
+        bucket: config.s3_bucket.clone(),
+        region: "us-east-1".into(),
+        path_style: true,
+        public_url: None,
+        credentials: Some(("test".into(), "test".into())),
+        retry_for: Duration::from_secs(5),
+    })
+    .await
+}
+
 /// A clip long enough that its conversion is still running when the test acts on it: 20 s
 /// of 720p at 30 fps with a 48 kHz tone, H.264 and AAC in MP4.
 pub fn long_clip(dir: &Path) -> PathBuf {

@@ -87,19 +87,10 @@ async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staged_uploads_in_the_bucket_are_swept_by_the_same_rules() {
     use hls_transcoder::jobs::janitor::sweep_staged;
-    use hls_transcoder::storage::{ObjectStore, S3Settings, source_key};
+    use hls_transcoder::storage::source_key;
     // No workers: none may take the pending row meanwhile.
     let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
-    let store = ObjectStore::new(&S3Settings {
-        endpoint: Some(crate::helpers::s3_endpoint()),
-        bucket: app.config.s3_bucket.clone(),
-        region: "us-east-1".into(),
-        path_style: true,
-        public_url: None,
-        credentials: Some(("test".into(), "test".into())),
-        retry_for: Duration::from_secs(5),
-    })
-    .await;
+    let store = crate::helpers::test_store(&app.config).await;
     let pool = hls_transcoder::db::connect_and_migrate(&app.config.database_url, 2)
         .await
         .unwrap();

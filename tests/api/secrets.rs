@@ -47,6 +47,27 @@ impl Server {
         }
     }
 
+    /// Polls a video (with an API key, if given) until it is completed, for up to a minute.
+    async fn wait_until_completed(&self, id: &str, key: Option<&str>) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut request =
+                reqwest::Client::new().get(format!("{}/v1/videos/{id}", self.address));
+            if let Some(key) = key {
+                request = request.bearer_auth(key);
+            }
+            let video: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+            if video["status"] == "completed" {
+                return video;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not completed: {video}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// SIGTERM, as an orchestrator stops it; then everything it logged.
     fn stop(mut self) -> String {
         Command::new("kill")
@@ -91,7 +112,6 @@ async fn a_full_run_at_debug_level_logs_no_secret() {
     .await;
     let (address, client) = (server.address.clone(), reqwest::Client::new());
     let mut answers = String::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let video = tokio::fs::read(fixture("h264_aac.mp4")).await.unwrap();
     let upload = |key: String| {
         reqwest::Client::new()
@@ -106,24 +126,7 @@ async fn a_full_run_at_debug_level_logs_no_secret() {
     answers += &refused.text().await.unwrap();
     let created: serde_json::Value = upload(api_key.clone()).await.unwrap().json().await.unwrap();
     let id = created["id"].as_str().expect("created").to_string();
-    let finished = loop {
-        let video: serde_json::Value = client
-            .get(format!("{address}/v1/videos/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if video["status"] == "completed" {
-            break video;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not completed: {video}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let finished = server.wait_until_completed(&id, None).await;
     answers += &finished.to_string();
     for path in ["/readyz", "/metrics", "/openapi.json", "/v1/videos"] {
         answers += &client
@@ -214,26 +217,7 @@ async fn playback_link_signatures_and_the_playback_secret_are_never_logged_even_
         .await
         .unwrap();
     let id = created["id"].as_str().expect("created").to_string();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let video = loop {
-        let video: serde_json::Value = client
-            .get(format!("{address}/v1/videos/{id}"))
-            .bearer_auth("operator")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if video["status"] == "completed" {
-            break video;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not completed: {video}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let video = server.wait_until_completed(&id, Some("operator")).await;
     // Play it all through the links, as a player would: master, media playlist, segments.
     let master_url = video["playback_url"].as_str().unwrap().to_string();
     let master = reqwest::get(&master_url)
