@@ -31,10 +31,10 @@ const CLIENT_CODES: [&str; 8] = [
 ];
 
 /// The exit code of `probe` for an input it refuses (the library's client errors).
-pub const EXIT_REFUSED: i32 = 65;
-/// The exit code of `probe` when this machine could not do it now (out of memory, of file
-/// descriptors, an I/O error on our own disk): worth trying again later.
-pub const EXIT_TEMPORARY: i32 = 75;
+const EXIT_REFUSED: i32 = crate::cli::EXIT_BAD_INPUT as i32;
+/// The exit code of `probe` when this machine could not do it now (out of file descriptors
+/// or processes, an I/O error on our own disk): worth trying again later.
+const EXIT_TEMPORARY: i32 = crate::cli::EXIT_TEMPORARY as i32;
 
 /// Why the child did not describe the input.
 #[derive(Debug, PartialEq, Eq)]

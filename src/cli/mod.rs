@@ -179,13 +179,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// 65 (EX_DATAERR) when the input is at fault, 75 (EX_TEMPFAIL) when this machine ran short
-/// and trying again may work, 1 for anything else.
+/// The exit code when the input is at fault (EX_DATAERR).
+pub const EXIT_BAD_INPUT: u8 = 65;
+/// The exit code when this machine ran short and trying again may work (EX_TEMPFAIL).
+pub const EXIT_TEMPORARY: u8 = 75;
+
+/// [`EXIT_BAD_INPUT`], [`EXIT_TEMPORARY`], or 1 for anything else.
 fn exit_code(error: &Error) -> u8 {
     if error.is_client_error() {
-        65
+        EXIT_BAD_INPUT
     } else if error.is_temporary() {
-        75
+        EXIT_TEMPORARY
     } else {
         1
     }

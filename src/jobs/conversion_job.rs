@@ -81,14 +81,14 @@ impl ConversionJob {
         // An earlier claim may have died mid-way, or been handed back at shutdown: what it
         // wrote is garbage now. Removed beside the conversion, so that a slow bucket cannot
         // hold the job outside the lease keeping.
-        let cleanup = {
+        {
             let (store, claim) = (Arc::clone(&self.settings.store), self.job.claim);
             tokio::spawn(async move {
                 if let Err(error) = store.delete_claims_before(id, claim).await {
                     tracing::warn!(error = %format!("{error:#}"), "could not remove earlier claims' output");
                 }
-            })
-        };
+            });
+        }
         tracing::info!("conversion started");
         let started = Instant::now();
         let cancel = CancelToken::new();
@@ -137,7 +137,6 @@ impl ConversionJob {
         .await;
         done.cancel();
         let _ = heartbeat.await;
-        let _ = cleanup.await;
         let last_progress = writer.await.ok().flatten();
         let stop_reason = *reason.lock().unwrap_or_else(PoisonError::into_inner);
         metrics::histogram!("hls_conversion_seconds").record(started.elapsed().as_secs_f64());

@@ -131,6 +131,7 @@ pub(crate) fn start(
         source.info.frame_rate,
         source.info.rotation,
         source.limits,
+        (source.info.width, source.info.height),
     )?;
     let audio = match source.audio_index {
         Some(index) => {

@@ -9,6 +9,7 @@ use crate::media::continuity::Continuity;
 use crate::media::drained;
 use crate::media::ffi;
 use crate::media::picture_filter::PictureFilter;
+use crate::media::thread_budget::decoder_threads;
 use crate::media::timeline::{TICKS, TICKS_PER_SECOND};
 use crate::{Error, SourceLimits};
 
@@ -44,20 +45,25 @@ pub(crate) struct VideoDecoder {
 impl VideoDecoder {
     /// `start_micros` is the timeline's start; `frame_rate` gives the duration of frames whose
     /// timestamps are missing; a picture beyond `limits` is refused before it is allocated,
-    /// at whatever point of the stream its size changes.
+    /// at whatever point of the stream its size changes. `(width, height)`, the declared
+    /// picture size, bounds the frame threads (see [`decoder_threads`]).
     pub(crate) fn new(
         stream: &format::stream::Stream,
         start_micros: i64,
         frame_rate: f64,
         rotation: u32,
         limits: SourceLimits,
+        (width, height): (u32, u32),
     ) -> Result<VideoDecoder, Error> {
         let mut context = codec::Context::from_parameters(stream.parameters())
             .map_err(Error::from_input("reading the video stream parameters"))?;
         ffi::set_max_pixels(&mut context, limits.max_pixels());
+        // Held to the largest picture there is, 4:4:4 at 16 bits: 6 bytes a pixel.
+        let frame_bytes = u64::from(width) * u64::from(height) * 6;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         context.set_threading(codec::threading::Config {
             kind: codec::threading::Type::Frame,
-            count: 0,
+            count: decoder_threads(frame_bytes, cores),
             safe: false,
         });
         let mut opening = context.decoder();
