@@ -40,16 +40,27 @@ pub fn round_even(value: f64) -> u32 {
 /// assert_eq!((renditions[1].width, renditions[1].height), (854, 480));
 /// ```
 pub fn choose(ladder: &[Rung], display_width: u32, display_height: u32) -> Vec<Rendition> {
+    choose_exact(ladder, f64::from(display_width), f64::from(display_height))
+}
+
+/// [`choose`] for a picture whose display size is not a whole number of pixels, as an
+/// anamorphic source's is (176x144 at a pixel aspect of 128:117 shows 192.55 pixels wide):
+/// each side is rounded once, to the nearest even number, from the exact value.
+pub(crate) fn choose_exact(
+    ladder: &[Rung],
+    display_width: f64,
+    display_height: f64,
+) -> Vec<Rendition> {
     let portrait = display_height > display_width;
     let (short, long) = if portrait {
-        (display_height.min(display_width), display_height)
+        (display_width, display_height)
     } else {
         (display_height, display_width)
     };
-    let short = short.max(2);
-    let sized = |rung_short: u32, video_bitrate: u32| {
-        let rung_long = round_even(f64::from(long) * f64::from(rung_short) / f64::from(short));
-        let rung_short = round_even(f64::from(rung_short));
+    let short = short.max(2.0);
+    let sized = |rung_short: f64, video_bitrate: u32| {
+        let rung_long = round_even(long * rung_short / short);
+        let rung_short = round_even(rung_short);
         let (width, height) = if portrait {
             (rung_short, rung_long)
         } else {
@@ -66,7 +77,7 @@ pub fn choose(ladder: &[Rung], display_width: u32, display_height: u32) -> Vec<R
     let mut rungs: Vec<Rung> = ladder
         .iter()
         .copied()
-        .filter(|r| r.height <= short)
+        .filter(|r| f64::from(r.height) <= short)
         .collect();
     rungs.sort_by_key(|r| std::cmp::Reverse(r.height));
     rungs.dedup_by_key(|r| r.height);
@@ -74,13 +85,13 @@ pub fn choose(ladder: &[Rung], display_width: u32, display_height: u32) -> Vec<R
         let Some(smallest) = ladder.iter().min_by_key(|r| r.height) else {
             return Vec::new();
         };
-        let ratio = f64::from(short) * f64::from(short) / (f64::from(smallest.height).powi(2));
+        let ratio = short * short / (f64::from(smallest.height).powi(2));
         let bitrate = ((f64::from(smallest.video_bitrate) * ratio) as u32).max(100_000);
         return vec![sized(short, bitrate)];
     }
     rungs
         .into_iter()
-        .map(|r| sized(r.height, r.video_bitrate))
+        .map(|r| sized(f64::from(r.height), r.video_bitrate))
         .collect()
 }
 
@@ -145,6 +156,16 @@ mod tests {
         ];
         let r = choose(&ladder, 1920, 1080);
         assert_eq!(sizes(&r), [(1280, 720), (640, 360)]);
+    }
+
+    #[test]
+    fn an_anamorphic_source_is_rounded_once_from_its_exact_display_width() {
+        // QCIF at a pixel aspect of 128:117 shows 176 x 128/117 = 192.55 pixels wide.
+        let r = choose_exact(&DEFAULT_LADDER, 176.0 * 128.0 / 117.0, 144.0);
+        assert_eq!(sizes(&r), [(192, 144)], "not 194: 192.55 rounds to 192");
+        // PAL 16:9 anamorphic: 720x576 at 64:45 shows 1024x576.
+        let r = choose_exact(&DEFAULT_LADDER, 720.0 * 64.0 / 45.0, 576.0);
+        assert_eq!(sizes(&r), [(854, 480), (640, 360)]);
     }
 
     #[test]

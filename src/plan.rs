@@ -91,7 +91,8 @@ pub fn plan(input: impl AsRef<Path>, options: &ConvertOptions) -> Result<Plan, E
 }
 
 pub(crate) fn plan_for(source: SourceInfo, options: &ConvertOptions) -> Plan {
-    let renditions = ladder::choose(&options.ladder, source.display_width, source.display_height)
+    let (display_width, display_height) = source::exact_display_size(&source);
+    let renditions = ladder::choose_exact(&options.ladder, display_width, display_height)
         .into_iter()
         .map(|rendition| {
             let max_video_bitrate = max_bitrate(rendition.video_bitrate);

@@ -295,6 +295,24 @@ pub(crate) fn rotation_from_display_matrix(bytes: &[u8]) -> u32 {
     (((clockwise / 90.0).round() as u32) % 4) * 90
 }
 
+/// The picture size as shown, in square pixels, before any rounding: the coded size with the
+/// pixel aspect ratio applied to the width, sides swapped for 90 and 270 degrees.
+pub(crate) fn exact_display_size(info: &SourceInfo) -> (f64, f64) {
+    let ratio = info
+        .sample_aspect_ratio
+        .split_once(':')
+        .and_then(|(n, d)| Some((n.parse::<f64>().ok()?, d.parse::<f64>().ok()?)))
+        .filter(|&(n, d)| n > 0.0 && d > 0.0)
+        .map_or(1.0, |(n, d)| n / d);
+    let shown_width = f64::from(info.width) * ratio;
+    let height = f64::from(info.height);
+    if info.rotation % 180 == 90 {
+        (height, shown_width)
+    } else {
+        (shown_width, height)
+    }
+}
+
 /// The picture size as shown, with square pixels: pixel aspect applied to the width, then
 /// the rotation swaps the sides for 90 and 270 degrees.
 pub(crate) fn display_size(width: u32, height: u32, sar: Rational, rotation: u32) -> (u32, u32) {

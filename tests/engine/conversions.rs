@@ -180,3 +180,43 @@ fn playlists_come_after_their_segments_and_the_master_last() {
     }
     assert_eq!(paths.iter().filter(|p| p.ends_with(".ts")).count(), 8);
 }
+
+#[test]
+fn a_qcif_source_with_128_117_pixels_is_rounded_once_to_192_wide() {
+    // 176x144 at 128:117 shows 192.55 pixels wide: the nearest even width is 192, not 194.
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::synthetic_clip::Clip {
+        size: "176x144",
+        rate: "15",
+        seconds: 2.0,
+        audio: None,
+        audio_seconds: None,
+    };
+    let source = clip.make(
+        &dir.path().join("qcif.mp4"),
+        &["-vf", "setsar=128/117", "-c:v", "libx264"],
+    );
+    let (out, report) = crate::helpers::convert_fixture_path(&source, &short_segments());
+    // (x264 stores the ratio as 93:85, the same to four decimals.)
+    assert_eq!(report.source.display_width, 193, "{:?}", report.source);
+    assert_eq!(sizes(&report), [(192, 144)]);
+    let rendition = &report.renditions[0].rendition.name;
+    let probed = ffprobe(&[
+        "-show_entries",
+        "stream=width,height,sample_aspect_ratio",
+        out.path()
+            .join(rendition)
+            .join("index.m3u8")
+            .to_str()
+            .unwrap(),
+    ]);
+    let stream = &probed["streams"][0];
+    assert_eq!(
+        (stream["width"].as_u64(), stream["height"].as_u64()),
+        (Some(192), Some(144))
+    );
+    assert!(
+        matches!(stream["sample_aspect_ratio"].as_str(), None | Some("1:1")),
+        "{stream}"
+    );
+}
