@@ -125,6 +125,30 @@ pub(crate) fn duration_guessed_from_bitrate(input: &format::context::Input) -> b
     method == ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_BITRATE
 }
 
+/// How many entries of a stream's index carry data, when the container keeps an index of
+/// every frame (MP4, AVI); `None` without an index. Entries of no bytes (an AVI's "show the
+/// previous picture again", which capture tools write for every skipped frame) do not count:
+/// they are not frames that could go missing.
+pub(crate) fn indexed_frames_with_data(
+    input: &format::context::Input,
+    stream: usize,
+) -> Option<u64> {
+    let stream = input.stream(stream)?;
+    // SAFETY: the stream belongs to `input`, which is borrowed for the whole call, so it and
+    // its index stay valid; each entry pointer is read before any other libav call.
+    unsafe {
+        let pointer = stream.as_ptr() as *mut ffi::AVStream;
+        let count = ffi::avformat_index_get_entries_count(pointer);
+        let with_data = (0..count)
+            .filter(|&i| {
+                let entry = ffi::avformat_index_get_entry(pointer, i);
+                !entry.is_null() && (*entry).size() > 0
+            })
+            .count();
+        (count > 0).then_some(with_data as u64)
+    }
+}
+
 /// Sets the VBV buffer size (bits), which `ffmpeg-next` does not expose.
 pub(crate) fn set_rc_buffer_size(encoder: &mut codec::encoder::video::Video, bits: u32) {
     // SAFETY: the encoder context is valid and not yet opened; rc_buffer_size is a plain int.

@@ -212,7 +212,7 @@ pub(crate) fn start(
             .info
             .duration
             .filter(|_| ffi::duration_declared_by_header(&source.input)),
-        frames: source.info.frames,
+        frames: ffi::indexed_frames_with_data(&source.input, source.video_index),
     };
     let demux = {
         let (stop, record) = (Arc::clone(&stop), record.clone());
@@ -411,14 +411,16 @@ fn run_demux(
 struct Declared {
     /// The duration, when the header declares it (not when libav estimated it).
     duration: Option<f64>,
-    /// The video stream's frame count, when the container declares it (MP4, MOV).
+    /// The video frames the container's index lists with data (MP4, AVI): frames that carry
+    /// a picture and so cannot silently go missing.
     frames: Option<u64>,
 }
 
-/// A file whose decoders failed more often than they succeeded, or whose streams end well
-/// before the duration (or the frame count) its header declares, is broken: converting it
-/// would publish a short or garbled video as if it were whole. `decoded_seconds` is the
-/// longer of video and audio.
+/// A file whose decoders failed more often than they succeeded, whose index lists frames with
+/// data that could not be read, or whose streams end well before the duration its header
+/// declares, is broken: converting it would publish a short or garbled video as if it were
+/// whole. Frames the container declares without data (skipped frames) are not missing.
+/// `decoded_seconds` is the longer of video and audio.
 fn judge_damage(
     video: &VideoDecoder,
     declared: Declared,
@@ -437,11 +439,12 @@ fn judge_damage(
             video.errors, video.frames
         ));
     }
-    // An index such as MP4's lists every frame: a few may be dropped by edit lists, not 3%.
+    // An index such as MP4's lists every frame with its bytes: a few may be dropped by edit
+    // lists, not 3%. Those missing were in the file's missing tail.
     if let Some(expected) = declared.frames.filter(|&n| n > 0) {
         if video.frames + 2 < expected * 97 / 100 {
             return corrupt(format!(
-                "only {} of the {expected} frames the file declares could be read: it is truncated",
+                "only {} of the {expected} frames its index lists could be read: it is truncated",
                 video.frames
             ));
         }

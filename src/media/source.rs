@@ -35,11 +35,15 @@ pub struct SourceInfo {
     /// Whether the stream declares interlaced (field) coding; such frames are deinterlaced.
     /// Frames flagged interlaced are deinterlaced even when the stream does not declare it.
     pub interlaced: bool,
-    /// Average frames per second.
+    /// Frames per second of the output: the source's cadence. That is its average rate, or
+    /// its base rate when frames were skipped (a screen recording or a capture tool that
+    /// stores a picture only when it changes has a base rate of 15 or 30 and an average far
+    /// below).
     pub frame_rate: f64,
     /// Number of frames the container declares, if it does.
     pub frames: Option<u64>,
-    /// Frames we expect to encode: `frames`, else duration x frame rate.
+    /// Frames we expect to encode: the more of `frames` and duration x frame rate (a picture
+    /// held across a gap is repeated at the frame rate).
     pub frames_expected: Option<u64>,
     /// The video codec's libav name, e.g. `"h264"`.
     pub video_codec: String,
@@ -188,19 +192,21 @@ fn describe(
         .unwrap_or(0);
     let (display_width, display_height) = display_size(width, height, sar, rotation);
 
-    let frame_rate = valid(stream.avg_frame_rate())
-        .or_else(|| valid(stream.rate()))
-        .map(f64::from)
-        .unwrap_or(25.0);
+    let frame_rate = cadence(
+        valid(stream.avg_frame_rate()).map(f64::from),
+        valid(stream.rate()).map(f64::from),
+        crate::media::ffi::declares_interlaced(&params),
+    );
     let container_duration = (input.duration() > 0)
         .then(|| input.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
     let duration = seconds(stream.duration(), stream.time_base()).or(container_duration);
     let frames = u64::try_from(stream.frames()).ok().filter(|&f| f > 0);
-    let frames_expected = frames.or_else(|| {
-        duration
-            .map(|d| (d * frame_rate).round() as u64)
-            .filter(|&f| f > 0)
-    });
+    // Pictures held across gaps are repeated at the cadence (see `VideoDecoder`), so the
+    // output has about duration x cadence frames, however few the source stores.
+    let on_the_timeline = duration
+        .map(|d| (d * frame_rate).round() as u64)
+        .filter(|&f| f > 0);
+    let frames_expected = frames.max(on_the_timeline);
 
     let audio = match audio_index {
         Some(index) => Some(describe_audio(input, index)?),
@@ -243,6 +249,19 @@ fn describe_audio(input: &format::context::Input, index: usize) -> Result<AudioI
         sample_rate: audio.rate(),
         channels: audio.channels(),
     })
+}
+
+/// The frame rate of the output. A base rate (`r_frame_rate`, the rate every timestamp
+/// falls on) well above the average means frames were skipped: the base rate is the cadence,
+/// and the gaps are filled by holding pictures. Not for interlaced video, whose base rate is
+/// the field rate, nor for a base rate of more than 120 (timestamps that fall on no cadence).
+fn cadence(average: Option<f64>, base: Option<f64>, interlaced: bool) -> f64 {
+    match (average, base) {
+        (Some(average), Some(base)) if base > average * 1.5 && base <= 120.0 && !interlaced => base,
+        (Some(average), _) => average,
+        (None, Some(base)) => base,
+        (None, None) => 25.0,
+    }
 }
 
 fn valid(r: Rational) -> Option<Rational> {
@@ -342,6 +361,21 @@ mod tests {
         let identity = matrix([65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30]);
         assert_eq!(rotation_from_display_matrix(&identity), 0);
         assert_eq!(rotation_from_display_matrix(&[0; 8]), 0);
+    }
+
+    #[test]
+    fn the_cadence_is_the_base_rate_only_when_frames_were_skipped() {
+        // A capture that kept one frame in seven of 15 fps.
+        assert_eq!(cadence(Some(2.43), Some(15.0), false), 15.0);
+        // Plain 29.97, and soft-telecined film whose base rate is 29.97.
+        assert_eq!(cadence(Some(29.97), Some(29.97), false), 29.97);
+        assert_eq!(cadence(Some(23.976), Some(29.97), false), 23.976);
+        // Interlaced: the base rate is the field rate.
+        assert_eq!(cadence(Some(25.0), Some(50.0), true), 25.0);
+        // Timestamps on no cadence at all.
+        assert_eq!(cadence(Some(30.0), Some(90_000.0), false), 30.0);
+        assert_eq!(cadence(None, Some(24.0), false), 24.0);
+        assert_eq!(cadence(None, None, false), 25.0);
     }
 
     #[test]

@@ -193,28 +193,64 @@ impl VideoDecoder {
         }
     }
 
-    /// Holds each frame until the next one arrives, so its duration is known exactly.
+    /// Holds each frame until the next one arrives, so its duration is known exactly. A
+    /// frame followed by a gap (skipped frames, a pause) is shown until the next one, as a
+    /// player of the source would show it: repeated at the cadence, so the output keeps a
+    /// steady frame rate and lasts as long as the source.
     fn release(
         &mut self,
         frame: frame::Video,
         out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let pts = frame.pts().unwrap_or(0);
-        match self.held.replace((frame, pts)) {
-            Some((previous, previous_pts)) => {
-                let duration = (pts - previous_pts).max(1);
-                out(TimedFrame {
-                    frame: previous,
-                    pts: previous_pts,
-                    duration,
-                })
-            }
-            None => Ok(()),
+        let Some((previous, previous_pts)) = self.held.replace((frame, pts)) else {
+            return Ok(());
+        };
+        let gap = (pts - previous_pts).max(1);
+        let copies = repeats(gap, self.nominal_duration);
+        for k in 1..copies {
+            let frame =
+                ffi::share_frame(&previous).map_err(Error::internal("repeating a frame"))?;
+            out(TimedFrame {
+                frame,
+                pts: previous_pts + gap * (k - 1) / copies,
+                duration: gap * k / copies - gap * (k - 1) / copies,
+            })?;
         }
+        out(TimedFrame {
+            frame: previous,
+            pts: previous_pts + gap * (copies - 1) / copies,
+            duration: gap - gap * (copies - 1) / copies,
+        })
+    }
+}
+
+/// How many times a picture followed by a gap of `gap` is shown at a cadence of `nominal`:
+/// once, unless the gap spans one and a half frames or more.
+fn repeats(gap: i64, nominal: i64) -> i64 {
+    if gap * 2 < nominal * 3 {
+        1
+    } else {
+        ((gap as f64 / nominal as f64).round() as i64).max(1)
     }
 }
 
 fn frame_duration(frame: &frame::Video, time_base: Rational) -> Option<i64> {
     let duration = frame.packet().duration;
     (duration > 0).then(|| duration.rescale(time_base, TICKS).max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeats;
+
+    #[test]
+    fn a_picture_is_repeated_across_a_gap_at_the_cadence_and_never_dropped() {
+        let frame = 6000; // 15 fps on the 90 kHz clock
+        assert_eq!(repeats(frame, frame), 1);
+        assert_eq!(repeats(frame + 100, frame), 1, "jitter is not a gap");
+        assert_eq!(repeats(frame * 7, frame), 7, "six skipped frames");
+        assert_eq!(repeats(frame * 3 / 2, frame), 2);
+        assert_eq!(repeats(1, frame), 1);
+    }
 }

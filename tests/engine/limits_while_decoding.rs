@@ -118,44 +118,46 @@ fn a_header_that_understates_the_length_is_caught_while_decoding() {
     assert!(sink.get("master.m3u8").is_none());
 
     // The frame count is held while decoding too. Matroska declares no frame count, so the
-    // expected one is duration x frame rate, and libav takes the rate from the first frames:
-    // 2 s at 5 fps then 5 s at 100 fps is "35 frames" for 510 real ones.
-    let clip = |rate: &str, seconds: &str, name: &str| {
-        let source = format!("testsrc2=size=64x64:rate={rate}:duration={seconds}");
-        let args = [
-            "-f",
-            "lavfi",
+    // expected one is duration x frame rate: a Segment Duration of 0.5 s makes 4 s at 30 fps
+    // "15 frames" for 120 real ones.
+    let whole = dir.path().join("whole.mkv");
+    ffmpeg(
+        &[
             "-i",
-            &source,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-        ];
-        ffmpeg(
-            &[&args[..], &["-video_track_timescale", "90000"]].concat(),
-            &dir.path().join(name),
-        )
-    };
-    clip("5", "2", "slow.mp4");
-    clip("100", "5", "fast.mp4");
-    let list = dir.path().join("list.txt");
-    std::fs::write(&list, "file slow.mp4\nfile fast.mp4\n").unwrap();
-    let speeding_up = ffmpeg(
-        &["-f", "concat", "-i", list.to_str().unwrap(), "-c", "copy"],
-        &dir.path().join("speeding_up.mkv"),
+            fixture("h264_aac.mp4").to_str().unwrap(),
+            "-c",
+            "copy",
+        ],
+        &whole,
     );
+    let understated = dir.path().join("understated.mkv");
+    std::fs::write(
+        &understated,
+        with_segment_duration(std::fs::read(&whole).unwrap(), 500.0),
+    )
+    .unwrap();
     let few_frames = SourceLimits {
-        max_frames: 100,
+        max_frames: 60,
         ..SourceLimits::default()
     };
-    let declared = probe_with_limits(&speeding_up, &few_frames).expect("35 frames pass");
-    assert!(declared.frames_expected.unwrap() < 100, "{declared:?}");
-    let (result, sink) = convert_with(&speeding_up, few_frames);
+    let declared = probe_with_limits(&understated, &few_frames).expect("15 frames pass");
+    assert!(declared.frames_expected.unwrap() < 60, "{declared:?}");
+    let (result, sink) = convert_with(&understated, few_frames);
     let error = result.unwrap_err();
     assert_eq!(limit_of(&error), Limit::Frames, "{error}");
     assert!(error.to_string().contains("counted in its data"), "{error}");
     assert!(sink.get("master.m3u8").is_none());
+}
+
+/// Writes `milliseconds` into a Matroska file's Segment Duration (EBML 0x4489, an 8-byte
+/// float in the default timecode scale).
+fn with_segment_duration(mut mkv: Vec<u8>, milliseconds: f64) -> Vec<u8> {
+    let at = mkv
+        .windows(3)
+        .position(|w| w == [0x44, 0x89, 0x88])
+        .expect("a Duration element of 8 bytes");
+    mkv[at + 3..at + 11].copy_from_slice(&milliseconds.to_be_bytes());
+    mkv
 }
 
 #[test]

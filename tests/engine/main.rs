@@ -10,5 +10,6 @@ mod helpers;
 mod hostile_containers;
 mod library_api;
 mod limits_while_decoding;
+mod skipped_frames;
 #[path = "../support/synthetic_clip.rs"]
 mod synthetic_clip;
