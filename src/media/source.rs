@@ -92,7 +92,8 @@ pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> 
         let measured =
             undeclared_length::measure(&mut input, video_index, info.frame_rate, limits)?;
         info.duration = Some(measured.seconds).filter(|&s| s > 0.0);
-        info.frames_expected = Some(measured.frames).filter(|&f| f > 0);
+        let counted = Some(measured.frames).filter(|&f| f > 0);
+        info.frames_expected = expected_frames(counted, info.duration, info.frame_rate);
         input = input_file::open(path, limits.max_pixels())?;
     }
     let start_micros = timeline_start(&input, video_index, audio_index);
@@ -201,12 +202,7 @@ fn describe(
         .then(|| input.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
     let duration = seconds(stream.duration(), stream.time_base()).or(container_duration);
     let frames = u64::try_from(stream.frames()).ok().filter(|&f| f > 0);
-    // Pictures held across gaps are repeated at the cadence (see `VideoDecoder`), so the
-    // output has about duration x cadence frames, however few the source stores.
-    let on_the_timeline = duration
-        .map(|d| (d * frame_rate).round() as u64)
-        .filter(|&f| f > 0);
-    let frames_expected = frames.max(on_the_timeline);
+    let frames_expected = expected_frames(frames, duration, frame_rate);
 
     let audio = match audio_index {
         Some(index) => Some(describe_audio(input, index)?),
@@ -249,6 +245,16 @@ fn describe_audio(input: &format::context::Input, index: usize) -> Result<AudioI
         sample_rate: audio.rate(),
         channels: audio.channels(),
     })
+}
+
+/// The frames a conversion will encode: pictures held across gaps are repeated at the
+/// cadence (see `VideoDecoder`), so the output has about `duration` x `frame_rate` frames,
+/// however few (`frames`) the source stores.
+fn expected_frames(frames: Option<u64>, duration: Option<f64>, frame_rate: f64) -> Option<u64> {
+    let on_the_timeline = duration
+        .map(|d| (d * frame_rate).round() as u64)
+        .filter(|&f| f > 0);
+    frames.max(on_the_timeline)
 }
 
 /// The frame rate of the output. A base rate (`r_frame_rate`, the rate every timestamp
@@ -314,8 +320,8 @@ pub(crate) fn rotation_from_display_matrix(bytes: &[u8]) -> u32 {
     (((clockwise / 90.0).round() as u32) % 4) * 90
 }
 
-/// The picture size as shown, in square pixels, before any rounding: the coded size with the
-/// pixel aspect ratio applied to the width, sides swapped for 90 and 270 degrees.
+/// The picture size as shown, in square pixels, before any rounding (see [`shown_size`]),
+/// from what [`SourceInfo`] records.
 pub(crate) fn exact_display_size(info: &SourceInfo) -> (f64, f64) {
     let ratio = info
         .sample_aspect_ratio
@@ -323,19 +329,22 @@ pub(crate) fn exact_display_size(info: &SourceInfo) -> (f64, f64) {
         .and_then(|(n, d)| Some((n.parse::<f64>().ok()?, d.parse::<f64>().ok()?)))
         .filter(|&(n, d)| n > 0.0 && d > 0.0)
         .map_or(1.0, |(n, d)| n / d);
-    let shown_width = f64::from(info.width) * ratio;
-    let height = f64::from(info.height);
-    if info.rotation % 180 == 90 {
-        (height, shown_width)
-    } else {
-        (shown_width, height)
-    }
+    shown_size(info.width, info.height, ratio, info.rotation)
 }
 
 /// The picture size as shown, with square pixels: pixel aspect applied to the width, then
 /// the rotation swaps the sides for 90 and 270 degrees.
 pub(crate) fn display_size(width: u32, height: u32, sar: Rational, rotation: u32) -> (u32, u32) {
-    let shown_width = (f64::from(width) * f64::from(sar)).round().max(1.0) as u32;
+    let (shown_width, shown_height) = shown_size(width, height, f64::from(sar), rotation);
+    let whole = |side: f64| side.round().max(1.0) as u32;
+    (whole(shown_width), whole(shown_height))
+}
+
+/// The exact size as shown: `width` times the pixel aspect `ratio`, by `height`, sides
+/// swapped for 90 and 270 degrees.
+fn shown_size(width: u32, height: u32, ratio: f64, rotation: u32) -> (f64, f64) {
+    let shown_width = f64::from(width) * ratio;
+    let height = f64::from(height);
     if rotation % 180 == 90 {
         (height, shown_width)
     } else {

@@ -145,14 +145,22 @@ impl ObjectStore {
                 .await
                 .context("Failed to remove the public-read bucket policy")?;
         } else {
-            self.client
-                .put_bucket_policy()
-                .bucket(&self.bucket)
-                .policy(policy.to_string())
-                .send()
+            self.put_policy(&policy)
                 .await
                 .context("Failed to remove the public-read statement of the bucket policy")?;
         }
+        Ok(())
+    }
+
+    /// Replaces the bucket policy with `policy`.
+    async fn put_policy(&self, policy: &serde_json::Value) -> anyhow::Result<()> {
+        self.client
+            .put_bucket_policy()
+            .bucket(&self.bucket)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .map_err(anyhow::Error::from)?;
         Ok(())
     }
 
@@ -167,14 +175,9 @@ impl ObjectStore {
                 "Resource": format!("arn:aws:s3:::{}/videos/*", self.bucket),
             }]
         });
-        self.client
-            .put_bucket_policy()
-            .bucket(&self.bucket)
-            .policy(policy.to_string())
-            .send()
+        self.put_policy(&policy)
             .await
-            .context("Failed to set the public-read bucket policy")?;
-        Ok(())
+            .context("Failed to set the public-read bucket policy")
     }
 
     async fn allow_cross_origin_reads(&self) -> anyhow::Result<()> {

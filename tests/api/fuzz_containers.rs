@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -16,6 +15,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use crate::helpers::{fixture, spawn_app_with};
+use crate::hostile_input::ffmpeg;
 use crate::synthetic_clip::Clip;
 
 /// The codes an accepted hostile upload may fail with.
@@ -41,15 +41,12 @@ struct Pieces {
 }
 
 fn raw_h264(dir: &Path, name: &str, source: &str) -> Vec<u8> {
-    let path = dir.join(name);
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", source])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-f", "h264"])
-        .arg(&path)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read(path).unwrap()
+    let codec = ["-c:v", "libx264", "-preset", "ultrafast", "-f", "h264"];
+    ffmpeg(
+        dir,
+        name,
+        &[&["-f", "lavfi", "-i", source][..], &codec[..]].concat(),
+    )
 }
 
 impl Pieces {

@@ -41,7 +41,8 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn ffmpeg(dir: &Path, name: &str, args: &[&str]) -> Vec<u8> {
+/// The ffmpeg CLI writing `name` in `dir` from `args`; returns the file's bytes.
+pub fn ffmpeg(dir: &Path, name: &str, args: &[&str]) -> Vec<u8> {
     let out = dir.join(name);
     let status = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-y"])

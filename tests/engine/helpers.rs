@@ -67,24 +67,18 @@ pub fn number(value: &Value) -> f64 {
 /// (empty = clean): stricter than [`decode_errors`], it also hears about timestamps ffmpeg
 /// finds out of order or doubled.
 pub fn decode_warnings(path: &Path) -> String {
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "warning", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        output.status.success(),
-        "ffmpeg failed on {}",
-        path.display()
-    );
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    decode_log(path, "warning")
 }
 
 /// Decodes a playlist or file end to end with ffmpeg; returns its error output (empty = clean).
 pub fn decode_errors(path: &Path) -> String {
+    decode_log(path, "error")
+}
+
+/// What ffmpeg says at `level` and above while decoding `path` to nothing.
+fn decode_log(path: &Path, level: &str) -> String {
     let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
+        .args(["-nostdin", "-v", level, "-i"])
         .arg(path)
         .args(["-f", "null", "-"])
         .output()

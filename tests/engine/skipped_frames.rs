@@ -37,6 +37,11 @@ fn sources(dir: &Path) -> Vec<(&'static str, PathBuf, f64)> {
     let source = clip("320x240", 15, 30);
     let paused = clip("640x360", 30, 20);
     let screen = clip("640x360", 30, 8);
+    let paused_in = |name: &str| {
+        let x264 = ["-c:v", "libx264", "-preset", "ultrafast"];
+        let args = ["-f", "lavfi", "-i", &paused, "-vf", with_pauses];
+        ffmpeg(dir, name, &[&args[..], &x264[..]].concat())
+    };
     vec![
         (
             "AVI, Cinepak, empty chunks",
@@ -74,46 +79,8 @@ fn sources(dir: &Path) -> Vec<(&'static str, PathBuf, f64)> {
             ),
             15.0,
         ),
-        (
-            "MP4 with 5 s and 7 s pauses",
-            ffmpeg(
-                dir,
-                "pauses.mp4",
-                &[
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    &paused,
-                    "-vf",
-                    with_pauses,
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "ultrafast",
-                ],
-            ),
-            30.0,
-        ),
-        (
-            "MKV with 5 s and 7 s pauses",
-            ffmpeg(
-                dir,
-                "pauses.mkv",
-                &[
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    &paused,
-                    "-vf",
-                    with_pauses,
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "ultrafast",
-                ],
-            ),
-            30.0,
-        ),
+        ("MP4 with 5 s and 7 s pauses", paused_in("pauses.mp4"), 30.0),
+        ("MKV with 5 s and 7 s pauses", paused_in("pauses.mkv"), 30.0),
         (
             "screen recording, 4 s still, duplicates elided",
             ffmpeg(
