@@ -37,46 +37,29 @@ fn sources(dir: &Path) -> Vec<(&'static str, PathBuf, f64)> {
     let source = clip("320x240", 15, 30);
     let paused = clip("640x360", 30, 20);
     let screen = clip("640x360", 30, 8);
+    let skipped_avi = |codec: &str| {
+        let args = [
+            "-f",
+            "lavfi",
+            "-i",
+            &source,
+            "-vf",
+            one_in_seven,
+            "-c:v",
+            codec,
+        ];
+        ffmpeg(dir, &format!("{codec}.avi"), &args)
+    };
     let paused_in = |name: &str| {
         let x264 = ["-c:v", "libx264", "-preset", "ultrafast"];
         let args = ["-f", "lavfi", "-i", &paused, "-vf", with_pauses];
         ffmpeg(dir, name, &[&args[..], &x264[..]].concat())
     };
     vec![
-        (
-            "AVI, Cinepak, empty chunks",
-            ffmpeg(
-                dir,
-                "cinepak.avi",
-                &[
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    &source,
-                    "-vf",
-                    one_in_seven,
-                    "-c:v",
-                    "cinepak",
-                ],
-            ),
-            15.0,
-        ),
+        ("AVI, Cinepak, empty chunks", skipped_avi("cinepak"), 15.0),
         (
             "AVI, MPEG-4 Part 2, empty chunks",
-            ffmpeg(
-                dir,
-                "mpeg4.avi",
-                &[
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    &source,
-                    "-vf",
-                    one_in_seven,
-                    "-c:v",
-                    "mpeg4",
-                ],
-            ),
+            skipped_avi("mpeg4"),
             15.0,
         ),
         ("MP4 with 5 s and 7 s pauses", paused_in("pauses.mp4"), 30.0),
