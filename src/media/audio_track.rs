@@ -8,6 +8,7 @@ use ffmpeg_next::{
 use crate::Error;
 use crate::media::continuity::Continuity;
 use crate::media::drained;
+use crate::media::file_layout::{FileLayout, Lane};
 
 /// AAC output rate: 48 kHz, what HLS players and Apple's authoring spec expect.
 pub(crate) const SAMPLE_RATE: i32 = 48_000;
@@ -66,10 +67,14 @@ impl AudioTrack {
                 Rational::new(1, ffmpeg_next::ffi::AV_TIME_BASE),
                 stream.time_base(),
             ),
+            // Steps and gaps below these are jitter, or clock drift the resampler corrects
+            // (it fills or trims from 0.1 s on); a gap beyond is judged against the video.
             continuity: Continuity::new(
-                seconds_in(0.5, stream.time_base()),
+                0,
+                seconds_in(0.05, stream.time_base()),
+                seconds_in(1.0, stream.time_base()),
+                seconds_in(0.1, stream.time_base()),
                 seconds_in(60.0, stream.time_base()),
-                false,
             ),
             errors: 0,
         })
@@ -80,31 +85,40 @@ impl AudioTrack {
         self.continuity.end() as f64 * f64::from(self.stream_time_base)
     }
 
+    /// Where the audio ends by its own timestamps, in seconds from the timeline's start: what
+    /// a truncated file is judged by.
+    pub(crate) fn clock_seconds(&self) -> f64 {
+        self.continuity.raw_end() as f64 * f64::from(self.stream_time_base)
+    }
+
     /// The AAC stream's parameters, for the muxers.
     pub(crate) fn parameters(&self) -> codec::Parameters {
         codec::Parameters::from(&*self.encoder)
     }
 
-    /// Decodes one packet and hands the AAC packets it completes to `out`.
+    /// Decodes one packet and hands the AAC packets it completes to `out`; `layout` judges
+    /// the gaps.
     pub(crate) fn encode(
         &mut self,
         packet: &Packet,
+        layout: &mut FileLayout,
         out: &mut dyn FnMut(Packet) -> Result<(), Error>,
     ) -> Result<(), Error> {
         if self.decoder.send_packet(packet).is_err() {
             self.errors += 1;
             return Ok(());
         }
-        self.drain_decoder(out)
+        self.drain_decoder(layout, out)
     }
 
     /// Flushes decoder, resampler and encoder.
     pub(crate) fn finish(
         &mut self,
+        layout: &mut FileLayout,
         out: &mut dyn FnMut(Packet) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let _ = self.decoder.send_eof();
-        self.drain_decoder(out)?;
+        self.drain_decoder(layout, out)?;
         if let Some(graph) = self.resampler.as_mut() {
             graph
                 .get("in")
@@ -122,6 +136,7 @@ impl AudioTrack {
 
     fn drain_decoder(
         &mut self,
+        layout: &mut FileLayout,
         out: &mut dyn FnMut(Packet) -> Result<(), Error>,
     ) -> Result<(), Error> {
         loop {
@@ -131,7 +146,13 @@ impl AudioTrack {
                     let raw = decoded.timestamp().map(|ts| ts - self.start);
                     let rate = Rational::new(1, decoded.rate().max(1) as i32);
                     let duration = (decoded.samples() as i64).rescale(rate, self.stream_time_base);
-                    decoded.set_pts(Some(self.continuity.place(raw, duration)));
+                    let position = Some(decoded.packet().position);
+                    let seconds = |ts: i64| ts as f64 * f64::from(self.stream_time_base);
+                    let placed = self.continuity.place(raw, duration, |t, gap| {
+                        layout.clock_jumped(Lane::Audio, position, seconds(t), seconds(gap))
+                    });
+                    layout.record(Lane::Audio, position, seconds(placed));
+                    decoded.set_pts(Some(placed));
                     if self.resampler.is_none() {
                         self.resampler = Some(resampler(&decoded, self.stream_time_base)?);
                     }

@@ -7,6 +7,7 @@ mod audio_track;
 mod continuity;
 mod demuxers;
 pub(crate) mod ffi;
+mod file_layout;
 pub(crate) mod input_file;
 mod interleave;
 mod picture_filter;

@@ -21,6 +21,7 @@ use crate::cancel::CancelToken;
 use crate::ladder::Rendition;
 use crate::media::audio_track::{AUDIO_TIME_BASE, AudioTrack};
 use crate::media::ffi;
+use crate::media::file_layout::FileLayout;
 use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungSummary};
 use crate::media::source::Source;
 use crate::media::thread_budget::x264_threads;
@@ -361,6 +362,7 @@ fn run_demux(
 
     let video_index = source.video_index;
     let audio_index = source.audio_index;
+    let mut layout = FileLayout::default();
     loop {
         if cancel.is_canceled() {
             return Err(Stop::Failed(Error::Canceled));
@@ -383,23 +385,33 @@ fn run_demux(
         }
         if packet.stream() == video_index {
             video
-                .decode(&packet, &mut send_frame)
+                .decode(&packet, &mut layout, &mut send_frame)
                 .map_err(disconnected)?;
         } else if Some(packet.stream()) == audio_index {
             if let Some(audio) = audio.as_mut() {
                 audio
-                    .encode(&packet, &mut send_audio)
+                    .encode(&packet, &mut layout, &mut send_audio)
                     .map_err(disconnected)?;
                 limits.check_decoded(0, audio.decoded_seconds())?;
             }
         }
     }
-    video.finish(&mut send_frame).map_err(disconnected)?;
+    video
+        .finish(&mut layout, &mut send_frame)
+        .map_err(disconnected)?;
     if let Some(audio) = audio.as_mut() {
-        audio.finish(&mut send_audio).map_err(disconnected)?;
+        audio
+            .finish(&mut layout, &mut send_audio)
+            .map_err(disconnected)?;
     }
-    let audio_seconds = audio.as_ref().map_or(0.0, AudioTrack::decoded_seconds);
-    judge_damage(&video, declared, seconds(video_end).max(audio_seconds))?;
+    // Judged on the file's own clock too: a repaired jump shortens the timeline, not the data.
+    let audio_seconds = audio
+        .as_ref()
+        .map_or(0.0, |a| a.decoded_seconds().max(a.clock_seconds()));
+    let decoded_seconds = seconds(video_end)
+        .max(video.clock_seconds())
+        .max(audio_seconds);
+    judge_damage(&video, declared, decoded_seconds)?;
     for rung in rungs {
         rung.send(RungInput::End).map_err(|_| Stop::Disconnected)?;
     }

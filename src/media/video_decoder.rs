@@ -8,6 +8,7 @@ use ffmpeg_next::{Packet, Rational, Rescale, codec, decoder, format, frame};
 use crate::media::continuity::Continuity;
 use crate::media::drained;
 use crate::media::ffi;
+use crate::media::file_layout::{FileLayout, Lane};
 use crate::media::picture_filter::PictureFilter;
 use crate::media::thread_budget::decoder_threads;
 use crate::media::timeline::{TICKS, TICKS_PER_SECOND};
@@ -24,8 +25,8 @@ pub(crate) struct TimedFrame {
 
 /// A jump forward larger than this between two frames is a broken timestamp, not a pause.
 const MAX_GAP: i64 = 60 * TICKS_PER_SECOND;
-/// A step back larger than this is a discontinuity (e.g. concatenated MPEG-TS files).
-const MAX_BACK: i64 = TICKS_PER_SECOND;
+/// A step back larger than this is a restarted clock (e.g. concatenated MPEG-TS files).
+const RESTART: i64 = TICKS_PER_SECOND;
 
 pub(crate) struct VideoDecoder {
     decoder: decoder::Video,
@@ -86,7 +87,16 @@ impl VideoDecoder {
             rotation,
             filter: None,
             filter_checked: false,
-            continuity: Continuity::new(MAX_BACK, MAX_GAP, true),
+            // A frame starting less than a quarter frame after the previous one repeats it;
+            // one starting before the previous one ends by more than that steps back; one
+            // starting more than half a frame late is a gap to judge.
+            continuity: Continuity::new(
+                nominal_duration.max(1) / 4,
+                nominal_duration.max(1) * 3 / 4,
+                RESTART,
+                nominal_duration.max(1) / 2,
+                MAX_GAP,
+            ),
             held: None,
             limits,
             frames: 0,
@@ -94,10 +104,17 @@ impl VideoDecoder {
         })
     }
 
-    /// Decodes one packet, handing finished frames to `out`.
+    /// Where the video ends by its own timestamps, in seconds from the timeline's start: what
+    /// a truncated file is judged by (see [`Continuity::raw_end`]).
+    pub(crate) fn clock_seconds(&self) -> f64 {
+        self.continuity.raw_end() as f64 / TICKS_PER_SECOND as f64
+    }
+
+    /// Decodes one packet, handing finished frames to `out`; `layout` judges the gaps.
     pub(crate) fn decode(
         &mut self,
         packet: &Packet,
+        layout: &mut FileLayout,
         out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>,
     ) -> Result<(), Error> {
         if self.decoder.send_packet(packet).is_err() {
@@ -106,16 +123,17 @@ impl VideoDecoder {
             self.errors += 1;
             return self.check_picture_size();
         }
-        self.drain(out)
+        self.drain(layout, out)
     }
 
     /// Flushes the decoder and the filter and hands out the last frames.
     pub(crate) fn finish(
         &mut self,
+        layout: &mut FileLayout,
         out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let _ = self.decoder.send_eof();
-        self.drain(out)?;
+        self.drain(layout, out)?;
         if let Some(mut filter) = self.filter.take() {
             let mut emit = |f: frame::Video| self.release(f, out);
             filter.push(None, &mut emit)?;
@@ -132,13 +150,17 @@ impl VideoDecoder {
         Ok(())
     }
 
-    fn drain(&mut self, out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>) -> Result<(), Error> {
+    fn drain(
+        &mut self,
+        layout: &mut FileLayout,
+        out: &mut dyn FnMut(TimedFrame) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         loop {
             let mut decoded = frame::Video::empty();
             match self.decoder.receive_frame(&mut decoded) {
                 Ok(()) => {
                     self.frames += 1;
-                    let pts = self.place(&decoded);
+                    let pts = self.place(&decoded, layout);
                     decoded.set_pts(Some(pts));
                     self.filter_and_release(decoded, out)?;
                 }
@@ -159,12 +181,19 @@ impl VideoDecoder {
             .check_picture(self.decoder.width(), self.decoder.height())
     }
 
-    /// The frame's time on the output clock, repaired when missing, repeated or absurd.
-    fn place(&mut self, frame: &frame::Video) -> i64 {
+    /// The frame's time on the output clock, repaired when missing, repeated, stepping back
+    /// or jumping ahead of the audio beside it in the file.
+    fn place(&mut self, frame: &frame::Video, layout: &mut FileLayout) -> i64 {
         let raw = frame
             .timestamp()
             .map(|ts| ts.rescale(self.stream_time_base, TICKS) - self.start);
-        self.continuity.place(raw, self.nominal_duration)
+        let position = Some(frame.packet().position);
+        let seconds = |ticks: i64| ticks as f64 / TICKS_PER_SECOND as f64;
+        let placed = self.continuity.place(raw, self.nominal_duration, |t, gap| {
+            layout.clock_jumped(Lane::Video, position, seconds(t), seconds(gap))
+        });
+        layout.record(Lane::Video, position, seconds(placed));
+        placed
     }
 
     fn filter_and_release(

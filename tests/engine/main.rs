@@ -2,6 +2,7 @@
 //! by `ffprobe`/`ffmpeg` as an independent client.
 
 mod bad_input;
+mod broken_timestamps;
 mod command;
 mod conversions;
 mod formats;
@@ -13,3 +14,4 @@ mod limits_while_decoding;
 mod skipped_frames;
 #[path = "../support/synthetic_clip.rs"]
 mod synthetic_clip;
+mod timestamp_faults;
