@@ -12,7 +12,7 @@ use std::process::Command;
 
 use hls_transcoder::{ConvertOptions, DirectorySink, convert};
 
-use crate::helpers::{decode_warnings, ffprobe, number, playlist_segments};
+use crate::helpers::{decode_warnings, ffmpeg_to_null, ffprobe, number, playlist_segments};
 use crate::timestamp_faults::{Break, Fault, Track, break_file};
 
 /// Seconds of the clips; the faults start at [`AT`].
@@ -161,18 +161,11 @@ fn onsets(levels: &[(f64, f64)], threshold: f64) -> Vec<f64> {
 
 /// Runs ffmpeg on `path` with a filter and returns its log, timestamps kept as they are.
 fn ffmpeg_log(path: &Path, map: &str, filter: &str) -> String {
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-copyts", "-i"])
-        .arg(path)
-        .args(["-map", map, "-filter", filter, "-f", "null", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        output.status.success(),
-        "ffmpeg failed on {}",
-        path.display()
-    );
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    ffmpeg_to_null(
+        &["-hide_banner", "-copyts"],
+        path,
+        &["-map", map, "-filter", filter],
+    )
 }
 
 fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {

@@ -77,9 +77,18 @@ pub fn decode_errors(path: &Path) -> String {
 
 /// What ffmpeg says at `level` and above while decoding `path` to nothing.
 fn decode_log(path: &Path, level: &str) -> String {
+    ffmpeg_to_null(&["-v", level], path, &[])
+}
+
+/// Runs ffmpeg on `path` with `before` the input's options and `after` the null output's,
+/// and returns what it printed on stderr; it must succeed.
+pub fn ffmpeg_to_null(before: &[&str], path: &Path, after: &[&str]) -> String {
     let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", level, "-i"])
+        .arg("-nostdin")
+        .args(before)
+        .arg("-i")
         .arg(path)
+        .args(after)
         .args(["-f", "null", "-"])
         .output()
         .expect("ffmpeg runs");

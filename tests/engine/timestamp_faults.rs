@@ -390,7 +390,7 @@ fn boxes(bytes: &[u8], range: std::ops::Range<usize>) -> Vec<([u8; 4], usize, us
     let mut out = Vec::new();
     let mut at = range.start;
     while at + 8 <= range.end {
-        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let size = be_u32(bytes, at) as usize;
         let kind: [u8; 4] = bytes[at + 4..at + 8].try_into().unwrap();
         let (body, end) = match size {
             1 => (
@@ -404,6 +404,20 @@ fn boxes(bytes: &[u8], range: std::ops::Range<usize>) -> Vec<([u8; 4], usize, us
         at = end;
     }
     out
+}
+
+fn be_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+/// The timescale of an `mvhd` or `mdhd` box (after 64-bit times in version 1).
+fn timescale(bytes: &[u8], header: ([u8; 4], usize, usize, usize)) -> f64 {
+    let at = if bytes[header.2] == 1 {
+        header.2 + 20
+    } else {
+        header.2 + 12
+    };
+    f64::from(be_u32(bytes, at))
 }
 
 fn child(
@@ -439,25 +453,17 @@ fn mp4(bytes: &mut Vec<u8>, fault: &Break) -> usize {
         })
         .expect("the track exists");
     let mdia = child(bytes, trak, b"mdia");
-    let mdhd = child(bytes, mdia, b"mdhd");
-    let scale_at = if bytes[mdhd.2] == 1 {
-        mdhd.2 + 20
-    } else {
-        mdhd.2 + 12
-    };
-    let scale = f64::from(u32::from_be_bytes(
-        bytes[scale_at..scale_at + 4].try_into().unwrap(),
-    ));
+    let scale = timescale(bytes, child(bytes, mdia, b"mdhd"));
     let minf = child(bytes, mdia, b"minf");
     let stbl = child(bytes, minf, b"stbl");
     let stts = child(bytes, stbl, b"stts");
 
-    let count = u32::from_be_bytes(bytes[stts.2 + 4..stts.2 + 8].try_into().unwrap()) as usize;
+    let count = be_u32(bytes, stts.2 + 4) as usize;
     let mut deltas: Vec<i64> = Vec::new();
     for entry in 0..count {
         let at = stts.2 + 8 + entry * 8;
-        let samples = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
-        let delta = u32::from_be_bytes(bytes[at + 4..at + 8].try_into().unwrap());
+        let samples = be_u32(bytes, at);
+        let delta = be_u32(bytes, at + 4);
         deltas.extend(std::iter::repeat_n(i64::from(delta), samples as usize));
     }
     let mut dts = Vec::with_capacity(deltas.len());
@@ -492,15 +498,7 @@ fn mp4(bytes: &mut Vec<u8>, fault: &Break) -> usize {
     // A track that now lasts longer gets an edit list as long: libav drops what lies beyond.
     let longer = moved.last().unwrap() - dts.last().unwrap();
     if longer > 0 {
-        let mvhd = child(bytes, moov, b"mvhd");
-        let movie_at = if bytes[mvhd.2] == 1 {
-            mvhd.2 + 20
-        } else {
-            mvhd.2 + 12
-        };
-        let movie_scale = f64::from(u32::from_be_bytes(
-            bytes[movie_at..movie_at + 4].try_into().unwrap(),
-        ));
+        let movie_scale = timescale(bytes, child(bytes, moov, b"mvhd"));
         let extra = (longer as f64 / scale * movie_scale).round() as u64;
         if let Some(edts) = boxes(bytes, trak.2..trak.3)
             .into_iter()
@@ -508,16 +506,14 @@ fn mp4(bytes: &mut Vec<u8>, fault: &Break) -> usize {
         {
             let elst = child(bytes, edts, b"elst");
             let wide = bytes[elst.2] == 1;
-            let entries = u32::from_be_bytes(bytes[elst.2 + 4..elst.2 + 8].try_into().unwrap());
+            let entries = be_u32(bytes, elst.2 + 4);
             let entry_size = if wide { 20 } else { 12 };
             let last = elst.2 + 8 + (entries as usize - 1) * entry_size;
             if wide {
                 let d = u64::from_be_bytes(bytes[last..last + 8].try_into().unwrap()) + extra;
                 bytes[last..last + 8].copy_from_slice(&d.to_be_bytes());
             } else {
-                let d = u64::from(u32::from_be_bytes(
-                    bytes[last..last + 4].try_into().unwrap(),
-                ));
+                let d = u64::from(be_u32(bytes, last));
                 bytes[last..last + 4].copy_from_slice(&((d + extra) as u32).to_be_bytes());
             }
         }
@@ -528,7 +524,7 @@ fn mp4(bytes: &mut Vec<u8>, fault: &Break) -> usize {
     replaced.extend_from_slice(&body);
     replaced.extend_from_slice(&bytes[stts.3..]);
     for header in [moov.1, trak.1, mdia.1, minf.1, stbl.1, stts.1] {
-        let size = u32::from_be_bytes(replaced[header..header + 4].try_into().unwrap());
+        let size = be_u32(&replaced, header);
         assert!(size > 1, "64-bit box sizes are not expected here");
         let size = (i64::from(size) + grown) as u32;
         replaced[header..header + 4].copy_from_slice(&size.to_be_bytes());
