@@ -1,4 +1,4 @@
-# hls-transcoder: `make run` serves on a fresh Debian machine; `make test` runs every check CI runs.
+# hls-ladder: `make run` serves on a fresh Debian machine; `make test` runs every check CI runs.
 CARGO ?= cargo
 # sqlx's query macros check against the committed .sqlx/ data, so builds need no database.
 export SQLX_OFFLINE = true
@@ -6,11 +6,11 @@ INPUT ?= fixtures/h264_aac.mp4
 OUT ?= out
 # `make run` settings; override any of them, e.g. `make run DATABASE_URL=postgres://...`.
 LISTEN ?= 127.0.0.1:8080
-DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hls_transcoder
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hls_ladder
 S3_ENDPOINT ?= http://127.0.0.1:4566
 S3_BUCKET ?= videos
 
-.PHONY: deps test-deps web build test fmt-check lint localstack unit-and-integration doc-test bench run convert clean
+.PHONY: deps test-deps web build test fmt-check lint library localstack unit-and-integration doc-test bench run convert clean
 
 deps: web
 	./scripts/install-deps.sh
@@ -36,6 +36,11 @@ fmt-check:
 lint: deps
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
+# The library alone, as integrators build it: no service crate in its tree, clippy and rustdoc
+# clean without default features, and a lean `cargo package`.
+library: deps
+	CARGO='$(CARGO)' ./scripts/check_library.sh
+
 # The service's tests need S3: LocalStack on 127.0.0.1:4566 (installed into .localstack/ once).
 localstack:
 	./scripts/localstack.sh start
@@ -50,18 +55,18 @@ unit-and-integration: test-deps localstack
 doc-test: deps
 	$(CARGO) test --locked --doc
 
-test: deps fmt-check lint unit-and-integration doc-test
+test: deps fmt-check lint library unit-and-integration doc-test
 
 # Installs what is missing, starts LocalStack, and serves (the database and bucket are
 # created at start if missing). Ctrl-C stops it gracefully.
 run: build localstack
 	DATABASE_URL='$(DATABASE_URL)' S3_ENDPOINT='$(S3_ENDPOINT)' S3_BUCKET='$(S3_BUCKET)' \
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
-	./target/release/hls-transcoder serve --listen $(LISTEN)
+	./target/release/hls-ladder serve --listen $(LISTEN)
 
 # Converts INPUT (default: a fixture) into OUT/ without the service.
 convert: build
-	./target/release/hls-transcoder convert $(INPUT) $(OUT)
+	./target/release/hls-ladder convert $(INPUT) $(OUT)
 
 # Compares against the ffmpeg CLI; writes bench/results.json and prints a table for BENCHMARKS.md.
 bench: build

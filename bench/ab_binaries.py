@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Two builds of hls-transcoder on the same input, runs interleaved: median wall and CPU.
+"""Two builds of hls-ladder on the same input, runs interleaved: median wall and CPU.
 
     python3 bench/ab_binaries.py OLD_BINARY NEW_BINARY INPUT [--runs 6]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark `hls-transcoder convert` against the ffmpeg CLI producing the same HLS ladder.
+"""Benchmark `hls-ladder convert` against the ffmpeg CLI producing the same HLS ladder.
 
 What it does (see bench/README.md for the why):
 
@@ -43,7 +43,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 
-# The default ladder of hls-transcoder (src/options.rs): short side -> video kb/s.
+# The default ladder of hls-ladder (src/options.rs): short side -> video kb/s.
 LADDER_KBPS = {1080: 5000, 720: 2800, 480: 1400, 360: 800}
 SEGMENT_SECONDS = 6
 PRESET = "veryfast"
@@ -64,7 +64,7 @@ def log(msg: str) -> None:
 
 
 def round_even(value: float) -> int:
-    """Same as hls_transcoder::ladder::round_even (Rust's f64::round rounds half away from 0)."""
+    """Same as hls_ladder::ladder::round_even (Rust's f64::round rounds half away from 0)."""
     half = value / 2.0
     rounded = math.floor(half + 0.5) if half >= 0 else math.ceil(half - 0.5)
     return max(2, int(rounded) * 2)
@@ -367,7 +367,7 @@ class Rung:
 
 
 def ladder_for(src: SourceInfo) -> list[Rung]:
-    """The renditions hls-transcoder picks for a landscape source (src/ladder.rs)."""
+    """The renditions hls-ladder picks for a landscape source (src/ladder.rs)."""
     rungs = []
     for height, kbps in sorted(LADDER_KBPS.items(), reverse=True):
         if height <= src.height:
@@ -436,7 +436,7 @@ def display(cmd: list[str], inp: Path, out: Path, binary: Path | None = None) ->
     shown = []
     for arg in cmd:
         if binary is not None and arg == str(binary):
-            arg = "hls-transcoder"
+            arg = "hls-ladder"
         arg = arg.replace(str(out), "OUT").replace(str(inp), "INPUT")
         shown.append(arg)
     return shlex.join(shown)
@@ -611,7 +611,7 @@ def fmt_range(s: dict[str, float], unit_fmt: str) -> str:
 def render_markdown(report: dict) -> str:
     m = report["machine"]
     lines = []
-    lines.append("# hls-transcoder vs ffmpeg CLI")
+    lines.append("# hls-ladder vs ffmpeg CLI")
     lines.append("")
     mode = "quick smoke test" if report["config"]["quick"] else "full"
     lines.append(f"Mode: {mode}; {report['config']['runs']} interleaved runs per tool per input; "
@@ -714,8 +714,8 @@ def render_markdown(report: dict) -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--binary", type=Path, default=REPO_ROOT / "target/release/hls-transcoder",
-                   help="hls-transcoder binary (default: target/release/hls-transcoder)")
+    p.add_argument("--binary", type=Path, default=REPO_ROOT / "target/release/hls-ladder",
+                   help="hls-ladder binary (default: target/release/hls-ladder)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 5 s inputs, 2 runs, growth 10 s vs 60 s, in bench/work/quick/")
     p.add_argument("--runs", type=int, help="runs per tool per input (default 5; quick 2)")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the hls-transcoder *service* (`hls-transcoder serve`) end to end.
+"""Benchmark the hls-ladder *service* (`hls-ladder serve`) end to end.
 
 What it does (see bench/service_README.md for the why and how to run it):
 
@@ -7,7 +7,7 @@ What it does (see bench/service_README.md for the why and how to run it):
    (a) upload to the service, then poll every 100 ms until `completed` (timed from the 201
        response to the first poll that sees `completed`); the master playlist at the
        playback_url must then fetch with HTTP 200;
-   (b) `hls-transcoder convert INPUT OUTDIR` (wall time);
+   (b) `hls-ladder convert INPUT OUTDIR` (wall time);
    (c) baseline: the ffmpeg CLI writing the same ladder to disk (the exact command that
        bench/compare_with_ffmpeg.py builds) followed by `aws s3 cp --recursive` to LocalStack,
        timed together.
@@ -892,7 +892,7 @@ def render_markdown(report: dict) -> str:
     m = report["machine"]
     c = report["config"]
     L: list[str] = []
-    L.append("# hls-transcoder service benchmark")
+    L.append("# hls-ladder service benchmark")
     L.append("")
     L.append(f"Generated {report['generated_at']} by `python3 bench/service_bench.py"
              f"{' ' + c['argv'] if c['argv'] else ''}`; total run time {report.get('elapsed_s', 0) / 60:.1f} min.")
@@ -969,7 +969,7 @@ def render_markdown(report: dict) -> str:
         L.append(f"| … of which processing (started_at → finished_at) | {fr(st['service_processing_s'])} | | | server clock |")
         L.append(f"| (upload of the {src['bytes'] / 1e6:.0f} MB input: POST → 201, not in e2e) | "
                  f"{fr(st['service_upload_s'])} | | | includes fsync + probe |")
-        L.append(f"| (b) `hls-transcoder convert` | {fr(st['convert_wall_s'])} | {fr(st['convert_cpu_s'], '{:.1f}')} | "
+        L.append(f"| (b) `hls-ladder convert` | {fr(st['convert_wall_s'])} | {fr(st['convert_cpu_s'], '{:.1f}')} | "
                  f"{fr(st['convert_other_cpu_s'], '{:.1f}')} | "
                  f"peak RSS {fr({k: v / 1024 for k, v in st['convert_max_rss_kib'].items()}, '{:.0f}')} MiB |")
         L.append(f"| (c) baseline: ffmpeg + aws s3 cp | {fr(st['baseline_wall_s'])} | ffmpeg "
@@ -1164,7 +1164,7 @@ def render_markdown(report: dict) -> str:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--binary", type=Path, default=Path("/tmp/bench-bin2/hls-transcoder"))
+    p.add_argument("--binary", type=Path, default=Path("/tmp/bench-bin2/hls-ladder"))
     p.add_argument("--binary-commit", default="b1f4a92",
                    help="commit the binary was built from, for the report (default b1f4a92)")
     p.add_argument("--input", type=Path, default=BENCH_DIR / "work" / "in_720p_30s.mp4")

@@ -12,7 +12,7 @@ complete. Then the published output must be whole and from one attempt only:
 - ffmpeg decodes the playback URL with no error, and its duration is the clip's;
 - the upload directory is empty once the job is done.
 
-Usage: python3 scripts/crash_mid_conversion.py [--rounds 10] [--binary target/release/hls-transcoder]
+Usage: python3 scripts/crash_mid_conversion.py [--rounds 10] [--binary target/release/hls-ladder]
 Needs PostgreSQL on 127.0.0.1:5432 (trust), LocalStack on 127.0.0.1:4566 (`make localstack`),
 ffmpeg/ffprobe, and awscli (installed into bench/work/venv when missing). Prints a Markdown
 table for RELIABILITY.md and writes it to scripts/results/crash_mid_conversion.md.
@@ -162,7 +162,7 @@ def main() -> None:
             done = wait_for(id_, lambda v: v["status"] in ("completed", "failed", "canceled"), 300)
             assert done["status"] == "completed", done
             facts = check_output(done, restarted_at, clip_seconds)
-            left = list((temp_dir / "hls-transcoder-uploads").iterdir())
+            left = list((temp_dir / "hls-ladder-uploads").iterdir())
             assert not left, f"upload directory holds {left}"
             rows.append({
                 "round": round_, "killed_at_percent": round(killed_at_percent, 1),

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-RELEASE_BINARY = REPO / "target" / "release" / "hls-transcoder"
+RELEASE_BINARY = REPO / "target" / "release" / "hls-ladder"
 
 
 def make_clip(path: Path, size: str = "1280x720", seconds: float = 20, rate: int = 30) -> Path:
@@ -57,7 +57,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class Server:
-    """`hls-transcoder serve` on LocalStack and a database of its own (dropped before the
+    """`hls-ladder serve` on LocalStack and a database of its own (dropped before the
     first start and after the last stop), as a child process. As a context manager it starts
     once and stops at the end; `start`, `kill` and `stop` allow restarts in between."""
 

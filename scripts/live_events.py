@@ -7,7 +7,7 @@ second and the gaps between them, and how long after the final status was commit
 (`finished_at`, the database's clock; same machine) it reached the SSE client and the webhook
 receiver, and that the webhook's signature verifies.
 
-    python3 scripts/live_events.py [--rounds 5] [--binary target/release/hls-transcoder]
+    python3 scripts/live_events.py [--rounds 5] [--binary target/release/hls-ladder]
 """
 
 from __future__ import annotations

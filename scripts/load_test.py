@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Load: many uploads at once while clients poll their status.
 
-Starts `hls-transcoder serve` (its own database and bucket), sends --uploads short clips at
+Starts `hls-ladder serve` (its own database and bucket), sends --uploads short clips at
 once (one thread each), and while they queue and convert, --pollers threads GET
 /v1/videos/{id} of random uploads as fast as they can. Checks that every upload is
 accepted and completed (none lost, none failed) and reports the latency of the status GETs
 during the run (target: p99 under 50 ms).
 
-Usage: python3 scripts/load_test.py [--uploads 50] [--pollers 4] [--binary target/release/hls-transcoder]
+Usage: python3 scripts/load_test.py [--uploads 50] [--pollers 4] [--binary target/release/hls-ladder]
 Needs PostgreSQL on 127.0.0.1:5432, LocalStack on 127.0.0.1:4566 and ffmpeg. Writes
 scripts/results/load_test.md.
 """

@@ -12,7 +12,7 @@ connection is terminated) in the middle of a conversion, 10 s without a database
 - after it, the service answers again by itself and the job completes, converted once
   (`attempts` 1), and decodes cleanly from its URL.
 
-Usage: python3 scripts/restart_database.py [--rounds 3] [--binary target/release/hls-transcoder]
+Usage: python3 scripts/restart_database.py [--rounds 3] [--binary target/release/hls-ladder]
 Run as root (pg_ctlcluster). Writes scripts/results/restart_database.md.
 """
 

@@ -2,12 +2,12 @@
 # Peak memory (RSS) and wall time of the worst inputs we can craft, for RELIABILITY.md:
 # the probe (as the service runs it: a child with PROBE_MEMORY_LIMIT) and the conversion (as a
 # worker runs it: default ladder and limits), each under /usr/bin/time.
-#   scripts/worst_case_memory.sh [path/to/hls-transcoder]
+#   scripts/worst_case_memory.sh [path/to/hls-ladder]
 # Inputs are made with the ffmpeg CLI into a temporary directory (8K ones take a minute).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BIN="${1:-$ROOT/target/release/hls-transcoder}"
+BIN="${1:-$ROOT/target/release/hls-ladder}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)"; exit 1; }

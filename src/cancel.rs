@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// within about one frame's work.
 ///
 /// ```
-/// let token = hls_transcoder::CancelToken::new();
+/// let token = hls_ladder::CancelToken::new();
 /// let remote = token.clone();
 /// std::thread::spawn(move || remote.cancel()).join().unwrap();
 /// assert!(token.is_canceled());

@@ -72,7 +72,7 @@ fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 /// threads of its own, the sink and the callback on the calling thread.
 ///
 /// ```no_run
-/// use hls_transcoder::{convert, ConvertOptions, DirectorySink};
+/// use hls_ladder::{convert, ConvertOptions, DirectorySink};
 /// let sink = DirectorySink::new("out")?;
 /// let report = convert("input.mp4", &ConvertOptions::default(), sink, |p| {
 ///     eprintln!("{} frames, {:?}%", p.frames_done, p.percent);

@@ -90,9 +90,50 @@ pub enum Error {
         context: String,
         /// libav's error.
         #[source]
-        source: ffmpeg_next::Error,
+        source: LibavError,
     },
 }
+
+/// An error libav reported: its status code and its message.
+///
+/// It stands in for the `ffmpeg-next` error type, so that the library's public types do not
+/// tie an integrator's build to the exact `ffmpeg-next` version it links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibavError {
+    status: i32,
+    message: String,
+}
+
+impl LibavError {
+    /// libav's status code: a negative `AVERROR` value (`-errno` for system errors).
+    pub fn status(&self) -> i32 {
+        self.status
+    }
+
+    /// The system error number, when libav reported one (`ENOMEM`, `EMFILE`, ...).
+    pub fn errno(&self) -> Option<i32> {
+        match ffmpeg_next::Error::from(self.status) {
+            ffmpeg_next::Error::Other { errno } => Some(errno),
+            _ => None,
+        }
+    }
+
+    /// Wraps an `ffmpeg-next` error, keeping its status and message.
+    pub(crate) fn from_av(error: ffmpeg_next::Error) -> Self {
+        Self {
+            status: i32::from(error),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for LibavError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LibavError {}
 
 impl Error {
     /// True when the input (or the options) are at fault, so retrying the same request cannot
@@ -119,10 +160,7 @@ impl Error {
     /// process instead. [`crate::Limit::Memory`] reports that case.
     pub fn is_temporary(&self) -> bool {
         let errno = match self {
-            Error::Internal {
-                source: ffmpeg_next::Error::Other { errno },
-                ..
-            } => Some(*errno),
+            Error::Internal { source, .. } => source.errno(),
             Error::Input { source, .. } => source.raw_os_error(),
             _ => None,
         };
@@ -131,13 +169,7 @@ impl Error {
 
     /// True when libav ran out of memory.
     pub(crate) fn is_out_of_memory(&self) -> bool {
-        matches!(
-            self,
-            Error::Internal {
-                source: ffmpeg_next::Error::Other { errno: ENOMEM },
-                ..
-            }
-        )
+        matches!(self, Error::Internal { source, .. } if source.errno() == Some(ENOMEM))
     }
 
     /// A stable kebab-case name for the kind of failure, fit for an API's `code` field.
@@ -167,7 +199,10 @@ impl Error {
             let ours = matches!(source, ffmpeg_next::Error::Bug | ffmpeg_next::Error::Bug2)
                 || matches!(source, ffmpeg_next::Error::Other { errno } if errno == ENOMEM);
             if ours {
-                Error::Internal { context, source }
+                Error::Internal {
+                    context,
+                    source: LibavError::from_av(source),
+                }
             } else {
                 Error::CorruptInput {
                     reason: format!("{context}: {source}"),
@@ -178,7 +213,10 @@ impl Error {
 
     pub(crate) fn internal(context: impl Into<String>) -> impl FnOnce(ffmpeg_next::Error) -> Error {
         let context = context.into();
-        move |source| Error::Internal { context, source }
+        move |source| Error::Internal {
+            context,
+            source: LibavError::from_av(source),
+        }
     }
 }
 
@@ -204,6 +242,32 @@ mod tests {
         assert!(!ours.is_client_error());
         assert_eq!(bad.code(), "not-a-video");
         assert_eq!(ours.code(), "internal-media-error");
+    }
+
+    #[test]
+    fn libavs_error_is_the_source_with_its_status_errno_and_message() {
+        use std::error::Error as _;
+        let failure =
+            Error::internal("opening the output")(ffmpeg_next::Error::Other { errno: 24 });
+        let source = failure.source().expect("libav's error is the source");
+        let libav = source
+            .downcast_ref::<LibavError>()
+            .expect("the source is a LibavError, not an ffmpeg-next type");
+        assert_eq!(libav.errno(), Some(24));
+        assert_eq!(libav.status(), -24);
+        assert_eq!(
+            libav.to_string(),
+            ffmpeg_next::Error::Other { errno: 24 }.to_string()
+        );
+        assert!(
+            failure.to_string().contains("opening the output"),
+            "{failure}"
+        );
+
+        let bug = LibavError::from_av(ffmpeg_next::Error::Bug);
+        assert_eq!(bug.errno(), None);
+        assert_eq!(bug.status(), i32::from(ffmpeg_next::Error::Bug));
+        assert_eq!(failure.code(), "internal-media-error");
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub fn round_even(value: f64) -> u32 {
 /// pixel count from the smallest rung. The result is sorted from largest to smallest.
 ///
 /// ```
-/// use hls_transcoder::{ladder::choose, DEFAULT_LADDER};
+/// use hls_ladder::{ladder::choose, DEFAULT_LADDER};
 /// let renditions = choose(&DEFAULT_LADDER, 1280, 720);
 /// let names: Vec<&str> = renditions.iter().map(|r| r.name.as_str()).collect();
 /// assert_eq!(names, ["720p", "480p", "360p"]);

@@ -1,11 +1,11 @@
-//! # hls-transcoder
+//! # hls-ladder
 //!
 //! Converts a video file into an HTTP Live Streaming (HLS) ladder entirely in-process through
 //! libav: decode once, scale and encode H.264 per rendition in parallel, encode AAC once, mux
 //! MPEG-TS segments into memory and hand them to a [`Sink`] as they are produced.
 //!
 //! ```no_run
-//! use hls_transcoder::{convert, ConvertOptions, DirectorySink};
+//! use hls_ladder::{convert, ConvertOptions, DirectorySink};
 //!
 //! let report = convert("input.mp4", &ConvertOptions::default(), DirectorySink::new("out")?, |progress| {
 //!     eprintln!("{:?}% at {:.1}x realtime", progress.percent, progress.speed);
@@ -14,33 +14,37 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Start with [`convert`], [`plan`] and [`ConvertOptions`]; see [`Sink`] to publish elsewhere.
+//! Start with [`convert`], [`plan`] and [`ConvertOptions`]; see [`Sink`] to publish elsewhere
+//! (the crate's `examples/` has a progress bar and a sink that uploads to S3).
+//!
+//! ## Features
+//!
+//! The library is the engine documented here, and needs no feature: depend on it with
+//! `default-features = false` to leave out the command (`cli`) and the service (`server`),
+//! which are on by default for `cargo install` and the repository's own builds. Without them
+//! the crate pulls no async runtime, database, HTTP or AWS crate.
 
-pub mod api;
-mod backoff;
 mod cancel;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
-pub mod config;
 mod convert;
-pub mod db;
 mod error;
 pub mod hls;
-pub mod http_server;
-pub mod jobs;
 pub mod ladder;
 mod limits;
 mod media;
 mod options;
 mod plan;
 mod progress;
-pub mod server;
+#[cfg(feature = "server")]
+#[doc(hidden)]
+pub mod service;
 pub mod sink;
-pub mod storage;
-pub mod webhooks;
 
 pub use cancel::CancelToken;
 pub use convert::{ConvertReport, MASTER_PLAYLIST, RenditionReport, convert, convert_with_cancel};
-pub use error::Error;
+pub use error::{Error, LibavError};
 pub use ladder::Rendition;
 pub use limits::{Limit, SourceLimits};
 pub use media::source::{AudioInfo, SourceInfo};

@@ -9,7 +9,7 @@ use crate::{Error, SourceInfo};
 /// a million frames); [`SourceLimits::unlimited`] turns every check off.
 ///
 /// ```
-/// use hls_transcoder::SourceLimits;
+/// use hls_ladder::SourceLimits;
 ///
 /// let limits = SourceLimits { max_duration_seconds: 600.0, ..SourceLimits::default() };
 /// assert_eq!(limits.max_width, 7680);

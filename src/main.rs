@@ -1,5 +1,5 @@
-//! The `hls-transcoder` command; everything it does lives in the library's `cli` module.
+//! The `hls-ladder` command; everything it does lives in the library's `cli` module.
 
 fn main() -> std::process::ExitCode {
-    hls_transcoder::cli::main()
+    hls_ladder::cli::main()
 }

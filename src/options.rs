@@ -26,7 +26,7 @@ impl Rung {
     /// or one scaled by pixel count for sizes the default ladder does not have.
     ///
     /// ```
-    /// use hls_transcoder::Rung;
+    /// use hls_ladder::Rung;
     /// assert_eq!(Rung::with_default_bitrate(720).video_bitrate, 2_800_000);
     /// ```
     pub fn with_default_bitrate(height: u32) -> Rung {
@@ -135,7 +135,7 @@ impl FromStr for Preset {
 /// How to convert: the knobs a caller may turn. `ConvertOptions::default()` is a good start.
 ///
 /// ```
-/// use hls_transcoder::{ConvertOptions, Preset, Rung};
+/// use hls_ladder::{ConvertOptions, Preset, Rung};
 /// let options = ConvertOptions {
 ///     segment_seconds: 4.0,
 ///     ladder: vec![Rung::with_default_bitrate(720), Rung::with_default_bitrate(360)],

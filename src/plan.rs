@@ -55,11 +55,11 @@ pub fn probe(input: impl AsRef<Path>) -> Result<SourceInfo, Error> {
 /// [`Error::LimitExceeded`].
 ///
 /// ```no_run
-/// use hls_transcoder::{probe_with_limits, SourceLimits};
+/// use hls_ladder::{probe_with_limits, SourceLimits};
 /// let limits = SourceLimits { max_duration_seconds: 600.0, ..SourceLimits::default() };
 /// let info = probe_with_limits("upload.mp4", &limits)?;
 /// println!("{}x{}, {:?} s", info.width, info.height, info.duration);
-/// # Ok::<(), hls_transcoder::Error>(())
+/// # Ok::<(), hls_ladder::Error>(())
 /// ```
 pub fn probe_with_limits(
     input: impl AsRef<Path>,
@@ -75,12 +75,12 @@ pub fn probe_with_limits(
 /// `options.limits` is refused as `convert` would refuse it.
 ///
 /// ```no_run
-/// let plan = hls_transcoder::plan("phone.mov", &hls_transcoder::ConvertOptions::default())?;
+/// let plan = hls_ladder::plan("phone.mov", &hls_ladder::ConvertOptions::default())?;
 /// for r in &plan.renditions {
 ///     println!("{} {}x{} {} b/s {:?}", r.rendition.name, r.rendition.width, r.rendition.height,
 ///              r.rendition.video_bitrate, r.codecs);
 /// }
-/// # Ok::<(), hls_transcoder::Error>(())
+/// # Ok::<(), hls_ladder::Error>(())
 /// ```
 pub fn plan(input: impl AsRef<Path>, options: &ConvertOptions) -> Result<Plan, Error> {
     options.validate()?;

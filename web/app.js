@@ -1,4 +1,4 @@
-// hls-transcoder's web page logic: a plain ES2020 module, no build step, served as
+// hls-ladder's web page logic: a plain ES2020 module, no build step, served as
 // /assets/app.js (text/javascript) and run after /assets/vendor/hls.min.js (window.Hls).
 //
 // - Uploads a file to POST /v1/videos with XMLHttpRequest, to show the bytes sent.

@@ -1,6 +1,8 @@
-//! The `hls-transcoder` command: `convert` and `probe` (the service comes later as `serve`).
+//! The `hls-ladder` command: `convert` and `probe` (the `cli` feature), and `serve` (the
+//! `server` feature).
 //!
-//! Parses arguments, runs the library, prints results; all media work lives in the library.
+//! Parses arguments, runs the library or the service, prints results; all media work lives in
+//! the library. Not part of the library's API: it is public only for the binary.
 
 mod progress_display;
 
@@ -12,10 +14,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::{ConvertOptions, DirectorySink, Error, Preset, Rung, SourceLimits};
 use progress_display::ProgressDisplay;
 
-/// Command-line interface of `hls-transcoder`.
+/// Command-line interface of `hls-ladder`.
 #[derive(Debug, Parser)]
 #[command(
-    name = "hls-transcoder",
+    name = "hls-ladder",
     version,
     about = "Convert videos to HLS in-process through libav"
 )]
@@ -31,7 +33,8 @@ enum Command {
     /// Print, as JSON, what `convert` would produce for INPUT, without encoding.
     Probe(ProbeArgs),
     /// Run the service: upload API, PostgreSQL job queue, workers, S3 publishing.
-    Serve(Box<crate::config::ServeConfig>),
+    #[cfg(feature = "server")]
+    Serve(Box<crate::service::config::ServeConfig>),
 }
 
 #[derive(Debug, Args)]
@@ -58,7 +61,7 @@ struct LimitArgs {
     max_duration_seconds: f64,
     /// Largest picture accepted, WIDTHxHEIGHT, in either orientation.
     #[arg(long, default_value = "7680x4320")]
-    max_resolution: crate::config::Resolution,
+    max_resolution: crate::service::config::Resolution,
     /// Most video frames accepted.
     #[arg(long, default_value_t = 1_000_000)]
     max_frames: u64,
@@ -152,15 +155,17 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => {
-            init_logging(crate::config::LogFormat::Text, "warn");
+            init_logging(false, "warn");
             run_convert(args)
         }
         Command::Probe(args) => {
-            init_logging(crate::config::LogFormat::Text, "warn");
+            init_logging(false, "warn");
             run_probe(args)
         }
+        #[cfg(feature = "server")]
         Command::Serve(config) => {
-            init_logging(config.log_format, "info");
+            let json = config.log_format == crate::service::config::LogFormat::Json;
+            init_logging(json, "info");
             return match run_serve(*config) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
@@ -195,26 +200,29 @@ fn exit_code(error: &Error) -> u8 {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides `default_filter`.
-fn init_logging(format: crate::config::LogFormat, default_filter: &str) {
+/// Logs to stderr, as JSON lines or as text; `RUST_LOG` overrides `default_filter`.
+fn init_logging(json: bool, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| default_filter.into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    match format {
-        crate::config::LogFormat::Text => builder.init(),
-        crate::config::LogFormat::Json => builder.json().init(),
+    if json {
+        builder.json().init()
+    } else {
+        builder.init()
     }
 }
 
-fn run_serve(config: crate::config::ServeConfig) -> anyhow::Result<()> {
+#[cfg(feature = "server")]
+fn run_serve(config: crate::service::config::ServeConfig) -> anyhow::Result<()> {
     use anyhow::Context;
     let runtime = tokio::runtime::Runtime::new().context("Failed to start the async runtime")?;
     runtime.block_on(async {
         tracing::info!(config = ?config, "starting");
-        let app = crate::server::Application::build(config).await?;
-        app.run_until(crate::server::shutdown_signal()).await
+        let app = crate::service::server::Application::build(config).await?;
+        app.run_until(crate::service::server::shutdown_signal())
+            .await
     })
 }
 
@@ -332,7 +340,7 @@ mod tests {
     #[test]
     fn the_command_line_parses_the_documented_convert_form() {
         let cli = Cli::try_parse_from([
-            "hls-transcoder",
+            "hls-ladder",
             "convert",
             "in.mp4",
             "out",
@@ -360,7 +368,7 @@ mod tests {
     #[test]
     fn limits_are_flags_of_probe_and_convert() {
         let cli = Cli::try_parse_from([
-            "hls-transcoder",
+            "hls-ladder",
             "probe",
             "in.mp4",
             "--max-duration-seconds",

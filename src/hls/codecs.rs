@@ -8,7 +8,7 @@ pub const AAC_LC: &str = "mp4a.40.2";
 /// flags and level as the stream really declares them.
 ///
 /// ```
-/// use hls_transcoder::hls::avc_codec_string;
+/// use hls_ladder::hls::avc_codec_string;
 /// let keyframe = [0, 0, 0, 1, 0x67, 0x64, 0x00, 0x1f, 0xac];
 /// assert_eq!(avc_codec_string(&keyframe).as_deref(), Some("avc1.64001f"));
 /// ```
@@ -55,7 +55,7 @@ const LEVELS: [(u8, u64, u64, u64); 16] = [
 /// playlist uses [`avc_codec_string`] on the real output instead.
 ///
 /// ```
-/// assert_eq!(hls_transcoder::hls::h264_high_level(1280, 720, 30.0, 3_080_000), 31);
+/// assert_eq!(hls_ladder::hls::h264_high_level(1280, 720, 30.0, 3_080_000), 31);
 /// ```
 pub fn h264_high_level(width: u32, height: u32, fps: f64, max_bitrate: u32) -> u8 {
     let mbs = u64::from(width.div_ceil(16)) * u64::from(height.div_ceil(16));

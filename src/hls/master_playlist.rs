@@ -24,7 +24,7 @@ pub struct Variant {
 /// The master playlist.
 ///
 /// ```
-/// use hls_transcoder::hls::{MasterPlaylist, Variant};
+/// use hls_ladder::hls::{MasterPlaylist, Variant};
 /// let master = MasterPlaylist { variants: vec![Variant {
 ///     uri: "360p/index.m3u8".into(), bandwidth: 900_000, average_bandwidth: 800_000,
 ///     width: 640, height: 360, frame_rate: 30.0,

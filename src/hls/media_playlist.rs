@@ -14,7 +14,7 @@ pub struct PlaylistSegment {
 /// A finished (VOD) media playlist.
 ///
 /// ```
-/// use hls_transcoder::hls::{MediaPlaylist, PlaylistSegment};
+/// use hls_ladder::hls::{MediaPlaylist, PlaylistSegment};
 /// let playlist = MediaPlaylist {
 ///     media_sequence: 1,
 ///     segments: vec![PlaylistSegment { uri: "segment_00001.ts".into(), duration: 2.5 }],

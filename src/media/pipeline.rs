@@ -108,7 +108,7 @@ impl Pipeline {
         let summaries: Option<Vec<RungSummary>> = summaries.into_iter().skip(1).collect();
         summaries.ok_or_else(|| Error::Internal {
             context: "a rendition thread stopped without a result".into(),
-            source: ffmpeg_next::Error::Bug,
+            source: crate::error::LibavError::from_av(ffmpeg_next::Error::Bug),
         })
     }
 }
@@ -251,7 +251,7 @@ pub(crate) fn start(
 fn spawn_failed(error: std::io::Error) -> Error {
     Error::Internal {
         context: format!("starting a thread: {error}"),
-        source: ffmpeg_next::Error::Bug,
+        source: crate::error::LibavError::from_av(ffmpeg_next::Error::Bug),
     }
 }
 

@@ -104,7 +104,7 @@ impl TsSegmenter {
             let reason = format!("starting the mpegts muxer, which ignored option `{name}`");
             return Err(Error::Internal {
                 context: reason,
-                source: ffmpeg_next::Error::OptionNotFound,
+                source: crate::error::LibavError::from_av(ffmpeg_next::Error::OptionNotFound),
             });
         }
         let video_time_base = output.stream(0).expect("video stream").time_base();

@@ -12,7 +12,7 @@ use clap::Args;
 
 use crate::{ConvertOptions, Preset, Rung, SourceLimits};
 
-/// `hls-transcoder serve` flags.
+/// `hls-ladder serve` flags.
 #[derive(Clone, Args)]
 pub struct ServeConfig {
     /// Address to listen on.
@@ -27,7 +27,7 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/hls_transcoder",
+        default_value = "postgres://postgres@127.0.0.1:5432/hls_ladder",
         hide_env_values = true
     )]
     pub database_url: String,
@@ -115,7 +115,7 @@ pub struct ServeConfig {
     /// Uploads allowed per client (API key, else IP address), e.g. `10/min`; a client over it
     /// gets 429 with Retry-After. Unlimited when absent.
     #[arg(long, env = "UPLOAD_RATE")]
-    pub upload_rate: Option<crate::api::rate_limit::UploadRate>,
+    pub upload_rate: Option<crate::service::api::rate_limit::UploadRate>,
     /// Keep the bucket private: a completed video's `playback_url` is a link to this API,
     /// signed and valid for --playback-link-seconds, that serves its playlists with presigned
     /// segment URLs.
@@ -328,11 +328,13 @@ impl ServeConfig {
         self.temp_dir
             .clone()
             .unwrap_or_else(std::env::temp_dir)
-            .join("hls-transcoder-uploads")
+            .join("hls-ladder-uploads")
     }
 
     /// The webhook settings, checked; `None` without WEBHOOK_URLS.
-    pub fn webhook_settings(&self) -> anyhow::Result<Option<crate::webhooks::WebhookSettings>> {
+    pub fn webhook_settings(
+        &self,
+    ) -> anyhow::Result<Option<crate::service::webhooks::WebhookSettings>> {
         let endpoints: Vec<String> = self
             .webhook_urls
             .iter()
@@ -370,9 +372,9 @@ impl ServeConfig {
             self.webhook_retry_seconds > 0.0 && self.webhook_timeout_seconds > 0.0,
             "WEBHOOK_RETRY_SECONDS and WEBHOOK_TIMEOUT_SECONDS must be positive"
         );
-        Ok(Some(crate::webhooks::WebhookSettings {
+        Ok(Some(crate::service::webhooks::WebhookSettings {
             endpoints,
-            secret: crate::webhooks::signature::key_from_secret(secret),
+            secret: crate::service::webhooks::signature::key_from_secret(secret),
             max_attempts: self.webhook_max_attempts,
             first_retry: Duration::from_secs_f64(self.webhook_retry_seconds),
             timeout: Duration::from_secs_f64(self.webhook_timeout_seconds),

@@ -9,10 +9,10 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, AppState};
-use crate::config::{Role, ServeConfig};
-use crate::jobs::{WorkerPool, WorkerSettings};
-use crate::storage::{ObjectStore, S3Settings};
+use crate::service::api::{self, AppState};
+use crate::service::config::{Role, ServeConfig};
+use crate::service::jobs::{WorkerPool, WorkerSettings};
+use crate::service::storage::{ObjectStore, S3Settings};
 
 /// Uploads of one job's segments in flight at once.
 const UPLOAD_CONCURRENCY: usize = 8;
@@ -24,7 +24,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     workers: WorkerSettings,
-    webhooks: Option<crate::webhooks::WebhookSettings>,
+    webhooks: Option<crate::service::webhooks::WebhookSettings>,
     /// Ends the event streams at shutdown, so the HTTP server can stop.
     streams_closing: CancellationToken,
     config: ServeConfig,
@@ -43,7 +43,8 @@ impl Application {
         let webhooks = config.webhook_settings()?;
         check_file_limit(config.edge.max_connections);
         let pool =
-            crate::db::connect_and_migrate(&config.database_url, config.db_connections).await?;
+            crate::service::db::connect_and_migrate(&config.database_url, config.db_connections)
+                .await?;
         let settings = S3Settings {
             endpoint: config.s3_endpoint.clone(),
             bucket: config.s3_bucket.clone(),
@@ -170,8 +171,8 @@ impl Application {
         let stop_webhooks = CancellationToken::new();
         let webhooks = role.converts().then(|| {
             let settings = (self.webhooks.clone())
-                .unwrap_or_else(crate::webhooks::WebhookSettings::no_endpoints);
-            tokio::spawn(crate::webhooks::dispatcher::run(
+                .unwrap_or_else(crate::service::webhooks::WebhookSettings::no_endpoints);
+            tokio::spawn(crate::service::webhooks::dispatcher::run(
                 self.state.pool.clone(),
                 settings,
                 self.state.presenter.clone(),
@@ -185,13 +186,13 @@ impl Application {
         } else {
             api::operations_router(self.state)
         };
-        let limits = crate::http_server::ConnectionLimits {
+        let limits = crate::service::http_server::ConnectionLimits {
             max_connections: self.config.edge.max_connections,
             header_timeout: Duration::from_secs_f64(
                 self.config.edge.header_timeout_seconds.max(0.1),
             ),
         };
-        let server = crate::http_server::serve(self.listener, routes, limits, async {
+        let server = crate::service::http_server::serve(self.listener, routes, limits, async {
             let _ = http_stopped.await;
         });
         let server = tokio::spawn(server);

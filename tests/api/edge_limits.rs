@@ -176,7 +176,7 @@ fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_run_one_at_a_time_with_a_scrubbed_environment_and_a_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let real = env!("CARGO_BIN_EXE_hls-transcoder");
+    let real = env!("CARGO_BIN_EXE_hls-ladder");
     let log = dir.path().join("probes.log");
     // Records its environment and when it ran, takes a second, then probes for real.
     let wrapper = script(
@@ -255,9 +255,10 @@ async fn probes_run_one_at_a_time_with_a_scrubbed_environment_and_a_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_past_its_memory_is_refused_and_a_server_fault_is_503_not_the_clients() {
-    let app =
-        spawn_app_with(|c| c.edge.probe_memory_limit = hls_transcoder::config::ByteSize(64 << 20))
-            .await;
+    let app = spawn_app_with(|c| {
+        c.edge.probe_memory_limit = hls_ladder::service::config::ByteSize(64 << 20)
+    })
+    .await;
     let refused = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;
     let body = problem(refused, 422, "input-too-demanding").await;
     assert!(

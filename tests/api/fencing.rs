@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use hls_transcoder::config::Role;
+use hls_ladder::service::config::Role;
 
 use crate::helpers::{TestApp, decode_url, long_clip, s3_endpoint, spawn_app_with, start};
 use crate::tcp_proxy::TcpProxy;

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::synthetic_clip::Clip;
-use hls_transcoder::config::{ByteSize, EdgeLimits, LogFormat, Resolution, Role, ServeConfig};
-use hls_transcoder::server::Application;
-use hls_transcoder::{DEFAULT_LADDER, Preset};
+use hls_ladder::service::config::{ByteSize, EdgeLimits, LogFormat, Resolution, Role, ServeConfig};
+use hls_ladder::service::server::Application;
+use hls_ladder::{DEFAULT_LADDER, Preset};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -79,7 +79,7 @@ pub fn test_config(temp: &Path) -> ServeConfig {
         api_keys: Vec::new(),
         private_reads: false,
         allow_anonymous: false,
-        probe_binary: Some(env!("CARGO_BIN_EXE_hls-transcoder").into()),
+        probe_binary: Some(env!("CARGO_BIN_EXE_hls-ladder").into()),
         webhook_urls: Vec::new(),
         webhook_secret: None,
         webhook_max_attempts: 12,
@@ -297,8 +297,8 @@ impl TestApp {
 }
 
 /// A client of the test app's bucket, as the service has one.
-pub async fn test_store(config: &ServeConfig) -> hls_transcoder::storage::ObjectStore {
-    use hls_transcoder::storage::{ObjectStore, S3Settings};
+pub async fn test_store(config: &ServeConfig) -> hls_ladder::service::storage::ObjectStore {
+    use hls_ladder::service::storage::{ObjectStore, S3Settings};
     ObjectStore::new(&S3Settings {
         endpoint: Some(s3_endpoint()),
         bucket: config.s3_bucket.clone(),

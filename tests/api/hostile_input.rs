@@ -398,7 +398,7 @@ async fn outcome(app: &TestApp, path: &Path) -> (u16, String, String) {
 async fn hostile_and_broken_uploads_are_refused_or_fail_with_stable_codes() {
     let app = spawn_app_with(|c| {
         c.max_frames = 20_000;
-        c.max_resolution = hls_transcoder::config::Resolution {
+        c.max_resolution = hls_ladder::service::config::Resolution {
             width: 1280,
             height: 720,
         };

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use hls_transcoder::jobs::janitor::sweep;
+use hls_ladder::service::jobs::janitor::sweep;
 use uuid::Uuid;
 
 use crate::helpers::{drop_database, test_config};
@@ -11,7 +11,7 @@ use crate::helpers::{drop_database, test_config};
 async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
     let temp = tempfile::tempdir().unwrap();
     let config = test_config(temp.path());
-    let pool = hls_transcoder::db::connect_and_migrate(&config.database_url, 2)
+    let pool = hls_ladder::service::db::connect_and_migrate(&config.database_url, 2)
         .await
         .unwrap();
     let dir = temp.path();
@@ -86,12 +86,12 @@ async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staged_uploads_in_the_bucket_are_swept_by_the_same_rules() {
-    use hls_transcoder::jobs::janitor::sweep_staged;
-    use hls_transcoder::storage::source_key;
+    use hls_ladder::service::jobs::janitor::sweep_staged;
+    use hls_ladder::service::storage::source_key;
     // No workers: none may take the pending row meanwhile.
     let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
     let store = crate::helpers::test_store(&app.config).await;
-    let pool = hls_transcoder::db::connect_and_migrate(&app.config.database_url, 2)
+    let pool = hls_ladder::service::db::connect_and_migrate(&app.config.database_url, 2)
         .await
         .unwrap();
     let stage = |id: Uuid| {

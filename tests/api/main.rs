@@ -1,5 +1,8 @@
 //! Integration tests of the service against the real PostgreSQL and LocalStack: each test gets
 //! its own database and bucket, and the server binds port 0.
+//!
+//! They need the service, so they are built only with the `server` feature (on by default).
+#![cfg(feature = "server")]
 
 mod access;
 mod bad_requests;

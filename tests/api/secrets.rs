@@ -21,7 +21,7 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_hls-transcoder"))
+        let child = Command::new(env!("CARGO_BIN_EXE_hls-ladder"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .envs(env.iter().copied())
             .env("TEMP_DIR", temp.path())

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use hls_transcoder::config::Role;
-use hls_transcoder::webhooks::signature;
+use hls_ladder::service::config::Role;
+use hls_ladder::service::webhooks::signature;
 use serde_json::Value;
 
 use crate::helpers::{TestApp, fixture, long_clip, problem, spawn_app_with};
@@ -389,7 +389,7 @@ async fn a_crash_between_the_status_change_and_the_delivery_still_delivers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_need_a_secret_http_urls_and_with_private_playback_the_apis_url_and_secret() {
-    type Adjust = fn(&mut hls_transcoder::config::ServeConfig);
+    type Adjust = fn(&mut hls_ladder::service::config::ServeConfig);
     let cases: [(Adjust, &str); 3] = [
         (|c| c.webhook_secret = None, "WEBHOOK_SECRET"),
         (
@@ -412,7 +412,7 @@ async fn webhooks_need_a_secret_http_urls_and_with_private_playback_the_apis_url
         config.webhook_urls = vec!["http://127.0.0.1:9/hooks".into()];
         config.webhook_secret = Some(SECRET.into());
         adjust(&mut config);
-        let error = hls_transcoder::server::Application::build(config)
+        let error = hls_ladder::service::server::Application::build(config)
             .await
             .err()
             .expect("refused at start");

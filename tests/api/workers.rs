@@ -6,12 +6,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hls_transcoder::config::Role;
-use hls_transcoder::storage::{ObjectStore, S3Settings, source_key};
+use hls_ladder::service::config::Role;
+use hls_ladder::service::storage::{ObjectStore, S3Settings, source_key};
 
 use crate::helpers::{TestApp, decode_url, fixture, long_clip, spawn_app_with, start, test_config};
 
-/// A `hls-transcoder serve` child process, killed when the test ends (even by a failed
+/// A `hls-ladder serve` child process, killed when the test ends (even by a failed
 /// assertion). A thread collects its log as it comes, so the pipe never fills up and a test
 /// can wait for a line.
 pub struct WorkerProcess {
@@ -94,7 +94,7 @@ impl Drop for WorkerProcess {
     }
 }
 
-/// `hls-transcoder serve` as a separate process working for `app`'s database and bucket.
+/// `hls-ladder serve` as a separate process working for `app`'s database and bucket.
 fn worker_process(app: &TestApp) -> WorkerProcess {
     WorkerProcess::new(spawn_worker(app))
 }
@@ -103,7 +103,7 @@ fn spawn_worker(app: &TestApp) -> Child {
     spawn_serve(app, "all", app.config.temp_dir.as_ref().unwrap())
 }
 
-/// `hls-transcoder serve --role ROLE` working for `app`'s database and bucket, with its own
+/// `hls-ladder serve --role ROLE` working for `app`'s database and bucket, with its own
 /// temporary directory.
 pub fn spawn_serve(app: &TestApp, role: &str, temp_dir: &Path) -> Child {
     spawn_serve_with(app, role, temp_dir, &[])
@@ -112,7 +112,7 @@ pub fn spawn_serve(app: &TestApp, role: &str, temp_dir: &Path) -> Child {
 /// [`spawn_serve`] with more environment variables.
 pub fn spawn_serve_with(app: &TestApp, role: &str, temp_dir: &Path, env: &[(&str, &str)]) -> Child {
     let c = &app.config;
-    Command::new(env!("CARGO_BIN_EXE_hls-transcoder"))
+    Command::new(env!("CARGO_BIN_EXE_hls-ladder"))
         .envs(env.iter().copied())
         .arg("serve")
         .env("ROLE", role)
@@ -314,7 +314,7 @@ async fn split_roles_one_api_and_two_workers_elsewhere_convert_twenty_uploads_ex
             log.contains("conversion completed"),
             "a worker idled:\n{log}"
         );
-        let left: Vec<_> = std::fs::read_dir(dir.path().join("hls-transcoder-uploads"))
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("hls-ladder-uploads"))
             .map(|d| d.flatten().map(|e| e.file_name()).collect())
             .unwrap_or_default();
         assert!(left.is_empty(), "a worker kept {left:?}");

@@ -1,6 +1,6 @@
 //! Inputs that are not whole videos: each is refused with the error that names the problem.
 
-use hls_transcoder::{ConvertOptions, Error, MemorySink, convert};
+use hls_ladder::{ConvertOptions, Error, MemorySink, convert};
 
 use crate::helpers::fixture;
 
@@ -79,11 +79,11 @@ fn a_missing_file_is_an_input_error_not_the_clients_media_fault() {
 #[test]
 fn probing_refuses_the_same_files_without_encoding() {
     assert!(matches!(
-        hls_transcoder::probe(fixture("not_a_video.mp4")),
+        hls_ladder::probe(fixture("not_a_video.mp4")),
         Err(Error::NotAVideo { .. })
     ));
     assert!(matches!(
-        hls_transcoder::probe(fixture("audio_only.m4a")),
+        hls_ladder::probe(fixture("audio_only.m4a")),
         Err(Error::NoVideoStream { .. })
     ));
 }

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hls_transcoder::{ConvertOptions, DirectorySink, convert};
+use hls_ladder::{ConvertOptions, DirectorySink, convert};
 
 use crate::helpers::{decode_warnings, ffmpeg_to_null, ffprobe, number, playlist_segments};
 use crate::timestamp_faults::{Break, Fault, Track, break_file};

@@ -1,11 +1,11 @@
-//! The `hls-transcoder` command as a user runs it.
+//! The `hls-ladder` command as a user runs it.
 
 use std::process::Command;
 
 use crate::helpers::fixture;
 
 fn command() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hls-transcoder"))
+    Command::new(env!("CARGO_BIN_EXE_hls-ladder"))
 }
 
 #[test]

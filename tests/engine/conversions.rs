@@ -1,17 +1,17 @@
 //! Real fixtures from several containers and codecs, converted and checked independently.
 
-use hls_transcoder::{ConvertOptions, Rung};
+use hls_ladder::{ConvertOptions, Rung};
 
 use crate::helpers::{assert_valid_hls, convert_fixture, ffprobe, fixture, short_segments};
 
-fn converts_cleanly(name: &str) -> hls_transcoder::ConvertReport {
+fn converts_cleanly(name: &str) -> hls_ladder::ConvertReport {
     let options = short_segments();
     let (dir, report) = convert_fixture(name, &options);
     assert_valid_hls(dir.path(), &fixture(name), &report, options.segment_seconds);
     report
 }
 
-fn sizes(report: &hls_transcoder::ConvertReport) -> Vec<(u32, u32)> {
+fn sizes(report: &hls_ladder::ConvertReport) -> Vec<(u32, u32)> {
     report
         .renditions
         .iter()
@@ -157,8 +157,8 @@ fn of_several_audio_tracks_the_default_one_is_used() {
 
 #[test]
 fn playlists_come_after_their_segments_and_the_master_last() {
-    let mut sink = hls_transcoder::MemorySink::new();
-    hls_transcoder::convert(
+    let mut sink = hls_ladder::MemorySink::new();
+    hls_ladder::convert(
         fixture("h264_aac.mp4"),
         &short_segments(),
         &mut sink,

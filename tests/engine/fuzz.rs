@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use hls_transcoder::{ConvertOptions, MemorySink, Preset, Rung, convert, probe};
+use hls_ladder::{ConvertOptions, MemorySink, Preset, Rung, convert, probe};
 use proptest::prelude::*;
 
 use crate::helpers::fixture;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hls_transcoder::{ConvertOptions, ConvertReport, DirectorySink, convert};
+use hls_ladder::{ConvertOptions, ConvertReport, DirectorySink, convert};
 use serde_json::Value;
 
 /// One AAC frame at 48 kHz: how far audio and video may start apart (encoder priming).

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hls_transcoder::{ConvertOptions, Error, MemorySink, convert, probe};
+use hls_ladder::{ConvertOptions, Error, MemorySink, convert, probe};
 
 use crate::helpers::fixture;
 

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hls_transcoder::{
+use hls_ladder::{
     CancelToken, ConvertOptions, Error, HlsObject, MemorySink, Sink, SinkError, convert,
     convert_with_cancel, plan,
 };
@@ -138,7 +138,7 @@ fn a_failing_sink_stops_the_conversion_with_a_sink_error() {
 #[test]
 fn a_custom_ladder_never_upscales() {
     let options = ConvertOptions {
-        ladder: vec![hls_transcoder::Rung {
+        ladder: vec![hls_ladder::Rung {
             height: 1080,
             video_bitrate: 5_000_000,
         }],
@@ -183,7 +183,7 @@ fn libav_log_lines_reach_tracing_under_the_libav_target_and_are_quiet_by_default
     let whole = std::fs::read(fixture("h264_aac.mp4")).unwrap();
     std::fs::write(&cut, &whole[..2000]).unwrap();
     tracing::subscriber::with_default(subscriber, || {
-        let _ = hls_transcoder::probe(&cut);
+        let _ = hls_ladder::probe(&cut);
     });
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -197,7 +197,7 @@ fn libav_log_lines_reach_tracing_under_the_libav_target_and_are_quiet_by_default
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::with_default(default_level, || {
-        let _ = hls_transcoder::probe(&cut);
+        let _ = hls_ladder::probe(&cut);
     });
     assert!(
         quiet.0.lock().unwrap().is_empty(),

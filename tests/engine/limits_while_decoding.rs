@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hls_transcoder::{
+use hls_ladder::{
     ConvertOptions, Error, Limit, MemorySink, SourceLimits, convert, probe_with_limits,
 };
 

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hls_transcoder::{ConvertOptions, DirectorySink, Progress, convert};
+use hls_ladder::{ConvertOptions, DirectorySink, Progress, convert};
 
 use crate::helpers::{decode_warnings, ffprobe, number};
 

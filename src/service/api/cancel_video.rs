@@ -9,7 +9,7 @@ use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
-use crate::db::videos::{self, CancelOutcome};
+use crate::service::db::videos::{self, CancelOutcome};
 
 /// Cancels a conversion. A pending video is `canceled` at once; a running one stops within
 /// about a second (its status then becomes `canceled`).

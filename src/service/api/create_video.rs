@@ -15,9 +15,9 @@ use super::AppState;
 use super::client_id::ClientId;
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
-use crate::db::idempotency::{self, IdempotencyKey};
-use crate::db::videos::{self, Inserted, NewVideo};
-use crate::jobs::upload_path;
+use crate::service::db::idempotency::{self, IdempotencyKey};
+use crate::service::db::videos::{self, Inserted, NewVideo};
+use crate::service::jobs::upload_path;
 
 /// Upload a video: multipart/form-data with a `file` field, or the raw bytes with a `video/*`
 /// (or `application/octet-stream`) Content-Type. The video is probed before it is accepted;
@@ -126,7 +126,7 @@ pub async fn create_video(
     // Workers on other machines cannot read this disk: hand them the upload through the
     // bucket, and keep nothing here.
     let staged = if state.stage_sources {
-        let key = crate::storage::source_key(id);
+        let key = crate::service::storage::source_key(id);
         let stored = state.store.put_file(&key, &path).await;
         remove(&path).await;
         if let Err(error) = stored {

@@ -7,9 +7,9 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
-use crate::db::videos;
-use crate::jobs::upload_path;
-use crate::storage::video_prefix;
+use crate::service::db::videos;
+use crate::service::jobs::upload_path;
+use crate::service::storage::video_prefix;
 
 /// Deletes a video: a running conversion is stopped, the published objects and the upload
 /// are removed, then the record.

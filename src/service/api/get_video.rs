@@ -9,7 +9,7 @@ use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
-use crate::db::videos;
+use crate::service::db::videos;
 
 /// One video with its conversion status and, when completed, its playback URL.
 #[utoipa::path(

@@ -1,4 +1,4 @@
-//! Probing an upload in a child process (`hls-transcoder probe`): libav parses the untrusted
+//! Probing an upload in a child process (`hls-ladder probe`): libav parses the untrusted
 //! file there, so a crash, a hang or a memory blow-up in it costs a 422, not the API.
 //!
 //! - At most `concurrency` probes run at once; further uploads wait for a slot.

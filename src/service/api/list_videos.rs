@@ -11,7 +11,7 @@ use super::extract::{ApiQuery, check_status_filter};
 use super::pagination::{decode_cursor, into_page, page_size};
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
-use crate::db::videos;
+use crate::service::db::videos;
 
 /// Query parameters of the list.
 #[derive(Debug, Deserialize, IntoParams)]

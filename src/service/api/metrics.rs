@@ -9,7 +9,7 @@ use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
-use crate::db::{videos, webhooks};
+use crate::service::db::{videos, webhooks};
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in it).
 pub fn prometheus() -> PrometheusHandle {

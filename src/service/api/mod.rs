@@ -37,7 +37,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tower_http::trace::TraceLayer;
 
-use crate::storage::ObjectStore;
+use crate::service::storage::ObjectStore;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -85,7 +85,7 @@ impl AppState {
     /// `PUBLIC_API_URL`, links to this API use the request's Host.
     pub fn present(
         &self,
-        row: crate::db::videos::VideoRow,
+        row: crate::service::db::videos::VideoRow,
         headers: &axum::http::HeaderMap,
     ) -> video_resource::VideoResource {
         let host = headers

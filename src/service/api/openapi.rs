@@ -13,7 +13,7 @@ use super::{
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "hls-transcoder",
+        title = "hls-ladder",
         description = "Upload videos, get HLS playback URLs."
     ),
     paths(
@@ -59,7 +59,7 @@ impl Modify for ApiKeyScheme {
 }
 
 /// The OpenAPI document.
-#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "hls-transcoder"}, "paths": {"/v1/videos": {}}}))))]
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "hls-ladder"}, "paths": {"/v1/videos": {}}}))))]
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }

@@ -77,7 +77,7 @@ pub async fn play_video(
             ),
         })?;
     // The completed claim's prefix: its objects, and no other claim's.
-    let prefix = crate::db::videos::output_prefix(&state.pool, id)
+    let prefix = crate::service::db::videos::output_prefix(&state.pool, id)
         .await?
         .ok_or_else(not_found)?;
     let stored = state

@@ -9,8 +9,8 @@ use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::video_resource::VideoResource;
-use crate::db::videos;
-use crate::jobs::upload_path;
+use crate::service::db::videos;
+use crate::service::jobs::upload_path;
 
 /// Queues a failed video again with a fresh set of attempts, e.g. after a storage outage
 /// outlasted its retries. Possible while the server still holds its upload: it keeps it when

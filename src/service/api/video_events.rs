@@ -26,7 +26,7 @@ use super::client_id::ClientId;
 use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::stream_slots::StreamSlot;
-use crate::db::videos::{self, VideoRow, is_final};
+use crate::service::db::videos::{self, VideoRow, is_final};
 
 /// The shortest gap between two progress events of one stream (about 10 a second).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);

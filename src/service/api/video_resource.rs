@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::videos::VideoRow;
+use crate::service::db::videos::VideoRow;
 
 /// Why a video failed.
 #[derive(Debug, Serialize, ToSchema)]

@@ -12,9 +12,9 @@ use tower_http::services::ServeFile;
 
 use super::AppState;
 
-const INDEX_HTML: &str = include_str!("../../web/index.html");
-const APP_JS: &str = include_str!("../../web/app.js");
-const STYLE_CSS: &str = include_str!("../../web/style.css");
+const INDEX_HTML: &str = include_str!("../../../web/index.html");
+const APP_JS: &str = include_str!("../../../web/app.js");
+const STYLE_CSS: &str = include_str!("../../../web/style.css");
 /// hls.js's browser build, inside the npm packages directory.
 const HLS_JS: &str = "hls.js/dist/hls.min.js";
 
@@ -55,7 +55,7 @@ pub fn vendor_dir(configured: Option<&Path>) -> PathBuf {
     get,
     path = "/",
     responses((status = 200, description = "The page", content_type = "text/html", body = String,
-               example = "<!doctype html>\n<html lang=\"en\">\n<head><title>hls-transcoder</title>…"))
+               example = "<!doctype html>\n<html lang=\"en\">\n<head><title>hls-ladder</title>…"))
 )]
 pub async fn index() -> impl IntoResponse {
     asset("text/html; charset=utf-8", INDEX_HTML)

@@ -15,7 +15,7 @@ use super::AppState;
 use super::extract::{ApiPath, ApiQuery, check_status_filter};
 use super::pagination::{decode_cursor, into_page, page_size};
 use super::problem::ApiError;
-use crate::db::webhooks::{self, AttemptRow, DeliveryRow};
+use crate::service::db::webhooks::{self, AttemptRow, DeliveryRow};
 
 const STATUSES: [&str; 3] = ["pending", "delivered", "failed"];
 

@@ -167,7 +167,7 @@ pub async fn output_prefix(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Strin
     .await?;
     Ok(row.map(|r| {
         r.output_prefix
-            .unwrap_or_else(|| crate::storage::video_prefix(id))
+            .unwrap_or_else(|| crate::service::storage::video_prefix(id))
     }))
 }
 
@@ -310,7 +310,7 @@ pub struct Completion {
     pub playback_url: String,
     /// The key prefix of the completed claim's output, `videos/{id}/{claim}/`.
     pub output_prefix: String,
-    /// The renditions (hls_transcoder::RenditionReport) as JSON.
+    /// The renditions (hls_ladder::RenditionReport) as JSON.
     pub renditions: Value,
     /// Seconds.
     pub duration_seconds: f64,

@@ -19,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::worker_pool::WorkerSettings;
-use crate::backoff::Backoff;
-use crate::db::is_transient;
-use crate::db::videos::{self, ClaimedJob, Completion};
-use crate::storage::{S3Sink, claim_prefix};
+use crate::service::backoff::Backoff;
+use crate::service::db::is_transient;
+use crate::service::db::videos::{self, ClaimedJob, Completion};
+use crate::service::storage::{S3Sink, claim_prefix};
 use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
 
 /// At most this often is progress written to the database (and so streamed to clients).

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::storage::ObjectStore;
+use crate::service::storage::ObjectStore;
 
 /// How often the directory is swept.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
@@ -41,7 +41,7 @@ pub(super) async fn run(
                 tracing::warn!(error = %format!("{error:#}"), "staged upload sweep failed")
             }
         }
-        if let Err(error) = crate::db::idempotency::prune(&pool).await {
+        if let Err(error) = crate::service::db::idempotency::prune(&pool).await {
             tracing::warn!(%error, "could not forget old idempotency keys");
         }
         tokio::select! {
@@ -100,18 +100,18 @@ pub async fn sweep_staged(
     orphan_age: Duration,
 ) -> anyhow::Result<usize> {
     let staged: Vec<(Uuid, Duration)> = store
-        .list_with_age(crate::storage::SOURCES_PREFIX)
+        .list_with_age(crate::service::storage::SOURCES_PREFIX)
         .await?
         .into_iter()
         .filter_map(|(key, age)| {
-            let id = key.strip_prefix(crate::storage::SOURCES_PREFIX)?;
+            let id = key.strip_prefix(crate::service::storage::SOURCES_PREFIX)?;
             Some((Uuid::parse_str(id).ok()?, age))
         })
         .collect();
     let unneeded = unneeded(pool, &staged, keep_failed, orphan_age).await?;
     let mut removed = 0;
     for id in unneeded {
-        match store.delete(&crate::storage::source_key(id)).await {
+        match store.delete(&crate::service::storage::source_key(id)).await {
             Ok(()) => {
                 tracing::debug!(video_id = %id, "staged upload removed");
                 removed += 1;

@@ -13,10 +13,10 @@ use uuid::Uuid;
 use super::conversion_job::ConversionJob;
 use super::janitor;
 use crate::ConvertOptions;
-use crate::db::notifications;
-use crate::db::videos;
-use crate::db::videos::JOBS_CHANNEL;
-use crate::storage::ObjectStore;
+use crate::service::db::notifications;
+use crate::service::db::videos;
+use crate::service::db::videos::JOBS_CHANNEL;
+use crate::service::storage::ObjectStore;
 
 /// How often an idle worker looks for work when no notification comes.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);

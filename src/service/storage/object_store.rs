@@ -8,7 +8,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
 
-use crate::backoff::Backoff;
+use crate::service::backoff::Backoff;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 

@@ -14,10 +14,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::signature;
-use crate::api::video_resource::Presenter;
-use crate::db::notifications;
-use crate::db::videos::{VideoRow, WEBHOOKS_CHANNEL};
-use crate::db::webhooks::{self, AttemptOutcome, ClaimedDelivery};
+use crate::service::api::video_resource::Presenter;
+use crate::service::db::notifications;
+use crate::service::db::videos::{VideoRow, WEBHOOKS_CHANNEL};
+use crate::service::db::webhooks::{self, AttemptOutcome, ClaimedDelivery};
 
 /// When nothing wakes it, the dispatcher looks for due deliveries this often.
 const POLL: Duration = Duration::from_millis(500);
@@ -84,7 +84,7 @@ pub async fn run(
         .timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!(
-            "hls-transcoder/",
+            "hls-ladder/",
             env!("CARGO_PKG_VERSION"),
             " webhooks"
         ))

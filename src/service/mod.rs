@@ -1,0 +1,21 @@
+//! The service behind `hls-ladder serve`: the upload API, the PostgreSQL job queue, the
+//! workers, S3 publishing and webhooks, built on the library's engine.
+//!
+//! It exists only with the `server` feature and is not part of the library's API: it is
+//! public so that the command and the service's integration tests can start it, and hidden
+//! from the documentation because its items may change in any release. Integrators use the
+//! engine at the crate's root.
+//!
+//! Each adapter sits in its own module: [`api`] (HTTP), [`db`] (SQL), [`storage`] (S3),
+//! [`jobs`] (workers and the janitor), [`webhooks`]; [`server`] wires them together and
+//! [`config`] is what the command line gives it.
+
+pub mod api;
+pub(crate) mod backoff;
+pub mod config;
+pub mod db;
+pub mod http_server;
+pub mod jobs;
+pub mod server;
+pub mod storage;
+pub mod webhooks;
