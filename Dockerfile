@@ -20,7 +20,7 @@ COPY src src
 COPY migrations migrations
 COPY .sqlx .sqlx
 COPY README.md README.md
-COPY web/index.html web/app.js web/style.css web/
+COPY web/index.html web/style.css web/*.js web/
 ENV SQLX_OFFLINE=true
 RUN cargo build --release --locked --bin hls-ladder
 

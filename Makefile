@@ -10,7 +10,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hls_ladder
 S3_ENDPOINT ?= http://127.0.0.1:4566
 S3_BUCKET ?= videos
 
-.PHONY: deps test-deps web build test fmt-check lint library localstack unit-and-integration doc-test bench run convert clean
+.PHONY: deps test-deps web build test fmt-check lint library web-test localstack unit-and-integration doc-test bench run convert clean
 
 deps: web
 	./scripts/install-deps.sh
@@ -41,6 +41,10 @@ lint: deps
 library: deps
 	CARGO='$(CARGO)' ./scripts/check_library.sh
 
+# The page's JavaScript units (the event-stream parser), with Node's own test runner.
+web-test: web
+	node --test web/test/
+
 # The service's tests need S3: LocalStack on 127.0.0.1:4566 (installed into .localstack/ once).
 localstack:
 	./scripts/localstack.sh start
@@ -55,7 +59,7 @@ unit-and-integration: test-deps localstack
 doc-test: deps
 	$(CARGO) test --locked --doc
 
-test: deps fmt-check lint library unit-and-integration doc-test
+test: deps fmt-check lint library web-test unit-and-integration doc-test
 
 # Installs what is missing, starts LocalStack, and serves (the database and bucket are
 # created at start if missing). Ctrl-C stops it gracefully.

@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use crate::ErrorCode;
+
 /// Everything that can make a probe or a conversion fail.
 ///
 /// Use [`Error::is_client_error`] to tell a bad input from a failure of ours, and
@@ -174,17 +176,22 @@ impl Error {
 
     /// A stable kebab-case name for the kind of failure, fit for an API's `code` field.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The kind of failure as an [`ErrorCode`], the typed form of [`Error::code`].
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Error::NotAVideo { .. } => "not-a-video",
-            Error::NoVideoStream { .. } => "no-video-stream",
-            Error::CorruptInput { .. } => "corrupt-input",
-            Error::UnsupportedCodec { .. } => "unsupported-codec",
-            Error::LimitExceeded { limit, .. } => limit.code(),
-            Error::InvalidOptions(_) => "invalid-options",
-            Error::Canceled => "canceled",
-            Error::Input { .. } => "input-unreadable",
-            Error::Sink { .. } => "sink-failed",
-            Error::Internal { .. } => "internal-media-error",
+            Error::NotAVideo { .. } => ErrorCode::NotAVideo,
+            Error::NoVideoStream { .. } => ErrorCode::NoVideoStream,
+            Error::CorruptInput { .. } => ErrorCode::CorruptInput,
+            Error::UnsupportedCodec { .. } => ErrorCode::UnsupportedCodec,
+            Error::LimitExceeded { limit, .. } => limit.error_code(),
+            Error::InvalidOptions(_) => ErrorCode::InvalidOptions,
+            Error::Canceled => ErrorCode::Canceled,
+            Error::Input { .. } => ErrorCode::InputUnreadable,
+            Error::Sink { .. } => ErrorCode::SinkFailed,
+            Error::Internal { .. } => ErrorCode::InternalMediaError,
         }
     }
 

@@ -154,11 +154,16 @@ pub enum Limit {
 impl Limit {
     /// The stable error code of an input beyond this limit.
     pub fn code(self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The typed form of [`Limit::code`].
+    pub fn error_code(self) -> crate::ErrorCode {
         match self {
-            Limit::Duration => "input-too-long",
-            Limit::Resolution => "resolution-too-high",
-            Limit::Frames => "too-many-frames",
-            Limit::Memory => "input-too-demanding",
+            Limit::Duration => crate::ErrorCode::InputTooLong,
+            Limit::Resolution => crate::ErrorCode::ResolutionTooHigh,
+            Limit::Frames => crate::ErrorCode::TooManyFrames,
+            Limit::Memory => crate::ErrorCode::InputTooDemanding,
         }
     }
 }

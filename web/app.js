@@ -4,13 +4,17 @@
 // - Uploads a file to POST /v1/videos with XMLHttpRequest, to show the bytes sent.
 // - Lists GET /v1/videos and follows GET /v1/videos/{id}/events for every unfinished video.
 //   EventSource cannot send an Authorization header, so the Server-Sent Events stream is
-//   read with fetch() and parsed here (SseParser), reconnecting with Last-Event-ID.
+//   read with fetch() and parsed by SseParser (sse.js), reconnecting with Last-Event-ID.
+// - Requests and their error answers go through api.js.
 // - Plays a completed video's playback_url with hls.js (/assets/vendor/hls.min.js), or
 //   natively where the browser plays HLS itself (Safari).
 //
 // Server-provided strings (file names, error details) only ever go into textContent.
 // For the browser test: window.hls is the current Hls instance, and window.hlsErrors
 // records every hls.js error as {type, details, fatal}.
+
+import { ApiProblem, problemFrom, problemFromText, request, withKey } from './api.js';
+import { SseParser } from './sse.js';
 
 const API_KEY_STORAGE = 'hlsTranscoderApiKey';
 const FINAL_STATUSES = new Set(['completed', 'failed', 'canceled']);
@@ -118,73 +122,12 @@ function apiKey() {
 }
 
 function authHeaders(headers = {}) {
-  const key = apiKey();
-  return key ? { ...headers, Authorization: `Bearer ${key}` } : headers;
-}
-
-/** An error answer of the API (a problem+json document), or a network failure (status 0). */
-class ApiProblem extends Error {
-  constructor({ status = 0, code = '', title = '', detail = '' }) {
-    super(detail || title || `HTTP ${status}`);
-    this.status = status;
-    this.code = code;
-    this.title = title;
-    this.detail = detail;
-  }
-}
-
-/** Reads a problem+json body; copes with a body that is not one (a proxy's HTML page). */
-function problemFromText(status, statusText, contentType, text) {
-  if (contentType && contentType.includes('json')) {
-    try {
-      const doc = JSON.parse(text);
-      return new ApiProblem({
-        status: doc.status || status,
-        code: doc.code || '',
-        title: doc.title || statusText,
-        detail: doc.detail || doc.title || statusText,
-      });
-    } catch {
-      // Not JSON after all: fall through.
-    }
-  }
-  const detail = (text || '').trim().slice(0, 200) || statusText || 'no explanation given';
-  return new ApiProblem({ status, title: statusText, detail });
-}
-
-async function problemFrom(response) {
-  let text = '';
-  try {
-    text = await response.text();
-  } catch {
-    // The body broke off: the status line is all we have.
-  }
-  return problemFromText(response.status, response.statusText,
-    response.headers.get('Content-Type'), text);
-}
-
-function networkProblem(error) {
-  return new ApiProblem({
-    detail: `the service did not answer (${error.message || error}); check that it is running, then try again`,
-  });
+  return withKey(apiKey(), headers);
 }
 
 /** fetch() with the API key; the parsed JSON body, null for 204, or throws an ApiProblem. */
-async function api(method, path) {
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers: authHeaders({ Accept: 'application/json' }),
-      cache: 'no-store',
-    });
-  } catch (error) {
-    throw networkProblem(error);
-  }
-  if (!response.ok) throw await problemFrom(response);
-  keyAccepted();
-  if (response.status === 204) return null;
-  return response.json();
+function api(method, path) {
+  return request(method, path, { key: apiKey, onAccepted: keyAccepted });
 }
 
 // Whether the error shown is a refused API key, which the next accepted request clears.
@@ -233,68 +176,6 @@ function showProblem(action, problem) {
 
 // ---------------------------------------------------------------------------------------
 // Server-Sent Events over fetch()
-
-/**
- * An incremental text/event-stream parser (the WHATWG algorithm): feed it decoded text with
- * push(); it calls onEvent({type, id, data}) for each event. push() returns true as soon as
- * onEvent returns true (the caller wants no more), leaving the rest unparsed.
- */
-class SseParser {
-  constructor(onEvent, lastEventId = null) {
-    this.onEvent = onEvent;
-    this.lastEventId = lastEventId;
-    this.idBuffer = lastEventId;
-    this.buffer = '';
-    this.afterCr = false;
-    this.data = [];
-    this.type = '';
-  }
-
-  push(text) {
-    this.buffer += text;
-    // A CR that ended the previous chunk ended its line; a LF right after it belongs to it.
-    if (this.afterCr && this.buffer.length > 0) {
-      if (this.buffer.startsWith('\n')) this.buffer = this.buffer.slice(1);
-      this.afterCr = false;
-    }
-    const lineEnd = /\r\n|\r|\n/g;
-    let start = 0;
-    let stop = false;
-    while (!stop) {
-      lineEnd.lastIndex = start;
-      const match = lineEnd.exec(this.buffer);
-      if (!match) break;
-      const line = this.buffer.slice(start, match.index);
-      start = match.index + match[0].length;
-      if (match[0] === '\r' && start === this.buffer.length) this.afterCr = true;
-      stop = this.line(line);
-    }
-    this.buffer = this.buffer.slice(start);
-    return stop;
-  }
-
-  line(line) {
-    if (line === '') return this.dispatch();
-    if (line.startsWith(':')) return false; // a comment, e.g. a keep-alive
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.type = value;
-    else if (field === 'id' && !value.includes('\0')) this.idBuffer = value;
-    return false;
-  }
-
-  dispatch() {
-    this.lastEventId = this.idBuffer;
-    const { data, type } = this;
-    this.data = [];
-    this.type = '';
-    if (data.length === 0) return false;
-    return this.onEvent({ type: type || 'message', id: this.lastEventId, data: data.join('\n') }) === true;
-  }
-}
 
 /** Reads one response body; true when an event said the stream is over. */
 async function consumeEvents(entry, body) {

@@ -281,7 +281,8 @@ fn run_probe(args: ProbeArgs) -> Result<(), Error> {
     };
     let plan = plan.inspect_err(|error| {
         if args.error_json {
-            let report = serde_json::json!({"code": error.code(), "message": error.to_string()});
+            let report =
+                serde_json::json!({"code": error.error_code(), "message": error.to_string()});
             println!("{report}");
         }
     })?;

@@ -8,7 +8,9 @@
 //!
 //! Each adapter sits in its own module: [`api`] (HTTP), [`db`] (SQL), [`storage`] (S3),
 //! [`jobs`] (workers and the janitor), [`webhooks`]; [`server`] wires them together and
-//! [`config`] is what the command line gives it.
+//! [`config`] is what the command line gives it. [`video_resource`] is a video as clients
+//! see it, in API answers and webhook payloads alike, and [`playback_links`] signs the links
+//! of private playback; neither knows HTTP, so webhooks do not depend on the API.
 
 pub mod api;
 pub(crate) mod backoff;
@@ -16,6 +18,8 @@ pub mod config;
 pub mod db;
 pub mod http_server;
 pub mod jobs;
+pub mod playback_links;
 pub mod server;
 pub mod storage;
+pub mod video_resource;
 pub mod webhooks;

@@ -88,7 +88,7 @@ impl Application {
             keys: api::auth::ApiKeys::new(&config.api_keys, config.private_reads),
             stage_sources: config.role == Role::Api,
             upload_limiter: api::rate_limit::UploadLimiter::new(config.upload_rate),
-            presenter: api::video_resource::Presenter {
+            presenter: crate::service::video_resource::Presenter {
                 playback: config.private_playback.then(|| playback_links(&config)),
                 public_api_url: config.public_api_url.clone(),
             },
@@ -242,7 +242,7 @@ fn check_file_limit(max_connections: usize) {
 }
 
 /// The signer of private playback links: the configured secret, else a random one.
-fn playback_links(config: &ServeConfig) -> api::playback_links::PlaybackLinks {
+fn playback_links(config: &ServeConfig) -> crate::service::playback_links::PlaybackLinks {
     let secret = match &config.playback_secret {
         Some(secret) => secret.as_bytes().to_vec(),
         None => {
@@ -255,7 +255,7 @@ fn playback_links(config: &ServeConfig) -> api::playback_links::PlaybackLinks {
                 .collect()
         }
     };
-    api::playback_links::PlaybackLinks::new(
+    crate::service::playback_links::PlaybackLinks::new(
         &secret,
         Duration::from_secs(config.playback_link_seconds),
     )

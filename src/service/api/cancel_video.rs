@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
-use super::video_resource::VideoResource;
 use crate::service::db::videos::{self, CancelOutcome};
+use crate::service::video_resource::VideoResource;
 
 /// Cancels a conversion. A pending video is `canceled` at once; a running one stops within
 /// about a second (its status then becomes `canceled`).

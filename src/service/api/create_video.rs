@@ -14,10 +14,10 @@ use uuid::Uuid;
 use super::AppState;
 use super::client_id::ClientId;
 use super::problem::ApiError;
-use super::video_resource::VideoResource;
 use crate::service::db::idempotency::{self, IdempotencyKey};
 use crate::service::db::videos::{self, Inserted, NewVideo};
 use crate::service::jobs::upload_path;
+use crate::service::video_resource::VideoResource;
 
 /// Upload a video: multipart/form-data with a `file` field, or the raw bytes with a `video/*`
 /// (or `application/octet-stream`) Content-Type. The video is probed before it is accepted;
@@ -226,7 +226,7 @@ async fn probe_isolated(
     let refused = match probes.probe(path).await {
         Ok(info) => return Ok(info),
         Err(ChildProbeError::Refused { code, message }) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code.as_str(), message)
         }
         Err(ChildProbeError::Unavailable(reason)) => {
             tracing::warn!(%reason, "the upload could not be probed now");

@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
-use super::video_resource::VideoResource;
 use crate::service::db::videos;
+use crate::service::video_resource::VideoResource;
 
 /// One video with its conversion status and, when completed, its playback URL.
 #[utoipa::path(

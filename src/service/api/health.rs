@@ -22,7 +22,7 @@ pub async fn healthz() -> &'static str {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    sqlx::query("SELECT 1").execute(&state.pool).await?;
+    crate::service::db::ping(&state.pool).await?;
     state.store.check().await.map_err(|e| {
         tracing::warn!(error = %format!("{e:#}"), "bucket not reachable");
         ApiError::new(

@@ -16,19 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::{SourceInfo, SourceLimits};
-
-/// The stable codes a probe can refuse an input with.
-const CLIENT_CODES: [&str; 8] = [
-    "not-a-video",
-    "no-video-stream",
-    "corrupt-input",
-    "unsupported-codec",
-    "input-too-long",
-    "resolution-too-high",
-    "too-many-frames",
-    "input-too-demanding",
-];
+use crate::{ErrorCode, SourceInfo, SourceLimits};
 
 /// The exit code of `probe` for an input it refuses (the library's client errors).
 const EXIT_REFUSED: i32 = crate::cli::EXIT_BAD_INPUT as i32;
@@ -42,8 +30,8 @@ pub enum ChildProbeError {
     /// The input is at fault (as [`crate::Error::is_client_error`]), or crashed, hung or
     /// exhausted the probe's allowance.
     Refused {
-        /// Stable code.
-        code: &'static str,
+        /// Stable code: one that is the input's fault ([`ErrorCode::is_inputs_fault`]).
+        code: ErrorCode,
         /// What the child said.
         message: String,
     },
@@ -130,7 +118,7 @@ impl ProbeRunner {
             }
             Err(_) => {
                 return Err(ChildProbeError::Refused {
-                    code: "corrupt-input",
+                    code: ErrorCode::CorruptInput,
                     message: format!(
                         "the input is truncated or corrupt: reading it took longer than {} s",
                         self.timeout.as_secs()
@@ -145,9 +133,12 @@ impl ProbeRunner {
 /// What the child's exit status and its JSON on stdout mean.
 fn classify(status: Option<i32>, stdout: &[u8]) -> Result<SourceInfo, ChildProbeError> {
     let report: serde_json::Value = serde_json::from_slice(stdout).unwrap_or_default();
-    let reported = report["code"].as_str();
+    let inputs_fault = report["code"]
+        .as_str()
+        .and_then(|code| code.parse::<ErrorCode>().ok())
+        .filter(|code| code.is_inputs_fault());
     let message = || report["message"].as_str().unwrap_or_default().to_string();
-    match (status, CLIENT_CODES.iter().find(|c| Some(**c) == reported)) {
+    match (status, inputs_fault) {
         (Some(0), _) => serde_json::from_value(report["source"].clone())
             .map_err(|e| ChildProbeError::Failed(format!("unreadable probe answer: {e}"))),
         (Some(EXIT_REFUSED), Some(code)) => Err(ChildProbeError::Refused {
@@ -160,7 +151,7 @@ fn classify(status: Option<i32>, stdout: &[u8]) -> Result<SourceInfo, ChildProbe
         ))),
         // Killed by a signal: libav crashed on this file, or it ran past its CPU allowance.
         (None, _) => Err(ChildProbeError::Refused {
-            code: "corrupt-input",
+            code: ErrorCode::CorruptInput,
             message: "the input is truncated or corrupt: reading it crashed the media library"
                 .into(),
         }),
@@ -177,7 +168,7 @@ mod tests {
         assert!(matches!(
             classify(Some(65), refused),
             Err(ChildProbeError::Refused {
-                code: "not-a-video",
+                code: ErrorCode::NotAVideo,
                 ..
             })
         ));
@@ -185,7 +176,7 @@ mod tests {
         assert!(matches!(
             classify(Some(65), memory),
             Err(ChildProbeError::Refused {
-                code: "input-too-demanding",
+                code: ErrorCode::InputTooDemanding,
                 ..
             })
         ));

@@ -10,8 +10,8 @@ use super::AppState;
 use super::extract::{ApiQuery, check_status_filter};
 use super::pagination::{decode_cursor, into_page, page_size};
 use super::problem::ApiError;
-use super::video_resource::VideoResource;
 use crate::service::db::videos;
+use crate::service::video_resource::VideoResource;
 
 /// Query parameters of the list.
 #[derive(Debug, Deserialize, IntoParams)]

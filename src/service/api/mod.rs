@@ -17,13 +17,11 @@ pub mod metrics;
 pub mod openapi;
 mod pagination;
 pub mod play_video;
-pub mod playback_links;
 pub mod problem;
 pub mod rate_limit;
 pub mod retry_video;
 pub mod stream_slots;
 pub mod video_events;
-pub mod video_resource;
 pub mod web_page;
 pub mod webhook_deliveries;
 
@@ -64,7 +62,7 @@ pub struct AppState {
     /// The per-client upload allowance.
     pub upload_limiter: rate_limit::UploadLimiter,
     /// How a stored video is shown to clients (signed playback links when private).
-    pub presenter: video_resource::Presenter,
+    pub presenter: crate::service::video_resource::Presenter,
     /// Attempts a replayed webhook delivery gets.
     pub webhook_max_attempts: i32,
     /// Where the page's npm packages (hls.js) are.
@@ -81,13 +79,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A video as clients see it (see [`video_resource::Presenter`]); without
+    /// A video as clients see it (see [`crate::service::video_resource::Presenter`]); without
     /// `PUBLIC_API_URL`, links to this API use the request's Host.
     pub fn present(
         &self,
         row: crate::service::db::videos::VideoRow,
         headers: &axum::http::HeaderMap,
-    ) -> video_resource::VideoResource {
+    ) -> crate::service::video_resource::VideoResource {
         let host = headers
             .get(axum::http::header::HOST)
             .and_then(|h| h.to_str().ok());

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::playback_links::{LinkError, PlaybackLinks, is_playlist_path, rewrite_uris};
 use super::problem::ApiError;
+use crate::service::playback_links::{LinkError, PlaybackLinks, is_playlist_path, rewrite_uris};
 
 /// The signature of a link.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

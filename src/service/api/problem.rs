@@ -1,7 +1,8 @@
 //! Errors as RFC 9457 `application/problem+json`, each with a stable `code`.
 //!
 //! The policy: a bad request or a bad video is a 4xx that says what to do; a database outage
-//! is a 503; anything else is a 500 whose detail is logged, not shown.
+//! is a 503; anything else is a 500 whose detail is logged, not shown. Database errors are
+//! mapped here, in one place, by their [`ErrorKind`](crate::service::db::ErrorKind).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -75,13 +76,26 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// A transient failure is a 503 the client may retry; a missing row a 404; anything else
+    /// a 500, logged.
     fn from(error: sqlx::Error) -> ApiError {
-        tracing::warn!(%error, "database error");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database-unavailable",
-            "the database is unavailable; try again shortly",
-        )
+        use crate::service::db::ErrorKind;
+        match ErrorKind::of(&error) {
+            ErrorKind::Transient => {
+                tracing::warn!(%error, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database-unavailable",
+                    "the database is unavailable; try again shortly",
+                )
+            }
+            ErrorKind::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "the resource does not exist",
+            ),
+            ErrorKind::Other => ApiError::internal("the database refused a query", error),
+        }
     }
 }
 

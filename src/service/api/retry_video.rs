@@ -8,9 +8,9 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
-use super::video_resource::VideoResource;
 use crate::service::db::videos;
 use crate::service::jobs::upload_path;
+use crate::service::video_resource::VideoResource;
 
 /// Queues a failed video again with a fresh set of attempts, e.g. after a storage outage
 /// outlasted its retries. Possible while the server still holds its upload: it keeps it when

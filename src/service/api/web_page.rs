@@ -13,13 +13,19 @@ use tower_http::services::ServeFile;
 use super::AppState;
 
 const INDEX_HTML: &str = include_str!("../../../web/index.html");
-const APP_JS: &str = include_str!("../../../web/app.js");
+/// The page's JavaScript modules, served as `/assets/{name}`: `app.js` imports the others.
+const MODULES: [(&str, &str); 3] = [
+    ("app.js", include_str!("../../../web/app.js")),
+    ("api.js", include_str!("../../../web/api.js")),
+    ("sse.js", include_str!("../../../web/sse.js")),
+];
 const STYLE_CSS: &str = include_str!("../../../web/style.css");
 /// hls.js's browser build, inside the npm packages directory.
 const HLS_JS: &str = "hls.js/dist/hls.min.js";
 
-/// The page's routes: `/`, `/assets/app.js`, `/assets/style.css` and
-/// `/assets/vendor/hls.min.js` (from `vendor_dir`, see [`vendor_dir`]).
+/// The page's routes: `/`, its modules (`/assets/app.js`, `/assets/api.js`,
+/// `/assets/sse.js`), `/assets/style.css` and `/assets/vendor/hls.min.js` (from `vendor_dir`,
+/// see [`vendor_dir`]).
 pub fn routes(vendor_dir: &Path) -> Router<AppState> {
     let hls = vendor_dir.join(HLS_JS);
     if !hls.is_file() {
@@ -28,11 +34,16 @@ pub fn routes(vendor_dir: &Path) -> Router<AppState> {
             "hls.js is missing, so the page at / cannot play videos; run `make web` (npm ci --prefix web)"
         );
     }
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(index))
-        .route("/assets/app.js", get(app_js))
-        .route("/assets/style.css", get(style_css))
-        .route_service("/assets/vendor/hls.min.js", ServeFile::new(hls))
+        .route("/assets/style.css", get(style_css));
+    for (name, source) in MODULES {
+        router = router.route(
+            &format!("/assets/{name}"),
+            get(move || async move { asset("text/javascript; charset=utf-8", source) }),
+        );
+    }
+    router.route_service("/assets/vendor/hls.min.js", ServeFile::new(hls))
 }
 
 /// The npm packages directory: the configured one, else `web/node_modules` in the working
@@ -59,10 +70,6 @@ pub fn vendor_dir(configured: Option<&Path>) -> PathBuf {
 )]
 pub async fn index() -> impl IntoResponse {
     asset("text/html; charset=utf-8", INDEX_HTML)
-}
-
-async fn app_js() -> impl IntoResponse {
-    asset("text/javascript; charset=utf-8", APP_JS)
 }
 
 async fn style_css() -> impl IntoResponse {

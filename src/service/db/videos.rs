@@ -285,6 +285,43 @@ pub async fn heartbeat(
     .await
 }
 
+/// Whether a cancel was requested for a job this worker holds; `None` when it lost the lease.
+pub async fn cancel_requested(
+    pool: &PgPool,
+    id: Uuid,
+    lease_token: Uuid,
+) -> sqlx::Result<Option<bool>> {
+    sqlx::query_scalar!(
+        "SELECT cancel_requested FROM videos WHERE id = $1 AND lease_owner = $2",
+        id,
+        lease_token
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// The status of each of these videos that exists, and when it ended.
+pub async fn statuses(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<VideoStatusRow>> {
+    sqlx::query_as!(
+        VideoStatusRow,
+        "SELECT id, status, finished_at FROM videos WHERE id = ANY($1)",
+        ids
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A video's status and when it reached a final one: what the janitor needs to know.
+#[derive(Debug, Clone)]
+pub struct VideoStatusRow {
+    /// The video.
+    pub id: Uuid,
+    /// Its status (`videos.status`).
+    pub status: String,
+    /// When it ended, if it has.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
 /// Saves the latest progress of a job this worker holds.
 pub async fn save_progress(
     pool: &PgPool,

@@ -485,13 +485,7 @@ impl LeaseKeeper {
                     videos::heartbeat(&self.pool, self.id, self.lease_token, self.lease_seconds)
                         .await
                 } else {
-                    sqlx::query_scalar!(
-                        "SELECT cancel_requested FROM videos WHERE id = $1 AND lease_owner = $2",
-                        self.id,
-                        self.lease_token
-                    )
-                    .fetch_optional(&self.pool)
-                    .await
+                    videos::cancel_requested(&self.pool, self.id, self.lease_token).await
                 }
             };
             let outcome = tokio::time::timeout_at(deadline.into(), query).await;

@@ -137,12 +137,7 @@ async fn unneeded(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = uploads.iter().map(|(id, _)| *id).collect();
-    let rows = sqlx::query!(
-        "SELECT id, status, finished_at FROM videos WHERE id = ANY($1)",
-        &ids
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = crate::service::db::videos::statuses(pool, &ids).await?;
     let keep_failed = chrono::Duration::from_std(keep_failed).unwrap_or(chrono::Duration::MAX);
     Ok(uploads
         .iter()

@@ -14,10 +14,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::signature;
-use crate::service::api::video_resource::Presenter;
 use crate::service::db::notifications;
 use crate::service::db::videos::{VideoRow, WEBHOOKS_CHANNEL};
 use crate::service::db::webhooks::{self, AttemptOutcome, ClaimedDelivery};
+use crate::service::video_resource::Presenter;
 
 /// When nothing wakes it, the dispatcher looks for due deliveries this often.
 const POLL: Duration = Duration::from_millis(500);

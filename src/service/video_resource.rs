@@ -118,7 +118,7 @@ impl From<VideoRow> for VideoResource {
 #[derive(Clone, Default)]
 pub struct Presenter {
     /// Private playback: signed links instead of public URLs; `None` when the bucket is public.
-    pub playback: Option<super::playback_links::PlaybackLinks>,
+    pub playback: Option<crate::service::playback_links::PlaybackLinks>,
     /// The API's public base URL for playback links, e.g. `https://video.example.com`.
     pub public_api_url: Option<String>,
 }
