@@ -10,6 +10,7 @@ pub(crate) mod ffi;
 mod file_layout;
 pub(crate) mod input_file;
 mod interleave;
+mod mp4_clock;
 mod picture_filter;
 pub(crate) mod pipeline;
 pub(crate) mod rung_encoder;

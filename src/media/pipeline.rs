@@ -383,6 +383,7 @@ fn run_demux(
                 return Err(Stop::Failed(Error::CorruptInput { reason }));
             }
         }
+        source.mp4_clock.restore(&mut packet);
         if packet.stream() == video_index {
             video
                 .decode(&packet, &mut layout, &mut send_frame)

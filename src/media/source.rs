@@ -7,6 +7,7 @@ use std::path::Path;
 use ffmpeg_next::{Rational, codec, format, media, packet};
 use serde::{Deserialize, Serialize};
 
+use crate::media::mp4_clock::Mp4Clock;
 use crate::media::{input_file, undeclared_length};
 use crate::{Error, SourceLimits};
 
@@ -74,6 +75,8 @@ pub(crate) struct Source {
     pub(crate) start_micros: i64,
     /// What the input may demand; held again while decoding.
     pub(crate) limits: SourceLimits,
+    /// An MP4's decode times as its index writes them, where libav would squeeze a step back.
+    pub(crate) mp4_clock: Mp4Clock,
 }
 
 /// Opens the input at `path` (see [`input_file`](crate::media::input_file) for what may be
@@ -97,6 +100,11 @@ pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> 
         input = input_file::open(path, limits.max_pixels())?;
     }
     let start_micros = timeline_start(&input, video_index, audio_index);
+    let mp4_clock = if input.format().name().starts_with("mov") {
+        Mp4Clock::read(path)
+    } else {
+        Mp4Clock::default()
+    };
     Ok(Source {
         input,
         video_index,
@@ -104,6 +112,7 @@ pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> 
         info,
         start_micros,
         limits: *limits,
+        mp4_clock,
     })
 }
 

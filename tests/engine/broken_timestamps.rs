@@ -21,13 +21,11 @@ const AT: f64 = 2.5;
 /// One AAC frame at 48 kHz: the sync the output must keep.
 const AUDIO_FRAME: f64 = 1024.0 / 48_000.0;
 
-/// A clip in one container: its extension, its frame rate, how it is encoded, and the
-/// faults it cannot carry.
+/// A clip in one container: its extension, its frame rate, and how it is encoded.
 struct Container {
     extension: &'static str,
     rate: &'static str,
     args: &'static [&'static str],
-    cannot_step_back: bool,
     /// The smallest audio jump told from a pause: about twice the time one audio page or
     /// chunk spans in the file (see `media/file_layout.rs`).
     audio_jump: f64,
@@ -38,14 +36,12 @@ const MATROSKA: Container = Container {
     rate: "25",
     // As in the file that showed the fault: MPEG-4 Part 2 with 5.1 AAC.
     args: &["-c:v", "mpeg4", "-q:v", "4", "-c:a", "aac", "-ac", "6"],
-    cannot_step_back: false,
     audio_jump: 1.4,
 };
 const OGG: Container = Container {
     extension: "ogg",
     rate: "30000/1001",
     args: &["-c:v", "libtheora", "-q:v", "6", "-c:a", "libvorbis"],
-    cannot_step_back: false,
     // Ogg writes sound in pages of a second.
     audio_jump: 3.0,
 };
@@ -53,17 +49,15 @@ const MPEG_TS: Container = Container {
     extension: "ts",
     rate: "25",
     args: &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
-    cannot_step_back: false,
     audio_jump: 1.4,
 };
-/// An MP4 index stores decode-time deltas, which cannot be negative: libav reads a negative
-/// one (as a broken muxer writes it) by taking the step out of the following samples'
-/// durations, so the timeline reaches us monotonic but squeezed (a repair left undone). Repeats (zero deltas) and jumps (a long delta) are tested.
+/// An MP4 index stores decode-time deltas: a step back is a negative one (as a broken muxer
+/// writes it), which libav would take out of the following samples' durations; the engine
+/// reads the index itself for those tracks (`media/mp4_clock.rs`).
 const MP4: Container = Container {
     extension: "mp4",
     rate: "30",
     args: &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
-    cannot_step_back: true,
     audio_jump: 1.4,
 };
 
@@ -84,7 +78,6 @@ fn breaks(container: &Container) -> Vec<Break> {
                     fault,
                 })
         })
-        .filter(|b| !(container.cannot_step_back && matches!(b.fault, Fault::Back(_))))
         .collect()
 }
 
