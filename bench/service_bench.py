@@ -48,6 +48,9 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+
+import harness  # noqa: E402  (the service as a child process, shared with scripts/)
 
 # Reuse the baseline command, the probing and the machine description from the CLI benchmark,
 # so the baseline here is exactly the ffmpeg command that benchmark compares against.
@@ -66,7 +69,6 @@ from compare_with_ffmpeg import (  # noqa: E402
 )
 
 S3_ENDPOINT = "http://127.0.0.1:4566"
-PG_URL_BASE = "postgres://postgres@127.0.0.1:5432"
 DB_NAME = "bench_service"
 SERVICE_BUCKET = "bench-service"
 BASELINE_BUCKET = "bench-baseline"
@@ -270,72 +272,31 @@ def dir_bytes(path: Path) -> tuple[int, int]:
 # The server
 
 
-class Server:
+class Server(harness.Server):
+    """The service under measurement: `scripts/harness.py`'s server with one worker, only the
+    settings given here (none inherited from this shell), and the bench's log lines."""
+
     def __init__(self, binary: Path, port: int, temp_dir: Path, log_path: Path):
-        self.binary = binary
-        self.port = port
-        self.temp_dir = temp_dir
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-        self.env_shown = {
-            "DATABASE_URL": f"{PG_URL_BASE}/{DB_NAME}",
-            "S3_ENDPOINT": S3_ENDPOINT,
-            "S3_BUCKET": SERVICE_BUCKET,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_REGION": "us-east-1",
-            "TEMP_DIR": str(temp_dir),
-        }
-        self.args = [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--workers", "1"]
+        super().__init__(binary, DB_NAME, SERVICE_BUCKET, port, temp_dir.parent,
+                         extra_args=["--workers", "1"], log_path=log_path, temp_dir=temp_dir,
+                         scrub_env=True, start_timeout=90)
 
     @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def command_line(self) -> str:
-        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env_shown.items())
-        return f"{env} {shlex.join(self.args)}"
+    def proc(self) -> subprocess.Popen | None:
+        return self.process
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AWS_", "S3_", "RUST_LOG", "DATABASE_URL", "LISTEN", "WORKERS",
-                                    "TEMP_DIR", "UPLOAD_LIMIT", "LADDER", "PRESET"))}
-        env.update(self.env_shown)
-        self.temp_dir.mkdir(parents=True, exist_ok=True)
-        log_file = open(self.log_path, "ab")
         log(f"starting the server on 127.0.0.1:{self.port}")
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=log_file,
-                                     stderr=log_file, env=env, start_new_session=True)
-        log_file.close()
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"the server exited with {self.proc.returncode} at start\n"
-                                 f"{tail(self.log_path)}")
-            try:
-                status, _ = http_get(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
-                if status == 200:
-                    log(f"server ready (pid {self.proc.pid})")
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise BenchError(f"the server did not answer /healthz within 90 s\n{tail(self.log_path)}")
+        try:
+            super().start()
+        except SystemExit as e:
+            raise BenchError(f"{e}\n{tail(self.log_path)}") from None
+        log(f"server ready (pid {self.pid})")
 
     def stop(self) -> str:
-        if self.proc is None or self.proc.poll() is not None:
-            return "not running"
-        log(f"stopping the server (SIGTERM to pid {self.proc.pid})")
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-            return f"exited with {self.proc.returncode} after SIGTERM"
-        except subprocess.TimeoutExpired:
-            log("no exit 10 s after SIGTERM; SIGKILL")
-            self.proc.kill()
-            self.proc.wait()
-            return "killed after 10 s"
+        if self.process is not None and self.process.poll() is None:
+            log(f"stopping the server (SIGTERM to pid {self.pid})")
+        return super().stop(patience=10)
 
 
 def http_get(url: str, timeout: float = 10) -> tuple[int, bytes]:
@@ -1162,11 +1123,20 @@ def render_markdown(report: dict) -> str:
 # Main
 
 
+def resolve_commit(name: str) -> str:
+    """A commit name (`HEAD`, a branch, a SHA) as a short SHA, or itself if git cannot say."""
+    found = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", name],
+                           capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 else name
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--binary", type=Path, default=Path("/tmp/bench-bin2/hls-ladder"))
-    p.add_argument("--binary-commit", default="b1f4a92",
-                   help="commit the binary was built from, for the report (default b1f4a92)")
+    p.add_argument("--binary", type=Path, default=harness.RELEASE_BINARY,
+                   help="the hls-ladder to measure (default: the release build, make build)")
+    p.add_argument("--binary-commit", default="HEAD",
+                   help="commit the binary was built from, for the report (default: the "
+                        "repository's HEAD, right when the binary is this checkout's build)")
     p.add_argument("--input", type=Path, default=BENCH_DIR / "work" / "in_720p_30s.mp4")
     p.add_argument("--aws", type=Path, default=BENCH_DIR / "work" / "venv" / "bin" / "aws",
                    help="awscli executable (default bench/work/venv/bin/aws)")
@@ -1272,7 +1242,7 @@ def main(argv: list[str]) -> int:
                    "big_runs": args.big_runs, "wrk_runs": args.wrk_runs, "wrk_seconds": args.wrk_seconds,
                    "wrk_threads": args.wrk_threads, "wrk_connections": args.wrk_connections,
                    "wrk_warmup_s": args.wrk_warmup,
-                   "poll_interval_s": POLL_INTERVAL_S, "binary_commit": args.binary_commit,
+                   "poll_interval_s": POLL_INTERVAL_S, "binary_commit": resolve_commit(args.binary_commit),
                    "retries": args.retries, "quiet_wait_s": args.quiet_wait,
                    "quiet_fraction": QUIET_FRACTION, "disturbed_fraction": DISTURBED_FRACTION,
                    "quick": args.quick, "skip": sorted(args.skip), "targets": TARGETS},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import time
 import urllib.error
@@ -59,28 +60,56 @@ def percentile(values: list[float], p: float) -> float:
 class Server:
     """`hls-ladder serve` on LocalStack and a database of its own (dropped before the
     first start and after the last stop), as a child process. As a context manager it starts
-    once and stops at the end; `start`, `kill` and `stop` allow restarts in between."""
+    once and stops at the end; `start`, `kill` and `stop` allow restarts in between.
+
+    `extra_args` go after `serve`; `log_path` and `temp_dir` default to files in `work`.
+    With `scrub_env`, the service's own settings in this process's environment (S3_*,
+    AWS_*, DATABASE_URL, WORKERS, ...) are not passed on, so that only the ones given here
+    count (the benchmarks need that)."""
+
+    SERVICE_VARIABLES = ("AWS_", "S3_", "RUST_LOG", "DATABASE_URL", "LISTEN", "WORKERS",
+                         "TEMP_DIR", "UPLOAD_LIMIT", "LADDER", "PRESET")
 
     def __init__(self, binary: Path, database: str, bucket: str, port: int, work: Path,
-                 extra_env: dict | None = None):
+                 extra_env: dict | None = None, extra_args: list[str] | None = None,
+                 log_path: Path | None = None, temp_dir: Path | None = None,
+                 scrub_env: bool = False, start_timeout: float = 30):
+        self.port = port
         self.address = f"http://127.0.0.1:{port}"
-        self.log_path = work / "server.log"
+        self.log_path = log_path or work / "server.log"
+        self.temp_dir = temp_dir or work
         self.database = database
-        self._args = [str(binary), "serve", "--listen", f"127.0.0.1:{port}"]
-        self._env = {**os.environ, "RUST_LOG": "warn", **(extra_env or {}),
-                     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-                     "S3_ENDPOINT": "http://127.0.0.1:4566", "S3_BUCKET": bucket,
-                     "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                     "AWS_REGION": "us-east-1", "TEMP_DIR": str(work)}
+        self.start_timeout = start_timeout
+        self._args = [str(binary), "serve", "--listen", f"127.0.0.1:{port}", *(extra_args or [])]
+        self.settings = {"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+                         "S3_ENDPOINT": "http://127.0.0.1:4566", "S3_BUCKET": bucket,
+                         "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                         "AWS_REGION": "us-east-1", "TEMP_DIR": str(self.temp_dir)}
+        inherited = {k: v for k, v in os.environ.items()
+                     if not (scrub_env and k.startswith(self.SERVICE_VARIABLES))}
+        self._env = {**inherited, "RUST_LOG": "warn", **(extra_env or {}), **self.settings}
         self.process: subprocess.Popen | None = None
         drop_database(database)
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def command_line(self) -> str:
+        """The command with the settings it is given, as a shell line for a report."""
+        settings = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.settings.items())
+        return f"{settings} {shlex.join(self._args)}"
+
     def start(self) -> None:
-        """Starts the process (its log appended to server.log) and waits for /readyz."""
+        """Starts the process (its log appended to `log_path`) and waits for /readyz."""
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log_file:
-            self.process = subprocess.Popen(self._args, env=self._env,
-                                            stdout=subprocess.DEVNULL, stderr=log_file)
-        deadline = time.time() + 30
+            self.process = subprocess.Popen(self._args, env=self._env, stdin=subprocess.DEVNULL,
+                                            stdout=log_file, stderr=log_file,
+                                            start_new_session=True)
+        deadline = time.time() + self.start_timeout
         while True:
             try:
                 if urllib.request.urlopen(self.address + "/readyz", timeout=1).status == 200:
@@ -96,11 +125,18 @@ class Server:
         self.process.kill()
         self.process.wait()
 
-    def stop(self) -> None:
-        """SIGTERM, the graceful way."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
+    def stop(self, patience: float = 60) -> str:
+        """SIGTERM, the graceful way; SIGKILL after `patience` seconds. Says how it ended."""
+        if self.process is None or self.process.poll() is not None:
+            return "not running"
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=patience)
+            return f"exited with {self.process.returncode} after SIGTERM"
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return f"killed after {patience:g} s"
 
     def __enter__(self) -> "Server":
         self.start()

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{never, select};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::hls::{AAC_LC, MasterPlaylist, MediaPlaylist, PlaylistSegment, Variant};
 use crate::ladder::Rendition;
@@ -23,8 +23,10 @@ use crate::{CancelToken, ConvertOptions, Error};
 /// Path of the master playlist, relative to the output root.
 pub const MASTER_PLAYLIST: &str = "master.m3u8";
 
-/// What one rendition came to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What one rendition came to. Read back leniently (`serde(default)`), like [`Progress`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct RenditionReport {
     /// Name, size and target bitrate.
     #[serde(flatten)]

@@ -2,12 +2,14 @@
 //!
 //! Pure arithmetic on picture sizes; it knows nothing of libav.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::options::Rung;
 
 /// One rendition the conversion will produce.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Rendition {
     /// Directory-safe name, e.g. `"720p"`; the rendition's files live under it.
     pub name: String,

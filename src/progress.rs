@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How far one rendition is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct RenditionProgress {
     /// The rendition's name, e.g. `"720p"`.
     pub name: String,
@@ -16,7 +18,13 @@ pub struct RenditionProgress {
 }
 
 /// A snapshot of a running conversion, given to the progress callback after each frame.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// Serialised with durations in seconds (`eta`, `elapsed`), as the service stores and sends it;
+/// read back leniently (`serde(default)`), so that a stored snapshot missing a field (written
+/// by an earlier version) still reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Progress {
     /// Frames encoded by every rendition (the slowest one's count).
     pub frames_done: u64,
@@ -29,25 +37,38 @@ pub struct Progress {
     /// Seconds of media converted per second of wall time (1.0 is realtime).
     pub speed: f64,
     /// Estimated time left.
-    #[serde(with = "opt_secs")]
+    #[serde(with = "opt_secs", default)]
+    #[cfg_attr(feature = "server", schema(value_type = Option<f64>))]
     pub eta: Option<Duration>,
     /// Wall time since the conversion started.
     #[serde(with = "secs")]
+    #[cfg_attr(feature = "server", schema(value_type = f64))]
     pub elapsed: Duration,
     /// Progress of each rendition.
     pub renditions: Vec<RenditionProgress>,
 }
 
 mod secs {
+    use serde::Deserialize;
+
     pub fn serialize<S: serde::Serializer>(
         d: &std::time::Duration,
         s: S,
     ) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
     }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<std::time::Duration, D::Error> {
+        let seconds = f64::deserialize(d)?;
+        std::time::Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
+    }
 }
 
 mod opt_secs {
+    use serde::Deserialize;
+
     pub fn serialize<S: serde::Serializer>(
         d: &Option<std::time::Duration>,
         s: S,
@@ -56,6 +77,16 @@ mod opt_secs {
             Some(d) => s.serialize_some(&d.as_secs_f64()),
             None => s.serialize_none(),
         }
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<std::time::Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|seconds| {
+                std::time::Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
+            })
+            .transpose()
     }
 }
 
@@ -135,6 +166,32 @@ impl ProgressMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_reads_back_from_its_json_and_a_partial_snapshot_reads_with_defaults() {
+        let progress = Progress {
+            frames_done: 31,
+            frames_expected: Some(250),
+            percent: Some(12.4),
+            fps: 61.0,
+            speed: 2.44,
+            eta: Some(Duration::from_millis(3600)),
+            elapsed: Duration::from_millis(508),
+            renditions: vec![RenditionProgress {
+                name: "720p".into(),
+                frames_done: 31,
+            }],
+        };
+        let json = serde_json::to_value(&progress).unwrap();
+        assert_eq!(json["eta"], 3.6);
+        assert_eq!(json["elapsed"], 0.508);
+        assert_eq!(serde_json::from_value::<Progress>(json).unwrap(), progress);
+
+        let partial: Progress = serde_json::from_str(r#"{"frames_done": 7, "eta": null}"#).unwrap();
+        assert_eq!(partial.frames_done, 7);
+        assert_eq!((partial.eta, partial.frames_expected), (None, None));
+        assert!(serde_json::from_str::<Progress>(r#"{"elapsed": -1}"#).is_err());
+    }
 
     fn meter(expected: Option<u64>) -> ProgressMeter {
         ProgressMeter::new(expected, 25.0, vec!["720p".into(), "360p".into()])

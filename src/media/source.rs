@@ -12,7 +12,12 @@ use crate::media::{input_file, undeclared_length};
 use crate::{Error, SourceLimits};
 
 /// What the input holds, as far as the conversion cares.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Read back leniently (`serde(default)`): facts stored by an earlier version that lacked a
+/// field come back with its default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SourceInfo {
     /// The container as libav names it, e.g. `"mov,mp4,m4a,3gp,3g2,mj2"` or `"matroska,webm"`.
     pub container: String,
@@ -55,7 +60,9 @@ pub struct SourceInfo {
 }
 
 /// The audio stream a conversion uses.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AudioInfo {
     /// The audio codec's libav name, e.g. `"aac"`.
     pub codec: String,

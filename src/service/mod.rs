@@ -22,4 +22,5 @@ pub mod playback_links;
 pub mod server;
 pub mod storage;
 pub mod video_resource;
+pub mod video_status;
 pub mod webhooks;

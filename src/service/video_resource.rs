@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::service::db::videos::VideoRow;
+use crate::service::video_status::VideoStatus;
+use crate::{Progress, RenditionReport, SourceInfo};
 
 /// Why a video failed.
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,7 +33,7 @@ pub struct VideoError {
     "progress": {"frames_done": 600, "frames_expected": 600, "percent": 100.0, "fps": 58.3,
                  "speed": 1.94, "eta": 0.0, "elapsed": 10.29,
                  "renditions": [{"name": "720p", "frames_done": 600}, {"name": "360p", "frames_done": 600}]},
-    "renditions": [{"name": "720p", "width": 1280, "height": 720, "bitrate": 2_800_000,
+    "renditions": [{"name": "720p", "width": 1280, "height": 720, "video_bitrate": 2_800_000,
                     "codecs": ["avc1.64001f", "mp4a.40.2"], "playlist": "720p/index.m3u8",
                     "segments": 4, "bytes": 6_912_000, "duration": 20.0, "frames": 600,
                     "bandwidth": 3_100_000, "average_bandwidth": 2_760_000}],
@@ -49,7 +50,7 @@ pub struct VideoResource {
     /// Server-made id.
     pub id: Uuid,
     /// `pending`, `processing`, `completed`, `failed` or `canceled`.
-    pub status: String,
+    pub status: VideoStatus,
     /// Where to poll this resource.
     pub status_url: String,
     /// Absolute URL of the master playlist, once completed.
@@ -59,14 +60,11 @@ pub struct VideoResource {
     /// Bytes uploaded.
     pub source_bytes: i64,
     /// Facts about the upload (duration, size, frame rate, codecs, rotation, audio).
-    #[schema(value_type = Object)]
-    pub source: Value,
+    pub source: SourceInfo,
     /// Per-frame progress: frames_done, frames_expected, percent, fps, speed, eta, renditions.
-    #[schema(value_type = Option<Object>)]
-    pub progress: Option<Value>,
+    pub progress: Option<Progress>,
     /// The renditions, once completed.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub renditions: Option<Value>,
+    pub renditions: Option<Vec<RenditionReport>>,
     /// Duration of the output in seconds, once completed.
     pub duration_seconds: Option<f64>,
     /// Bytes published, once completed.
@@ -98,9 +96,9 @@ impl From<VideoRow> for VideoResource {
             playback_url: row.playback_url,
             original_filename: row.original_filename,
             source_bytes: row.source_bytes,
-            source: row.source,
-            progress: row.progress,
-            renditions: row.renditions,
+            source: row.source.0,
+            progress: row.progress.map(|progress| progress.0),
+            renditions: row.renditions.map(|renditions| renditions.0),
             duration_seconds: row.duration_seconds,
             output_bytes: row.output_bytes,
             error,

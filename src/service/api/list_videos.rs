@@ -12,6 +12,7 @@ use super::pagination::{decode_cursor, into_page, page_size};
 use super::problem::ApiError;
 use crate::service::db::videos;
 use crate::service::video_resource::VideoResource;
+use crate::service::video_status::VideoStatus;
 
 /// Query parameters of the list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -60,10 +61,17 @@ pub async fn list_videos(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<VideoPage>, ApiError> {
-    check_status_filter(query.status.as_deref(), &videos::STATUSES)?;
+    check_status_filter(
+        query.status.as_deref(),
+        &VideoStatus::ALL.map(VideoStatus::as_str),
+    )?;
+    let status = query
+        .status
+        .as_deref()
+        .and_then(|s| s.parse::<VideoStatus>().ok());
     let limit = page_size(query.limit);
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let rows = videos::list(&state.pool, query.status.as_deref(), after, limit + 1).await?;
+    let rows = videos::list(&state.pool, status, after, limit + 1).await?;
     let (rows, next_cursor) = into_page(rows, limit, |row| (row.created_at, row.id));
     let items = rows
         .into_iter()

@@ -10,6 +10,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
 use crate::service::db::{videos, webhooks};
+use crate::service::video_status::VideoStatus;
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in it).
 pub fn prometheus() -> PrometheusHandle {
@@ -34,10 +35,10 @@ pub fn prometheus() -> PrometheusHandle {
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", body = String, example = "# TYPE hls_videos gauge\nhls_videos{status=\"completed\"} 42\nhls_queue_depth 3\n")))]
 pub async fn metrics(State(state): State<AppState>) -> String {
     if let Ok(counts) = videos::count_by_status(&state.pool).await {
-        for status in videos::STATUSES {
-            let count = count_of(&counts, status);
-            metrics::gauge!("hls_videos", "status" => status).set(count);
-            if status == "pending" {
+        for status in VideoStatus::ALL {
+            let count = count_of(&counts, &status);
+            metrics::gauge!("hls_videos", "status" => status.as_str()).set(count);
+            if status == VideoStatus::Pending {
                 metrics::gauge!("hls_queue_depth").set(count);
             }
         }
@@ -45,13 +46,13 @@ pub async fn metrics(State(state): State<AppState>) -> String {
     if let Ok(counts) = webhooks::count_by_status(&state.pool).await {
         for status in ["pending", "delivered", "failed"] {
             metrics::gauge!("hls_webhook_deliveries", "status" => status)
-                .set(count_of(&counts, status));
+                .set(count_of(&counts, &status.to_string()));
         }
     }
     state.metrics.render()
 }
 
-fn count_of(counts: &[(String, i64)], status: &str) -> f64 {
+fn count_of<S: PartialEq>(counts: &[(S, i64)], status: &S) -> f64 {
     counts
         .iter()
         .find(|(s, _)| s == status)

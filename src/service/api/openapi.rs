@@ -63,3 +63,55 @@ impl Modify for ApiKeyScheme {
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` in `value`.
+    fn refs(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    match (key.as_str(), inner) {
+                        ("$ref", serde_json::Value::String(target)) => found.push(target.clone()),
+                        _ => refs(inner, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_video_is_described_field_by_field_and_every_reference_resolves() {
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &document["components"]["schemas"];
+        let mut found = Vec::new();
+        refs(&document, &mut found);
+        assert!(!found.is_empty());
+        for target in &found {
+            let name = target
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unexpected reference {target}"));
+            assert!(schemas.get(name).is_some(), "{target} does not resolve");
+        }
+        // The status is an enum of the statuses, not any string.
+        let status = &schemas["VideoStatus"]["enum"];
+        assert_eq!(
+            status,
+            &serde_json::json!(["pending", "processing", "completed", "failed", "canceled"])
+        );
+        // The source facts, the progress and the renditions are typed, not bare objects.
+        for (schema, field) in [
+            ("SourceInfo", "frame_rate"),
+            ("AudioInfo", "channels"),
+            ("Progress", "frames_expected"),
+            ("RenditionReport", "average_bandwidth"),
+        ] {
+            let text = schemas[schema].to_string();
+            assert!(text.contains(field), "{schema} lacks {field}: {text}");
+        }
+    }
+}

@@ -11,6 +11,7 @@ use super::problem::ApiError;
 use crate::service::db::videos;
 use crate::service::jobs::upload_path;
 use crate::service::video_resource::VideoResource;
+use crate::service::video_status::VideoStatus;
 
 /// Queues a failed video again with a fresh set of attempts, e.g. after a storage outage
 /// outlasted its retries. Possible while the server still holds its upload: it keeps it when
@@ -34,8 +35,8 @@ pub async fn retry_video(
     let row = videos::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::video_not_found(id))?;
-    if row.status != "failed" {
-        return Err(not_retryable(&row.status));
+    if row.status != VideoStatus::Failed {
+        return Err(not_retryable(row.status));
     }
     let source_kept = match &row.source_key {
         Some(key) => state.store.exists(key).await.map_err(|e| {
@@ -61,10 +62,11 @@ pub async fn retry_video(
         ));
     }
     if !videos::requeue_failed(&state.pool, id).await? {
-        let status = videos::get(&state.pool, id)
-            .await?
-            .map_or_else(|| "deleted".to_string(), |r| r.status);
-        return Err(not_retryable(&status));
+        // It changed meanwhile: retried by another request, or deleted.
+        return match videos::get(&state.pool, id).await? {
+            Some(now) => Err(not_retryable(now.status)),
+            None => Err(ApiError::video_not_found(id)),
+        };
     }
     tracing::info!("queued again");
     let row = videos::get(&state.pool, id)
@@ -73,7 +75,7 @@ pub async fn retry_video(
     Ok((StatusCode::ACCEPTED, Json(row.into())))
 }
 
-fn not_retryable(status: &str) -> ApiError {
+fn not_retryable(status: VideoStatus) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "not-retryable",

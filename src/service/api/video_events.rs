@@ -26,7 +26,7 @@ use super::client_id::ClientId;
 use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::stream_slots::StreamSlot;
-use crate::service::db::videos::{self, VideoRow, is_final};
+use crate::service::db::videos::{self, VideoRow};
 
 /// The shortest gap between two progress events of one stream (about 10 a second).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -76,7 +76,7 @@ pub async fn video_events(
     // An id beyond the video's version is not one this stream gave (a restored database, a
     // client mixing streams up): start over with a snapshot.
     let seen = if seen > row.version { 0 } else { seen };
-    if is_final(&row.status) && row.version <= seen {
+    if row.status.is_final() && row.version <= seen {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let slot = state.event_streams.take(client)?;
@@ -182,7 +182,7 @@ impl EventStream {
     }
 
     async fn send_row(&mut self, row: VideoRow) -> Next {
-        let finished = is_final(&row.status);
+        let finished = row.status.is_final();
         if row.version > self.sent {
             let version = row.version;
             let resource = self.state.present(row, &self.headers);

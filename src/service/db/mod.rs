@@ -34,20 +34,10 @@ pub async fn connect_and_migrate(url: &str, connections: u32) -> anyhow::Result<
 }
 
 /// Whether `error` may go away by itself (the database restarting or unreachable), so the
-/// same statement is worth trying again later.
+/// same statement is worth trying again later: a [transient](ErrorKind::Transient) error on
+/// a pool that is still open (a closed pool means this process is shutting down).
 pub fn is_transient(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::WorkerCrashed => true,
-        // Class 08: connection exceptions; 57P01-57P03: shutting down, cannot connect now.
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
-    }
+    !matches!(error, sqlx::Error::PoolClosed) && ErrorKind::of(error) == ErrorKind::Transient
 }
 
 async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
@@ -124,12 +114,15 @@ impl ErrorKind {
 }
 
 /// Connection exceptions (08), insufficient resources (53), operator intervention such as a
-/// shutdown or a server not yet accepting connections (57P01-57P03), serialization failures
-/// and deadlocks (40001, 40P01).
+/// shutdown, a server not yet accepting connections or an idle session closed (57P01-57P03,
+/// 57P05), serialization failures and deadlocks (40001, 40P01).
 fn is_transient_sqlstate(code: &str) -> bool {
     code.starts_with("08")
         || code.starts_with("53")
-        || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "57P05" | "40001" | "40P01"
+        )
 }
 
 #[cfg(test)]

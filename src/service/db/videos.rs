@@ -3,7 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
+use sqlx::types::Json;
 use uuid::Uuid;
+
+use crate::service::video_status::VideoStatus;
+use crate::{Progress, RenditionReport, SourceInfo};
 
 /// The channel workers LISTEN on; a new job NOTIFYs it.
 pub const JOBS_CHANNEL: &str = "hls_transcoder_jobs";
@@ -13,26 +17,18 @@ pub const VIDEO_EVENTS_CHANNEL: &str = "hls_transcoder_video_events";
 /// The channel a trigger NOTIFYs when a webhook event is written to the outbox.
 pub const WEBHOOKS_CHANNEL: &str = "hls_transcoder_webhooks";
 
-/// Every status a video can have (the `videos.status` CHECK constraint).
-pub const STATUSES: [&str; 5] = ["pending", "processing", "completed", "failed", "canceled"];
-
-/// Whether a status is final: nothing changes it any more but a retry.
-pub fn is_final(status: &str) -> bool {
-    matches!(status, "completed" | "failed" | "canceled")
-}
-
 /// A video as stored.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 #[expect(missing_docs, reason = "the columns are documented in the migration")]
 pub struct VideoRow {
     pub id: Uuid,
-    pub status: String,
+    pub status: VideoStatus,
     pub original_filename: Option<String>,
     pub content_type: Option<String>,
     pub source_bytes: i64,
-    pub source: Value,
-    pub progress: Option<Value>,
-    pub renditions: Option<Value>,
+    pub source: Json<SourceInfo>,
+    pub progress: Option<Json<Progress>>,
+    pub renditions: Option<Json<Vec<RenditionReport>>>,
     pub playback_url: Option<String>,
     pub duration_seconds: Option<f64>,
     pub output_bytes: Option<i64>,
@@ -150,7 +146,7 @@ pub async fn insert(
 /// One video.
 #[tracing::instrument(level = "debug", skip(pool))]
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
-    sqlx::query_as!(VideoRow, "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
+    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
         .fetch_optional(pool)
         .await
 }
@@ -175,20 +171,20 @@ pub async fn output_prefix(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Strin
 #[tracing::instrument(skip(pool))]
 pub async fn list(
     pool: &PgPool,
-    status: Option<&str>,
+    status: Option<VideoStatus>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> sqlx::Result<Vec<VideoRow>> {
     let (after_time, after_id) = after.unzip();
     sqlx::query_as!(
         VideoRow,
-        "SELECT id, status, original_filename, content_type, source_bytes, source, progress, renditions, playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at
+        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at
          FROM videos
          WHERE ($1::text IS NULL OR status = $1)
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
          ORDER BY created_at DESC, id DESC
          LIMIT $4",
-        status,
+        status.map(VideoStatus::as_str),
         after_time,
         after_id,
         limit,
@@ -304,7 +300,7 @@ pub async fn cancel_requested(
 pub async fn statuses(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<VideoStatusRow>> {
     sqlx::query_as!(
         VideoStatusRow,
-        "SELECT id, status, finished_at FROM videos WHERE id = ANY($1)",
+        "SELECT id, status AS \"status: VideoStatus\", finished_at FROM videos WHERE id = ANY($1)",
         ids
     )
     .fetch_all(pool)
@@ -316,8 +312,8 @@ pub async fn statuses(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<VideoStat
 pub struct VideoStatusRow {
     /// The video.
     pub id: Uuid,
-    /// Its status (`videos.status`).
-    pub status: String,
+    /// Its status.
+    pub status: VideoStatus,
     /// When it ended, if it has.
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -388,7 +384,7 @@ pub async fn finish_unsuccessfully(
     pool: &PgPool,
     id: Uuid,
     lease_token: Uuid,
-    status: &str,
+    status: VideoStatus,
     error: Option<(&str, &str)>,
 ) -> sqlx::Result<()> {
     let (code, message) = error.unzip();
@@ -398,7 +394,7 @@ pub async fn finish_unsuccessfully(
          WHERE id = $1 AND lease_owner = $2",
         id,
         lease_token,
-        status,
+        status.as_str(),
         code,
         message,
     )
@@ -470,11 +466,11 @@ pub enum CancelOutcome {
     /// No such video.
     NotFound,
     /// It had already ended with this status.
-    AlreadyFinished(String),
+    AlreadyFinished(VideoStatus),
     /// A pending job is now canceled; a running one will stop shortly.
     Accepted {
         /// `canceled`, or `processing` while the worker stops.
-        status: String,
+        status: VideoStatus,
     },
 }
 
@@ -486,7 +482,7 @@ pub async fn request_cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<CancelOutco
                 status = CASE WHEN status = 'pending' THEN 'canceled' ELSE status END,
                 finished_at = CASE WHEN status = 'pending' THEN now() ELSE finished_at END
          WHERE id = $1 AND status IN ('pending', 'processing')
-         RETURNING status",
+         RETURNING status AS \"status: VideoStatus\"",
         id
     )
     .fetch_optional(pool)
@@ -494,9 +490,12 @@ pub async fn request_cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<CancelOutco
     if let Some(status) = updated {
         return Ok(CancelOutcome::Accepted { status });
     }
-    let current = sqlx::query_scalar!("SELECT status FROM videos WHERE id = $1", id)
-        .fetch_optional(pool)
-        .await?;
+    let current = sqlx::query_scalar!(
+        "SELECT status AS \"status: VideoStatus\" FROM videos WHERE id = $1",
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
     Ok(current.map_or(CancelOutcome::NotFound, CancelOutcome::AlreadyFinished))
 }
 
@@ -523,9 +522,11 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
 }
 
 /// Videos per status, for metrics.
-pub async fn count_by_status(pool: &PgPool) -> sqlx::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query!("SELECT status, count(*) AS \"count!\" FROM videos GROUP BY status")
-        .fetch_all(pool)
-        .await?;
+pub async fn count_by_status(pool: &PgPool) -> sqlx::Result<Vec<(VideoStatus, i64)>> {
+    let rows = sqlx::query!(
+        "SELECT status AS \"status: VideoStatus\", count(*) AS \"count!\" FROM videos GROUP BY status"
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
 }

@@ -23,6 +23,7 @@ use crate::service::backoff::Backoff;
 use crate::service::db::is_transient;
 use crate::service::db::videos::{self, ClaimedJob, Completion};
 use crate::service::storage::{S3Sink, claim_prefix};
+use crate::service::video_status::VideoStatus;
 use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
 
 /// At most this often is progress written to the database (and so streamed to clients).
@@ -226,7 +227,13 @@ impl ConversionJob {
                 // Clean up first: once the status is final, nothing of the video is public.
                 self.remove_own_output().await;
                 let recorded = persist("recording the cancel", || {
-                    videos::finish_unsuccessfully(pool, id, self.lease_token, "canceled", None)
+                    videos::finish_unsuccessfully(
+                        pool,
+                        id,
+                        self.lease_token,
+                        VideoStatus::Canceled,
+                        None,
+                    )
                 })
                 .await;
                 if let Err(error) = recorded {
@@ -296,7 +303,13 @@ impl ConversionJob {
             self.discard_source().await;
         }
         let recorded = persist("recording the failure", || {
-            videos::finish_unsuccessfully(pool, self.job.id, self.lease_token, "failed", error)
+            videos::finish_unsuccessfully(
+                pool,
+                self.job.id,
+                self.lease_token,
+                VideoStatus::Failed,
+                error,
+            )
         })
         .await;
         if let Err(db) = recorded {

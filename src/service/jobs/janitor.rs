@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::service::storage::ObjectStore;
+use crate::service::video_status::VideoStatus;
 
 /// How often the directory is swept.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
@@ -143,9 +144,9 @@ async fn unneeded(
         .iter()
         .filter(|(id, age)| match rows.iter().find(|r| r.id == *id) {
             None => *age > orphan_age,
-            Some(r) => match r.status.as_str() {
-                "completed" | "canceled" => true,
-                "failed" => r
+            Some(r) => match r.status {
+                VideoStatus::Completed | VideoStatus::Canceled => true,
+                VideoStatus::Failed => r
                     .finished_at
                     .is_none_or(|finished| Utc::now() - finished > keep_failed),
                 _ => false,
