@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::service::api::{self, AppState};
 use crate::service::config::{Role, ServeConfig};
 use crate::service::jobs::{WorkerPool, WorkerSettings};
-use crate::service::storage::{ObjectStore, S3Settings};
+use crate::service::storage::{BucketAccess, ObjectStore, S3Settings};
 
 /// Uploads of one job's segments in flight at once.
 const UPLOAD_CONCURRENCY: usize = 8;
@@ -60,7 +60,11 @@ impl Application {
         let store = Arc::new(ObjectStore::new(&settings).await);
         if !config.no_create_bucket {
             store
-                .ensure_bucket(!config.private_playback)
+                .ensure_bucket(if config.private_playback {
+                    BucketAccess::Private
+                } else {
+                    BucketAccess::PublicRead
+                })
                 .await
                 .context("Failed to prepare the bucket")?;
         }
@@ -110,7 +114,7 @@ impl Application {
                 Duration::from_secs(config.edge.probe_timeout_seconds.max(1)),
                 config.edge.probe_memory_limit.0,
             ),
-            upload_pace: api::create_video::UploadPace {
+            upload_pace: api::upload_intake::UploadPace {
                 window: Duration::from_secs_f64(config.edge.upload_stall_seconds.max(0.1)),
                 min_bytes_per_second: config.edge.upload_min_rate,
             },

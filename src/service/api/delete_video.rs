@@ -8,8 +8,8 @@ use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
 use crate::service::db::videos;
-use crate::service::jobs::upload_path;
 use crate::service::storage::video_prefix;
+use crate::service::uploads::upload_path;
 
 /// Deletes a video: a running conversion is stopped, the published objects and the upload
 /// are removed, then the record.

@@ -21,6 +21,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod retry_video;
 pub mod stream_slots;
+pub mod upload_intake;
 pub mod video_events;
 pub mod web_page;
 pub mod webhook_deliveries;
@@ -73,7 +74,7 @@ pub struct AppState {
     /// cannot take the API down.
     pub probes: isolated_probe::ProbeRunner,
     /// How slowly an upload may come before it gets 408.
-    pub upload_pace: create_video::UploadPace,
+    pub upload_pace: upload_intake::UploadPace,
     /// Caps on open event streams.
     pub event_streams: stream_slots::StreamSlots,
 }

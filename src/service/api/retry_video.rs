@@ -9,7 +9,7 @@ use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
 use crate::service::db::videos;
-use crate::service::jobs::upload_path;
+use crate::service::uploads::upload_path;
 use crate::service::video_resource::VideoResource;
 use crate::service::video_status::VideoStatus;
 

@@ -403,18 +403,33 @@ pub async fn finish_unsuccessfully(
     Ok(())
 }
 
-/// Puts a job this worker holds back in the queue: after a failure worth retrying (the
-/// attempt counts, and the job waits `delay_seconds`), or at shutdown (`refund_attempt`: it
-/// does not count, and another worker may take it at once).
+/// Why a job goes back to the queue, which decides whether its attempt counts and when it
+/// may run again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Requeue {
+    /// After a failure worth retrying: the attempt counts, and the job waits this long.
+    Retry {
+        /// Seconds before any worker may take it again.
+        delay_seconds: f64,
+    },
+    /// This worker is shutting down: the attempt does not count, and another worker may take
+    /// it at once.
+    ShuttingDown,
+}
+
+/// Puts a job this worker holds back in the queue (see [`Requeue`]).
 pub async fn release(
     pool: &PgPool,
     id: Uuid,
     lease_token: Uuid,
-    refund_attempt: bool,
-    delay_seconds: f64,
+    why: Requeue,
     error: Option<(&str, &str)>,
 ) -> sqlx::Result<()> {
     let (code, message) = error.unzip();
+    let (refund_attempt, delay_seconds) = match why {
+        Requeue::Retry { delay_seconds } => (false, delay_seconds),
+        Requeue::ShuttingDown => (true, 0.0),
+    };
     sqlx::query!(
         "UPDATE videos SET status = 'pending', attempts = attempts - CASE WHEN $3 THEN 1 ELSE 0 END,
                 run_after = now() + make_interval(secs => $4),

@@ -8,46 +8,37 @@
 //! (self-fencing), so by the time another worker may claim the job this one has stopped; and
 //! whatever it still did could not reach the new claim's output.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::worker_pool::WorkerSettings;
+use super::lease_keeper::{LeaseKeeper, StopReason, fence_after};
+use super::progress_writer::save_progress;
+use super::worker_settings::WorkerSettings;
 use crate::service::backoff::Backoff;
 use crate::service::db::is_transient;
-use crate::service::db::videos::{self, ClaimedJob, Completion};
+use crate::service::db::videos::{self, ClaimedJob, Completion, Requeue};
 use crate::service::storage::{S3Sink, claim_prefix};
+use crate::service::uploads::upload_path;
 use crate::service::video_status::VideoStatus;
 use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
 
-/// At most this often is progress written to the database (and so streamed to clients).
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+/// What becomes of a failed job's upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterFailure {
+    /// The failure was ours (a timeout, an outage): the upload stays for a retry.
+    KeepUpload,
+    /// The video itself cannot be converted, or its upload is gone: nothing to retry with.
+    DiscardUpload,
+}
+
 /// How long the outcome of a finished conversion is retried during a database outage.
 const PERSIST_PATIENCE: Duration = Duration::from_secs(600);
-
-/// Where an upload waits: named by the server-made id only.
-pub(crate) fn upload_path(dir: &Path, id: Uuid) -> PathBuf {
-    dir.join(format!("{id}.upload"))
-}
-
-/// Why a conversion was told to stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StopReason {
-    /// A client asked.
-    CancelRequested,
-    /// The service is shutting down: hand the job back.
-    ShuttingDown,
-    /// Another worker holds the lease now, or may soon: it could not be renewed in time.
-    LeaseLost,
-    /// It ran past the job time limit.
-    TimedOut,
-}
 
 pub(super) struct ConversionJob {
     /// This claim's lease token: every owner-checked write names it.
@@ -76,7 +67,8 @@ impl ConversionJob {
         }
         if !path.exists() {
             let message = "the uploaded file is no longer on the server; upload the video again";
-            self.record_failure("source-missing", message, false).await;
+            self.record_failure("source-missing", message, AfterFailure::DiscardUpload)
+                .await;
             return;
         }
         // An earlier claim may have died mid-way, or been handed back at shutdown: what it
@@ -196,7 +188,7 @@ impl ConversionJob {
             Some(StopReason::ShuttingDown) => {
                 tracing::info!("handing the job back to the queue");
                 let released = persist("handing the job back", || {
-                    videos::release(pool, id, self.lease_token, true, 0.0, None)
+                    videos::release(pool, id, self.lease_token, Requeue::ShuttingDown, None)
                 })
                 .await;
                 if let Err(error) = released {
@@ -221,7 +213,8 @@ impl ConversionJob {
                     "the conversion ran longer than the limit of {} s (JOB_TIMEOUT_SECONDS) and was stopped; retry it, or raise the limit",
                     self.settings.job_timeout.as_secs()
                 );
-                self.record_failure("job-timeout", &message, true).await;
+                self.record_failure("job-timeout", &message, AfterFailure::KeepUpload)
+                    .await;
             }
             Some(StopReason::CancelRequested) | None => {
                 // Clean up first: once the status is final, nothing of the video is public.
@@ -247,15 +240,19 @@ impl ConversionJob {
     async fn record_error(&self, error: &Error) {
         if error.is_client_error() {
             tracing::info!(code = error.code(), %error, "the video cannot be converted");
-            self.record_failure(error.code(), &error.to_string(), false)
-                .await;
+            self.record_failure(
+                error.code(),
+                &error.to_string(),
+                AfterFailure::DiscardUpload,
+            )
+            .await;
         } else if matches!(error, Error::Sink { .. }) {
             tracing::warn!(%error, "publishing to storage failed");
             let message = format!("storing the output failed: {error}");
             self.retry_or_fail("storage-unavailable", &message).await;
         } else {
             tracing::error!(code = error.code(), %error, "conversion failed");
-            self.record_failure(error.code(), &error.to_string(), true)
+            self.record_failure(error.code(), &error.to_string(), AfterFailure::KeepUpload)
                 .await;
         }
     }
@@ -270,8 +267,9 @@ impl ConversionJob {
                     &self.settings.pool,
                     self.job.id,
                     self.lease_token,
-                    false,
-                    delay,
+                    Requeue::Retry {
+                        delay_seconds: delay,
+                    },
                     error,
                 )
             })
@@ -285,13 +283,15 @@ impl ConversionJob {
                 "{message} (gave up after {} attempts; POST /v1/videos/{}/retry queues it again)",
                 self.job.attempt, self.job.id
             );
-            self.record_failure(code, &message, true).await;
+            self.record_failure(code, &message, AfterFailure::KeepUpload)
+                .await;
         }
     }
 
-    /// Fails the job. `keep_source`: the failure was not the video's fault, so its upload
-    /// stays for `POST /v1/videos/{id}/retry` (until the janitor's retention runs out).
-    async fn record_failure(&self, code: &str, message: &str, keep_source: bool) {
+    /// Fails the job, keeping its upload for `POST /v1/videos/{id}/retry` (until the
+    /// janitor's retention runs out) when the failure was not the video's fault.
+    async fn record_failure(&self, code: &str, message: &str, upload: AfterFailure) {
+        let keep_source = upload == AfterFailure::KeepUpload;
         let pool = &self.settings.pool;
         let error = Some((code, message));
         self.remove_own_output().await;
@@ -374,7 +374,8 @@ impl ConversionJob {
                 if missing {
                     let message =
                         "the staged upload is no longer in the bucket; upload the video again";
-                    self.record_failure("source-missing", message, false).await;
+                    self.record_failure("source-missing", message, AfterFailure::DiscardUpload)
+                        .await;
                 } else {
                     tracing::warn!(error = %format!("{error:#}"), "fetching the staged upload failed");
                     let message = format!("fetching the upload from storage failed: {error:#}");
@@ -443,89 +444,6 @@ impl ConversionJob {
     }
 }
 
-/// How long after the last successful renewal a worker stops converting: before the lease
-/// can run out, with a sixth of it to spare for the stop itself (at most a packet's decode).
-fn fence_after(lease_seconds: f64) -> Duration {
-    Duration::from_secs_f64(lease_seconds * 5.0 / 6.0)
-}
-
-/// Holds a running job's lease: renews it every third of it and stops the conversion when the
-/// lease is lost, cannot be renewed in time, a cancel is requested, the time limit passes, or
-/// the service hands jobs back.
-struct LeaseKeeper {
-    lease_seconds: f64,
-    /// When the last renewal that succeeded was asked for (or the claim).
-    last_renewal: Instant,
-    time_limit: Duration,
-    pool: PgPool,
-    id: Uuid,
-    lease_token: Uuid,
-    cancel: CancelToken,
-    reason: Arc<Mutex<Option<StopReason>>>,
-}
-
-impl LeaseKeeper {
-    fn stop(&self, why: StopReason) {
-        self.reason
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert(why);
-        self.cancel.cancel();
-    }
-
-    async fn run(mut self, hand_back: CancellationToken, done: CancellationToken) {
-        let started = Instant::now();
-        let period = Duration::from_secs_f64(self.lease_seconds / 3.0);
-        let fence = fence_after(self.lease_seconds);
-        loop {
-            tokio::select! {
-                () = done.cancelled() => return,
-                () = hand_back.cancelled() => { self.stop(StopReason::ShuttingDown); return; }
-                () = tokio::time::sleep(Duration::from_millis(500)) => {}
-            }
-            if started.elapsed() > self.time_limit {
-                self.stop(StopReason::TimedOut);
-                return;
-            }
-            // Cancels are looked for twice a second; the lease is renewed every third of it.
-            // A query may hang (a partition drops packets rather than refusing them): none may
-            // outlive the moment this worker must stop.
-            let deadline = self.last_renewal + fence;
-            let asked = Instant::now();
-            let renew = asked.duration_since(self.last_renewal) >= period;
-            let query = async {
-                if renew {
-                    videos::heartbeat(&self.pool, self.id, self.lease_token, self.lease_seconds)
-                        .await
-                } else {
-                    videos::cancel_requested(&self.pool, self.id, self.lease_token).await
-                }
-            };
-            let outcome = tokio::time::timeout_at(deadline.into(), query).await;
-            match outcome {
-                Ok(Ok(Some(true))) => self.stop(StopReason::CancelRequested),
-                Ok(Ok(Some(false))) => {
-                    if renew {
-                        self.last_renewal = asked;
-                    }
-                }
-                Ok(Ok(None)) => self.stop(StopReason::LeaseLost),
-                Ok(Err(error)) => tracing::warn!(%error, "heartbeat failed"),
-                Err(_) => tracing::warn!("heartbeat timed out"),
-            }
-            if Instant::now() >= self.last_renewal + fence {
-                // Another worker may claim the job once the lease runs out: stop before that.
-                tracing::warn!(
-                    seconds = self.last_renewal.elapsed().as_secs_f64(),
-                    "the lease could not be renewed in time; stopping the conversion"
-                );
-                self.stop(StopReason::LeaseLost);
-                return;
-            }
-        }
-    }
-}
-
 /// Runs a database write again while the database is unreachable (for up to
 /// [`PERSIST_PATIENCE`]), so that an outage delays recording an outcome instead of losing it.
 async fn persist<T, F, Fut>(what: &str, write: F) -> sqlx::Result<T>
@@ -541,34 +459,4 @@ where
         tracing::warn!(%error, "{what}: the database is unavailable; trying again");
     };
     backoff.run(is_transient, on_retry, write).await.outcome
-}
-
-/// Writes the newest progress at most every [`PROGRESS_INTERVAL`]; returns the last one.
-async fn save_progress(
-    pool: PgPool,
-    id: Uuid,
-    worker: Uuid,
-    mut updates: watch::Receiver<Option<Value>>,
-    done: CancellationToken,
-) -> Option<Value> {
-    let mut last = None;
-    loop {
-        tokio::select! {
-            () = done.cancelled() => return updates.borrow().clone().or(last),
-            changed = updates.changed() => if changed.is_err() { return last; },
-        }
-        let progress = updates.borrow_and_update().clone();
-        if let Some(progress) = &progress {
-            if let Err(error) = videos::save_progress(&pool, id, worker, progress).await {
-                tracing::debug!(%error, "progress not saved");
-            }
-        }
-        last = progress;
-        // The pause must end with the conversion: the job records its outcome only after
-        // this task returns, and an uninterrupted sleep delayed it by up to the interval.
-        tokio::select! {
-            () = done.cancelled() => return updates.borrow().clone().or(last),
-            () = tokio::time::sleep(PROGRESS_INTERVAL) => {}
-        }
-    }
 }

@@ -5,7 +5,10 @@
 
 mod conversion_job;
 pub mod janitor;
+mod lease_keeper;
+mod progress_writer;
 mod worker_pool;
+mod worker_settings;
 
-pub(crate) use conversion_job::upload_path;
-pub use worker_pool::{WorkerPool, WorkerSettings};
+pub use worker_pool::WorkerPool;
+pub use worker_settings::WorkerSettings;

@@ -1,10 +1,8 @@
 //! A pool of workers, each claiming one job at a time.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -12,37 +10,13 @@ use uuid::Uuid;
 
 use super::conversion_job::ConversionJob;
 use super::janitor;
-use crate::ConvertOptions;
+use super::worker_settings::WorkerSettings;
 use crate::service::db::notifications;
 use crate::service::db::videos;
 use crate::service::db::videos::JOBS_CHANNEL;
-use crate::service::storage::ObjectStore;
 
 /// How often an idle worker looks for work when no notification comes.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
-
-/// What every worker needs.
-#[derive(Clone)]
-pub struct WorkerSettings {
-    /// The database.
-    pub pool: PgPool,
-    /// The bucket.
-    pub store: Arc<ObjectStore>,
-    /// Where uploads wait.
-    pub upload_dir: PathBuf,
-    /// Conversion options.
-    pub options: ConvertOptions,
-    /// Concurrent uploads per job.
-    pub upload_concurrency: usize,
-    /// Lease of a claimed job; a heartbeat renews it every third of it, and a job whose
-    /// worker died is taken over once it runs out.
-    pub lease_seconds: f64,
-    /// A conversion running longer is stopped and fails.
-    pub job_timeout: Duration,
-    /// How long the upload of a video that failed through no fault of its own is kept for a
-    /// retry.
-    pub keep_failed_uploads: Duration,
-}
 
 /// Running workers.
 pub struct WorkerPool {

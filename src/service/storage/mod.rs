@@ -1,9 +1,11 @@
 //! Object storage: the S3 bucket the HLS output is published to, and the sink that uploads a
 //! conversion's segments while it runs.
 
+mod bucket_setup;
 mod object_store;
 mod s3_sink;
 
+pub use bucket_setup::BucketAccess;
 pub use object_store::{ObjectStore, S3Settings};
 pub use s3_sink::S3Sink;
 
