@@ -297,6 +297,19 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl ServeConfig {
+    /// What `hls-ladder serve` runs with when given no flag, whatever the environment holds:
+    /// every default, from the flags' own declarations. For embedding the service, and for
+    /// its tests, which change only what they need.
+    pub fn defaults() -> ServeConfig {
+        use clap::FromArgMatches;
+        let command = ServeConfig::augment_args(clap::Command::new("serve").no_binary_name(true))
+            .mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(std::iter::empty::<String>())
+            .expect("every flag of `serve` has a default");
+        ServeConfig::from_arg_matches(&matches).expect("the defaults are valid")
+    }
+
     /// The conversion options every job uses.
     pub fn convert_options(&self) -> ConvertOptions {
         ConvertOptions {
@@ -509,6 +522,19 @@ impl FromStr for ByteSize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_defaults_are_the_flags_defaults() {
+        let defaults = ServeConfig::defaults();
+        assert_eq!(defaults.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(defaults.s3_bucket, "videos");
+        assert_eq!(defaults.upload_limit, ByteSize(2 << 30));
+        assert_eq!(defaults.segment_seconds, 6.0);
+        assert_eq!(defaults.lease_seconds, 30.0);
+        assert!(defaults.api_keys.is_empty() && defaults.webhook_urls.is_empty());
+        assert_eq!(defaults.role, Role::All);
+        assert_eq!(defaults.log_format, LogFormat::Text);
+    }
 
     #[test]
     fn sizes_parse_with_binary_and_decimal_units() {

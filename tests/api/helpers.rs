@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::synthetic_clip::Clip;
-use hls_ladder::service::config::{ByteSize, EdgeLimits, LogFormat, Resolution, Role, ServeConfig};
+use hls_ladder::Preset;
+use hls_ladder::service::config::{ByteSize, ServeConfig};
 use hls_ladder::service::server::Application;
-use hls_ladder::{DEFAULT_LADDER, Preset};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -37,57 +37,30 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
-/// A config for a fresh database and bucket, listening on port 0.
+/// A config for a fresh database and bucket, listening on port 0: the service's defaults,
+/// with what a test needs changed (one worker, a fast ladder, short leases and limits).
 pub fn test_config(temp: &Path) -> ServeConfig {
     let name = Uuid::new_v4().simple().to_string();
     ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        role: Role::All,
         database_url: format!("{}/test_{name}", database_base_url()),
         db_connections: 8,
         s3_endpoint: Some(s3_endpoint()),
         s3_bucket: format!("test-{}", &name[..20]),
-        s3_public_url: None,
-        aws_region: "us-east-1".into(),
         aws_access_key_id: Some("test".into()),
         aws_secret_access_key: Some("test".into()),
-        s3_path_style: true,
-        no_create_bucket: false,
         workers: 1,
         upload_limit: ByteSize(64 << 20),
         temp_dir: Some(temp.to_path_buf()),
         segment_seconds: 2.0,
-        ladder: DEFAULT_LADDER.to_vec(),
         preset: Preset::Ultrafast,
-        max_attempts: 3,
         lease_seconds: 3.0,
         shutdown_grace_seconds: 5,
-        max_duration_seconds: 14400.0,
-        max_resolution: Resolution {
-            width: 7680,
-            height: 4320,
-        },
-        max_frames: 1_000_000,
         job_timeout_seconds: 600,
         s3_retry_seconds: 30.0,
-        keep_failed_uploads_hours: 24.0,
-        upload_rate: None,
-        private_playback: false,
         playback_link_seconds: 3600,
-        playback_secret: None,
-        public_api_url: None,
-        api_keys: Vec::new(),
-        private_reads: false,
-        allow_anonymous: false,
         probe_binary: Some(env!("CARGO_BIN_EXE_hls-ladder").into()),
-        webhook_urls: Vec::new(),
-        webhook_secret: None,
-        webhook_max_attempts: 12,
-        webhook_retry_seconds: 10.0,
-        webhook_timeout_seconds: 10.0,
-        web_vendor_dir: None,
-        log_format: LogFormat::Text,
-        edge: EdgeLimits::default(),
+        ..ServeConfig::defaults()
     }
 }
 
