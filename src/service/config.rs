@@ -1,7 +1,12 @@
 //! The service's configuration: command-line flags with environment fallbacks.
 //!
-//! Parsed once at start; everything downstream receives plain values. Secrets are never
-//! printed: `Debug` redacts them and `--help` hides their environment values.
+//! Parsed once at start; everything downstream receives plain values. The flags come in
+//! groups, flattened into [`ServeConfig`]: [`StorageConfig`], [`JobsConfig`],
+//! [`ConversionConfig`], [`AccessConfig`], [`WebhookConfig`] and [`EdgeLimits`]; a group that
+//! can be wrong checks itself ([`AccessConfig::check`], [`WebhookConfig::settings`]), and
+//! [`ServeConfig`] checks only what spans groups. [`ServeConfig::defaults`] is every default.
+//! Secrets are never printed: `Debug` redacts them and `--help` hides their environment
+//! values.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +40,50 @@ pub struct ServeConfig {
     /// them). Few is fast: see BENCHMARKS.md. Default: one more than the cores.
     #[arg(long, env = "DB_CONNECTIONS", default_value_t = default_db_connections())]
     pub db_connections: u32,
+    /// Where the HLS output is published: the S3 bucket and how to reach it.
+    #[command(flatten)]
+    pub storage: StorageConfig,
+    /// The workers and their jobs: how many at once, attempts, leases and time limits.
+    #[command(flatten)]
+    pub jobs: JobsConfig,
+    /// Largest accepted upload, e.g. 2GiB, 500MB or a number of bytes.
+    #[arg(long, env = "UPLOAD_LIMIT", default_value = "2GiB")]
+    pub upload_limit: ByteSize,
+    /// Where uploads wait for their conversion; the system's temporary directory by default.
+    #[arg(long, env = "TEMP_DIR")]
+    pub temp_dir: Option<PathBuf>,
+    /// What every job produces (segments, ladder, preset) and the largest input it accepts.
+    #[command(flatten)]
+    pub conversion: ConversionConfig,
+    /// Uploads allowed per client (API key, else IP address), e.g. `10/min`; a client over it
+    /// gets 429 with Retry-After. Unlimited when absent.
+    #[arg(long, env = "UPLOAD_RATE")]
+    pub upload_rate: Option<crate::service::api::rate_limit::UploadRate>,
+    /// Who may use the API and watch the videos: API keys, anonymous access, private playback.
+    #[command(flatten)]
+    pub access: AccessConfig,
+    /// The program that probes uploads in a child process; this one by default.
+    #[arg(long, env = "PROBE_BINARY", hide = true)]
+    pub probe_binary: Option<PathBuf>,
+    /// Webhook endpoints, their signing secret and their retries.
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
+    /// Where `npm ci --prefix web` put the page's packages (hls.js); by default
+    /// `web/node_modules` in the working directory, else in the source tree it was built from.
+    #[arg(long, env = "WEB_VENDOR_DIR")]
+    pub web_vendor_dir: Option<PathBuf>,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+    /// Limits at the HTTP edge.
+    #[command(flatten)]
+    pub edge: EdgeLimits,
+}
+
+/// Where the HLS output is published: the S3 bucket and how to reach it.
+#[derive(Clone, Args)]
+#[command(next_help_heading = "Storage (S3)")]
+pub struct StorageConfig {
     /// S3 endpoint, e.g. http://127.0.0.1:4566 for LocalStack; AWS's own when absent.
     #[arg(long, env = "S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
@@ -60,15 +109,41 @@ pub struct ServeConfig {
     /// Do not create the bucket (nor set its public-read policy and CORS) at start.
     #[arg(long, env = "NO_CREATE_BUCKET")]
     pub no_create_bucket: bool,
+    /// Seconds an upload to S3 is retried (with backoff) before the job's attempt gives up;
+    /// an S3 outage shorter than this only pauses the conversion.
+    #[arg(long, env = "S3_RETRY_SECONDS", default_value_t = 120.0)]
+    pub s3_retry_seconds: f64,
+}
+
+/// The workers and their jobs: how many at once, attempts, leases and time limits.
+#[derive(Clone, Args)]
+#[command(next_help_heading = "Jobs")]
+pub struct JobsConfig {
     /// Conversions that run at once; each uses every core, so the default is one per two cores.
     #[arg(long, env = "WORKERS", default_value_t = default_workers())]
     pub workers: usize,
-    /// Largest accepted upload, e.g. 2GiB, 500MB or a number of bytes.
-    #[arg(long, env = "UPLOAD_LIMIT", default_value = "2GiB")]
-    pub upload_limit: ByteSize,
-    /// Where uploads wait for their conversion; the system's temporary directory by default.
-    #[arg(long, env = "TEMP_DIR")]
-    pub temp_dir: Option<PathBuf>,
+    /// Attempts a job gets before it fails for good (a worker crash or a storage outage).
+    #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 3)]
+    pub max_attempts: i32,
+    /// Seconds a worker's lease on a job lasts; a job whose worker died is taken over after it.
+    #[arg(long, env = "LEASE_SECONDS", default_value_t = 30.0)]
+    pub lease_seconds: f64,
+    /// Seconds a running job may keep going after SIGTERM before it is handed back.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+    /// A conversion still running after this many seconds is stopped and fails (`job-timeout`).
+    #[arg(long, env = "JOB_TIMEOUT_SECONDS", default_value_t = 21600)]
+    pub job_timeout_seconds: u64,
+    /// Hours the upload of a video that failed through no fault of its own (storage outage,
+    /// lost workers, time limit) is kept, so `POST /v1/videos/{id}/retry` can queue it again.
+    #[arg(long, env = "KEEP_FAILED_UPLOADS_HOURS", default_value_t = 24.0)]
+    pub keep_failed_uploads_hours: f64,
+}
+
+/// What every job produces (segments, ladder, preset) and the largest input it accepts.
+#[derive(Clone, Args)]
+#[command(next_help_heading = "Conversion")]
+pub struct ConversionConfig {
     /// Target segment duration in seconds.
     #[arg(long, env = "SEGMENT_SECONDS", default_value_t = 6.0)]
     pub segment_seconds: f64,
@@ -83,15 +158,6 @@ pub struct ServeConfig {
     /// x264 preset.
     #[arg(long, env = "PRESET", default_value = "veryfast")]
     pub preset: Preset,
-    /// Attempts a job gets before it fails for good (a worker crash or a storage outage).
-    #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 3)]
-    pub max_attempts: i32,
-    /// Seconds a worker's lease on a job lasts; a job whose worker died is taken over after it.
-    #[arg(long, env = "LEASE_SECONDS", default_value_t = 30.0)]
-    pub lease_seconds: f64,
-    /// Seconds a running job may keep going after SIGTERM before it is handed back.
-    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
-    pub shutdown_grace_seconds: u64,
     /// Longest input accepted, in seconds; a longer upload is refused (422 `input-too-long`).
     #[arg(long, env = "MAX_DURATION_SECONDS", default_value_t = 14400.0)]
     pub max_duration_seconds: f64,
@@ -101,21 +167,24 @@ pub struct ServeConfig {
     /// Most video frames accepted (422 `too-many-frames`).
     #[arg(long, env = "MAX_FRAMES", default_value_t = 1_000_000)]
     pub max_frames: u64,
-    /// A conversion still running after this many seconds is stopped and fails (`job-timeout`).
-    #[arg(long, env = "JOB_TIMEOUT_SECONDS", default_value_t = 21600)]
-    pub job_timeout_seconds: u64,
-    /// Seconds an upload to S3 is retried (with backoff) before the job's attempt gives up;
-    /// an S3 outage shorter than this only pauses the conversion.
-    #[arg(long, env = "S3_RETRY_SECONDS", default_value_t = 120.0)]
-    pub s3_retry_seconds: f64,
-    /// Hours the upload of a video that failed through no fault of its own (storage outage,
-    /// lost workers, time limit) is kept, so `POST /v1/videos/{id}/retry` can queue it again.
-    #[arg(long, env = "KEEP_FAILED_UPLOADS_HOURS", default_value_t = 24.0)]
-    pub keep_failed_uploads_hours: f64,
-    /// Uploads allowed per client (API key, else IP address), e.g. `10/min`; a client over it
-    /// gets 429 with Retry-After. Unlimited when absent.
-    #[arg(long, env = "UPLOAD_RATE")]
-    pub upload_rate: Option<crate::service::api::rate_limit::UploadRate>,
+}
+
+/// Who may use the API and watch the videos: API keys, anonymous access, private playback.
+#[derive(Clone, Args)]
+#[command(next_help_heading = "Access")]
+pub struct AccessConfig {
+    /// API keys, comma-separated. When set, requests that change something need
+    /// `Authorization: Bearer KEY`; kept in memory only as SHA-256 digests.
+    #[arg(long, env = "API_KEYS", value_delimiter = ',', hide_env_values = true)]
+    pub api_keys: Vec<String>,
+    /// With API keys set, require a key for reading videos too (not for /healthz, /readyz,
+    /// /metrics and /openapi.json).
+    #[arg(long, env = "PRIVATE_READS")]
+    pub private_reads: bool,
+    /// Serve the API without API keys on an address other than loopback: anyone who reaches
+    /// it may upload, list, cancel and delete. Without this, such a start is refused.
+    #[arg(long, env = "ALLOW_ANONYMOUS")]
+    pub allow_anonymous: bool,
     /// Keep the bucket private: a completed video's `playback_url` is a link to this API,
     /// signed and valid for --playback-link-seconds, that serves its playlists with presigned
     /// segment URLs.
@@ -133,21 +202,12 @@ pub struct ServeConfig {
     /// from each request's Host header when absent.
     #[arg(long, env = "PUBLIC_API_URL")]
     pub public_api_url: Option<String>,
-    /// API keys, comma-separated. When set, requests that change something need
-    /// `Authorization: Bearer KEY`; kept in memory only as SHA-256 digests.
-    #[arg(long, env = "API_KEYS", value_delimiter = ',', hide_env_values = true)]
-    pub api_keys: Vec<String>,
-    /// With API keys set, require a key for reading videos too (not for /healthz, /readyz,
-    /// /metrics and /openapi.json).
-    #[arg(long, env = "PRIVATE_READS")]
-    pub private_reads: bool,
-    /// Serve the API without API keys on an address other than loopback: anyone who reaches
-    /// it may upload, list, cancel and delete. Without this, such a start is refused.
-    #[arg(long, env = "ALLOW_ANONYMOUS")]
-    pub allow_anonymous: bool,
-    /// The program that probes uploads in a child process; this one by default.
-    #[arg(long, env = "PROBE_BINARY", hide = true)]
-    pub probe_binary: Option<PathBuf>,
+}
+
+/// Webhook endpoints, their signing secret and their retries.
+#[derive(Clone, Args)]
+#[command(next_help_heading = "Webhooks")]
+pub struct WebhookConfig {
     /// Webhook endpoints, comma-separated URLs: each receives `video.completed`,
     /// `video.failed` and `video.canceled`. Set the same on every process.
     #[arg(
@@ -170,21 +230,12 @@ pub struct ServeConfig {
     /// Seconds a webhook receiver has to answer.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10.0)]
     pub webhook_timeout_seconds: f64,
-    /// Where `npm ci --prefix web` put the page's packages (hls.js); by default
-    /// `web/node_modules` in the working directory, else in the source tree it was built from.
-    #[arg(long, env = "WEB_VENDOR_DIR")]
-    pub web_vendor_dir: Option<PathBuf>,
-    /// Log format: `text` or `json`.
-    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
-    pub log_format: LogFormat,
-    /// Limits at the HTTP edge.
-    #[command(flatten)]
-    pub edge: EdgeLimits,
 }
 
 /// Limits at the HTTP edge: open connections, slow clients, probes of uploads, event streams.
 /// The defaults suit a public service on a small machine; see the README's table.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Limits at the HTTP edge")]
 pub struct EdgeLimits {
     /// HTTP connections open at once; further ones wait in the kernel's queue.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = EdgeLimits::DEFAULT.max_connections)]
@@ -253,19 +304,19 @@ impl std::fmt::Debug for ServeConfig {
             .field("listen", &self.listen)
             .field("role", &self.role)
             .field("database_url", &redact_url(&self.database_url))
-            .field("s3_endpoint", &self.s3_endpoint)
-            .field("s3_bucket", &self.s3_bucket)
-            .field("s3_public_url", &self.s3_public_url)
-            .field("workers", &self.workers)
+            .field("s3_endpoint", &self.storage.s3_endpoint)
+            .field("s3_bucket", &self.storage.s3_bucket)
+            .field("s3_public_url", &self.storage.s3_public_url)
+            .field("workers", &self.jobs.workers)
             .field("upload_limit", &self.upload_limit)
             .field("temp_dir", &self.temp_dir)
             .field(
                 "api_keys",
-                &format_args!("{} configured", self.api_keys.len()),
+                &format_args!("{} configured", self.access.api_keys.len()),
             )
             .field(
                 "webhook_urls",
-                &format_args!("{} configured", self.webhook_urls.len()),
+                &format_args!("{} configured", self.webhooks.webhook_urls.len()),
             )
             .finish_non_exhaustive()
     }
@@ -310,6 +361,58 @@ impl ServeConfig {
         ServeConfig::from_arg_matches(&matches).expect("the defaults are valid")
     }
 
+    /// The conversion options every job uses (see [`ConversionConfig::convert_options`]).
+    pub fn convert_options(&self) -> ConvertOptions {
+        self.conversion.convert_options()
+    }
+
+    /// The largest input accepted (see [`ConversionConfig::source_limits`]).
+    pub fn source_limits(&self) -> SourceLimits {
+        self.conversion.source_limits()
+    }
+
+    /// The longest a conversion may run.
+    pub fn job_timeout(&self) -> Duration {
+        Duration::from_secs(self.jobs.job_timeout_seconds)
+    }
+
+    /// Where uploads are kept until converted.
+    pub fn upload_dir(&self) -> PathBuf {
+        self.temp_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("hls-ladder-uploads")
+    }
+
+    /// The webhook settings, checked ([`WebhookConfig::settings`]); `None` without
+    /// WEBHOOK_URLS. With private playback, a webhook's `playback_url` is a signed link to the
+    /// API, so the API's secret and public URL must be known where webhooks are sent from.
+    pub fn webhook_settings(
+        &self,
+    ) -> anyhow::Result<Option<crate::service::webhooks::WebhookSettings>> {
+        let settings = self.webhooks.settings()?;
+        anyhow::ensure!(
+            settings.is_none()
+                || !self.access.private_playback
+                || (self.access.playback_secret.is_some() && self.access.public_api_url.is_some()),
+            "with PRIVATE_PLAYBACK, a webhook's playback_url is a signed link to the API: set PLAYBACK_SECRET (the API's) and PUBLIC_API_URL where webhooks are sent from"
+        );
+        Ok(settings)
+    }
+
+    /// Refuses what would leave the service open to anyone by mistake (see
+    /// [`AccessConfig::check`]).
+    pub fn check_access(&self) -> anyhow::Result<()> {
+        self.access.check(self.role, self.listen)
+    }
+
+    /// The grace period after SIGTERM.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.jobs.shutdown_grace_seconds)
+    }
+}
+
+impl ConversionConfig {
     /// The conversion options every job uses.
     pub fn convert_options(&self) -> ConvertOptions {
         ConvertOptions {
@@ -330,24 +433,11 @@ impl ServeConfig {
             max_frames: self.max_frames,
         }
     }
+}
 
-    /// The longest a conversion may run.
-    pub fn job_timeout(&self) -> Duration {
-        Duration::from_secs(self.job_timeout_seconds)
-    }
-
-    /// Where uploads are kept until converted.
-    pub fn upload_dir(&self) -> PathBuf {
-        self.temp_dir
-            .clone()
-            .unwrap_or_else(std::env::temp_dir)
-            .join("hls-ladder-uploads")
-    }
-
+impl WebhookConfig {
     /// The webhook settings, checked; `None` without WEBHOOK_URLS.
-    pub fn webhook_settings(
-        &self,
-    ) -> anyhow::Result<Option<crate::service::webhooks::WebhookSettings>> {
+    pub fn settings(&self) -> anyhow::Result<Option<crate::service::webhooks::WebhookSettings>> {
         let endpoints: Vec<String> = self
             .webhook_urls
             .iter()
@@ -373,11 +463,6 @@ impl ServeConfig {
             "WEBHOOK_SECRET must be set, at least 16 characters, with WEBHOOK_URLS: receivers check each request's signature with it"
         );
         anyhow::ensure!(
-            !self.private_playback
-                || (self.playback_secret.is_some() && self.public_api_url.is_some()),
-            "with PRIVATE_PLAYBACK, a webhook's playback_url is a signed link to the API: set PLAYBACK_SECRET (the API's) and PUBLIC_API_URL where webhooks are sent from"
-        );
-        anyhow::ensure!(
             (1..=100).contains(&self.webhook_max_attempts),
             "WEBHOOK_MAX_ATTEMPTS must be between 1 and 100"
         );
@@ -393,23 +478,21 @@ impl ServeConfig {
             timeout: Duration::from_secs_f64(self.webhook_timeout_seconds),
         }))
     }
+}
 
+impl AccessConfig {
     /// Refuses what would leave the service open to anyone by mistake: the API without keys
     /// on an address other than loopback (unless ALLOW_ANONYMOUS), and private playback with
     /// reads that anyone may make (each read hands out a fresh signed link).
-    pub fn check_access(&self) -> anyhow::Result<()> {
+    pub fn check(&self, role: Role, listen: SocketAddr) -> anyhow::Result<()> {
         let keys = self.api_keys.iter().any(|k| !k.trim().is_empty());
-        if self.role.serves_api()
-            && !keys
-            && !self.listen.ip().is_loopback()
-            && !self.allow_anonymous
-        {
+        if role.serves_api() && !keys && !listen.ip().is_loopback() && !self.allow_anonymous {
             anyhow::bail!(
                 "refusing to serve the API on {} without API_KEYS: anyone reaching it could upload, cancel and delete videos. Set API_KEYS, listen on 127.0.0.1, or set ALLOW_ANONYMOUS=true to serve it open on purpose",
-                self.listen
+                listen
             );
         }
-        if self.private_playback && self.role.serves_api() && !(keys && self.private_reads) {
+        if self.private_playback && role.serves_api() && !(keys && self.private_reads) {
             anyhow::bail!(
                 "PRIVATE_PLAYBACK needs API_KEYS and PRIVATE_READS: with reads open to anyone, every reader of a video gets a fresh signed playback link, and the video is not private"
             );
@@ -421,11 +504,6 @@ impl ServeConfig {
             );
         }
         Ok(())
-    }
-
-    /// The grace period after SIGTERM.
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_secs(self.shutdown_grace_seconds)
     }
 }
 
@@ -527,11 +605,11 @@ mod tests {
     fn the_defaults_are_the_flags_defaults() {
         let defaults = ServeConfig::defaults();
         assert_eq!(defaults.listen, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(defaults.s3_bucket, "videos");
+        assert_eq!(defaults.storage.s3_bucket, "videos");
         assert_eq!(defaults.upload_limit, ByteSize(2 << 30));
-        assert_eq!(defaults.segment_seconds, 6.0);
-        assert_eq!(defaults.lease_seconds, 30.0);
-        assert!(defaults.api_keys.is_empty() && defaults.webhook_urls.is_empty());
+        assert_eq!(defaults.conversion.segment_seconds, 6.0);
+        assert_eq!(defaults.jobs.lease_seconds, 30.0);
+        assert!(defaults.access.api_keys.is_empty() && defaults.webhooks.webhook_urls.is_empty());
         assert_eq!(defaults.role, Role::All);
         assert_eq!(defaults.log_format, LogFormat::Text);
     }

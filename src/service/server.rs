@@ -36,7 +36,7 @@ impl Application {
         let options = config.convert_options();
         options.validate().context("Invalid encoding settings")?;
         anyhow::ensure!(
-            (1..=604_800).contains(&config.playback_link_seconds),
+            (1..=604_800).contains(&config.access.playback_link_seconds),
             "--playback-link-seconds must be between 1 and 604800 (7 days, the longest a presigned URL lives)"
         );
         config.check_access()?;
@@ -46,21 +46,22 @@ impl Application {
             crate::service::db::connect_and_migrate(&config.database_url, config.db_connections)
                 .await?;
         let settings = S3Settings {
-            endpoint: config.s3_endpoint.clone(),
-            bucket: config.s3_bucket.clone(),
-            region: config.aws_region.clone(),
-            path_style: config.s3_path_style,
-            public_url: config.s3_public_url.clone(),
+            endpoint: config.storage.s3_endpoint.clone(),
+            bucket: config.storage.s3_bucket.clone(),
+            region: config.storage.aws_region.clone(),
+            path_style: config.storage.s3_path_style,
+            public_url: config.storage.s3_public_url.clone(),
             credentials: config
+                .storage
                 .aws_access_key_id
                 .clone()
-                .zip(config.aws_secret_access_key.clone()),
-            retry_for: Duration::from_secs_f64(config.s3_retry_seconds.max(0.0)),
+                .zip(config.storage.aws_secret_access_key.clone()),
+            retry_for: Duration::from_secs_f64(config.storage.s3_retry_seconds.max(0.0)),
         };
         let store = Arc::new(ObjectStore::new(&settings).await);
-        if !config.no_create_bucket {
+        if !config.storage.no_create_bucket {
             store
-                .ensure_bucket(if config.private_playback {
+                .ensure_bucket(if config.access.private_playback {
                     BucketAccess::Private
                 } else {
                     BucketAccess::PublicRead
@@ -86,17 +87,20 @@ impl Application {
             store: Arc::clone(&store),
             upload_dir: upload_dir.clone(),
             upload_limit: config.upload_limit.0,
-            max_attempts: config.max_attempts,
+            max_attempts: config.jobs.max_attempts,
             metrics: api::metrics::prometheus(),
             limits: config.source_limits(),
-            keys: api::auth::ApiKeys::new(&config.api_keys, config.private_reads),
+            keys: api::auth::ApiKeys::new(&config.access.api_keys, config.access.private_reads),
             stage_sources: config.role == Role::Api,
             upload_limiter: api::rate_limit::UploadLimiter::new(config.upload_rate),
             presenter: crate::service::video_resource::Presenter {
-                playback: config.private_playback.then(|| playback_links(&config)),
-                public_api_url: config.public_api_url.clone(),
+                playback: config
+                    .access
+                    .private_playback
+                    .then(|| playback_links(&config)),
+                public_api_url: config.access.public_api_url.clone(),
             },
-            webhook_max_attempts: config.webhook_max_attempts,
+            webhook_max_attempts: config.webhooks.webhook_max_attempts,
             web_vendor_dir: api::web_page::vendor_dir(config.web_vendor_dir.as_deref()),
             change_feed: if config.role.serves_api() {
                 api::change_feed::ChangeFeed::start(pool.clone(), streams_closing.clone())
@@ -129,10 +133,10 @@ impl Application {
             upload_dir,
             options,
             upload_concurrency: UPLOAD_CONCURRENCY,
-            lease_seconds: config.lease_seconds,
+            lease_seconds: config.jobs.lease_seconds,
             job_timeout: config.job_timeout(),
             keep_failed_uploads: Duration::from_secs_f64(
-                config.keep_failed_uploads_hours.max(0.0) * 3600.0,
+                config.jobs.keep_failed_uploads_hours.max(0.0) * 3600.0,
             ),
         };
         Ok(Application {
@@ -161,7 +165,7 @@ impl Application {
         let address = self.local_addr();
         let role = self.config.role;
         let worker_count = if role.converts() {
-            self.config.workers
+            self.config.jobs.workers
         } else {
             0
         };
@@ -247,7 +251,7 @@ fn check_file_limit(max_connections: usize) {
 
 /// The signer of private playback links: the configured secret, else a random one.
 fn playback_links(config: &ServeConfig) -> crate::service::playback_links::PlaybackLinks {
-    let secret = match &config.playback_secret {
+    let secret = match &config.access.playback_secret {
         Some(secret) => secret.as_bytes().to_vec(),
         None => {
             tracing::warn!(
@@ -261,7 +265,7 @@ fn playback_links(config: &ServeConfig) -> crate::service::playback_links::Playb
     };
     crate::service::playback_links::PlaybackLinks::new(
         &secret,
-        Duration::from_secs(config.playback_link_seconds),
+        Duration::from_secs(config.access.playback_link_seconds),
     )
 }
 

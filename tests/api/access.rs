@@ -6,7 +6,8 @@ use crate::helpers::{fixture, problem, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_api_keys_changes_need_a_valid_key_and_reads_stay_public() {
-    let app = spawn_app_with(|c| c.api_keys = vec!["first-key".into(), "second-key".into()]).await;
+    let app =
+        spawn_app_with(|c| c.access.api_keys = vec!["first-key".into(), "second-key".into()]).await;
     let video = fixture("h264_aac.mp4");
     let post = |key: Option<&'static str>| app.upload_with_key(&video, "video/mp4", key);
 
@@ -52,8 +53,8 @@ async fn with_api_keys_changes_need_a_valid_key_and_reads_stay_public() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_reads_need_a_key_but_health_and_docs_do_not() {
     let app = spawn_app_with(|c| {
-        c.api_keys = vec!["k1".into()];
-        c.private_reads = true;
+        c.access.api_keys = vec!["k1".into()];
+        c.access.private_reads = true;
     })
     .await;
     problem(app.get("/v1/videos").await, 401, "missing-api-key").await;
@@ -77,11 +78,13 @@ type Adjust = fn(&mut ServeConfig);
 async fn inputs_beyond_the_limits_are_refused_at_upload_and_leave_nothing() {
     // h264_aac.mp4 is 854x480, 4 s, 120 frames.
     let cases: [(&str, Adjust); 3] = [
-        ("input-too-long", |c| c.max_duration_seconds = 3.0),
-        ("resolution-too-high", |c| {
-            c.max_resolution = "640x480".parse().unwrap()
+        ("input-too-long", |c| {
+            c.conversion.max_duration_seconds = 3.0
         }),
-        ("too-many-frames", |c| c.max_frames = 100),
+        ("resolution-too-high", |c| {
+            c.conversion.max_resolution = "640x480".parse().unwrap()
+        }),
+        ("too-many-frames", |c| c.conversion.max_frames = 100),
     ];
     for (code, limit) in cases {
         let app = spawn_app_with(limit).await;

@@ -15,8 +15,8 @@ use crate::helpers::{long_clip, spawn_app_with};
 async fn the_page_uploads_follows_progress_and_plays_in_chromium() {
     let key = "browser-test-key";
     let app = spawn_app_with(|c| {
-        c.api_keys = vec![key.into()];
-        c.private_reads = true;
+        c.access.api_keys = vec![key.into()];
+        c.access.private_reads = true;
     })
     .await;
     let temp = tempfile::tempdir().unwrap();

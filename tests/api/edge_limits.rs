@@ -192,7 +192,7 @@ async fn probes_run_one_at_a_time_with_a_scrubbed_environment_and_a_deadline() {
     let app = spawn_app_with(|c| {
         c.probe_binary = Some(wrapper.clone());
         c.edge.probe_concurrency = 1;
-        c.webhook_secret = Some("a-secret-that-must-not-leak".into());
+        c.webhooks.webhook_secret = Some("a-secret-that-must-not-leak".into());
     })
     .await;
     let (one, two) = (fixture("h264_aac.mp4"), fixture("no_audio.mp4"));
@@ -322,7 +322,7 @@ async fn a_made_up_authorization_header_buys_no_fresh_upload_allowance() {
     // With API keys, each valid key has its own allowance.
     let app = spawn_app_with(|c| {
         c.upload_rate = Some("1/min".parse().unwrap());
-        c.api_keys = vec!["key-one".into(), "key-two".into()];
+        c.access.api_keys = vec!["key-one".into(), "key-two".into()];
     })
     .await;
     let clip = fixture("no_audio.mp4");
@@ -336,8 +336,8 @@ async fn a_made_up_authorization_header_buys_no_fresh_upload_allowance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_streams_are_capped_per_client_and_in_all() {
     let app = spawn_app_with(|c| {
-        c.workers = 0;
-        c.api_keys = vec!["alpha".into(), "beta".into(), "gamma".into()];
+        c.jobs.workers = 0;
+        c.access.api_keys = vec!["alpha".into(), "beta".into(), "gamma".into()];
         c.edge.max_event_streams = 3;
         c.edge.max_event_streams_per_client = 2;
     })

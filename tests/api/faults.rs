@@ -26,8 +26,8 @@ async fn app_behind_s3_proxy(
 ) -> TestApp {
     let endpoint = proxy.url();
     spawn_app_with(|c| {
-        c.s3_endpoint = Some(endpoint);
-        c.s3_public_url = Some(format!("{}/{}", s3_endpoint(), c.s3_bucket));
+        c.storage.s3_endpoint = Some(endpoint);
+        c.storage.s3_public_url = Some(format!("{}/{}", s3_endpoint(), c.storage.s3_bucket));
         adjust(c);
     })
     .await
@@ -62,7 +62,7 @@ fn assert_plays(video: &Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_outage_during_the_uploads_only_pauses_the_job() {
     let proxy = TcpProxy::start(localstack_address()).await;
-    let app = app_behind_s3_proxy(&proxy, |c| c.s3_retry_seconds = 60.0).await;
+    let app = app_behind_s3_proxy(&proxy, |c| c.storage.s3_retry_seconds = 60.0).await;
     let clip = long_clip(app.upload_dir.parent().unwrap());
     let id = app.upload_id(&clip).await;
     wait_for_progress(&app, &id, 90).await;
@@ -85,8 +85,8 @@ async fn an_s3_outage_during_the_uploads_only_pauses_the_job() {
 async fn a_longer_s3_outage_fails_the_job_clearly_and_retry_completes_it() {
     let proxy = TcpProxy::start(localstack_address()).await;
     let app = app_behind_s3_proxy(&proxy, |c| {
-        c.s3_retry_seconds = 1.0;
-        c.max_attempts = 2;
+        c.storage.s3_retry_seconds = 1.0;
+        c.jobs.max_attempts = 2;
     })
     .await;
     let clip = long_clip(app.upload_dir.parent().unwrap());
@@ -147,7 +147,7 @@ async fn during_a_database_outage_requests_get_503_and_the_running_job_completes
         c.database_url = format!("{through_proxy}/{name}");
         // An outage shorter than the lease only pauses the bookkeeping; a longer one stops
         // the conversion (see fencing.rs).
-        c.lease_seconds = 60.0;
+        c.jobs.lease_seconds = 60.0;
     })
     .await;
     let clip = long_clip(app.upload_dir.parent().unwrap());
@@ -181,7 +181,7 @@ async fn during_a_database_outage_requests_get_503_and_the_running_job_completes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversion_past_the_time_limit_fails_with_job_timeout() {
-    let app = spawn_app_with(|c| c.job_timeout_seconds = 1).await;
+    let app = spawn_app_with(|c| c.jobs.job_timeout_seconds = 1).await;
     let clip = long_clip(app.upload_dir.parent().unwrap());
     let id = app.upload_id(&clip).await;
     let started = Instant::now();

@@ -14,7 +14,7 @@ async fn keys_under(app: &TestApp, prefix: &str) -> Vec<String> {
     let url = format!(
         "{}/{}?list-type=2&prefix={prefix}",
         s3_endpoint(),
-        app.config.s3_bucket
+        app.config.storage.s3_bucket
     );
     let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
     body.split("<Key>")
@@ -29,7 +29,7 @@ async fn worker(api: &TestApp, database_url: String) -> TestApp {
     let temp = tempfile::tempdir().unwrap();
     let mut config = api.config.clone();
     config.role = Role::Worker;
-    config.workers = 1;
+    config.jobs.workers = 1;
     config.database_url = database_url;
     config.temp_dir = Some(temp.path().to_path_buf());
     config.listen = "127.0.0.1:0".parse().unwrap();
@@ -41,7 +41,7 @@ async fn a_worker_cut_off_from_the_database_stops_and_never_touches_the_new_owne
     // The API stages uploads in the bucket, so any worker can take a job.
     let api = spawn_app_with(|c| {
         c.role = Role::Api;
-        c.lease_seconds = 3.0;
+        c.jobs.lease_seconds = 3.0;
     })
     .await;
     let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;

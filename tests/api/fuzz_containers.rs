@@ -191,12 +191,12 @@ fn hostile_containers_never_reach_another_upload_and_end_with_stable_codes() {
         .build()
         .unwrap();
     let app = runtime.block_on(spawn_app_with(|c| {
-        c.max_frames = 2000;
-        c.max_resolution = hls_ladder::service::config::Resolution {
+        c.conversion.max_frames = 2000;
+        c.conversion.max_resolution = hls_ladder::service::config::Resolution {
             width: 640,
             height: 480,
         };
-        c.max_attempts = 1;
+        c.jobs.max_attempts = 1;
     }));
     let dir = tempfile::tempdir().unwrap();
     let pieces: &'static Pieces = Box::leak(Box::new(Pieces::make(dir.path())));

@@ -86,7 +86,7 @@ fn arbitrary_multipart_bodies_get_a_4xx_or_201_and_leave_nothing_else() {
         .build()
         .unwrap();
     // No workers: accepted uploads stay queued, so their files can be counted.
-    let app = runtime.block_on(spawn_app_with(|c| c.workers = 0));
+    let app = runtime.block_on(spawn_app_with(|c| c.jobs.workers = 0));
     let video = std::fs::read(fixture("no_audio.mp4")).unwrap();
     let cases = std::env::var("PROPTEST_CASES")
         .ok()

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use crate::synthetic_clip::Clip;
 use hls_ladder::Preset;
-use hls_ladder::service::config::{ByteSize, ServeConfig};
+use hls_ladder::service::config::{
+    AccessConfig, ByteSize, ConversionConfig, JobsConfig, ServeConfig, StorageConfig,
+};
 use hls_ladder::service::server::Application;
 use serde_json::Value;
 use uuid::Uuid;
@@ -41,26 +43,39 @@ pub struct TestApp {
 /// with what a test needs changed (one worker, a fast ladder, short leases and limits).
 pub fn test_config(temp: &Path) -> ServeConfig {
     let name = Uuid::new_v4().simple().to_string();
+    let defaults = ServeConfig::defaults();
     ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: format!("{}/test_{name}", database_base_url()),
         db_connections: 8,
-        s3_endpoint: Some(s3_endpoint()),
-        s3_bucket: format!("test-{}", &name[..20]),
-        aws_access_key_id: Some("test".into()),
-        aws_secret_access_key: Some("test".into()),
-        workers: 1,
+        storage: StorageConfig {
+            s3_endpoint: Some(s3_endpoint()),
+            s3_bucket: format!("test-{}", &name[..20]),
+            aws_access_key_id: Some("test".into()),
+            aws_secret_access_key: Some("test".into()),
+            s3_retry_seconds: 30.0,
+            ..defaults.storage.clone()
+        },
+        jobs: JobsConfig {
+            workers: 1,
+            lease_seconds: 3.0,
+            shutdown_grace_seconds: 5,
+            job_timeout_seconds: 600,
+            ..defaults.jobs.clone()
+        },
+        conversion: ConversionConfig {
+            segment_seconds: 2.0,
+            preset: Preset::Ultrafast,
+            ..defaults.conversion.clone()
+        },
+        access: AccessConfig {
+            playback_link_seconds: 3600,
+            ..defaults.access.clone()
+        },
         upload_limit: ByteSize(64 << 20),
         temp_dir: Some(temp.to_path_buf()),
-        segment_seconds: 2.0,
-        preset: Preset::Ultrafast,
-        lease_seconds: 3.0,
-        shutdown_grace_seconds: 5,
-        job_timeout_seconds: 600,
-        s3_retry_seconds: 30.0,
-        playback_link_seconds: 3600,
         probe_binary: Some(env!("CARGO_BIN_EXE_hls-ladder").into()),
-        ..ServeConfig::defaults()
+        ..defaults
     }
 }
 
@@ -130,7 +145,7 @@ impl TestApp {
     /// Uploads a file as a raw `video/mp4` body (with the first API key when keys are
     /// configured), expects 201, and returns the video's id.
     pub async fn upload_id(&self, path: &Path) -> String {
-        let key = self.config.api_keys.first().map(String::as_str);
+        let key = self.config.access.api_keys.first().map(String::as_str);
         let response = self.upload_with_key(path, "video/mp4", key).await;
         assert_eq!(response.status(), 201);
         let created: Value = response.json().await.unwrap();
@@ -185,7 +200,7 @@ impl TestApp {
     /// GET a video, with the first API key when keys are configured.
     pub async fn get_video(&self, id: &str) -> Value {
         let path = format!("/v1/videos/{id}");
-        let response = match self.config.api_keys.first() {
+        let response = match self.config.access.api_keys.first() {
             Some(key) => self.get_with_key(&path, key).await,
             None => self.get(&path).await,
         };
@@ -274,7 +289,7 @@ pub async fn test_store(config: &ServeConfig) -> hls_ladder::service::storage::O
     use hls_ladder::service::storage::{ObjectStore, S3Settings};
     ObjectStore::new(&S3Settings {
         endpoint: Some(s3_endpoint()),
-        bucket: config.s3_bucket.clone(),
+        bucket: config.storage.s3_bucket.clone(),
         region: "us-east-1".into(),
         path_style: true,
         public_url: None,

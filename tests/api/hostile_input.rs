@@ -397,13 +397,13 @@ async fn outcome(app: &TestApp, path: &Path) -> (u16, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_and_broken_uploads_are_refused_or_fail_with_stable_codes() {
     let app = spawn_app_with(|c| {
-        c.max_frames = 20_000;
-        c.max_resolution = hls_ladder::service::config::Resolution {
+        c.conversion.max_frames = 20_000;
+        c.conversion.max_resolution = hls_ladder::service::config::Resolution {
             width: 1280,
             height: 720,
         };
-        c.job_timeout_seconds = 60;
-        c.max_attempts = 1;
+        c.jobs.job_timeout_seconds = 60;
+        c.jobs.max_attempts = 1;
     })
     .await;
     let dir = tempfile::tempdir().unwrap();

@@ -26,8 +26,8 @@ async fn id_of(response: reqwest::Response) -> (String, bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_upload_with_the_same_key_gets_the_same_video() {
     let app = spawn_app_with(|c| {
-        c.workers = 0;
-        c.api_keys = vec!["alice".into(), "bob".into()];
+        c.jobs.workers = 0;
+        c.access.api_keys = vec!["alice".into(), "bob".into()];
     })
     .await;
     let (first, replayed) = id_of(upload(&app, "alice", "retry-me-1").await).await;

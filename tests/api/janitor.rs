@@ -89,7 +89,7 @@ async fn staged_uploads_in_the_bucket_are_swept_by_the_same_rules() {
     use hls_ladder::service::jobs::janitor::sweep_staged;
     use hls_ladder::service::storage::source_key;
     // No workers: none may take the pending row meanwhile.
-    let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
+    let app = crate::helpers::spawn_app_with(|c| c.jobs.workers = 0).await;
     let store = crate::helpers::test_store(&app.config).await;
     let pool = hls_ladder::service::db::connect_and_migrate(&app.config.database_url, 2)
         .await

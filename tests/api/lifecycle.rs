@@ -30,7 +30,7 @@ async fn deleting_a_video_removes_its_objects_and_its_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_video_is_canceled_at_once() {
     // No workers: the job stays pending.
-    let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
+    let app = crate::helpers::spawn_app_with(|c| c.jobs.workers = 0).await;
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
     let cancel = app.post(&format!("/v1/videos/{id}/cancel")).await;
     assert_eq!(cancel.status(), 202);
@@ -40,7 +40,7 @@ async fn a_pending_video_is_canceled_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_is_newest_first_with_a_cursor_and_a_status_filter() {
-    let app = crate::helpers::spawn_app_with(|c| c.workers = 0).await;
+    let app = crate::helpers::spawn_app_with(|c| c.jobs.workers = 0).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
         ids.push(app.upload_id(&fixture("no_audio.mp4")).await);

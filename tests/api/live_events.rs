@@ -166,7 +166,7 @@ async fn a_canceled_video_ends_its_stream_with_that_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404() {
     // No worker: the video stays pending, so nothing but the delete happens to it.
-    let app = spawn_app_with(|c| c.workers = 0).await;
+    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
     let (id, mut stream) = upload_and_follow(&app).await;
     let first = stream.next(Duration::from_secs(10)).await.unwrap();
     assert_eq!(
@@ -196,7 +196,7 @@ async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_faster_than_ten_a_second_is_thinned_and_the_newest_value_wins() {
     // No worker: the test writes the progress itself, at about 100 updates a second.
-    let app = spawn_app_with(|c| c.workers = 0).await;
+    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
     let (id, mut stream) = upload_and_follow(&app).await;
     let uuid: uuid::Uuid = id.parse().unwrap();
     stream.next(Duration::from_secs(10)).await.unwrap();
@@ -262,7 +262,7 @@ async fn progress_faster_than_ten_a_second_is_thinned_and_the_newest_value_wins(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_missed_while_the_listener_reconnects_still_reaches_the_stream() {
-    let app = spawn_app_with(|c| c.workers = 0).await;
+    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
     let (id, mut stream) = upload_and_follow(&app).await;
     stream.next(Duration::from_secs(10)).await.unwrap();
     // Cut the API's LISTEN connection and, in the same statement, end the video: its

@@ -35,7 +35,7 @@ async fn by_default_the_published_prefix_is_readable_by_anyone() {
     let app = spawn_app().await;
     let policy = s3_client()
         .get_bucket_policy()
-        .bucket(&app.config.s3_bucket)
+        .bucket(&app.config.storage.s3_bucket)
         .send()
         .await
         .expect("a bucket policy")
@@ -51,10 +51,10 @@ async fn by_default_the_published_prefix_is_readable_by_anyone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_video_gets_no_public_policy_and_plays_through_its_signed_link() {
     let app = spawn_app_with(|c| {
-        c.private_playback = true;
-        c.playback_secret = Some("test-signing-secret-of-32-bytes!".into());
-        c.api_keys = vec!["operator".into()];
-        c.private_reads = true;
+        c.access.private_playback = true;
+        c.access.playback_secret = Some("test-signing-secret-of-32-bytes!".into());
+        c.access.api_keys = vec!["operator".into()];
+        c.access.private_reads = true;
     })
     .await;
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
@@ -66,7 +66,7 @@ async fn a_private_video_gets_no_public_policy_and_plays_through_its_signed_link
     let s3 = s3_client();
     let policy = s3
         .get_bucket_policy()
-        .bucket(&app.config.s3_bucket)
+        .bucket(&app.config.storage.s3_bucket)
         .send()
         .await;
     assert!(
@@ -108,10 +108,10 @@ async fn a_private_video_gets_no_public_policy_and_plays_through_its_signed_link
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_playback_link_is_refused() {
     let app = spawn_app_with(|c| {
-        c.private_playback = true;
-        c.playback_link_seconds = 1;
-        c.api_keys = vec!["operator".into()];
-        c.private_reads = true;
+        c.access.private_playback = true;
+        c.access.playback_link_seconds = 1;
+        c.access.api_keys = vec!["operator".into()];
+        c.access.private_reads = true;
     })
     .await;
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
@@ -137,15 +137,15 @@ async fn an_expired_playback_link_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switching_a_public_bucket_to_private_playback_takes_its_public_policy_back() {
     let public = spawn_app().await;
-    let bucket = public.config.s3_bucket.clone();
+    let bucket = public.config.storage.s3_bucket.clone();
     let s3 = s3_client();
     assert!(s3.get_bucket_policy().bucket(&bucket).send().await.is_ok());
     let mut config = public.config.clone();
     public.stop_keeping_database().await;
 
-    config.private_playback = true;
-    config.api_keys = vec!["operator".into()];
-    config.private_reads = true;
+    config.access.private_playback = true;
+    config.access.api_keys = vec!["operator".into()];
+    config.access.private_reads = true;
     let private = crate::helpers::start(config, tempfile::tempdir().unwrap()).await;
     let policy = s3.get_bucket_policy().bucket(&bucket).send().await;
     assert!(
@@ -165,10 +165,10 @@ async fn open_access_by_mistake_is_refused_at_start() {
             "ALLOW_ANONYMOUS",
         ),
         (|c| c.listen = "[::]:0".parse().unwrap(), "ALLOW_ANONYMOUS"),
-        (|c| c.private_playback = true, "PRIVATE_READS"),
+        (|c| c.access.private_playback = true, "PRIVATE_READS"),
         (
             |c| {
-                c.playback_secret = Some("short".into());
+                c.access.playback_secret = Some("short".into());
             },
             "at least 32",
         ),
@@ -183,11 +183,11 @@ async fn open_access_by_mistake_is_refused_at_start() {
     let allowed: [Adjust; 3] = [
         |c| {
             c.listen = "0.0.0.0:0".parse().unwrap();
-            c.allow_anonymous = true;
+            c.access.allow_anonymous = true;
         },
         |c| {
             c.listen = "0.0.0.0:0".parse().unwrap();
-            c.api_keys = vec!["k".into()];
+            c.access.api_keys = vec!["k".into()];
         },
         // A worker serves no API: nothing to protect but health and metrics.
         |c| {

@@ -101,8 +101,11 @@ async fn a_full_run_at_debug_level_logs_no_secret() {
         &temp,
         &[
             ("DATABASE_URL", &database_url),
-            ("S3_ENDPOINT", config.s3_endpoint.as_deref().unwrap()),
-            ("S3_BUCKET", &config.s3_bucket),
+            (
+                "S3_ENDPOINT",
+                config.storage.s3_endpoint.as_deref().unwrap(),
+            ),
+            ("S3_BUCKET", &config.storage.s3_bucket),
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", &s3_secret),
             ("API_KEYS", &format!("other-key,{api_key}")),
@@ -191,8 +194,11 @@ async fn playback_link_signatures_and_the_playback_secret_are_never_logged_even_
         &temp,
         &[
             ("DATABASE_URL", config.database_url.as_str()),
-            ("S3_ENDPOINT", config.s3_endpoint.as_deref().unwrap()),
-            ("S3_BUCKET", &config.s3_bucket),
+            (
+                "S3_ENDPOINT",
+                config.storage.s3_endpoint.as_deref().unwrap(),
+            ),
+            ("S3_BUCKET", &config.storage.s3_bucket),
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),
             ("API_KEYS", "operator"),

@@ -26,7 +26,7 @@ async fn an_uploaded_video_is_published_to_s3_and_plays_from_its_url() {
         format!(
             "{}/{}/videos/{id}/1/master.m3u8",
             crate::helpers::s3_endpoint(),
-            app.config.s3_bucket
+            app.config.storage.s3_bucket
         )
     );
     assert_eq!(video["progress"]["percent"], 100.0);

@@ -16,11 +16,11 @@ const SECRET: &str = "whsec-test-0123456789abcdef";
 async fn app_posting_to(urls: &[&str], max_attempts: i32) -> TestApp {
     let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
     spawn_app_with(|c| {
-        c.webhook_urls = urls;
-        c.webhook_secret = Some(SECRET.into());
-        c.webhook_max_attempts = max_attempts;
-        c.webhook_retry_seconds = 0.3;
-        c.webhook_timeout_seconds = 3.0;
+        c.webhooks.webhook_urls = urls;
+        c.webhooks.webhook_secret = Some(SECRET.into());
+        c.webhooks.webhook_max_attempts = max_attempts;
+        c.webhooks.webhook_retry_seconds = 0.3;
+        c.webhooks.webhook_timeout_seconds = 3.0;
     })
     .await
 }
@@ -391,17 +391,17 @@ async fn a_crash_between_the_status_change_and_the_delivery_still_delivers() {
 async fn webhooks_need_a_secret_http_urls_and_with_private_playback_the_apis_url_and_secret() {
     type Adjust = fn(&mut hls_ladder::service::config::ServeConfig);
     let cases: [(Adjust, &str); 3] = [
-        (|c| c.webhook_secret = None, "WEBHOOK_SECRET"),
+        (|c| c.webhooks.webhook_secret = None, "WEBHOOK_SECRET"),
         (
-            |c| c.webhook_urls = vec!["ftp://example.com/x".into()],
+            |c| c.webhooks.webhook_urls = vec!["ftp://example.com/x".into()],
             "http or https",
         ),
         // Private playback: the body's playback_url must be a link the API accepts.
         (
             |c| {
-                c.private_playback = true;
-                c.api_keys = vec!["operator".into()];
-                c.private_reads = true;
+                c.access.private_playback = true;
+                c.access.api_keys = vec!["operator".into()];
+                c.access.private_reads = true;
             },
             "PUBLIC_API_URL",
         ),
@@ -409,8 +409,8 @@ async fn webhooks_need_a_secret_http_urls_and_with_private_playback_the_apis_url
     for (adjust, complaint) in cases {
         let temp = tempfile::tempdir().unwrap();
         let mut config = crate::helpers::test_config(temp.path());
-        config.webhook_urls = vec!["http://127.0.0.1:9/hooks".into()];
-        config.webhook_secret = Some(SECRET.into());
+        config.webhooks.webhook_urls = vec!["http://127.0.0.1:9/hooks".into()];
+        config.webhooks.webhook_secret = Some(SECRET.into());
         adjust(&mut config);
         let error = hls_ladder::service::server::Application::build(config)
             .await

@@ -118,14 +118,14 @@ pub fn spawn_serve_with(app: &TestApp, role: &str, temp_dir: &Path, env: &[(&str
         .env("ROLE", role)
         .env("LISTEN", "127.0.0.1:0")
         .env("DATABASE_URL", &c.database_url)
-        .env("S3_ENDPOINT", c.s3_endpoint.as_deref().unwrap())
-        .env("S3_BUCKET", &c.s3_bucket)
+        .env("S3_ENDPOINT", c.storage.s3_endpoint.as_deref().unwrap())
+        .env("S3_BUCKET", &c.storage.s3_bucket)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("NO_CREATE_BUCKET", "true")
         .env("WORKERS", "1")
         .env("TEMP_DIR", temp_dir)
-        .env("LEASE_SECONDS", c.lease_seconds.to_string())
+        .env("LEASE_SECONDS", c.jobs.lease_seconds.to_string())
         .env("PRESET", "ultrafast")
         .env("SEGMENT_SECONDS", "2")
         .env("LOG_FORMAT", "json")
@@ -148,7 +148,7 @@ async fn wait_for_status(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_uploads_at_once_all_complete_across_two_worker_processes_each_exactly_once() {
-    let app = spawn_app_with(|c| c.workers = 1).await;
+    let app = spawn_app_with(|c| c.jobs.workers = 1).await;
     let mut other = worker_process(&app);
     // Both processes take jobs before the uploads arrive, so each gets some.
     other.wait_until_serving().await;
@@ -179,7 +179,7 @@ async fn eight_uploads_at_once_all_complete_across_two_worker_processes_each_exa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_whose_worker_is_killed_is_reclaimed_and_completes() {
     // The API process runs no worker; a separate worker process takes the job and is killed.
-    let app = spawn_app_with(|c| c.workers = 0).await;
+    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
     let clip = long_clip(app.config.temp_dir.as_ref().unwrap());
     let mut doomed = worker_process(&app);
     let id = app.upload_id(&clip).await;
@@ -201,9 +201,9 @@ async fn a_job_whose_worker_is_killed_is_reclaimed_and_completes() {
     let temp = tempfile::tempdir().unwrap();
     let mut config = test_config(temp.path());
     config.database_url = app.config.database_url.clone();
-    config.s3_bucket = app.config.s3_bucket.clone();
+    config.storage.s3_bucket = app.config.storage.s3_bucket.clone();
     config.temp_dir = app.config.temp_dir.clone();
-    config.workers = 1;
+    config.jobs.workers = 1;
     let rescuer = start(config, temp).await;
     let video = app.wait_until_finished(&id, Duration::from_secs(180)).await;
     assert_eq!(video["status"], "completed", "{video}");
@@ -217,7 +217,7 @@ async fn a_job_whose_worker_is_killed_is_reclaimed_and_completes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_conversion_is_canceled_promptly_and_its_output_removed() {
-    let app = spawn_app_with(|c| c.workers = 1).await;
+    let app = spawn_app_with(|c| c.jobs.workers = 1).await;
     let clip = long_clip(app.config.temp_dir.as_ref().unwrap());
     let id = app.upload_id(&clip).await;
     wait_for_status(&app, &id, "processing", Duration::from_secs(30)).await;
@@ -233,7 +233,7 @@ async fn a_running_conversion_is_canceled_promptly_and_its_output_removed() {
     let first = format!(
         "{}/{}/videos/{id}/1/360p/segment_00001.ts",
         crate::helpers::s3_endpoint(),
-        app.config.s3_bucket
+        app.config.storage.s3_bucket
     );
     assert!(
         !reqwest::get(&first).await.unwrap().status().is_success(),
@@ -248,8 +248,8 @@ async fn shutdown_hands_a_running_job_back_and_the_next_start_completes_it() {
     // The upload directory outlives both servers, as the disk of a restarted machine does.
     let disk = tempfile::tempdir().unwrap();
     let mut config = test_config(disk.path());
-    config.workers = 1;
-    config.shutdown_grace_seconds = 0;
+    config.jobs.workers = 1;
+    config.jobs.shutdown_grace_seconds = 0;
     let app = start(config.clone(), tempfile::tempdir().unwrap()).await;
     let clip = long_clip(disk.path());
     let id = app.upload_id(&clip).await;
@@ -321,8 +321,8 @@ async fn split_roles_one_api_and_two_workers_elsewhere_convert_twenty_uploads_ex
     }
     // The staged sources are removed once their jobs end.
     let store = ObjectStore::new(&S3Settings {
-        endpoint: app.config.s3_endpoint.clone(),
-        bucket: app.config.s3_bucket.clone(),
+        endpoint: app.config.storage.s3_endpoint.clone(),
+        bucket: app.config.storage.s3_bucket.clone(),
         region: "us-east-1".into(),
         path_style: true,
         public_url: None,
