@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The library as integrators get it (`hls-ladder` with `default-features = false`):
 #   1. its dependency tree holds none of the service's crates;
-#   2. it passes clippy and builds its documentation with no warning;
+#   2. it passes clippy (alone, and with the command only: `--features cli`) and builds its
+#      documentation with no warning;
 #   3. `cargo package` ships only what a user needs, and the packaged crate builds.
 # Run by `make test` (target `library`); prints the packaged size for the README.
 set -euo pipefail
@@ -18,8 +19,9 @@ if grep -E "$service" <<<"$tree" | sort -u | grep .; then
 fi
 echo "$(sort -u <<<"$tree" | wc -l) crates, none of them the service's"
 
-echo "== clippy and rustdoc (no default features)"
+echo "== clippy and rustdoc (no default features; the command alone)"
 $CARGO clippy --locked --no-default-features --all-targets -- -D warnings
+$CARGO clippy --locked --no-default-features --features cli --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" $CARGO doc --locked --no-default-features --no-deps
 
 echo "== cargo package"

@@ -5,6 +5,7 @@
 //! the library. Not part of the library's API: it is public only for the binary.
 
 mod progress_display;
+mod resolution;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{ConvertOptions, DirectorySink, Error, Preset, Rung, SourceLimits};
 use progress_display::ProgressDisplay;
+pub use resolution::Resolution;
 
 /// Command-line interface of `hls-ladder`.
 #[derive(Debug, Parser)]
@@ -61,7 +63,7 @@ struct LimitArgs {
     max_duration_seconds: f64,
     /// Largest picture accepted, WIDTHxHEIGHT, in either orientation.
     #[arg(long, default_value = "7680x4320")]
-    max_resolution: crate::service::config::Resolution,
+    max_resolution: Resolution,
     /// Most video frames accepted.
     #[arg(long, default_value_t = 1_000_000)]
     max_frames: u64,

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+pub use crate::cli::Resolution;
 use crate::{ConvertOptions, Preset, Rung, SourceLimits};
 
 /// `hls-ladder serve` flags.
@@ -539,31 +540,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// A picture size written `WIDTHxHEIGHT`, e.g. `3840x2160`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Resolution {
-    /// Pixels across.
-    pub width: u32,
-    /// Pixels down.
-    pub height: u32,
-}
-
-impl FromStr for Resolution {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let parsed = text
-            .trim()
-            .to_ascii_lowercase()
-            .split_once('x')
-            .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
-        match parsed {
-            Some((width, height)) if width > 0 && height > 0 => Ok(Resolution { width, height }),
-            _ => Err(format!("`{text}` is not a resolution like 3840x2160")),
-        }
-    }
-}
-
 /// A number of bytes, written as `2GiB`, `500MB`, `64KiB` or plain digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteSize(pub u64);
@@ -621,19 +597,6 @@ mod tests {
         assert_eq!("1024".parse::<ByteSize>().unwrap(), ByteSize(1024));
         assert!("lots".parse::<ByteSize>().is_err());
         assert!("5 parsecs".parse::<ByteSize>().is_err());
-    }
-
-    #[test]
-    fn resolutions_parse_as_width_by_height() {
-        assert_eq!(
-            "3840x2160".parse::<Resolution>().unwrap(),
-            Resolution {
-                width: 3840,
-                height: 2160
-            }
-        );
-        assert!("3840".parse::<Resolution>().is_err());
-        assert!("0x10".parse::<Resolution>().is_err());
     }
 
     #[test]
