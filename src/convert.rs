@@ -102,8 +102,9 @@ pub fn convert_with_cancel<S: Sink>(
 ) -> Result<ConvertReport, Error> {
     let started = Instant::now();
     options.validate()?;
-    let source = source::open(input.as_ref(), &options.limits)?;
+    let mut source = source::open(input.as_ref(), &options.limits)?;
     options.limits.check(&source.info)?;
+    source.read_written_clock(input.as_ref());
     let plan = plan_for(source.info.clone(), options);
     let renditions: Vec<Rendition> = plan
         .renditions

@@ -82,8 +82,20 @@ pub(crate) struct Source {
     pub(crate) start_micros: i64,
     /// What the input may demand; held again while decoding.
     pub(crate) limits: SourceLimits,
-    /// An MP4's decode times as its index writes them, where libav would squeeze a step back.
+    /// An MP4's decode times as its index writes them, where libav would squeeze a step back;
+    /// empty until [`Source::read_written_clock`].
     pub(crate) mp4_clock: Mp4Clock,
+}
+
+impl Source {
+    /// Reads, for an MP4 or MOV input at `path`, the decode times its index writes for the
+    /// tracks whose clock steps back (see `media/mp4_clock.rs`). Only a conversion needs them:
+    /// a probe does not read the index a second time.
+    pub(crate) fn read_written_clock(&mut self, path: &Path) {
+        if self.input.format().name().starts_with("mov") {
+            self.mp4_clock = Mp4Clock::read(path);
+        }
+    }
 }
 
 /// Opens the input at `path` (see [`input_file`](crate::media::input_file) for what may be
@@ -107,11 +119,6 @@ pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> 
         input = input_file::open(path, limits.max_pixels())?;
     }
     let start_micros = timeline_start(&input, video_index, audio_index);
-    let mp4_clock = if input.format().name().starts_with("mov") {
-        Mp4Clock::read(path)
-    } else {
-        Mp4Clock::default()
-    };
     Ok(Source {
         input,
         video_index,
@@ -119,7 +126,7 @@ pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> 
         info,
         start_micros,
         limits: *limits,
-        mp4_clock,
+        mp4_clock: Mp4Clock::default(),
     })
 }
 
