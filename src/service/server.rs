@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use crate::service::api::{self, AppState};
 use crate::service::config::{Role, ServeConfig};
 use crate::service::jobs::{WorkerPool, WorkerSettings};
-use crate::service::storage::{BucketAccess, ObjectStore, S3Settings};
+use crate::service::storage::{BucketAccess, ObjectStore, S3Settings, S3Store};
+use crate::service::uploads::Uploads;
 
 /// Uploads of one job's segments in flight at once.
 const UPLOAD_CONCURRENCY: usize = 8;
@@ -31,20 +32,10 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds the listener, connects and migrates the database, prepares the bucket.
+    /// Binds the listener, connects and migrates the database, prepares the S3 bucket.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Application> {
-        let options = config.convert_options();
-        options.validate().context("Invalid encoding settings")?;
-        anyhow::ensure!(
-            (1..=604_800).contains(&config.access.playback_link_seconds),
-            "--playback-link-seconds must be between 1 and 604800 (7 days, the longest a presigned URL lives)"
-        );
-        config.check_access()?;
-        let webhooks = config.webhook_settings()?;
-        check_file_limit(config.edge.max_connections);
-        let pool =
-            crate::service::db::connect_and_migrate(&config.database_url, config.db_connections)
-                .await?;
+        // A mistake in the flags is told before the bucket is asked anything.
+        check(&config)?;
         let settings = S3Settings {
             endpoint: config.storage.s3_endpoint.clone(),
             bucket: config.storage.s3_bucket.clone(),
@@ -58,7 +49,7 @@ impl Application {
                 .zip(config.storage.aws_secret_access_key.clone()),
             retry_for: Duration::from_secs_f64(config.storage.s3_retry_seconds.max(0.0)),
         };
-        let store = Arc::new(ObjectStore::new(&settings).await);
+        let store = S3Store::new(&settings).await;
         if !config.storage.no_create_bucket {
             store
                 .ensure_bucket(if config.access.private_playback {
@@ -69,6 +60,22 @@ impl Application {
                 .await
                 .context("Failed to prepare the bucket")?;
         }
+        Application::build_with_store(config, Arc::new(store)).await
+    }
+
+    /// Binds the listener, connects and migrates the database, and publishes to `store`
+    /// (prepared already) instead of the configured S3 bucket: for instance a
+    /// [`MemoryStore`](crate::service::storage::MemoryStore) in tests.
+    pub async fn build_with_store(
+        config: ServeConfig,
+        store: Arc<dyn ObjectStore>,
+    ) -> anyhow::Result<Application> {
+        let webhooks = check(&config)?;
+        let options = config.convert_options();
+        check_file_limit(config.edge.max_connections);
+        let pool =
+            crate::service::db::connect_and_migrate(&config.database_url, config.db_connections)
+                .await?;
         let upload_dir = config.upload_dir();
         tokio::fs::create_dir_all(&upload_dir)
             .await
@@ -85,7 +92,7 @@ impl Application {
         let state = AppState {
             pool: pool.clone(),
             store: Arc::clone(&store),
-            upload_dir: upload_dir.clone(),
+            uploads: Uploads::new(upload_dir.clone(), Arc::clone(&store)),
             upload_limit: config.upload_limit.0,
             max_attempts: config.jobs.max_attempts,
             metrics: api::metrics::prometheus(),
@@ -129,8 +136,8 @@ impl Application {
         };
         let workers = WorkerSettings {
             pool,
+            uploads: Uploads::new(upload_dir, Arc::clone(&store)),
             store,
-            upload_dir,
             options,
             upload_concurrency: UPLOAD_CONCURRENCY,
             lease_seconds: config.jobs.lease_seconds,
@@ -231,6 +238,22 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Checks what the flags say beyond their own types; returns the webhook settings they make.
+fn check(
+    config: &ServeConfig,
+) -> anyhow::Result<Option<crate::service::webhooks::WebhookSettings>> {
+    config
+        .convert_options()
+        .validate()
+        .context("Invalid encoding settings")?;
+    anyhow::ensure!(
+        (1..=604_800).contains(&config.access.playback_link_seconds),
+        "--playback-link-seconds must be between 1 and 604800 (7 days, the longest a presigned URL lives)"
+    );
+    config.check_access()?;
+    config.webhook_settings()
 }
 
 /// Raises this process's limit on open files to the most it may have, and warns when

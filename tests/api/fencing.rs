@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use hls_ladder::service::config::Role;
+use hls_ladder::service::storage::{ObjectHeaders, ObjectStore};
 
 use crate::helpers::{TestApp, decode_url, long_clip, s3_endpoint, spawn_app_with, start};
 use crate::tcp_proxy::TcpProxy;
@@ -144,10 +145,11 @@ async fn removing_earlier_claims_never_touches_the_claim_itself_or_a_later_one()
     ];
     for key in &keys {
         let body = bytes::Bytes::from_static(b"x");
-        store
-            .put(key, body, "text/plain", "no-cache")
-            .await
-            .unwrap();
+        let headers = ObjectHeaders {
+            content_type: "text/plain",
+            cache_control: "no-cache",
+        };
+        store.put(key, body, headers).await.unwrap();
     }
     let deleted = store.delete_claims_before(id, 3).await.unwrap();
     assert_eq!(deleted, 4, "the older layout and claims 1 and 2");

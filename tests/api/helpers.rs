@@ -95,6 +95,23 @@ pub async fn start(config: ServeConfig, temp: tempfile::TempDir) -> TestApp {
     let app = Application::build(config.clone())
         .await
         .expect("the service starts");
+    run(app, config, temp)
+}
+
+/// Starts a server with `config` that publishes to `store` (an in-memory one, say) instead of
+/// the configured bucket.
+pub async fn start_with_store(
+    config: ServeConfig,
+    temp: tempfile::TempDir,
+    store: std::sync::Arc<dyn hls_ladder::service::storage::ObjectStore>,
+) -> TestApp {
+    let app = Application::build_with_store(config.clone(), store)
+        .await
+        .expect("the service starts");
+    run(app, config, temp)
+}
+
+fn run(app: Application, config: ServeConfig, temp: tempfile::TempDir) -> TestApp {
     let address = format!("http://{}", app.local_addr());
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
@@ -285,9 +302,9 @@ impl TestApp {
 }
 
 /// A client of the test app's bucket, as the service has one.
-pub async fn test_store(config: &ServeConfig) -> hls_ladder::service::storage::ObjectStore {
-    use hls_ladder::service::storage::{ObjectStore, S3Settings};
-    ObjectStore::new(&S3Settings {
+pub async fn test_store(config: &ServeConfig) -> hls_ladder::service::storage::S3Store {
+    use hls_ladder::service::storage::{S3Settings, S3Store};
+    S3Store::new(&S3Settings {
         endpoint: Some(s3_endpoint()),
         bucket: config.storage.s3_bucket.clone(),
         region: "us-east-1".into(),

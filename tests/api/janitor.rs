@@ -1,8 +1,12 @@
-//! The upload directory is swept of files no job will convert.
+//! The upload directory and the staged uploads are swept of files no job will convert. The
+//! bucket here is in memory: the sweep's rules need the database, not S3.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use hls_ladder::service::jobs::janitor::sweep;
+use hls_ladder::service::storage::{MemoryStore, ObjectHeaders, ObjectStore};
+use hls_ladder::service::uploads::Uploads;
 use uuid::Uuid;
 
 use crate::helpers::{drop_database, test_config};
@@ -63,9 +67,10 @@ async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
     std::fs::write(dir.join("notes.txt"), b"x").unwrap();
     expected_kept.push("notes.txt".into());
 
+    let uploads = Uploads::new(dir.to_path_buf(), Arc::new(MemoryStore::new("memory://b")));
     let removed = sweep(
         &pool,
-        dir,
+        &uploads,
         Duration::from_secs(24 * 3600),
         Duration::from_secs(600),
     )
@@ -88,20 +93,22 @@ async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
 async fn staged_uploads_in_the_bucket_are_swept_by_the_same_rules() {
     use hls_ladder::service::jobs::janitor::sweep_staged;
     use hls_ladder::service::storage::source_key;
-    // No workers: none may take the pending row meanwhile.
-    let app = crate::helpers::spawn_app_with(|c| c.jobs.workers = 0).await;
-    let store = crate::helpers::test_store(&app.config).await;
-    let pool = hls_ladder::service::db::connect_and_migrate(&app.config.database_url, 2)
+    let temp = tempfile::tempdir().unwrap();
+    let config = test_config(temp.path());
+    let pool = hls_ladder::service::db::connect_and_migrate(&config.database_url, 2)
         .await
         .unwrap();
+    let store = Arc::new(MemoryStore::new("memory://bucket"));
+    let uploads = Uploads::new(temp.path().to_path_buf(), store.clone());
     let stage = |id: Uuid| {
         let store = store.clone();
         async move {
             let body = bytes::Bytes::from_static(b"x");
-            store
-                .put(&source_key(id), body, "video/mp4", "no-cache")
-                .await
-                .unwrap();
+            let headers = ObjectHeaders {
+                content_type: "video/mp4",
+                cache_control: "no-cache",
+            };
+            store.put(&source_key(id), body, headers).await.unwrap();
         }
     };
     let mut kept = Vec::new();
@@ -141,23 +148,17 @@ async fn staged_uploads_in_the_bucket_are_swept_by_the_same_rules() {
 
     let removed = sweep_staged(
         &pool,
-        &store,
+        &uploads,
         Duration::from_secs(24 * 3600),
         Duration::from_secs(3),
     )
     .await
     .unwrap();
-    let mut left: Vec<String> = store
-        .list_with_age("sources/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(key, _)| key)
-        .collect();
+    let mut left = store.keys();
     left.sort();
     kept.sort();
     assert_eq!(left, kept);
     assert_eq!(removed, 4);
     pool.close().await;
-    app.stop().await;
+    drop_database(&config.database_url).await;
 }

@@ -18,6 +18,7 @@ mod idempotency;
 mod janitor;
 mod lifecycle;
 mod live_events;
+mod memory_storage;
 mod private_playback;
 mod secrets;
 mod sse;

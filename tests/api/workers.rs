@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hls_ladder::service::config::Role;
-use hls_ladder::service::storage::{ObjectStore, S3Settings, source_key};
+use hls_ladder::service::storage::{ObjectStore, source_key};
 
 use crate::helpers::{TestApp, decode_url, fixture, long_clip, spawn_app_with, start, test_config};
 
@@ -320,16 +320,7 @@ async fn split_roles_one_api_and_two_workers_elsewhere_convert_twenty_uploads_ex
         assert!(left.is_empty(), "a worker kept {left:?}");
     }
     // The staged sources are removed once their jobs end.
-    let store = ObjectStore::new(&S3Settings {
-        endpoint: app.config.storage.s3_endpoint.clone(),
-        bucket: app.config.storage.s3_bucket.clone(),
-        region: "us-east-1".into(),
-        path_style: true,
-        public_url: None,
-        credentials: Some(("test".into(), "test".into())),
-        retry_for: Duration::ZERO,
-    })
-    .await;
+    let store = crate::helpers::test_store(&app.config).await;
     for id in &ids {
         let key = source_key(id.parse().unwrap());
         assert!(!store.exists(&key).await.unwrap(), "{key} left behind");

@@ -15,7 +15,7 @@ use super::upload_intake::{
 };
 use crate::service::db::idempotency::{self, IdempotencyKey};
 use crate::service::db::videos::{self, Inserted, NewVideo};
-use crate::service::uploads::upload_path;
+use crate::service::uploads::Upload;
 use crate::service::video_resource::VideoResource;
 
 /// Upload a video: multipart/form-data with a `file` field, or the raw bytes with a `video/*`
@@ -75,10 +75,10 @@ pub async fn create_video(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    tokio::fs::create_dir_all(&state.upload_dir)
+    tokio::fs::create_dir_all(state.uploads.dir())
         .await
         .map_err(|e| storage_error("cannot create the upload directory", e))?;
-    let path = upload_path(&state.upload_dir, id);
+    let path = state.uploads.path(id);
 
     let (filename, bytes) = if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(request, &state)
@@ -124,26 +124,15 @@ pub async fn create_video(
 
     // Workers on other machines cannot read this disk: hand them the upload through the
     // bucket, and keep nothing here.
-    let staged = if state.stage_sources {
-        let key = crate::service::storage::source_key(id);
-        let stored = state.store.put_file(&key, &path).await;
-        remove(&path).await;
-        if let Err(error) = stored {
-            tracing::error!(error = %format!("{error:#}"), "staging the upload failed");
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage-unavailable",
-                "the upload could not be stored in the bucket; try again shortly",
-            ));
-        }
-        Some(key)
+    let upload = if state.stage_sources {
+        state.uploads.stage(id).await?
     } else {
-        None
+        Upload::of(id, None)
     };
 
     let new_video = NewVideo {
         id,
-        source_key: staged.as_deref(),
+        source_key: upload.staged_key(),
         original_filename: filename.as_deref(),
         content_type: Some(content_type.as_str()).filter(|t| !t.is_empty()),
         source_bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
@@ -152,10 +141,7 @@ pub async fn create_video(
     };
     let inserted = videos::insert(&state.pool, &new_video, idempotency).await;
     if !matches!(inserted, Ok(Inserted::New)) {
-        remove(&path).await;
-        if let Some(key) = &staged {
-            let _ = state.store.delete(key).await;
-        }
+        state.uploads.discard(&upload).await;
     }
     if let Inserted::Existing(existing) = inserted? {
         // A concurrent request with the same key recorded its upload first.

@@ -9,7 +9,7 @@ use super::extract::ApiPath;
 use super::problem::ApiError;
 use crate::service::db::videos;
 use crate::service::storage::video_prefix;
-use crate::service::uploads::upload_path;
+use crate::service::uploads::Upload;
 
 /// Deletes a video: a running conversion is stopped, the published objects and the upload
 /// are removed, then the record.
@@ -34,24 +34,9 @@ pub async fn delete_video(
     // A running worker sees the stop request (or the missing row) and removes what it still
     // uploads; a pending job is no longer claimed.
     videos::request_stop(&state.pool, id).await?;
-    state
-        .store
-        .delete_prefix(&video_prefix(id))
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %format!("{e:#}"), "deleting objects failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage-unavailable",
-                "the storage is unavailable; try again",
-            )
-        })?;
-    let _ = tokio::fs::remove_file(upload_path(&state.upload_dir, id)).await;
-    if let Some(key) = &row.source_key {
-        if let Err(error) = state.store.delete(key).await {
-            tracing::warn!(error = %format!("{error:#}"), "deleting the staged upload failed");
-        }
-    }
+    state.store.delete_prefix(&video_prefix(id)).await?;
+    let upload = Upload::of(id, row.source_key.as_deref());
+    state.uploads.discard(&upload).await;
     videos::delete(&state.pool, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -37,6 +37,7 @@ use sqlx::PgPool;
 use tower_http::trace::TraceLayer;
 
 use crate::service::storage::ObjectStore;
+use crate::service::uploads::Uploads;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -44,9 +45,9 @@ pub struct AppState {
     /// The database.
     pub pool: PgPool,
     /// The bucket.
-    pub store: Arc<ObjectStore>,
+    pub store: Arc<dyn ObjectStore>,
     /// Where uploads wait for their conversion.
-    pub upload_dir: PathBuf,
+    pub uploads: Uploads,
     /// Largest upload in bytes.
     pub upload_limit: u64,
     /// Attempts a job gets.
@@ -58,7 +59,7 @@ pub struct AppState {
     /// API keys, if any.
     pub keys: auth::ApiKeys,
     /// Stage uploads in the bucket (`sources/{id}`) for workers on other machines, instead
-    /// of leaving them in `upload_dir`.
+    /// of leaving them in the upload directory.
     pub stage_sources: bool,
     /// The per-client upload allowance.
     pub upload_limiter: rate_limit::UploadLimiter,

@@ -83,8 +83,7 @@ pub async fn play_video(
     let stored = state
         .store
         .get_bytes(&format!("{prefix}{path}"))
-        .await
-        .map_err(|e| ApiError::internal("reading the playlist from the bucket", format!("{e:#}")))?
+        .await?
         .ok_or_else(not_found)?;
     let playlist = String::from_utf8_lossy(&stored);
     let body = match path.split_once('/') {
@@ -107,10 +106,7 @@ pub async fn play_video(
                 let url = state
                     .store
                     .presign_get(&key, PlaybackLinks::remaining(link.expires))
-                    .await
-                    .map_err(|e| {
-                        ApiError::internal("presigning a segment URL", format!("{e:#}"))
-                    })?;
+                    .await?;
                 presigned.insert(segment.to_string(), url);
             }
             rewrite_uris(&playlist, |segment| {

@@ -1,13 +1,16 @@
 //! Errors as RFC 9457 `application/problem+json`, each with a stable `code`.
 //!
-//! The policy: a bad request or a bad video is a 4xx that says what to do; a database outage
-//! is a 503; anything else is a 500 whose detail is logged, not shown. Database errors are
-//! mapped here, in one place, by their [`ErrorKind`](crate::service::db::ErrorKind).
+//! The policy: a bad request or a bad video is a 4xx that says what to do; a database or
+//! storage outage is a 503; anything else is a 500 whose detail is logged, not shown.
+//! Database errors (by their [`ErrorKind`](crate::service::db::ErrorKind)) and storage errors
+//! (by their [`StorageError`] variant) are mapped here, in one place.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::service::storage::StorageError;
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,6 +98,34 @@ impl From<sqlx::Error> for ApiError {
                 "the resource does not exist",
             ),
             ErrorKind::Other => ApiError::internal("the database refused a query", error),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    /// An unavailable store is a 503 the client may retry; a missing object a 404; a store
+    /// that refuses the service (credentials, permissions, no bucket) or a local file that
+    /// cannot be written is the operator's to fix: a 500, logged.
+    fn from(error: StorageError) -> ApiError {
+        match error {
+            StorageError::Unavailable { .. } => {
+                tracing::warn!(%error, "storage unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage-unavailable",
+                    "the storage is unavailable; try again shortly",
+                )
+            }
+            StorageError::NotFound { .. } => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "the resource does not exist",
+            ),
+            StorageError::Denied { .. }
+            | StorageError::Rejected { .. }
+            | StorageError::LocalFile { .. } => {
+                ApiError::internal("the storage refused a request", error)
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
 use crate::service::db::videos;
-use crate::service::uploads::upload_path;
+use crate::service::uploads::Upload;
 use crate::service::video_resource::VideoResource;
 use crate::service::video_status::VideoStatus;
 
@@ -38,20 +38,8 @@ pub async fn retry_video(
     if row.status != VideoStatus::Failed {
         return Err(not_retryable(row.status));
     }
-    let source_kept = match &row.source_key {
-        Some(key) => state.store.exists(key).await.map_err(|e| {
-            tracing::warn!(error = %format!("{e:#}"), "cannot look for the staged upload");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage-unavailable",
-                "the bucket does not answer; try again shortly",
-            )
-        })?,
-        None => tokio::fs::try_exists(upload_path(&state.upload_dir, id))
-            .await
-            .unwrap_or(false),
-    };
-    if !source_kept {
+    let upload = Upload::of(id, row.source_key.as_deref());
+    if !state.uploads.is_kept(&upload).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "source-gone",

@@ -8,7 +8,7 @@
 //! (self-fencing), so by the time another worker may claim the job this one has stopped; and
 //! whatever it still did could not reach the new claim's output.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,8 @@ use super::worker_settings::WorkerSettings;
 use crate::service::backoff::Backoff;
 use crate::service::db::is_transient;
 use crate::service::db::videos::{self, ClaimedJob, Completion, Requeue};
-use crate::service::storage::{S3Sink, claim_prefix};
-use crate::service::uploads::upload_path;
+use crate::service::storage::{StorageError, StoreSink, claim_prefix};
+use crate::service::uploads::Upload;
 use crate::service::video_status::VideoStatus;
 use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
 
@@ -54,23 +54,10 @@ impl ConversionJob {
     pub(super) async fn run(self, hand_back: CancellationToken) {
         let id = self.job.id;
         let pool = self.settings.pool.clone();
-        let path = upload_path(&self.settings.upload_dir, id);
         let mut last_renewal = self.claimed_at;
-        if let Some(key) = &self.job.source_key {
-            if !path.exists()
-                && !self
-                    .fetch_staged_source(key, &path, &mut last_renewal)
-                    .await
-            {
-                return;
-            }
-        }
-        if !path.exists() {
-            let message = "the uploaded file is no longer on the server; upload the video again";
-            self.record_failure("source-missing", message, AfterFailure::DiscardUpload)
-                .await;
+        let Some(path) = self.fetch_source(&mut last_renewal).await else {
             return;
-        }
+        };
         // An earlier claim may have died mid-way, or been handed back at shutdown: what it
         // wrote is garbage now. Removed beside the conversion, so that a slow bucket cannot
         // hold the job outside the lease keeping.
@@ -78,7 +65,7 @@ impl ConversionJob {
             let (store, claim) = (Arc::clone(&self.settings.store), self.job.claim);
             tokio::spawn(async move {
                 if let Err(error) = store.delete_claims_before(id, claim).await {
-                    tracing::warn!(error = %format!("{error:#}"), "could not remove earlier claims' output");
+                    tracing::warn!(%error, "could not remove earlier claims' output");
                 }
             });
         }
@@ -110,7 +97,7 @@ impl ConversionJob {
             done.clone(),
         ));
 
-        let sink = S3Sink::new(
+        let sink = StoreSink::new(
             tokio::runtime::Handle::current(),
             Arc::clone(&self.settings.store),
             self.output_prefix(),
@@ -320,24 +307,21 @@ impl ConversionJob {
         }
     }
 
-    /// Downloads an upload staged in the bucket by an API on another machine; false when
-    /// the job ended here (its outcome recorded, or its lease lost).
-    async fn fetch_staged_source(
-        &self,
-        key: &str,
-        path: &Path,
-        last_renewal: &mut Instant,
-    ) -> bool {
+    /// The file to convert: the local upload, or one staged in the bucket by an API on
+    /// another machine, fetched here; `None` when the job ended here (its outcome recorded,
+    /// or its lease lost).
+    async fn fetch_source(&self, last_renewal: &mut Instant) -> Option<PathBuf> {
         // A big upload may take longer than the lease to fetch: keep renewing it meanwhile, and
         // give up, as the conversion would, when it cannot be renewed in time.
-        let download = self.settings.store.download(key, path);
-        tokio::pin!(download);
+        let upload = self.upload();
+        let fetch = self.settings.uploads.fetch(&upload);
+        tokio::pin!(fetch);
         let lease = self.settings.lease_seconds;
         let period = Duration::from_secs_f64(lease / 3.0);
         let fenced_at = |renewed: Instant| renewed + fence_after(lease);
         let fetched = loop {
             tokio::select! {
-                result = &mut download => break result,
+                result = &mut fetch => break result,
                 () = tokio::time::sleep(period) => {
                     let asked = Instant::now();
                     let deadline = fenced_at(*last_renewal);
@@ -349,68 +333,57 @@ impl ConversionJob {
                         Ok(Ok(Some(_))) => *last_renewal = asked,
                         Ok(Ok(None)) => {
                             tracing::warn!("lease lost while fetching the upload");
-                            let _ = tokio::fs::remove_file(path).await;
-                            return false;
+                            self.drop_local_copy().await;
+                            return None;
                         }
                         Ok(Err(error)) => tracing::warn!(%error, "heartbeat failed while fetching the upload"),
                         Err(_) => {}
                     }
                     if Instant::now() >= fenced_at(*last_renewal) {
                         tracing::warn!("the lease could not be renewed in time; leaving the job to another worker");
-                        let _ = tokio::fs::remove_file(path).await;
-                        return false;
+                        self.drop_local_copy().await;
+                        return None;
                     }
                 }
             }
         };
         match fetched {
-            Ok(bytes) => {
-                tracing::debug!(bytes, "staged upload fetched");
-                true
+            Ok(path) => return Some(path),
+            Err(StorageError::NotFound { .. }) if self.job.source_key.is_some() => {
+                let message =
+                    "the staged upload is no longer in the bucket; upload the video again";
+                self.record_failure("source-missing", message, AfterFailure::DiscardUpload)
+                    .await;
+            }
+            Err(StorageError::NotFound { .. }) => {
+                let message =
+                    "the uploaded file is no longer on the server; upload the video again";
+                self.record_failure("source-missing", message, AfterFailure::DiscardUpload)
+                    .await;
             }
             Err(error) => {
-                let _ = tokio::fs::remove_file(path).await;
-                let missing = matches!(self.settings.store.exists(key).await, Ok(false));
-                if missing {
-                    let message =
-                        "the staged upload is no longer in the bucket; upload the video again";
-                    self.record_failure("source-missing", message, AfterFailure::DiscardUpload)
-                        .await;
-                } else {
-                    tracing::warn!(error = %format!("{error:#}"), "fetching the staged upload failed");
-                    let message = format!("fetching the upload from storage failed: {error:#}");
-                    self.retry_or_fail("storage-unavailable", &message).await;
-                }
-                false
+                tracing::warn!(%error, "fetching the staged upload failed");
+                let message = format!("fetching the upload from storage failed: {error}");
+                self.retry_or_fail("storage-unavailable", &message).await;
             }
         }
+        None
+    }
+
+    /// The job's upload, where its row says it is.
+    fn upload(&self) -> Upload {
+        Upload::of(self.job.id, self.job.source_key.as_deref())
     }
 
     /// The upload is needed no more: removes the local file and the staged object, if any.
     async fn discard_source(&self) {
-        self.remove_upload().await;
-        if let Some(key) = &self.job.source_key {
-            if let Err(error) = self.settings.store.delete(key).await {
-                tracing::warn!(error = %format!("{error:#}"), "could not remove the staged upload");
-            }
-        }
+        self.settings.uploads.discard(&self.upload()).await;
     }
 
     /// For a staged upload, removes this machine's copy: the next attempt may run anywhere and
     /// fetches it again.
     async fn drop_local_copy(&self) {
-        if self.job.source_key.is_some() {
-            self.remove_upload().await;
-        }
-    }
-
-    async fn remove_upload(&self) {
-        let path = upload_path(&self.settings.upload_dir, self.job.id);
-        if let Err(error) = tokio::fs::remove_file(&path).await {
-            if error.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(%error, path = %path.display(), "could not remove the upload");
-            }
-        }
+        self.settings.uploads.drop_local_copy(&self.upload()).await;
     }
 
     /// Where this claim writes: `videos/{id}/{claim}/`.
@@ -427,7 +400,7 @@ impl ConversionJob {
             .delete_prefix(&self.output_prefix())
             .await
         {
-            tracing::warn!(error = %format!("{error:#}"), "could not remove partial output");
+            tracing::warn!(%error, "could not remove partial output");
         }
     }
 
@@ -439,7 +412,7 @@ impl ConversionJob {
             .delete_claims_before(self.job.id, self.job.claim)
             .await
         {
-            tracing::warn!(error = %format!("{error:#}"), "could not remove earlier claims' output");
+            tracing::warn!(%error, "could not remove earlier claims' output");
         }
     }
 }

@@ -3,16 +3,14 @@
 //! pending), those of failed videos once their retention for a retry ran out, and uploads with
 //! no video at all (a crash between storing an upload and recording it, or a video deleted).
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use chrono::Utc;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::service::storage::ObjectStore;
+use crate::service::uploads::Uploads;
 use crate::service::video_status::VideoStatus;
 
 /// How often the directory is swept.
@@ -21,21 +19,20 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// upload still arriving, whose row is inserted once it is whole.
 const ORPHAN_AGE: Duration = Duration::from_secs(15 * 60);
 
-/// Sweeps `dir` and the bucket's staged uploads every minute until `stop`.
+/// Sweeps the upload directory and the bucket's staged uploads every minute until `stop`.
 pub(super) async fn run(
     pool: PgPool,
-    dir: std::path::PathBuf,
-    store: Arc<ObjectStore>,
+    uploads: Uploads,
     keep_failed: Duration,
     stop: CancellationToken,
 ) {
     loop {
-        match sweep(&pool, &dir, keep_failed, ORPHAN_AGE).await {
+        match sweep(&pool, &uploads, keep_failed, ORPHAN_AGE).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "removed uploads no job needs"),
             Err(error) => tracing::warn!(error = %format!("{error:#}"), "upload sweep failed"),
         }
-        match sweep_staged(&pool, &store, keep_failed, ORPHAN_AGE).await {
+        match sweep_staged(&pool, &uploads, keep_failed, ORPHAN_AGE).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "removed staged uploads no job needs"),
             Err(error) => {
@@ -52,39 +49,18 @@ pub(super) async fn run(
     }
 }
 
-/// One sweep of `dir`; returns how many files it removed. Only `{uuid}.upload` files are
-/// considered.
+/// One sweep of the upload directory; returns how many files it removed. Only upload files
+/// (`{uuid}.upload`) are considered.
 pub async fn sweep(
     pool: &PgPool,
-    dir: &Path,
+    uploads: &Uploads,
     keep_failed: Duration,
     orphan_age: Duration,
 ) -> anyhow::Result<usize> {
-    let mut files = Vec::new();
-    let mut entries = tokio::fs::read_dir(dir).await?;
-    while let Some(entry) = entries.next_entry().await? {
-        let name = entry.file_name();
-        let Some(id) = name
-            .to_str()
-            .and_then(|n| n.strip_suffix(".upload"))
-            .and_then(|stem| Uuid::parse_str(stem).ok())
-        else {
-            continue;
-        };
-        let age = entry
-            .metadata()
-            .await
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
-            .unwrap_or_default();
-        files.push((id, entry.path(), age));
-    }
-    let ids: Vec<(Uuid, Duration)> = files.iter().map(|(id, _, age)| (*id, *age)).collect();
-    let unneeded = unneeded(pool, &ids, keep_failed, orphan_age).await?;
+    let files = uploads.local_files().await?;
     let mut removed = 0;
-    for (id, path, _) in files {
-        if unneeded.contains(&id) && tokio::fs::remove_file(&path).await.is_ok() {
+    for id in unneeded(pool, &files, keep_failed, orphan_age).await? {
+        if uploads.discard_local(id).await {
             tracing::debug!(video_id = %id, "upload removed");
             removed += 1;
         }
@@ -96,30 +72,20 @@ pub async fn sweep(
 /// it removed.
 pub async fn sweep_staged(
     pool: &PgPool,
-    store: &ObjectStore,
+    uploads: &Uploads,
     keep_failed: Duration,
     orphan_age: Duration,
 ) -> anyhow::Result<usize> {
-    let staged: Vec<(Uuid, Duration)> = store
-        .list_with_age(crate::service::storage::SOURCES_PREFIX)
-        .await?
-        .into_iter()
-        .filter_map(|(key, age)| {
-            let id = key.strip_prefix(crate::service::storage::SOURCES_PREFIX)?;
-            Some((Uuid::parse_str(id).ok()?, age))
-        })
-        .collect();
+    let staged = uploads.staged().await?;
     let unneeded = unneeded(pool, &staged, keep_failed, orphan_age).await?;
     let mut removed = 0;
     for id in unneeded {
-        match store.delete(&crate::service::storage::source_key(id)).await {
+        match uploads.discard_staged(id).await {
             Ok(()) => {
                 tracing::debug!(video_id = %id, "staged upload removed");
                 removed += 1;
             }
-            Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), "could not remove a staged upload")
-            }
+            Err(error) => tracing::warn!(%error, "could not remove a staged upload"),
         }
     }
     Ok(removed)

@@ -45,8 +45,7 @@ impl WorkerPool {
         }
         tasks.spawn(janitor::run(
             settings.pool.clone(),
-            settings.upload_dir.clone(),
-            Arc::clone(&settings.store),
+            settings.uploads.clone(),
             settings.keep_failed_uploads,
             stop_claiming.clone(),
         ));

@@ -1,7 +1,6 @@
 //! What every worker needs: the database, the bucket, where uploads wait, the conversion
 //! options and the job's limits.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +8,7 @@ use sqlx::PgPool;
 
 use crate::ConvertOptions;
 use crate::service::storage::ObjectStore;
+use crate::service::uploads::Uploads;
 
 /// What every worker needs.
 #[derive(Clone)]
@@ -16,9 +16,9 @@ pub struct WorkerSettings {
     /// The database.
     pub pool: PgPool,
     /// The bucket.
-    pub store: Arc<ObjectStore>,
+    pub store: Arc<dyn ObjectStore>,
     /// Where uploads wait.
-    pub upload_dir: PathBuf,
+    pub uploads: Uploads,
     /// Conversion options.
     pub options: ConvertOptions,
     /// Concurrent uploads per job.

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 
-use super::ObjectStore;
+use super::S3Store;
 
 /// The statement of the bucket policy that makes `videos/*` readable by anyone.
 const PUBLIC_READ_SID: &str = "PublicReadOfPublishedVideos";
@@ -17,7 +17,7 @@ pub enum BucketAccess {
     Private,
 }
 
-impl ObjectStore {
+impl S3Store {
     /// Creates the bucket if missing and allows GET from any origin (CORS), so players such as
     /// hls.js in a browser can fetch the output; makes `videos/*` readable by anyone, or takes
     /// that back for private playback (players then get presigned URLs).

@@ -1,13 +1,23 @@
-//! Object storage: the S3 bucket the HLS output is published to, and the sink that uploads a
-//! conversion's segments while it runs.
+//! Object storage: the bucket the HLS output is published to, behind one seam.
+//!
+//! - `object_store.rs`: the [`ObjectStore`] trait and [`StorageError`];
+//! - `s3_store.rs` and `bucket_setup.rs`: the S3 backend and its provisioning at start;
+//! - `memory_store.rs`: the in-memory backend (tests, trying the service without S3);
+//! - `store_sink.rs`: the conversion's [`Sink`](crate::Sink) that publishes to a store.
+//!
+//! This file holds the layout of keys in the bucket.
 
 mod bucket_setup;
+mod memory_store;
 mod object_store;
-mod s3_sink;
+mod s3_store;
+mod store_sink;
 
 pub use bucket_setup::BucketAccess;
-pub use object_store::{ObjectStore, S3Settings};
-pub use s3_sink::S3Sink;
+pub use memory_store::{MemoryStore, StoredObject};
+pub use object_store::{ListedObject, ObjectHeaders, ObjectStore, StorageError};
+pub use s3_store::{S3Settings, S3Store};
+pub use store_sink::StoreSink;
 
 /// The key prefix of one video's objects: `videos/{id}/`.
 pub fn video_prefix(id: uuid::Uuid) -> String {

@@ -1,4 +1,5 @@
-//! A [`Sink`] that uploads a conversion's output to S3 while the conversion runs.
+//! A [`Sink`] that publishes a conversion's output to an [`ObjectStore`] while the conversion
+//! runs.
 //!
 //! `put` is called on the conversion's (blocking) thread: a segment is handed to an async
 //! upload task at once (at most `concurrency` in flight, so memory stays bounded); a playlist
@@ -14,36 +15,39 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
-use super::ObjectStore;
+use super::object_store::{ObjectHeaders, ObjectStore, StorageError};
 use crate::sink::{HlsObject, ObjectKind, Sink, SinkError};
 
 /// Cache-Control of segments: they never change once published.
 const SEGMENT_CACHE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control of playlists: short, so a re-published video is seen soon.
 const PLAYLIST_CACHE: &str = "public, max-age=60";
+
+/// An upload task's outcome: the task may also have panicked or been aborted.
+type Upload = JoinHandle<Result<(), StorageError>>;
 /// How long a sink dropped early waits for its uploads in flight before aborting them.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Uploads under one key prefix.
-pub struct S3Sink {
+pub struct StoreSink {
     runtime: Handle,
-    store: Arc<ObjectStore>,
+    store: Arc<dyn ObjectStore>,
     prefix: String,
     slots: Arc<Semaphore>,
-    in_flight: Vec<JoinHandle<anyhow::Result<()>>>,
+    in_flight: Vec<Upload>,
     uploaded_bytes: Arc<AtomicU64>,
 }
 
-impl S3Sink {
+impl StoreSink {
     /// A sink writing `prefix + object.path`, with at most `concurrency` uploads at once.
     /// Must be used from a thread outside the runtime (e.g. `spawn_blocking`).
     pub fn new(
         runtime: Handle,
-        store: Arc<ObjectStore>,
+        store: Arc<dyn ObjectStore>,
         prefix: String,
         concurrency: usize,
-    ) -> S3Sink {
-        S3Sink {
+    ) -> StoreSink {
+        StoreSink {
             runtime,
             store,
             prefix,
@@ -62,16 +66,11 @@ impl S3Sink {
         let pending = std::mem::take(&mut self.in_flight);
         let mut first_error = None;
         for task in pending {
-            let outcome = self
-                .runtime
-                .block_on(task)
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r);
-            if let Err(error) = outcome {
+            if let Err(error) = self.outcome(task) {
                 first_error.get_or_insert(error);
             }
         }
-        first_error.map_or(Ok(()), |e| Err(e.into()))
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Fails early when an upload already failed, instead of encoding on for nothing.
@@ -81,12 +80,17 @@ impl S3Sink {
             .partition(|t| t.is_finished());
         self.in_flight = running;
         for task in finished {
-            self.runtime
-                .block_on(task)
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r)?;
+            self.outcome(task)?;
         }
         Ok(())
+    }
+
+    /// Waits for one upload: its storage error, or why its task ended without one.
+    fn outcome(&self, task: Upload) -> Result<(), SinkError> {
+        match self.runtime.block_on(task) {
+            Ok(stored) => Ok(stored?),
+            Err(ended) => Err(ended.into()),
+        }
     }
 }
 
@@ -94,7 +98,7 @@ impl S3Sink {
 /// [`STOP_GRACE`]) rather than aborted: an aborted request whose body S3 already has may still
 /// be stored, after the job has removed the video's objects. Only uploads that outlast the
 /// grace, such as ones retrying through an S3 outage, are aborted.
-impl Drop for S3Sink {
+impl Drop for StoreSink {
     fn drop(&mut self) {
         let pending = std::mem::take(&mut self.in_flight);
         if pending.is_empty() {
@@ -112,7 +116,7 @@ impl Drop for S3Sink {
     }
 }
 
-impl Sink for S3Sink {
+impl Sink for StoreSink {
     fn put(&mut self, object: HlsObject) -> Result<(), SinkError> {
         self.check_finished()?;
         let key = format!("{}{}", self.prefix, object.path);
@@ -128,7 +132,11 @@ impl Sink for S3Sink {
                     .block_on(Arc::clone(&self.slots).acquire_owned())?;
                 self.in_flight.push(self.runtime.spawn(async move {
                     let _permit = permit;
-                    store.put(&key, bytes, content_type, SEGMENT_CACHE).await?;
+                    let headers = ObjectHeaders {
+                        content_type,
+                        cache_control: SEGMENT_CACHE,
+                    };
+                    store.put(&key, bytes, headers).await?;
                     counter.fetch_add(size, Ordering::Relaxed);
                     metrics::counter!("hls_bytes_uploaded_total").increment(size);
                     Ok(())
@@ -136,8 +144,11 @@ impl Sink for S3Sink {
             }
             ObjectKind::MediaPlaylist { .. } | ObjectKind::MasterPlaylist => {
                 self.wait_for_uploads()?;
-                self.runtime
-                    .block_on(store.put(&key, bytes, content_type, PLAYLIST_CACHE))?;
+                let headers = ObjectHeaders {
+                    content_type,
+                    cache_control: PLAYLIST_CACHE,
+                };
+                self.runtime.block_on(store.put(&key, bytes, headers))?;
                 counter.fetch_add(size, Ordering::Relaxed);
                 metrics::counter!("hls_bytes_uploaded_total").increment(size);
             }
