@@ -14,17 +14,23 @@ use super::AppState;
 
 const INDEX_HTML: &str = include_str!("../../../web/index.html");
 /// The page's JavaScript modules, served as `/assets/{name}`: `app.js` imports the others.
-const MODULES: [(&str, &str); 3] = [
+const MODULES: [(&str, &str); 9] = [
     ("app.js", include_str!("../../../web/app.js")),
     ("api.js", include_str!("../../../web/api.js")),
+    ("format.js", include_str!("../../../web/format.js")),
+    ("list.js", include_str!("../../../web/list.js")),
+    ("live.js", include_str!("../../../web/live.js")),
+    ("page.js", include_str!("../../../web/page.js")),
+    ("player.js", include_str!("../../../web/player.js")),
     ("sse.js", include_str!("../../../web/sse.js")),
+    ("upload.js", include_str!("../../../web/upload.js")),
 ];
 const STYLE_CSS: &str = include_str!("../../../web/style.css");
 /// hls.js's browser build, inside the npm packages directory.
 const HLS_JS: &str = "hls.js/dist/hls.min.js";
 
-/// The page's routes: `/`, its modules (`/assets/app.js`, `/assets/api.js`,
-/// `/assets/sse.js`), `/assets/style.css` and `/assets/vendor/hls.min.js` (from `vendor_dir`,
+/// The page's routes: `/`, its modules (`/assets/app.js` and the ones it imports, see
+/// [`MODULES`]), `/assets/style.css` and `/assets/vendor/hls.min.js` (from `vendor_dir`,
 /// see [`vendor_dir`]).
 pub fn routes(vendor_dir: &Path) -> Router<AppState> {
     let hls = vendor_dir.join(HLS_JS);

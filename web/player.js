@@ -1,0 +1,127 @@
+// The player: a completed video's playback_url played with hls.js
+// (/assets/vendor/hls.min.js, window.Hls), or natively where the browser plays HLS itself
+// (Safari), with a rendition picker.
+//
+// For the browser test: window.hls is the current Hls instance, and window.hlsErrors
+// records every hls.js error as {type, details, fatal, reason}.
+
+import { displayName, formatBitrate } from './format.js';
+import { els, h, showError } from './page.js';
+
+window.hls = null;
+window.hlsErrors = [];
+
+/** Told the id of the video in the player, or null: set by initPlayer. */
+let onPlaying = () => {};
+
+/** Wires the rendition picker; `playing(id)` is told which video plays (null: none). */
+export function initPlayer({ playing }) {
+  onPlaying = playing;
+  els.rendition.addEventListener('change', () => {
+    if (window.hls) window.hls.currentLevel = Number(els.rendition.value);
+    if (window.hls) showPlayingLevel(window.hls);
+  });
+  resetRenditions();
+}
+
+/** Plays `video` (one with a playback_url), instead of whatever played. */
+export function play(video) {
+  stopPlayback();
+  onPlaying(video.id);
+  resetRenditions();
+  els.player.hidden = false;
+  els.placeholder.hidden = true;
+  els.nowPlaying.textContent = `Now playing: ${displayName(video)}`;
+  els.player.scrollIntoView({ block: 'nearest' }); // below the list on narrow screens
+
+  const url = video.playback_url;
+  if (window.Hls && Hls.isSupported()) {
+    const hls = new Hls();
+    window.hls = hls;
+    hls.on(Hls.Events.ERROR, (_event, data) => onHlsError(hls, data));
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      fillRenditions(hls);
+      startVideo();
+    });
+    hls.on(Hls.Events.LEVEL_SWITCHED, () => showPlayingLevel(hls));
+    hls.loadSource(url);
+    hls.attachMedia(els.player);
+  } else if (els.player.canPlayType('application/vnd.apple.mpegurl')) {
+    els.player.src = url; // Safari plays HLS itself; it picks renditions on its own
+    startVideo();
+  } else {
+    showError('This browser cannot play HLS: it has neither Media Source Extensions nor native HLS.');
+  }
+}
+
+/** Stops playing; with `reset`, the player goes back to its placeholder. */
+export function stopPlayback({ reset = false } = {}) {
+  if (window.hls) {
+    window.hls.destroy();
+    window.hls = null;
+  }
+  els.player.pause();
+  els.player.removeAttribute('src');
+  els.player.load();
+  onPlaying(null);
+  if (reset) {
+    resetRenditions();
+    els.player.hidden = true;
+    els.placeholder.hidden = false;
+    els.nowPlaying.textContent = 'Press Play on a completed video.';
+  }
+}
+
+function levelLabel(level, index) {
+  const name = level.height ? `${level.height}p` : (level.name || `Level ${index + 1}`);
+  return [name, formatBitrate(level.bitrate)].filter(Boolean).join(' · ');
+}
+
+function resetRenditions() {
+  els.rendition.replaceChildren(h('option', { value: '-1', textContent: 'Auto' }));
+  els.rendition.value = '-1';
+  els.rendition.disabled = true;
+}
+
+function fillRenditions(hls) {
+  const options = hls.levels
+    .map((level, index) => ({ level, index }))
+    .sort((a, b) => (b.level.bitrate || 0) - (a.level.bitrate || 0))
+    .map(({ level, index }) => h('option', { value: String(index), textContent: levelLabel(level, index) }));
+  els.rendition.replaceChildren(h('option', { value: '-1', textContent: 'Auto' }), ...options);
+  els.rendition.value = '-1';
+  els.rendition.disabled = options.length === 0;
+}
+
+/** In Auto mode, says which rendition is playing: "Auto (720p)". */
+function showPlayingLevel(hls) {
+  const auto = els.rendition.options[0];
+  const level = hls.levels[hls.currentLevel];
+  auto.textContent = hls.autoLevelEnabled && level ? `Auto (${levelLabel(level, hls.currentLevel).split(' · ')[0]})` : 'Auto';
+}
+
+function startVideo() {
+  els.player.play().catch((error) => {
+    // AbortError: another video was loaded meanwhile.
+    if (error.name !== 'AbortError') showError(`The browser would not start playback: ${error.message}`);
+  });
+}
+
+function onHlsError(hls, data) {
+  window.hlsErrors.push({ type: data.type, details: data.details, fatal: data.fatal, reason: data.reason });
+  if (!data.fatal) return;
+  if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !hls.triedMediaRecovery) {
+    hls.triedMediaRecovery = true;
+    hls.recoverMediaError();
+    return;
+  }
+  let hint = '';
+  if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+    const code = data.response && data.response.code;
+    hint = code
+      ? ` The server answered ${code}: a signed link may have expired (press Play again).`
+      : ' The playlist could not be reached: the bucket may not allow this page’s origin (CORS) or be offline.';
+  }
+  showError(`Playback failed (${data.type} ${data.details}).${hint}`);
+  if (window.hls === hls) stopPlayback();
+}
