@@ -24,7 +24,7 @@ use crate::service::backoff::Backoff;
 use crate::service::db::is_transient;
 use crate::service::db::videos::{self, ClaimedJob, Completion, Requeue};
 use crate::service::storage::{StorageError, StoreSink, claim_prefix};
-use crate::service::uploads::Upload;
+use crate::service::uploads::{Upload, UploadLocation};
 use crate::service::video_status::VideoStatus;
 use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
 
@@ -349,15 +349,15 @@ impl ConversionJob {
         };
         match fetched {
             Ok(path) => return Some(path),
-            Err(StorageError::NotFound { .. }) if self.job.source_key.is_some() => {
-                let message =
-                    "the staged upload is no longer in the bucket; upload the video again";
-                self.record_failure("source-missing", message, AfterFailure::DiscardUpload)
-                    .await;
-            }
             Err(StorageError::NotFound { .. }) => {
-                let message =
-                    "the uploaded file is no longer on the server; upload the video again";
+                let message = match upload.location {
+                    UploadLocation::Staged { .. } => {
+                        "the staged upload is no longer in the bucket; upload the video again"
+                    }
+                    UploadLocation::Local => {
+                        "the uploaded file is no longer on the server; upload the video again"
+                    }
+                };
                 self.record_failure("source-missing", message, AfterFailure::DiscardUpload)
                     .await;
             }
