@@ -1,8 +1,7 @@
 //! The entry point: run the media pipeline and publish its output to a sink, in order.
 //!
 //! This is the consumer end of the segment channel. It runs on the caller's thread, so a
-//! sink need not be `Send`; it builds the playlists from the segments it has seen and
-//! publishes each media playlist after its segments and the master playlist last.
+//! sink need not be `Send`; what it publishes, and in which order, is `publisher.rs`'s.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,14 +9,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{never, select};
 use serde::{Deserialize, Serialize};
 
-use crate::hls::{AAC_LC, MasterPlaylist, MediaPlaylist, PlaylistSegment, Variant};
 use crate::ladder::Rendition;
-use crate::media::pipeline::{self, Pipeline, SegmentReady};
-use crate::media::rung_encoder::{EncoderSettings, RungSummary};
+use crate::media::pipeline::{self, Pipeline};
+use crate::media::rung_encoder::EncoderSettings;
 use crate::media::source::{self, SourceInfo};
 use crate::plan::plan_for;
 use crate::progress::{Progress, ProgressMeter};
-use crate::sink::{HlsObject, ObjectKind, Sink};
+use crate::publisher::Publisher;
+use crate::sink::Sink;
 use crate::{CancelToken, ConvertOptions, Error};
 
 /// Path of the master playlist, relative to the output root.
@@ -129,21 +128,15 @@ pub fn convert_with_cancel<S: Sink>(
         options.segment_queue,
         cancel.clone(),
     )?;
-    let mut published: Vec<Published> = renditions.iter().map(|_| Published::default()).collect();
+    let mut publisher = Publisher::new(&renditions, &info, options);
     let mut reported = None;
-    let consumed = consume(
-        &pipeline,
-        &mut sink,
-        &renditions,
-        &mut published,
-        &mut |counts| {
-            let progress = meter.measure(counts, started.elapsed());
-            if reported != Some(progress.frames_done) {
-                reported = Some(progress.frames_done);
-                on_progress(&progress);
-            }
-        },
-    );
+    let consumed = consume(&pipeline, &mut sink, &mut publisher, &mut |counts| {
+        let progress = meter.measure(counts, started.elapsed());
+        if reported != Some(progress.frames_done) {
+            reported = Some(progress.frames_done);
+            on_progress(&progress);
+        }
+    });
     if consumed.is_err() {
         pipeline.abort();
         for _ in pipeline.segments.iter() {}
@@ -153,7 +146,7 @@ pub fn convert_with_cancel<S: Sink>(
     consumed?;
     let summaries = summaries?;
 
-    let reports = publish_playlists(&mut sink, &renditions, &published, &summaries, &info)?;
+    let reports = publisher.finish(&mut sink, &summaries)?;
     sink.finish().map_err(|source| Error::Sink {
         object: "(finish)".into(),
         source,
@@ -169,49 +162,17 @@ pub fn convert_with_cancel<S: Sink>(
     })
 }
 
-/// Segments published for one rendition.
-#[derive(Default)]
-struct Published {
-    playlist: MediaPlaylist,
-    /// Bytes of each segment, in playlist order.
-    sizes: Vec<u64>,
-}
-
-impl Published {
-    fn bytes(&self) -> u64 {
-        self.sizes.iter().sum()
-    }
-
-    /// BANDWIDTH: the peak segment bitrate. Segments under a second (the tail) would overstate
-    /// it, so they count only when there is nothing else.
-    fn peak_bitrate(&self) -> u64 {
-        let rates = |min_duration: f64| {
-            self.playlist
-                .segments
-                .iter()
-                .zip(&self.sizes)
-                .filter(|(s, _)| s.duration >= min_duration)
-                .map(|(s, &bytes)| bytes as f64 * 8.0 / s.duration.max(0.001))
-                .fold(None, |peak: Option<f64>, rate| {
-                    Some(peak.map_or(rate, |p| p.max(rate)))
-                })
-        };
-        rates(1.0).or_else(|| rates(0.0)).unwrap_or(0.0).round() as u64
-    }
-}
-
 fn consume<S: Sink>(
     pipeline: &Pipeline,
     sink: &mut S,
-    renditions: &[Rendition],
-    published: &mut [Published],
+    publisher: &mut Publisher<'_>,
     progress: &mut dyn FnMut(&[u64]),
 ) -> Result<(), Error> {
     let mut ticks = pipeline.ticks.clone();
     loop {
         select! {
             recv(pipeline.segments) -> ready => match ready {
-                Ok(ready) => publish_segment(sink, renditions, published, ready)?,
+                Ok(ready) => publisher.segment(sink, ready)?,
                 Err(_) => return Ok(()),
             },
             recv(ticks) -> tick => match tick {
@@ -219,137 +180,5 @@ fn consume<S: Sink>(
                 Err(_) => ticks = never(),
             },
         }
-    }
-}
-
-fn publish_segment<S: Sink>(
-    sink: &mut S,
-    renditions: &[Rendition],
-    published: &mut [Published],
-    ready: SegmentReady,
-) -> Result<(), Error> {
-    let name = &renditions[ready.rendition].name;
-    let segment = ready.segment;
-    let uri = format!("segment_{:05}.ts", segment.sequence);
-    let path = format!("{name}/{uri}");
-    let entry = &mut published[ready.rendition];
-    let size = segment.bytes.len() as u64;
-    let kind = ObjectKind::Segment {
-        rendition: name.clone(),
-        sequence: segment.sequence,
-        duration: segment.duration,
-    };
-    sink.put(HlsObject {
-        path: path.clone(),
-        bytes: segment.bytes,
-        kind,
-    })
-    .map_err(|source| Error::Sink {
-        object: path,
-        source,
-    })?;
-    if entry.playlist.segments.is_empty() {
-        entry.playlist.media_sequence = segment.sequence;
-    }
-    entry.playlist.segments.push(PlaylistSegment {
-        uri,
-        duration: segment.duration,
-    });
-    entry.sizes.push(size);
-    Ok(())
-}
-
-fn publish_playlists<S: Sink>(
-    sink: &mut S,
-    renditions: &[Rendition],
-    published: &[Published],
-    summaries: &[RungSummary],
-    info: &SourceInfo,
-) -> Result<Vec<RenditionReport>, Error> {
-    let mut put = |path: String, text: String, kind: ObjectKind| {
-        sink.put(HlsObject {
-            path: path.clone(),
-            bytes: text.into_bytes(),
-            kind,
-        })
-        .map_err(|source| Error::Sink {
-            object: path,
-            source,
-        })
-    };
-    let mut reports = Vec::new();
-    let mut master = MasterPlaylist::default();
-    for ((rendition, entry), summary) in renditions.iter().zip(published).zip(summaries) {
-        let playlist = format!("{}/index.m3u8", rendition.name);
-        put(
-            playlist.clone(),
-            entry.playlist.render(),
-            ObjectKind::MediaPlaylist {
-                rendition: rendition.name.clone(),
-            },
-        )?;
-        let duration = entry.playlist.duration();
-        let mut codecs = vec![summary.codec_string.clone()];
-        if info.audio.is_some() {
-            codecs.push(AAC_LC.to_string());
-        }
-        let average_bandwidth = (entry.bytes() as f64 * 8.0 / duration.max(0.001)).round() as u64;
-        let bandwidth = entry.peak_bitrate().max(average_bandwidth);
-        master.variants.push(Variant {
-            uri: playlist.clone(),
-            bandwidth,
-            average_bandwidth,
-            width: rendition.width,
-            height: rendition.height,
-            frame_rate: info.frame_rate,
-            codecs: codecs.clone(),
-        });
-        reports.push(RenditionReport {
-            rendition: rendition.clone(),
-            codecs,
-            playlist,
-            segments: entry.playlist.segments.len() as u64,
-            bytes: entry.bytes(),
-            duration,
-            frames: summary.frames,
-            bandwidth,
-            average_bandwidth,
-        });
-    }
-    put(
-        MASTER_PLAYLIST.into(),
-        master.render(),
-        ObjectKind::MasterPlaylist,
-    )?;
-    Ok(reports)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn published(segments: &[(f64, u64)]) -> Published {
-        let mut p = Published::default();
-        for (i, &(duration, bytes)) in segments.iter().enumerate() {
-            p.playlist.segments.push(PlaylistSegment {
-                uri: format!("s{i}.ts"),
-                duration,
-            });
-            p.sizes.push(bytes);
-        }
-        p
-    }
-
-    #[test]
-    fn peak_bandwidth_ignores_a_short_tail_segment() {
-        let p = published(&[(6.0, 750_000), (6.0, 1_500_000), (0.2, 100_000)]);
-        assert_eq!(p.peak_bitrate(), 2_000_000);
-        assert_eq!(p.bytes(), 2_350_000);
-    }
-
-    #[test]
-    fn a_lone_short_segment_still_gives_a_peak() {
-        assert_eq!(published(&[(0.5, 1_000)]).peak_bitrate(), 16_000);
-        assert_eq!(published(&[]).peak_bitrate(), 0);
     }
 }

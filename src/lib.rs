@@ -38,6 +38,7 @@ mod media;
 mod options;
 mod plan;
 mod progress;
+mod publisher;
 #[cfg(feature = "server")]
 #[doc(hidden)]
 pub mod service;

@@ -163,6 +163,12 @@ pub struct ConvertOptions {
     /// [`Error::LimitExceeded`]. Default [`SourceLimits::unlimited`]: limits protect a
     /// service from hostile uploads, and a caller converting its own files needs none.
     pub limits: SourceLimits,
+    /// Publish while converting: as soon as every rendition has its first segment, growing
+    /// `EVENT` media playlists and a master playlist ([`ObjectKind`](crate::ObjectKind)s
+    /// marked `growing`) make the video playable, and each media playlist is published again
+    /// after every segment it gains; at the end, the final playlists replace them, the same
+    /// a run without it publishes. Default `false`: playlists only once every segment is.
+    pub progressive: bool,
 }
 
 impl Default for ConvertOptions {
@@ -174,6 +180,7 @@ impl Default for ConvertOptions {
             audio_bitrate: 128_000,
             segment_queue: 8,
             limits: SourceLimits::unlimited(),
+            progressive: false,
         }
     }
 }

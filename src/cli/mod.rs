@@ -93,6 +93,10 @@ struct ConvertArgs {
     /// Print the conversion report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Write growing playlists while converting (a player can start once every rendition has
+    /// its first segment); the final ones replace them at the end.
+    #[arg(long)]
+    progressive: bool,
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +235,7 @@ fn run_serve(config: crate::service::config::ServeConfig) -> anyhow::Result<()> 
 fn run_convert(args: ConvertArgs) -> Result<(), Error> {
     let options = ConvertOptions {
         limits: args.limits.limits(),
+        progressive: args.progressive,
         ..args.encoding.options()
     };
     options.validate()?;

@@ -9,4 +9,4 @@ mod media_playlist;
 
 pub use codecs::{AAC_LC, avc_codec_string, h264_high_level};
 pub use master_playlist::{MasterPlaylist, Variant};
-pub use media_playlist::{MediaPlaylist, PlaylistSegment};
+pub use media_playlist::{MediaPlaylist, PlaylistKind, PlaylistSegment};

@@ -8,7 +8,6 @@ use ffmpeg_next::{
 };
 
 use crate::Error;
-use crate::hls::avc_codec_string;
 use crate::ladder::Rendition;
 use crate::media::drained;
 use crate::media::ffi;
@@ -45,7 +44,6 @@ pub(crate) struct RungEncoder {
     interleaver: Interleaver<Packet>,
     audio_time_base: Rational,
     segmenter: Option<TsSegmenter>,
-    codec_string: Option<String>,
     pub(crate) frames: u64,
 }
 
@@ -73,7 +71,6 @@ impl RungEncoder {
             interleaver: Interleaver::new(has_audio, MAX_INTERLEAVE_LAG),
             audio_time_base,
             segmenter: Some(segmenter),
-            codec_string: None,
             frames: 0,
         })
     }
@@ -136,8 +133,9 @@ impl RungEncoder {
         self.interleaver.end(Track::Video);
         self.interleaver.end(Track::Audio);
         self.mux_ready(out)?;
-        self.segmenter.take().expect("finished once").finish(out)?;
-        let codec_string = self.codec_string.unwrap_or_else(|| "avc1.640028".into());
+        let segmenter = self.segmenter.take().expect("finished once");
+        let codec_string = segmenter.video_codec().unwrap_or("avc1.640028").to_string();
+        segmenter.finish(out)?;
         Ok(RungSummary {
             codec_string,
             frames: self.frames,
@@ -175,9 +173,6 @@ impl RungEncoder {
                     // libx264 in FFmpeg 5.1 leaves the duration at 0; the frame's own is known.
                     if let Some(duration) = self.durations.remove(&pts) {
                         packet.set_duration(duration);
-                    }
-                    if self.codec_string.is_none() {
-                        self.codec_string = packet.data().and_then(avc_codec_string);
                     }
                     let dts = packet.dts().unwrap_or(pts);
                     self.interleaver.push(Track::Video, dts, packet);

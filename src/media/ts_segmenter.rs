@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ffmpeg_next::{Dictionary, Packet, Rational, codec, encoder, format};
 
 use crate::Error;
+use crate::hls::avc_codec_string;
 use crate::media::ffi;
 use crate::media::interleave::Track;
 use crate::media::timeline::{Boundaries, TICKS, seconds};
@@ -23,6 +24,8 @@ pub(crate) struct FinishedSegment {
     pub(crate) duration: f64,
     /// MPEG-TS bytes, starting with PAT and PMT.
     pub(crate) bytes: Vec<u8>,
+    /// The video's RFC 6381 codec string, read from its first keyframe's SPS.
+    pub(crate) video_codec: Option<String>,
 }
 
 /// The bytes the muxer has written since the last cut.
@@ -59,6 +62,7 @@ pub(crate) struct TsSegmenter {
     segment_start: Option<i64>,
     sequence: u64,
     video_end: i64,
+    video_codec: Option<String>,
 }
 
 impl TsSegmenter {
@@ -119,7 +123,13 @@ impl TsSegmenter {
             segment_start: None,
             sequence: 1,
             video_end: 0,
+            video_codec: None,
         })
+    }
+
+    /// The video's RFC 6381 codec string, once its first keyframe was written.
+    pub(crate) fn video_codec(&self) -> Option<&str> {
+        self.video_codec.as_deref()
     }
 
     /// Muxes one packet, cutting a segment first when it is the keyframe that opens one.
@@ -142,6 +152,9 @@ impl TsSegmenter {
                     Some(_) => {}
                 }
                 self.video_end = self.video_end.max(pts + packet.duration());
+                if self.video_codec.is_none() {
+                    self.video_codec = packet.data().and_then(avc_codec_string);
+                }
                 packet.set_stream(0);
                 packet.rescale_ts(TICKS, self.video_time_base);
             }
@@ -171,6 +184,7 @@ impl TsSegmenter {
                 sequence: self.sequence,
                 duration: seconds(self.video_end - start),
                 bytes,
+                video_codec: self.video_codec.clone(),
             })?;
         }
         Ok(())
@@ -188,6 +202,7 @@ impl TsSegmenter {
             sequence: self.sequence,
             duration: seconds(ticks),
             bytes,
+            video_codec: self.video_codec.clone(),
         })?;
         self.sequence += 1;
         Ok(())

@@ -168,6 +168,10 @@ pub struct ConversionConfig {
     /// Most video frames accepted (422 `too-many-frames`).
     #[arg(long, env = "MAX_FRAMES", default_value_t = 1_000_000)]
     pub max_frames: u64,
+    /// Publish a video only once it is converted, instead of as soon as every rendition has
+    /// its first segment (growing EVENT playlists, `playable` before `completed`).
+    #[arg(long, env = "PUBLISH_AT_END")]
+    pub publish_at_end: bool,
 }
 
 /// Who may use the API and watch the videos: API keys, anonymous access, private playback.
@@ -421,6 +425,7 @@ impl ConversionConfig {
             ladder: self.ladder.clone(),
             preset: self.preset,
             limits: self.source_limits(),
+            progressive: !self.publish_at_end,
             ..ConvertOptions::default()
         }
     }

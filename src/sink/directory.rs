@@ -69,7 +69,7 @@ mod tests {
         let master = HlsObject {
             path: "master.m3u8".into(),
             bytes: b"#EXTM3U\n".to_vec(),
-            kind: ObjectKind::MasterPlaylist,
+            kind: ObjectKind::MasterPlaylist { growing: false },
         };
         sink.put(segment).unwrap();
         sink.put(master).unwrap();

@@ -15,9 +15,10 @@ impl MemorySink {
         MemorySink::default()
     }
 
-    /// The object at `path`, if it was published.
+    /// The object at `path`, if it was published: its last version (a growing playlist is
+    /// published more than once).
     pub fn get(&self, path: &str) -> Option<&HlsObject> {
-        self.objects.iter().find(|o| o.path == path)
+        self.objects.iter().rev().find(|o| o.path == path)
     }
 }
 

@@ -4,7 +4,14 @@
 //! each rendition's segments as they are produced, then each media playlist (after all of its
 //! segments), then the master playlist last, so a published master never names a missing
 //! object. A sink that uploads asynchronously can start uploads in `put` and wait for them in
-//! [`Sink::finish`]; until `put` returns, the encoders wait (bounded memory).
+//! [`Sink::finish`]; until `put` returns, the encoders wait (bounded memory). Such a sink
+//! must keep the order where it matters: an object must be stored before a playlist put after
+//! it, and a playlist before a later version of itself.
+//!
+//! With [`ConvertOptions::progressive`](crate::ConvertOptions), playlists also come while
+//! the conversion runs, marked `growing`: each media playlist after every segment it gains,
+//! and the master playlist once, when every rendition has a segment (the video is playable
+//! from then on). The final playlists, `growing: false`, replace them at the end.
 
 mod directory;
 mod memory;
@@ -28,9 +35,27 @@ pub enum ObjectKind {
     MediaPlaylist {
         /// The rendition's name.
         rendition: String,
+        /// An `EVENT` playlist that will grow (progressive publishing), not the final one.
+        growing: bool,
     },
-    /// The master playlist, always the last object.
-    MasterPlaylist,
+    /// The master playlist: the last object, and, publishing progressively, also the one
+    /// that makes the video playable.
+    MasterPlaylist {
+        /// Published while the renditions still grow, with bandwidths estimated; the final
+        /// one, measured, comes last.
+        growing: bool,
+    },
+}
+
+impl ObjectKind {
+    /// Whether the object will be replaced by a later version: a growing playlist.
+    pub fn is_growing(&self) -> bool {
+        matches!(
+            self,
+            ObjectKind::MediaPlaylist { growing: true, .. }
+                | ObjectKind::MasterPlaylist { growing: true }
+        )
+    }
 }
 
 /// One file of the HLS output: its path relative to the output root, its bytes and its kind.

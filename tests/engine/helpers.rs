@@ -133,6 +133,16 @@ pub fn video_span(frames: &[(f64, f64)]) -> f64 {
     end - first
 }
 
+/// A master playlist without its measured bitrates (BANDWIDTH, AVERAGE-BANDWIDTH), which
+/// differ from run to run where libx264 runs on several threads.
+pub fn without_bitrates(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .split(',')
+        .filter(|field| !field.contains("BANDWIDTH="))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Parses `#EXTINF` durations and URIs of a media playlist.
 pub fn playlist_segments(text: &str) -> Vec<(f64, String)> {
     let lines: Vec<&str> = text.lines().collect();

@@ -12,6 +12,7 @@ mod helpers;
 mod hostile_containers;
 mod library_api;
 mod limits_while_decoding;
+mod progressive;
 mod skipped_frames;
 #[path = "../support/synthetic_clip.rs"]
 mod synthetic_clip;

@@ -1,18 +1,25 @@
 //! A [`Sink`] that publishes a conversion's output to an [`ObjectStore`] while the conversion
 //! runs.
 //!
-//! `put` is called on the conversion's (blocking) thread: a segment is handed to an async
-//! upload task at once (at most `concurrency` in flight, so memory stays bounded); a playlist
-//! is uploaded only after every upload before it succeeded, and the master playlist last, so
-//! a published URL never names a missing object.
+//! `put` is called on the conversion's (blocking) thread and never waits for a playlist:
+//! - a segment is handed to an upload task at once; at most `concurrency` are in flight, so
+//!   memory stays bounded (`put` waits for a free slot);
+//! - a playlist goes to one publishing task, which uploads playlists one after the other, each
+//!   once every segment put before it is stored. So a playlist never names a missing segment,
+//!   a master playlist never a missing media playlist, and an older version of a growing
+//!   playlist never lands after a newer one, while the encoders run on.
+//!
+//! [`Sink::finish`] waits for all of it. A sink dropped before (a failed or canceled
+//! conversion) publishes no further playlist and lets its uploads in flight finish.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::runtime::Handle;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::object_store::{ObjectHeaders, ObjectStore, StorageError};
@@ -20,13 +27,27 @@ use crate::sink::{HlsObject, ObjectKind, Sink, SinkError};
 
 /// Cache-Control of segments: they never change once published.
 const SEGMENT_CACHE: &str = "public, max-age=31536000, immutable";
-/// Cache-Control of playlists: short, so a re-published video is seen soon.
-const PLAYLIST_CACHE: &str = "public, max-age=60";
+/// Cache-Control of a growing playlist: a player (or a CDN) reads it again within a second.
+const GROWING_PLAYLIST_CACHE: &str = "public, max-age=1";
+/// Cache-Control of a final playlist: it never changes at its key (every claim of a job
+/// publishes under a prefix of its own), so a CDN may keep it for a day.
+const FINAL_PLAYLIST_CACHE: &str = "public, max-age=86400";
+/// How long a sink dropped early waits for its uploads in flight before aborting them.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// An upload task's outcome: the task may also have panicked or been aborted.
 type Upload = JoinHandle<Result<(), StorageError>>;
-/// How long a sink dropped early waits for its uploads in flight before aborting them.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Told of every playlist once it is stored.
+type OnStored = Arc<dyn Fn(&ObjectKind) + Send + Sync>;
+
+/// The Cache-Control an object is stored with.
+fn cache_control(kind: &ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Segment { .. } => SEGMENT_CACHE,
+        growing if growing.is_growing() => GROWING_PLAYLIST_CACHE,
+        _ => FINAL_PLAYLIST_CACHE,
+    }
+}
 
 /// Uploads under one key prefix.
 pub struct StoreSink {
@@ -34,13 +55,22 @@ pub struct StoreSink {
     store: Arc<dyn ObjectStore>,
     prefix: String,
     slots: Arc<Semaphore>,
+    /// Segments put so far; the nth is number n - 1 in the ledger.
+    segments_put: u64,
     in_flight: Vec<Upload>,
+    ledger: Arc<SegmentLedger>,
+    /// Playlists for the publishing task, which is started by the first one.
+    playlists: Option<mpsc::UnboundedSender<PlaylistUpload>>,
+    publisher: Option<Upload>,
+    /// Set when the sink is dropped early: queued playlists are not published any more.
+    abandoned: Arc<AtomicBool>,
     uploaded_bytes: Arc<AtomicU64>,
+    on_stored: OnStored,
 }
 
 impl StoreSink {
-    /// A sink writing `prefix + object.path`, with at most `concurrency` uploads at once.
-    /// Must be used from a thread outside the runtime (e.g. `spawn_blocking`).
+    /// A sink writing `prefix + object.path`, with at most `concurrency` segment uploads at
+    /// once. Must be used from a thread outside the runtime (e.g. `spawn_blocking`).
     pub fn new(
         runtime: Handle,
         store: Arc<dyn ObjectStore>,
@@ -52,9 +82,22 @@ impl StoreSink {
             store,
             prefix,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            segments_put: 0,
             in_flight: Vec::new(),
+            ledger: Arc::new(SegmentLedger::default()),
+            playlists: None,
+            publisher: None,
+            abandoned: Arc::new(AtomicBool::new(false)),
             uploaded_bytes: Arc::new(AtomicU64::new(0)),
+            on_stored: Arc::new(|_| {}),
         }
+    }
+
+    /// Calls `on_stored` (on a runtime thread) with the kind of every playlist once it is
+    /// stored: for instance to learn when a progressive conversion became playable.
+    pub fn on_stored(mut self, on_stored: impl Fn(&ObjectKind) + Send + Sync + 'static) -> Self {
+        self.on_stored = Arc::new(on_stored);
+        self
     }
 
     /// Bytes stored so far.
@@ -62,15 +105,65 @@ impl StoreSink {
         self.uploaded_bytes.load(Ordering::Relaxed)
     }
 
-    fn wait_for_uploads(&mut self) -> Result<(), SinkError> {
-        let pending = std::mem::take(&mut self.in_flight);
-        let mut first_error = None;
-        for task in pending {
-            if let Err(error) = self.outcome(task) {
-                first_error.get_or_insert(error);
+    fn put_segment(
+        &mut self,
+        key: String,
+        bytes: Bytes,
+        kind: &ObjectKind,
+    ) -> Result<(), SinkError> {
+        let permit = self
+            .runtime
+            .block_on(Arc::clone(&self.slots).acquire_owned())?;
+        let number = self.segments_put;
+        self.segments_put += 1;
+        let store = Arc::clone(&self.store);
+        let ledger = Arc::clone(&self.ledger);
+        let counter = Arc::clone(&self.uploaded_bytes);
+        let headers = ObjectHeaders {
+            content_type: "video/mp2t",
+            cache_control: cache_control(kind),
+        };
+        self.in_flight.push(self.runtime.spawn(async move {
+            let _permit = permit;
+            let size = bytes.len() as u64;
+            match store.put(&key, bytes, headers).await {
+                Ok(()) => {
+                    counter.fetch_add(size, Ordering::Relaxed);
+                    metrics::counter!("hls_bytes_uploaded_total").increment(size);
+                    ledger.stored(number);
+                    Ok(())
+                }
+                Err(error) => {
+                    ledger.failed();
+                    Err(error)
+                }
             }
-        }
-        first_error.map_or(Ok(()), Err)
+        }));
+        Ok(())
+    }
+
+    fn put_playlist(&mut self, key: String, bytes: Bytes, kind: ObjectKind) {
+        let upload = PlaylistUpload {
+            key,
+            bytes,
+            kind,
+            after: self.segments_put,
+        };
+        let sender = self.playlists.get_or_insert_with(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            let task = publish_playlists(
+                Arc::clone(&self.store),
+                receiver,
+                self.ledger.state.subscribe(),
+                Arc::clone(&self.abandoned),
+                Arc::clone(&self.uploaded_bytes),
+                Arc::clone(&self.on_stored),
+            );
+            self.publisher = Some(self.runtime.spawn(task));
+            sender
+        });
+        // The task ends early only after a failure, which the next check reports.
+        let _ = sender.send(upload);
     }
 
     /// Fails early when an upload already failed, instead of encoding on for nothing.
@@ -82,10 +175,15 @@ impl StoreSink {
         for task in finished {
             self.outcome(task)?;
         }
+        if self.publisher.as_ref().is_some_and(|p| p.is_finished()) {
+            let publisher = self.publisher.take().expect("just seen");
+            self.outcome(publisher)?;
+            return Err("the playlist publisher stopped early".into());
+        }
         Ok(())
     }
 
-    /// Waits for one upload: its storage error, or why its task ended without one.
+    /// Waits for one task: its storage error, or why it ended without one.
     fn outcome(&self, task: Upload) -> Result<(), SinkError> {
         match self.runtime.block_on(task) {
             Ok(stored) => Ok(stored?),
@@ -97,10 +195,14 @@ impl StoreSink {
 /// A conversion that stopped early leaves uploads in flight. They are let finish (for up to
 /// [`STOP_GRACE`]) rather than aborted: an aborted request whose body S3 already has may still
 /// be stored, after the job has removed the video's objects. Only uploads that outlast the
-/// grace, such as ones retrying through an S3 outage, are aborted.
+/// grace, such as ones retrying through an S3 outage, are aborted. Playlists not yet
+/// published are dropped.
 impl Drop for StoreSink {
     fn drop(&mut self) {
-        let pending = std::mem::take(&mut self.in_flight);
+        self.abandoned.store(true, Ordering::SeqCst);
+        self.playlists = None;
+        let mut pending = std::mem::take(&mut self.in_flight);
+        pending.extend(self.publisher.take());
         if pending.is_empty() {
             return;
         }
@@ -120,43 +222,210 @@ impl Sink for StoreSink {
     fn put(&mut self, object: HlsObject) -> Result<(), SinkError> {
         self.check_finished()?;
         let key = format!("{}{}", self.prefix, object.path);
-        let content_type = object.content_type();
-        let size = object.bytes.len() as u64;
         let bytes = Bytes::from(object.bytes);
-        let store = Arc::clone(&self.store);
-        let counter = Arc::clone(&self.uploaded_bytes);
         match object.kind {
-            ObjectKind::Segment { .. } => {
-                let permit = self
-                    .runtime
-                    .block_on(Arc::clone(&self.slots).acquire_owned())?;
-                self.in_flight.push(self.runtime.spawn(async move {
-                    let _permit = permit;
-                    let headers = ObjectHeaders {
-                        content_type,
-                        cache_control: SEGMENT_CACHE,
-                    };
-                    store.put(&key, bytes, headers).await?;
-                    counter.fetch_add(size, Ordering::Relaxed);
-                    metrics::counter!("hls_bytes_uploaded_total").increment(size);
-                    Ok(())
-                }));
-            }
-            ObjectKind::MediaPlaylist { .. } | ObjectKind::MasterPlaylist => {
-                self.wait_for_uploads()?;
-                let headers = ObjectHeaders {
-                    content_type,
-                    cache_control: PLAYLIST_CACHE,
-                };
-                self.runtime.block_on(store.put(&key, bytes, headers))?;
-                counter.fetch_add(size, Ordering::Relaxed);
-                metrics::counter!("hls_bytes_uploaded_total").increment(size);
-            }
+            ObjectKind::Segment { .. } => self.put_segment(key, bytes, &object.kind)?,
+            kind => self.put_playlist(key, bytes, kind),
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        self.wait_for_uploads()
+        // No playlist comes after this: the publisher ends once it published the last one.
+        self.playlists = None;
+        let mut first_error = None;
+        for task in std::mem::take(&mut self.in_flight) {
+            if let Err(error) = self.outcome(task) {
+                first_error.get_or_insert(error);
+            }
+        }
+        if let Some(publisher) = self.publisher.take() {
+            if let Err(error) = self.outcome(publisher) {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// A playlist waiting to be published.
+struct PlaylistUpload {
+    key: String,
+    bytes: Bytes,
+    kind: ObjectKind,
+    /// How many segments were put before it: it waits until they are all stored.
+    after: u64,
+}
+
+/// The publishing task: playlists in the order they were put, each once the segments put
+/// before it are stored. Stops at the first failure (a segment's is its own task's to
+/// report), and publishes nothing more once the sink is abandoned.
+async fn publish_playlists(
+    store: Arc<dyn ObjectStore>,
+    mut playlists: mpsc::UnboundedReceiver<PlaylistUpload>,
+    mut segments: watch::Receiver<Stored>,
+    abandoned: Arc<AtomicBool>,
+    uploaded_bytes: Arc<AtomicU64>,
+    on_stored: OnStored,
+) -> Result<(), StorageError> {
+    while let Some(playlist) = playlists.recv().await {
+        let ready = segments
+            .wait_for(|s| s.failed || s.prefix >= playlist.after)
+            .await
+            .map(|s| !s.failed);
+        if !matches!(ready, Ok(true)) || abandoned.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let headers = ObjectHeaders {
+            content_type: "application/vnd.apple.mpegurl",
+            cache_control: cache_control(&playlist.kind),
+        };
+        let size = playlist.bytes.len() as u64;
+        store.put(&playlist.key, playlist.bytes, headers).await?;
+        uploaded_bytes.fetch_add(size, Ordering::Relaxed);
+        metrics::counter!("hls_bytes_uploaded_total").increment(size);
+        on_stored(&playlist.kind);
+    }
+    Ok(())
+}
+
+/// Which segments are stored: every one numbered below `prefix`; `failed` once any failed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stored {
+    prefix: u64,
+    failed: bool,
+}
+
+/// The segment uploads' outcomes, as they come in any order.
+#[derive(Default)]
+struct SegmentLedger {
+    /// Stored segments numbered at or above the prefix.
+    beyond: Mutex<BTreeSet<u64>>,
+    state: watch::Sender<Stored>,
+}
+
+impl SegmentLedger {
+    fn stored(&self, number: u64) {
+        let mut beyond = self.beyond.lock().unwrap_or_else(PoisonError::into_inner);
+        beyond.insert(number);
+        self.state.send_modify(|state| {
+            while beyond.remove(&state.prefix) {
+                state.prefix += 1;
+            }
+        });
+    }
+
+    fn failed(&self) {
+        self.state.send_modify(|state| state.failed = true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::storage::MemoryStore;
+
+    fn object(path: &str, kind: ObjectKind) -> HlsObject {
+        HlsObject {
+            path: path.into(),
+            bytes: path.as_bytes().to_vec(),
+            kind,
+        }
+    }
+
+    fn segment(sequence: u64) -> HlsObject {
+        object(
+            &format!("360p/segment_{sequence:05}.ts"),
+            ObjectKind::Segment {
+                rendition: "360p".into(),
+                sequence,
+                duration: 2.0,
+            },
+        )
+    }
+
+    fn playlist(growing: bool) -> HlsObject {
+        object(
+            "360p/index.m3u8",
+            ObjectKind::MediaPlaylist {
+                rendition: "360p".into(),
+                growing,
+            },
+        )
+    }
+
+    #[test]
+    fn segments_then_playlists_land_with_their_cache_lifetimes_and_are_announced() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = Arc::new(MemoryStore::new("memory://b"));
+        let announced = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&announced);
+        let mut sink = StoreSink::new(runtime.handle().clone(), store.clone(), "v/1/".into(), 2)
+            .on_stored(move |kind| seen.lock().unwrap().push(kind.clone()));
+        sink.put(segment(1)).unwrap();
+        sink.put(playlist(true)).unwrap();
+        sink.put(object(
+            "master.m3u8",
+            ObjectKind::MasterPlaylist { growing: true },
+        ))
+        .unwrap();
+        sink.put(segment(2)).unwrap();
+        sink.put(playlist(false)).unwrap();
+        sink.put(object(
+            "master.m3u8",
+            ObjectKind::MasterPlaylist { growing: false },
+        ))
+        .unwrap();
+        sink.finish().unwrap();
+
+        let cache = |key: &str| store.object(key).unwrap().cache_control;
+        assert_eq!(cache("v/1/360p/segment_00001.ts"), SEGMENT_CACHE);
+        // The final versions, not the growing ones, are what stays.
+        assert_eq!(cache("v/1/360p/index.m3u8"), FINAL_PLAYLIST_CACHE);
+        assert_eq!(cache("v/1/master.m3u8"), FINAL_PLAYLIST_CACHE);
+        let kinds = announced.lock().unwrap().clone();
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
+        assert_eq!(kinds[1], ObjectKind::MasterPlaylist { growing: true });
+        assert_eq!(kinds[3], ObjectKind::MasterPlaylist { growing: false });
+        assert!(sink.uploaded_bytes() > 0);
+        drop(sink);
+    }
+
+    #[test]
+    fn no_playlist_is_published_after_a_segment_failed_and_the_failure_is_reported() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = Arc::new(MemoryStore::new("memory://b"));
+        let mut sink = StoreSink::new(runtime.handle().clone(), store.clone(), String::new(), 2);
+        store.set_unavailable(true);
+        sink.put(segment(1)).unwrap();
+        // Reported here already when the segment failed first, else by `finish`.
+        let early = sink.put(playlist(true));
+        while !sink.in_flight.iter().all(|t| t.is_finished()) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // The store is back, but the playlist names a segment that is not there.
+        store.set_unavailable(false);
+        let error = early
+            .err()
+            .or(sink.finish().err())
+            .expect("the failure is reported");
+        assert!(error.to_string().contains("unavailable"), "{error}");
+        assert!(store.keys().is_empty(), "{:?}", store.keys());
+    }
+
+    #[test]
+    fn the_ledger_counts_segments_stored_in_any_order() {
+        let ledger = SegmentLedger::default();
+        let state = ledger.state.subscribe();
+        ledger.stored(1);
+        assert_eq!(state.borrow().prefix, 0);
+        ledger.stored(0);
+        assert_eq!(state.borrow().prefix, 2);
+        ledger.stored(3);
+        ledger.stored(2);
+        assert_eq!(state.borrow().prefix, 4);
+        assert!(!state.borrow().failed);
+        ledger.failed();
+        assert!(state.borrow().failed);
     }
 }

@@ -1,0 +1,313 @@
+//! What a conversion publishes, and in which order: each segment as it is cut, each media
+//! playlist after the segments it lists, the master playlist after the media playlists.
+//!
+//! By default the playlists are published once, when every segment is: the video becomes
+//! playable when it is complete. With [`ConvertOptions::progressive`](crate::ConvertOptions)
+//! it is playable as soon as every rendition has its first segment: growing `EVENT` media
+//! playlists and a master playlist are published then, each media playlist again after every
+//! segment it gains, and at the end the same VOD playlists and master playlist a
+//! non-progressive run publishes replace them.
+
+use crate::convert::{MASTER_PLAYLIST, RenditionReport};
+use crate::hls::{AAC_LC, MasterPlaylist, MediaPlaylist, PlaylistKind, PlaylistSegment, Variant};
+use crate::ladder::Rendition;
+use crate::media::pipeline::SegmentReady;
+use crate::media::rung_encoder::{RungSummary, max_bitrate};
+use crate::media::source::SourceInfo;
+use crate::sink::{HlsObject, ObjectKind, Sink};
+use crate::{ConvertOptions, Error};
+
+/// The MPEG-TS overhead over the elementary streams' bitrates, for the bandwidth a growing
+/// master playlist announces before it is measured (PES and TS headers, PAT/PMT, PCR).
+const TS_OVERHEAD: f64 = 1.05;
+
+/// Segments published for one rendition.
+#[derive(Default)]
+struct Published {
+    playlist: MediaPlaylist,
+    /// Bytes of each segment, in playlist order.
+    sizes: Vec<u64>,
+    /// The RFC 6381 string of its video, once its first segment is cut.
+    video_codec: Option<String>,
+}
+
+impl Published {
+    fn bytes(&self) -> u64 {
+        self.sizes.iter().sum()
+    }
+
+    /// BANDWIDTH: the peak segment bitrate. Segments under a second (the tail) would overstate
+    /// it, so they count only when there is nothing else.
+    fn peak_bitrate(&self) -> u64 {
+        let rates = |min_duration: f64| {
+            self.playlist
+                .segments
+                .iter()
+                .zip(&self.sizes)
+                .filter(|(s, _)| s.duration >= min_duration)
+                .map(|(s, &bytes)| bytes as f64 * 8.0 / s.duration.max(0.001))
+                .fold(None, |peak: Option<f64>, rate| {
+                    Some(peak.map_or(rate, |p| p.max(rate)))
+                })
+        };
+        rates(1.0).or_else(|| rates(0.0)).unwrap_or(0.0).round() as u64
+    }
+}
+
+/// Publishes one conversion's output to a sink.
+pub(crate) struct Publisher<'a> {
+    renditions: &'a [Rendition],
+    info: &'a SourceInfo,
+    published: Vec<Published>,
+    /// Publish growing playlists while converting.
+    progressive: bool,
+    /// The target duration growing playlists announce.
+    announced_target: u64,
+    audio_bitrate: u32,
+    /// Whether the growing master playlist was published.
+    playable: bool,
+}
+
+impl<'a> Publisher<'a> {
+    pub(crate) fn new(
+        renditions: &'a [Rendition],
+        info: &'a SourceInfo,
+        options: &ConvertOptions,
+    ) -> Publisher<'a> {
+        Publisher {
+            renditions,
+            info,
+            published: renditions.iter().map(|_| Published::default()).collect(),
+            progressive: options.progressive,
+            announced_target: options.segment_seconds.round().max(1.0) as u64,
+            audio_bitrate: options.audio_bitrate,
+            playable: false,
+        }
+    }
+
+    /// Publishes one segment; progressively, the playlists it changes after it.
+    pub(crate) fn segment<S: Sink>(
+        &mut self,
+        sink: &mut S,
+        ready: SegmentReady,
+    ) -> Result<(), Error> {
+        let index = ready.rendition;
+        let name = &self.renditions[index].name;
+        let segment = ready.segment;
+        let uri = format!("segment_{:05}.ts", segment.sequence);
+        let size = segment.bytes.len() as u64;
+        let kind = ObjectKind::Segment {
+            rendition: name.clone(),
+            sequence: segment.sequence,
+            duration: segment.duration,
+        };
+        put(sink, format!("{name}/{uri}"), segment.bytes, kind)?;
+        let entry = &mut self.published[index];
+        if entry.playlist.segments.is_empty() {
+            entry.playlist.media_sequence = segment.sequence;
+        }
+        entry.playlist.segments.push(PlaylistSegment {
+            uri,
+            duration: segment.duration,
+        });
+        entry.sizes.push(size);
+        if entry.video_codec.is_none() {
+            entry.video_codec = segment.video_codec;
+        }
+        if self.progressive {
+            self.grow(sink, index)?;
+        }
+        Ok(())
+    }
+
+    /// Publishes what a new segment of rendition `index` changed: its growing playlist once
+    /// the video is playable; every growing playlist and the master playlist at the moment it
+    /// becomes playable (every rendition has a segment).
+    fn grow<S: Sink>(&mut self, sink: &mut S, index: usize) -> Result<(), Error> {
+        if self.playable {
+            return self.put_growing_playlist(sink, index);
+        }
+        if self
+            .published
+            .iter()
+            .any(|p| p.playlist.segments.is_empty())
+        {
+            return Ok(());
+        }
+        for index in 0..self.renditions.len() {
+            self.put_growing_playlist(sink, index)?;
+        }
+        let variants = (0..self.renditions.len())
+            .map(|index| self.estimated_variant(index))
+            .collect();
+        put_master(sink, &MasterPlaylist { variants }, true)?;
+        self.playable = true;
+        Ok(())
+    }
+
+    fn put_growing_playlist<S: Sink>(&self, sink: &mut S, index: usize) -> Result<(), Error> {
+        let rendition = &self.renditions[index];
+        let playlist = MediaPlaylist {
+            kind: PlaylistKind::Event,
+            min_target_duration: self.announced_target,
+            ..self.published[index].playlist.clone()
+        };
+        let kind = ObjectKind::MediaPlaylist {
+            rendition: rendition.name.clone(),
+            growing: true,
+        };
+        let path = playlist_path(rendition);
+        put(sink, path, playlist.render().into_bytes(), kind)
+    }
+
+    /// A variant of the growing master playlist: its bandwidth from the encoder's settings
+    /// (the peak rate the VBV allows, audio and the container's overhead added) unless the
+    /// segments so far measured more; its codecs as the first segment has them.
+    fn estimated_variant(&self, index: usize) -> Variant {
+        let rendition = &self.renditions[index];
+        let entry = &self.published[index];
+        let audio = if self.info.audio.is_some() {
+            f64::from(self.audio_bitrate)
+        } else {
+            0.0
+        };
+        let rate = |video: u32| ((f64::from(video) + audio) * TS_OVERHEAD).round() as u64;
+        let codec = entry.video_codec.clone();
+        self.variant(
+            index,
+            codec.unwrap_or_else(|| "avc1.640028".into()),
+            entry
+                .peak_bitrate()
+                .max(rate(max_bitrate(rendition.video_bitrate))),
+            rate(rendition.video_bitrate),
+        )
+    }
+
+    fn variant(&self, index: usize, video_codec: String, bandwidth: u64, average: u64) -> Variant {
+        let rendition = &self.renditions[index];
+        Variant {
+            uri: playlist_path(rendition),
+            bandwidth,
+            average_bandwidth: average,
+            width: rendition.width,
+            height: rendition.height,
+            frame_rate: self.info.frame_rate,
+            codecs: self.codecs(video_codec),
+        }
+    }
+
+    fn codecs(&self, video_codec: String) -> Vec<String> {
+        let mut codecs = vec![video_codec];
+        if self.info.audio.is_some() {
+            codecs.push(AAC_LC.to_string());
+        }
+        codecs
+    }
+
+    /// Publishes the final (VOD) media playlists and the master playlist, measured; returns
+    /// what each rendition came to.
+    pub(crate) fn finish<S: Sink>(
+        self,
+        sink: &mut S,
+        summaries: &[RungSummary],
+    ) -> Result<Vec<RenditionReport>, Error> {
+        let mut reports = Vec::new();
+        let mut master = MasterPlaylist::default();
+        for (index, summary) in summaries.iter().enumerate() {
+            let rendition = &self.renditions[index];
+            let entry = &self.published[index];
+            let playlist = playlist_path(rendition);
+            let kind = ObjectKind::MediaPlaylist {
+                rendition: rendition.name.clone(),
+                growing: false,
+            };
+            put(
+                sink,
+                playlist.clone(),
+                entry.playlist.render().into_bytes(),
+                kind,
+            )?;
+            let duration = entry.playlist.duration();
+            let average_bandwidth =
+                (entry.bytes() as f64 * 8.0 / duration.max(0.001)).round() as u64;
+            let bandwidth = entry.peak_bitrate().max(average_bandwidth);
+            let variant = self.variant(
+                index,
+                summary.codec_string.clone(),
+                bandwidth,
+                average_bandwidth,
+            );
+            reports.push(RenditionReport {
+                rendition: rendition.clone(),
+                codecs: variant.codecs.clone(),
+                playlist,
+                segments: entry.playlist.segments.len() as u64,
+                bytes: entry.bytes(),
+                duration,
+                frames: summary.frames,
+                bandwidth,
+                average_bandwidth,
+            });
+            master.variants.push(variant);
+        }
+        put_master(sink, &master, false)?;
+        Ok(reports)
+    }
+}
+
+/// Where a rendition's media playlist is, relative to the output root.
+fn playlist_path(rendition: &Rendition) -> String {
+    format!("{}/index.m3u8", rendition.name)
+}
+
+fn put_master<S: Sink>(sink: &mut S, master: &MasterPlaylist, growing: bool) -> Result<(), Error> {
+    let kind = ObjectKind::MasterPlaylist { growing };
+    put(
+        sink,
+        MASTER_PLAYLIST.into(),
+        master.render().into_bytes(),
+        kind,
+    )
+}
+
+fn put<S: Sink>(sink: &mut S, path: String, bytes: Vec<u8>, kind: ObjectKind) -> Result<(), Error> {
+    sink.put(HlsObject {
+        path: path.clone(),
+        bytes,
+        kind,
+    })
+    .map_err(|source| Error::Sink {
+        object: path,
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn published(segments: &[(f64, u64)]) -> Published {
+        let mut p = Published::default();
+        for (i, &(duration, bytes)) in segments.iter().enumerate() {
+            p.playlist.segments.push(PlaylistSegment {
+                uri: format!("s{i}.ts"),
+                duration,
+            });
+            p.sizes.push(bytes);
+        }
+        p
+    }
+
+    #[test]
+    fn peak_bandwidth_ignores_a_short_tail_segment() {
+        let p = published(&[(6.0, 750_000), (6.0, 1_500_000), (0.2, 100_000)]);
+        assert_eq!(p.peak_bitrate(), 2_000_000);
+        assert_eq!(p.bytes(), 2_350_000);
+    }
+
+    #[test]
+    fn a_lone_short_segment_still_gives_a_peak() {
+        assert_eq!(published(&[(0.5, 1_000)]).peak_bitrate(), 16_000);
+        assert_eq!(published(&[]).peak_bitrate(), 0);
+    }
+}
