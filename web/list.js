@@ -154,7 +154,8 @@ function render(entry) {
   }
   parts.error.hidden = !error;
 
-  parts.play.hidden = !(status === 'completed' && video.playback_url);
+  // Playable as soon as it has a playback URL: while converting too (progressive publishing).
+  parts.play.hidden = !video.playback_url;
   parts.cancel.hidden = !(status === 'pending' || status === 'processing');
   parts.retry.hidden = status !== 'failed';
   for (const button of [parts.play, parts.cancel, parts.retry, parts.delete]) {

@@ -138,6 +138,9 @@ function handleEvent(entry, event) {
     case 'status':
       listener.status(entry, data);
       return FINAL_STATUSES.has(data.status);
+    case 'playable': // playable while still converting: the video, with its playback_url
+      listener.status(entry, data);
+      return false;
     case 'progress':
       listener.progress(entry, data);
       return false;

@@ -1,4 +1,4 @@
-// The player: a completed video's playback_url played with hls.js
+// The player: a video's playback_url (completed, or still converting and growing) played with hls.js
 // (/assets/vendor/hls.min.js, window.Hls), or natively where the browser plays HLS itself
 // (Safari), with a rendition picker.
 //
@@ -68,7 +68,7 @@ export function stopPlayback({ reset = false } = {}) {
     resetRenditions();
     els.player.hidden = true;
     els.placeholder.hidden = false;
-    els.nowPlaying.textContent = 'Press Play on a completed video.';
+    els.nowPlaying.textContent = 'Press Play on a video: it plays as soon as its first seconds are converted.';
   }
 }
 

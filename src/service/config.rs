@@ -213,8 +213,8 @@ pub struct AccessConfig {
 #[derive(Clone, Args)]
 #[command(next_help_heading = "Webhooks")]
 pub struct WebhookConfig {
-    /// Webhook endpoints, comma-separated URLs: each receives `video.completed`,
-    /// `video.failed` and `video.canceled`. Set the same on every process.
+    /// Webhook endpoints, comma-separated URLs: each receives `video.playable`,
+    /// `video.completed`, `video.failed` and `video.canceled`. Set the same on every process.
     #[arg(
         long,
         env = "WEBHOOK_URLS",

@@ -24,7 +24,8 @@ pub struct VideoError {
     "id": "0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
     "status": "completed",
     "status_url": "/v1/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
-    "playback_url": "http://127.0.0.1:4566/videos/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b/master.m3u8",
+    "playback_url": "http://127.0.0.1:4566/videos/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b/1/master.m3u8",
+    "playable_at": "2026-11-28T12:00:02.900Z",
     "original_filename": "holiday.mp4",
     "source_bytes": 5_242_880,
     "source": {"container": "mov,mp4,m4a,3gp,3g2,mj2", "duration": 20.0, "width": 1280, "height": 720,
@@ -53,8 +54,12 @@ pub struct VideoResource {
     pub status: VideoStatus,
     /// Where to poll this resource.
     pub status_url: String,
-    /// Absolute URL of the master playlist, once completed.
+    /// Absolute URL of the master playlist, once playable: while `processing` as soon as
+    /// every rendition has its first segment (the playlists then grow until `completed`), or
+    /// once completed when the service publishes at the end (`PUBLISH_AT_END`).
     pub playback_url: Option<String>,
+    /// When it could first be played.
+    pub playable_at: Option<DateTime<Utc>>,
     /// The uploaded file's name, as metadata only.
     pub original_filename: Option<String>,
     /// Bytes uploaded.
@@ -94,6 +99,7 @@ impl From<VideoRow> for VideoResource {
             id: row.id,
             status: row.status,
             playback_url: row.playback_url,
+            playable_at: row.playable_at,
             original_filename: row.original_filename,
             source_bytes: row.source_bytes,
             source: row.source.0,

@@ -20,6 +20,7 @@ mod lifecycle;
 mod live_events;
 mod memory_storage;
 mod private_playback;
+mod progressive;
 mod secrets;
 mod sse;
 #[path = "../support/synthetic_clip.rs"]

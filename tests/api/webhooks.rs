@@ -13,9 +13,12 @@ use crate::workers::{WorkerProcess, spawn_serve_with};
 
 const SECRET: &str = "whsec-test-0123456789abcdef";
 
+/// A service posting to `urls`. It publishes videos at the end, so that each video makes one
+/// event (its final status) here; `video.playable` is `progressive.rs`'s.
 async fn app_posting_to(urls: &[&str], max_attempts: i32) -> TestApp {
     let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
     spawn_app_with(|c| {
+        c.conversion.publish_at_end = true;
         c.webhooks.webhook_urls = urls;
         c.webhooks.webhook_secret = Some(SECRET.into());
         c.webhooks.webhook_max_attempts = max_attempts;
@@ -352,6 +355,7 @@ async fn a_crash_between_the_status_change_and_the_delivery_still_delivers() {
         ("WEBHOOK_SECRET", SECRET),
         ("WEBHOOK_TIMEOUT_SECONDS", "3"),
         ("WEBHOOK_RETRY_SECONDS", "0.3"),
+        ("PUBLISH_AT_END", "true"),
     ];
     let dir = tempfile::tempdir().unwrap();
     let mut worker = WorkerProcess::new(spawn_serve_with(&app, "worker", dir.path(), &env));

@@ -39,6 +39,8 @@ pub struct VideoChange {
 pub enum ChangeKind {
     /// Status, outcome or error changed: read the row for the rest.
     Status,
+    /// The video became playable while converting: read the row for its `playback_url`.
+    Playable,
     /// Only the progress changed; it is in the notification.
     Progress,
     /// The row is gone.

@@ -20,9 +20,11 @@ pub struct LinkQuery {
     signature: String,
 }
 
-/// A playlist of a completed video, for a player holding a signed link (the `playback_url`
-/// of a video when the service runs with `PRIVATE_PLAYBACK`). Variant playlists are rewritten
-/// to signed links, segments to presigned S3 URLs, all valid as long as the link.
+/// A playlist of a playable video (completed, or converting with its first segments
+/// published), for a player holding a signed link (the `playback_url` of a video when the
+/// service runs with `PRIVATE_PLAYBACK`). Variant playlists are rewritten to signed links,
+/// segments to presigned S3 URLs, all valid as long as the link. While the video converts,
+/// the playlists grow and may be cached for a second only.
 #[utoipa::path(
     get,
     path = "/v1/videos/{id}/play/{path}",
@@ -76,10 +78,11 @@ pub async fn play_video(
                 "the playback link is valid for longer than this service allows; ask the API for the video's playback_url again",
             ),
         })?;
-    // The completed claim's prefix: its objects, and no other claim's.
-    let prefix = crate::service::db::videos::output_prefix(&state.pool, id)
+    // The publishing claim's prefix: its objects, and no other claim's.
+    let published = crate::service::db::videos::published_output(&state.pool, id)
         .await?
         .ok_or_else(not_found)?;
+    let prefix = published.prefix;
     let stored = state
         .store
         .get_bytes(&format!("{prefix}{path}"))
@@ -122,7 +125,11 @@ pub async fn play_video(
     );
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=60"),
+        HeaderValue::from_static(if published.completed {
+            "private, max-age=60"
+        } else {
+            "private, max-age=1"
+        }),
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,

@@ -36,8 +36,9 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Streams a video's status and progress as Server-Sent Events.
 ///
 /// Events: `status` (data: the video resource; first a snapshot, then on each status change),
-/// `progress` (data: `{"id", "status", "progress"}`, at most about 10 a second) and `deleted`
-/// (data: `{"id"}`). The `id` of each event is the video's version: send it back as
+/// `playable` (data: the video resource, with its `playback_url`, when it can be played while
+/// still converting), `progress` (data: `{"id", "status", "progress"}`, at most about 10 a
+/// second) and `deleted` (data: `{"id"}`). The `id` of each event is the video's version: send it back as
 /// `Last-Event-ID` when reconnecting. The stream ends after a final status (`completed`,
 /// `failed`, `canceled`) or `deleted`.
 #[utoipa::path(
@@ -119,7 +120,7 @@ enum Next {
 
 impl EventStream {
     async fn run(mut self, row: VideoRow, mut changes: broadcast::Receiver<FeedMessage>) {
-        if let Next::End = self.send_row(row).await {
+        if let Next::End = self.send_row(row, "status").await {
             return;
         }
         let closing = self.state.change_feed.closing().clone();
@@ -140,6 +141,9 @@ impl EventStream {
                     Ok(FeedMessage::Change(change)) => match change.kind {
                         ChangeKind::Deleted => self.send_deleted().await,
                         ChangeKind::Status if change.version > self.sent => self.reread().await,
+                        ChangeKind::Playable if change.version > self.sent => {
+                            self.reread_as("playable").await
+                        }
                         ChangeKind::Progress if change.version > self.sent => {
                             if Instant::now() >= release_at {
                                 last_progress = Instant::now();
@@ -149,7 +153,9 @@ impl EventStream {
                                 Next::Continue
                             }
                         }
-                        ChangeKind::Status | ChangeKind::Progress => Next::Continue,
+                        ChangeKind::Status | ChangeKind::Playable | ChangeKind::Progress => {
+                            Next::Continue
+                        }
                     },
                     // Missed notifications: the row says where things are now.
                     Ok(FeedMessage::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -167,10 +173,17 @@ impl EventStream {
         }
     }
 
-    /// Reads the row and sends it when it is newer than what the client has.
+    /// Reads the row and sends it as a `status` event when it is newer than what the client
+    /// has.
     async fn reread(&mut self) -> Next {
+        self.reread_as("status").await
+    }
+
+    /// Reads the row and sends it as an `event` event when it is newer than what the client
+    /// has.
+    async fn reread_as(&mut self, event: &'static str) -> Next {
         match videos::get(&self.state.pool, self.id).await {
-            Ok(Some(row)) => self.send_row(row).await,
+            Ok(Some(row)) => self.send_row(row, event).await,
             Ok(None) => self.send_deleted().await,
             Err(error) => {
                 // Ending the stream is the safe way on: the client reconnects with its
@@ -181,13 +194,13 @@ impl EventStream {
         }
     }
 
-    async fn send_row(&mut self, row: VideoRow) -> Next {
+    async fn send_row(&mut self, row: VideoRow, event: &'static str) -> Next {
         let finished = row.status.is_final();
         if row.version > self.sent {
             let version = row.version;
             let resource = self.state.present(row, &self.headers);
             let event = Event::default()
-                .event("status")
+                .event(event)
                 .id(version.to_string())
                 .json_data(&resource)
                 .expect("a video resource serialises");

@@ -54,7 +54,7 @@ pub struct WebhookDelivery {
     pub event_id: Uuid,
     /// The video it is about.
     pub video_id: Uuid,
-    /// `video.completed`, `video.failed` or `video.canceled`.
+    /// `video.playable`, `video.completed`, `video.failed` or `video.canceled`.
     pub event: String,
     /// Where it goes, without user, password or query (they may hold a token).
     pub endpoint: String,

@@ -30,6 +30,7 @@ pub struct VideoRow {
     pub progress: Option<Json<Progress>>,
     pub renditions: Option<Json<Vec<RenditionReport>>>,
     pub playback_url: Option<String>,
+    pub playable_at: Option<DateTime<Utc>>,
     pub duration_seconds: Option<f64>,
     pub output_bytes: Option<i64>,
     pub error_code: Option<String>,
@@ -146,25 +147,60 @@ pub async fn insert(
 /// One video.
 #[tracing::instrument(level = "debug", skip(pool))]
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
-    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
+    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
         .fetch_optional(pool)
         .await
 }
 
-/// Where a completed video's objects are: the prefix of the claim that completed it (`None`
-/// when it is not completed). Rows completed before claims had prefixes have none recorded:
-/// their objects are directly under `videos/{id}/`.
-pub async fn output_prefix(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<String>> {
+/// Where a playable video's objects are, and whether they are final.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedOutput {
+    /// The prefix of the claim that published them, `videos/{id}/{claim}/`.
+    pub prefix: String,
+    /// Completed: the playlists are final. Else they still grow.
+    pub completed: bool,
+}
+
+/// Where a playable video's objects are: the prefix of the claim that published them
+/// (`None` while nothing is playable). Rows completed before claims had prefixes have none
+/// recorded: their objects are directly under `videos/{id}/`.
+pub async fn published_output(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PublishedOutput>> {
     let row = sqlx::query!(
-        "SELECT output_prefix FROM videos WHERE id = $1 AND status = 'completed'",
+        "SELECT output_prefix, status = 'completed' AS \"completed!\" FROM videos
+         WHERE id = $1 AND (status = 'completed' OR (status = 'processing' AND playable_at IS NOT NULL))",
         id
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| {
-        r.output_prefix
-            .unwrap_or_else(|| crate::service::storage::video_prefix(id))
+    Ok(row.map(|r| PublishedOutput {
+        prefix: r
+            .output_prefix
+            .unwrap_or_else(|| crate::service::storage::video_prefix(id)),
+        completed: r.completed,
     }))
+}
+
+/// Records that the job's video became playable (progressive publishing): its master
+/// playlist is at `playback_url`, under `output_prefix`. False when this worker no longer
+/// holds the job, or it was playable already.
+pub async fn mark_playable(
+    pool: &PgPool,
+    id: Uuid,
+    lease_token: Uuid,
+    playback_url: &str,
+    output_prefix: &str,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query!(
+        "UPDATE videos SET playable_at = now(), playback_url = $3, output_prefix = $4, updated_at = now()
+         WHERE id = $1 AND lease_owner = $2 AND status = 'processing' AND playable_at IS NULL",
+        id,
+        lease_token,
+        playback_url,
+        output_prefix,
+    )
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 /// Newest first, after the `(created_at, id)` cursor, optionally of one status.
@@ -178,7 +214,7 @@ pub async fn list(
     let (after_time, after_id) = after.unzip();
     sqlx::query_as!(
         VideoRow,
-        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at
+        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at
          FROM videos
          WHERE ($1::text IS NULL OR status = $1)
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
@@ -363,6 +399,7 @@ pub async fn complete(
     let result = sqlx::query!(
         "UPDATE videos SET status = 'completed', playback_url = $3, renditions = $4, duration_seconds = $5,
                 output_bytes = $6, progress = $7, output_prefix = $8, lease_owner = NULL,
+                playable_at = coalesce(playable_at, now()),
                 lease_expires_at = NULL, finished_at = now(), updated_at = now()
          WHERE id = $1 AND lease_owner = $2",
         id,

@@ -26,7 +26,9 @@ use crate::service::db::videos::{self, ClaimedJob, Completion, Requeue};
 use crate::service::storage::{StorageError, StoreSink, claim_prefix};
 use crate::service::uploads::{Upload, UploadLocation};
 use crate::service::video_status::VideoStatus;
-use crate::{CancelToken, ConvertReport, Error, MASTER_PLAYLIST, Progress, convert_with_cancel};
+use crate::{
+    CancelToken, ConvertReport, Error, MASTER_PLAYLIST, ObjectKind, Progress, convert_with_cancel,
+};
 
 /// What becomes of a failed job's upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,12 +99,32 @@ impl ConversionJob {
             done.clone(),
         ));
 
+        // Publishing progressively, the video is playable once its first master playlist is
+        // stored: the row says so at once (the `playable` event and webhook).
+        let (playable, stored_master) = tokio::sync::oneshot::channel::<()>();
+        let playable = Mutex::new(Some(playable));
         let sink = StoreSink::new(
             tokio::runtime::Handle::current(),
             Arc::clone(&self.settings.store),
             self.output_prefix(),
             self.settings.upload_concurrency,
-        );
+        )
+        .on_stored(move |kind| {
+            if *kind == (ObjectKind::MasterPlaylist { growing: true }) {
+                let sender = playable.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(sender) = sender {
+                    let _ = sender.send(());
+                }
+            }
+        });
+        let announcer = tokio::spawn(announce_playable(
+            pool.clone(),
+            id,
+            self.lease_token,
+            self.playback_url(),
+            self.output_prefix(),
+            stored_master,
+        ));
         let options = self.settings.options.clone();
         let span = tracing::Span::current();
         let converted = tokio::task::spawn_blocking(move || {
@@ -116,6 +138,8 @@ impl ConversionJob {
         })
         .await;
         done.cancel();
+        // Announced (or not to be) before the outcome, so `playable` never follows it.
+        let _ = announcer.await;
         let _ = heartbeat.await;
         let last_progress = writer.await.ok().flatten();
         let stop_reason = *reason.lock().unwrap_or_else(PoisonError::into_inner);
@@ -137,9 +161,8 @@ impl ConversionJob {
 
     async fn record_success(&self, report: ConvertReport, uploaded: u64, progress: Option<Value>) {
         let id = self.job.id;
-        let key = format!("{}{MASTER_PLAYLIST}", self.output_prefix());
         let done = Completion {
-            playback_url: self.settings.store.public_url(&key),
+            playback_url: self.playback_url(),
             output_prefix: self.output_prefix(),
             renditions: serde_json::to_value(&report.renditions).unwrap_or(Value::Null),
             duration_seconds: report.duration,
@@ -386,6 +409,12 @@ impl ConversionJob {
         self.settings.uploads.drop_local_copy(&self.upload()).await;
     }
 
+    /// Where players find this claim's master playlist.
+    fn playback_url(&self) -> String {
+        let key = format!("{}{MASTER_PLAYLIST}", self.output_prefix());
+        self.settings.store.public_url(&key)
+    }
+
     /// Where this claim writes: `videos/{id}/{claim}/`.
     fn output_prefix(&self) -> String {
         claim_prefix(self.job.id, self.job.claim)
@@ -414,6 +443,26 @@ impl ConversionJob {
         {
             tracing::warn!(%error, "could not remove earlier claims' output");
         }
+    }
+}
+
+/// Records that the video became playable once `stored_master` says its first master playlist
+/// is stored; nothing when the conversion ends without one (publishing at the end, a failure).
+async fn announce_playable(
+    pool: sqlx::PgPool,
+    id: Uuid,
+    lease_token: Uuid,
+    playback_url: String,
+    output_prefix: String,
+    stored_master: tokio::sync::oneshot::Receiver<()>,
+) {
+    if stored_master.await.is_err() {
+        return;
+    }
+    match videos::mark_playable(&pool, id, lease_token, &playback_url, &output_prefix).await {
+        Ok(true) => tracing::info!("playable"),
+        Ok(false) => tracing::debug!("not marked playable: the job is no longer this worker's"),
+        Err(error) => tracing::warn!(%error, "could not record that the video is playable"),
     }
 }
 

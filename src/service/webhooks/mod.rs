@@ -1,5 +1,6 @@
-//! Webhooks: `video.completed`, `video.failed` and `video.canceled` posted to the configured
-//! endpoints, signed, from an outbox written in the transaction of the status change.
+//! Webhooks: `video.playable` (playable while still converting), `video.completed`,
+//! `video.failed` and `video.canceled` posted to the configured endpoints, signed, from an
+//! outbox written in the transaction of the change.
 //!
 //! A database trigger writes the outbox row (see the migration `events_and_webhooks`); the
 //! [`dispatcher`] sends it; [`signature`] is the `Webhook-Signature` header, which receivers
