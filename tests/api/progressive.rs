@@ -26,7 +26,15 @@ async fn playable(app: &TestApp, id: &str) -> Value {
 /// follows it until the end: how long it decoded, and what it complained about.
 fn play_from_start(url: &str) -> (f64, String) {
     let output = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "warning", "-live_start_index", "0", "-i", url])
+        .args([
+            "-nostdin",
+            "-v",
+            "warning",
+            "-live_start_index",
+            "0",
+            "-i",
+            url,
+        ])
         .args(["-map", "0:v:0", "-f", "null", "-"])
         .args(["-progress", "pipe:1", "-nostats"])
         .output()
@@ -102,13 +110,19 @@ async fn a_video_is_playable_while_converting_and_a_player_started_then_plays_to
     // The event stream said `playable` (with the URL) before `completed`.
     let events = events.collect(Duration::from_secs(30)).await;
     let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
-    let playable_at = names.iter().position(|n| *n == "playable").expect("no playable event");
+    let playable_at = names
+        .iter()
+        .position(|n| *n == "playable")
+        .expect("no playable event");
     let completed_at = events
         .iter()
         .position(|e| e.event == "status" && e.data["status"] == "completed")
         .unwrap();
     assert!(playable_at < completed_at, "{names:?}");
-    assert_eq!(events[playable_at].data["playback_url"], playback_url.as_str());
+    assert_eq!(
+        events[playable_at].data["playback_url"],
+        playback_url.as_str()
+    );
     // And so did the webhooks: video.playable, then video.completed.
     let received = receiver.wait_for(2, Duration::from_secs(30)).await;
     let types: Vec<String> = received
@@ -127,7 +141,10 @@ async fn canceling_a_playable_video_takes_it_away_from_viewers() {
     let id = app.upload_id(&long_clip(temp.path())).await;
     let video = playable(&app, &id).await;
     let playback_url = video["playback_url"].as_str().unwrap().to_string();
-    assert_eq!(app.post(&format!("/v1/videos/{id}/cancel")).await.status(), 202);
+    assert_eq!(
+        app.post(&format!("/v1/videos/{id}/cancel")).await.status(),
+        202
+    );
     let canceled = app.wait_until_finished(&id, Duration::from_secs(60)).await;
     assert_eq!(canceled["status"], "canceled", "{canceled}");
     assert!(canceled["playback_url"].is_null(), "{canceled}");

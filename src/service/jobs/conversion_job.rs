@@ -111,7 +111,10 @@ impl ConversionJob {
         )
         .on_stored(move |kind| {
             if *kind == (ObjectKind::MasterPlaylist { growing: true }) {
-                let sender = playable.lock().unwrap_or_else(PoisonError::into_inner).take();
+                let sender = playable
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
                 if let Some(sender) = sender {
                     let _ = sender.send(());
                 }
