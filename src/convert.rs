@@ -114,7 +114,7 @@ pub fn convert_with_cancel<S: Sink>(
     let settings = EncoderSettings {
         preset: options.preset,
         frame_rate,
-        segment_seconds: options.segment_seconds,
+        segmenting: options.segmenting(),
     };
     let info = source.info.clone();
     let names = renditions.iter().map(|r| r.name.clone()).collect();

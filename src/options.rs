@@ -150,6 +150,11 @@ pub struct ConvertOptions {
     /// Target segment duration in seconds (EXT-X-TARGETDURATION); segments are cut at the first
     /// frame at or after each multiple of it. Default 6.
     pub segment_seconds: f64,
+    /// The first segment's duration in seconds, when shorter than `segment_seconds`: the
+    /// second then ends at the first multiple of `segment_seconds`. A short first segment
+    /// lets a player start sooner, and a progressive conversion become playable sooner, for
+    /// the cost of one more keyframe. Default 2; `segment_seconds` or more for none.
+    pub first_segment_seconds: f64,
     /// The rungs to produce, any order. Rungs larger than the source are dropped; a source
     /// smaller than every rung gets one rendition at its own size. Default [`DEFAULT_LADDER`].
     pub ladder: Vec<Rung>,
@@ -175,6 +180,7 @@ impl Default for ConvertOptions {
     fn default() -> Self {
         ConvertOptions {
             segment_seconds: 6.0,
+            first_segment_seconds: 2.0,
             ladder: DEFAULT_LADDER.to_vec(),
             preset: Preset::default(),
             audio_bitrate: 128_000,
@@ -186,6 +192,14 @@ impl Default for ConvertOptions {
 }
 
 impl ConvertOptions {
+    /// How the output is cut.
+    pub(crate) fn segmenting(&self) -> crate::media::timeline::Segmenting {
+        crate::media::timeline::Segmenting {
+            seconds: self.segment_seconds,
+            first_seconds: self.first_segment_seconds.min(self.segment_seconds),
+        }
+    }
+
     /// Checks the options, saying which one is wrong.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |msg: String| Err(Error::InvalidOptions(msg));
@@ -193,6 +207,12 @@ impl ConvertOptions {
             return bad(format!(
                 "segment_seconds must be between 1 and 60, got {}",
                 self.segment_seconds
+            ));
+        }
+        if !(self.first_segment_seconds.is_finite() && self.first_segment_seconds >= 0.5) {
+            return bad(format!(
+                "first_segment_seconds must be at least 0.5, got {}",
+                self.first_segment_seconds
             ));
         }
         if self.ladder.is_empty() {

@@ -115,9 +115,7 @@ pub(crate) fn plan_for(source: SourceInfo, options: &ConvertOptions) -> Plan {
             }
         })
         .collect();
-    let expected_segments = source
-        .duration
-        .map(|d| (d / options.segment_seconds).ceil().max(1.0) as u64);
+    let expected_segments = source.duration.map(|d| options.segmenting().count(d));
     let audio_bitrate = source.audio.as_ref().map(|_| options.audio_bitrate);
     Plan {
         source,

@@ -44,6 +44,10 @@ struct EncodingArgs {
     /// Target segment duration in seconds.
     #[arg(long, default_value_t = 6.0)]
     segment_seconds: f64,
+    /// The first segment's duration in seconds, shorter so that players start sooner
+    /// (--segment-seconds or more for none).
+    #[arg(long, default_value_t = 2.0)]
+    first_segment_seconds: f64,
     /// Rungs as short-side heights, optionally with a bitrate in kb/s: `1080,720:2500,480`.
     #[arg(long, value_delimiter = ',', default_value = "1080,720,480,360", value_parser = parse_rung)]
     rungs: Vec<Rung>,
@@ -123,6 +127,7 @@ impl EncodingArgs {
     fn options(&self) -> ConvertOptions {
         ConvertOptions {
             segment_seconds: self.segment_seconds,
+            first_segment_seconds: self.first_segment_seconds,
             ladder: self.rungs.clone(),
             preset: self.preset,
             audio_bitrate: self.audio_kbps.saturating_mul(1000),

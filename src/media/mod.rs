@@ -16,7 +16,7 @@ pub(crate) mod pipeline;
 pub(crate) mod rung_encoder;
 pub(crate) mod source;
 mod thread_budget;
-mod timeline;
+pub(crate) mod timeline;
 mod ts_segmenter;
 mod undeclared_length;
 mod video_decoder;

@@ -25,7 +25,7 @@ use crate::media::file_layout::FileLayout;
 use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungSummary};
 use crate::media::source::Source;
 use crate::media::thread_budget::x264_threads;
-use crate::media::timeline::{Boundaries, seconds};
+use crate::media::timeline::{Boundaries, Segmenting, seconds};
 use crate::media::ts_segmenter::FinishedSegment;
 use crate::media::video_decoder::{TimedFrame, VideoDecoder};
 
@@ -207,7 +207,7 @@ pub(crate) fn start(
                 }),
         );
     }
-    let segment_seconds = settings.segment_seconds;
+    let segmenting = settings.segmenting;
     let declared = Declared {
         duration: source
             .info
@@ -225,7 +225,7 @@ pub(crate) fn start(
                     video,
                     audio,
                     &rung_inputs,
-                    segment_seconds,
+                    segmenting,
                     declared,
                     &cancel,
                     &stop,
@@ -315,13 +315,13 @@ fn run_demux(
     mut video: VideoDecoder,
     mut audio: Option<AudioTrack>,
     rungs: &[Sender<RungInput>],
-    segment_seconds: f64,
+    segmenting: Segmenting,
     declared: Declared,
     cancel: &CancelToken,
     stop: &AtomicBool,
 ) -> Result<(), Stop> {
     let limits = source.limits;
-    let mut boundaries = Boundaries::new(segment_seconds);
+    let mut boundaries = Boundaries::new(segmenting);
     let mut video_end = 0i64;
     let mut frames_sent = 0u64;
     let mut send_frame = |timed: TimedFrame| -> Result<(), Error> {

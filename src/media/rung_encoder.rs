@@ -12,7 +12,7 @@ use crate::ladder::Rendition;
 use crate::media::drained;
 use crate::media::ffi;
 use crate::media::interleave::{Interleaver, Track};
-use crate::media::timeline::{TICKS, TICKS_PER_SECOND};
+use crate::media::timeline::{Segmenting, TICKS, TICKS_PER_SECOND};
 use crate::media::ts_segmenter::{FinishedSegment, TsSegmenter};
 use crate::options::Preset;
 
@@ -25,7 +25,7 @@ const MAX_INTERLEAVE_LAG: i64 = 10 * TICKS_PER_SECOND;
 pub(crate) struct EncoderSettings {
     pub(crate) preset: Preset,
     pub(crate) frame_rate: Rational,
-    pub(crate) segment_seconds: f64,
+    pub(crate) segmenting: Segmenting,
 }
 
 /// What a rendition reports when it is done.
@@ -60,7 +60,7 @@ impl RungEncoder {
         let segmenter = TsSegmenter::new(
             codec::Parameters::from(&*encoder),
             audio,
-            settings.segment_seconds,
+            settings.segmenting,
         )?;
         Ok(RungEncoder {
             width: rendition.width,
@@ -216,7 +216,7 @@ fn open_x264(
     video.set_frame_rate(Some(settings.frame_rate));
     video.set_aspect_ratio(Rational::new(1, 1));
     // Keyframes are forced at segment starts; the natural GOP never exceeds two segments.
-    video.set_gop((2.0 * settings.segment_seconds * fps).round().max(1.0) as u32);
+    video.set_gop((2.0 * settings.segmenting.seconds * fps).round().max(1.0) as u32);
     video.set_bit_rate(rendition.video_bitrate as usize);
     video.set_max_bit_rate(max_bitrate(rendition.video_bitrate) as usize);
     ffi::set_rc_buffer_size(&mut video, rendition.video_bitrate.saturating_mul(2));

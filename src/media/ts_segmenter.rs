@@ -13,7 +13,7 @@ use crate::Error;
 use crate::hls::avc_codec_string;
 use crate::media::ffi;
 use crate::media::interleave::Track;
-use crate::media::timeline::{Boundaries, TICKS, seconds};
+use crate::media::timeline::{Boundaries, Segmenting, TICKS, seconds};
 
 /// A segment ready to publish.
 #[derive(Debug)]
@@ -71,7 +71,7 @@ impl TsSegmenter {
     pub(crate) fn new(
         video: codec::Parameters,
         audio: Option<(codec::Parameters, Rational)>,
-        segment_seconds: f64,
+        segmenting: Segmenting,
     ) -> Result<TsSegmenter, Error> {
         let fail = |what: &'static str| Error::internal(format!("{what} the MPEG-TS muxer"));
         let buffer = SharedBuffer::default();
@@ -119,7 +119,7 @@ impl TsSegmenter {
             video_time_base,
             audio_time_base,
             audio_packets_time_base,
-            boundaries: Boundaries::new(segment_seconds),
+            boundaries: Boundaries::new(segmenting),
             segment_start: None,
             sequence: 1,
             video_end: 0,

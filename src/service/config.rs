@@ -148,6 +148,10 @@ pub struct ConversionConfig {
     /// Target segment duration in seconds.
     #[arg(long, env = "SEGMENT_SECONDS", default_value_t = 6.0)]
     pub segment_seconds: f64,
+    /// The first segment's duration in seconds, shorter so that a video is playable, and
+    /// starts playing, sooner (SEGMENT_SECONDS or more for none).
+    #[arg(long, env = "FIRST_SEGMENT_SECONDS", default_value_t = 2.0)]
+    pub first_segment_seconds: f64,
     /// The ladder: short-side heights, optionally with kb/s (`1080,720:2500,480`).
     #[arg(
         long,
@@ -422,6 +426,7 @@ impl ConversionConfig {
     pub fn convert_options(&self) -> ConvertOptions {
         ConvertOptions {
             segment_seconds: self.segment_seconds,
+            first_segment_seconds: self.first_segment_seconds,
             ladder: self.ladder.clone(),
             preset: self.preset,
             limits: self.source_limits(),

@@ -10,6 +10,48 @@ use hls_ladder::{
 use crate::helpers::{fixture, short_segments};
 
 #[test]
+fn a_shorter_first_segment_is_cut_first_and_the_plan_counts_it() {
+    let options = ConvertOptions {
+        segment_seconds: 3.0,
+        first_segment_seconds: 1.0,
+        ..ConvertOptions::default()
+    };
+    let planned = plan(fixture("h264_aac.mp4"), &options).unwrap();
+    let mut sink = MemorySink::new();
+    let report = convert(fixture("h264_aac.mp4"), &options, &mut sink, |_| {}).unwrap();
+    let rendition = &report.renditions[0];
+    // 4 s cut at 1 s and 3 s: 1, 2 and 1 s.
+    assert_eq!(planned.expected_segments, Some(rendition.segments));
+    let playlist = std::str::from_utf8(&sink.get(&rendition.playlist).unwrap().bytes).unwrap();
+    let durations: Vec<f64> = crate::helpers::playlist_segments(playlist)
+        .into_iter()
+        .map(|(duration, _)| duration)
+        .collect();
+    assert_eq!(durations.len(), 3, "{playlist}");
+    for (duration, expected) in durations.iter().zip([1.0, 2.0, 1.0]) {
+        assert!((duration - expected).abs() < 0.05, "{playlist}");
+    }
+    // The longest segment, rounded (RFC 8216 section 4.3.3.1).
+    assert!(playlist.contains("#EXT-X-TARGETDURATION:2\n"), "{playlist}");
+    // Off when it is not shorter; and it must be a real duration.
+    let off = ConvertOptions {
+        first_segment_seconds: 3.0,
+        ..options.clone()
+    };
+    assert_eq!(
+        plan(fixture("h264_aac.mp4"), &off)
+            .unwrap()
+            .expected_segments,
+        Some(2)
+    );
+    let zero = ConvertOptions {
+        first_segment_seconds: 0.0,
+        ..options
+    };
+    assert!(matches!(zero.validate(), Err(Error::InvalidOptions(_))));
+}
+
+#[test]
 fn the_plan_describes_the_source_and_predicts_what_convert_produces() {
     let options = short_segments();
     let planned = plan(fixture("h264_aac.mp4"), &options).unwrap();
