@@ -18,6 +18,7 @@ pub async fn healthz() -> &'static str {
     responses(
         (status = 200, description = "Ready", body = String, example = "ready"),
         (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem),
+        (status = 500, description = "The bucket refuses the service (credentials, permissions, no such bucket): the operator's to fix; the cause is logged", body = super::problem::Problem),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
