@@ -1,7 +1,6 @@
 // The web page's real-browser test: drives Debian's Chromium (via playwright-core from
-// web/node_modules) through what a person does on the page: upload a video, press Play as
-// soon as the page offers it, while the video still converts (progressive publishing), watch
-// the per-frame progress reach 100 %, play to the end with hls.js and pick a rendition.
+// web/node_modules) through what a person does on the page: upload a video, watch its
+// per-frame progress, play the HLS output with hls.js and pick a rendition.
 //
 //   BASE_URL=http://127.0.0.1:43211 FIXTURE=/abs/clip.mp4 SCREENSHOT=out/page.png \
 //     [API_KEY=...] [BAD_FIXTURE=/abs/not_a_video.mp4] node tests/browser/page_test.mjs
@@ -20,9 +19,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const UPLOAD_TIMEOUT_MS = 60_000;
 const COMPLETION_TIMEOUT_MS = 120_000;
 const PLAYBACK_TIMEOUT_MS = 30_000;
-const PLAY_THROUGH_TIMEOUT_MS = 90_000;
-// How long FIXTURE is, in seconds (the service test's clip: 20 s).
-const EXPECTED_SECONDS = Number(process.env.FIXTURE_SECONDS || 20);
 const SAMPLE_EVERY_MS = 100;
 
 let playwright;
@@ -118,36 +114,25 @@ async function run(browser) {
   log(`uploaded ${path.basename(FIXTURE)} as ${videoId}; upload progress values seen: ${[...uploadValues].map((v) => Math.round(v)).join(', ')}`);
 
   // 4. The item follows the conversion live to `completed`; sample its frame progress bar.
-  //    Play is offered while the video still converts: press it then (step 5 checks it plays).
   step = 'step 4 (conversion progress)';
   const item = `.video[data-video-id="${videoId}"]`;
   await page.waitForSelector(item, { timeout: 10_000 })
     .catch(() => fail(`no ${item} in #videos after the upload`));
   const samples = [];
   let last = null;
-  let pressedPlayWhile = null;
   await until(async () => {
     last = await page.$eval(item, (el) => ({
       status: el.querySelector('.status').textContent,
       value: el.querySelector('.frames').value,
       text: el.querySelector('.progress-text').textContent,
       error: el.querySelector('.video-error').hidden ? '' : el.querySelector('.video-error').textContent,
-      playable: !el.querySelector('button.play').hidden,
     }));
     if (samples[samples.length - 1] !== last.value) samples.push(last.value);
     if (last.status === 'failed' || last.status === 'canceled') {
       fail(`the video ended ${last.status}: ${last.error || '(no error shown)'}`);
     }
-    if (last.playable && pressedPlayWhile === null) {
-      pressedPlayWhile = { status: last.status, percent: last.value };
-      await page.click(`${item} button.play`);
-      log(`Play pressed while ${last.status} at ${Math.round(last.value)} %`);
-    }
     return last.status === 'completed';
   }, COMPLETION_TIMEOUT_MS, async () => `not completed after ${COMPLETION_TIMEOUT_MS / 1000} s: status ${last && last.status}, "${last && last.text}"; #error: ${await errorText()}`);
-  if (!pressedPlayWhile || pressedPlayWhile.status !== 'processing') {
-    fail(`Play was not offered while the video converted (first offered: ${JSON.stringify(pressedPlayWhile)})`);
-  }
   const frameSamples = samples.map((v) => Math.round(v * 10) / 10);
   const intermediate = frameSamples.filter((v) => v > 0 && v < 100);
   log(`frame progress samples: ${JSON.stringify(frameSamples)}; last text "${last.text}"`);
@@ -156,9 +141,9 @@ async function run(browser) {
   if (intermediate.length === 0) fail(`the frame progress never showed a value between 0 and 100: ${JSON.stringify(frameSamples)}`);
   if (last.value !== 100) fail(`.frames ends at ${last.value}, not 100`);
 
-  // 5. The playback started during the conversion plays through to the end (faster than
-  //    real time, so it catches up with the growing playlists and waits for them), with hls.js.
+  // 5. Play it with hls.js until the clock moves past 1 s.
   step = 'step 5 (playback)';
+  await page.click(`${item} button.play`);
   await page.waitForFunction(() => window.hls, null, { timeout: 15_000 })
     .catch(async () => fail(`window.hls never appeared after Play; #error: ${await errorText()}`));
   await page.waitForFunction(() => document.querySelectorAll('#rendition option').length > 1, null, { timeout: 15_000 })
@@ -171,12 +156,6 @@ async function run(browser) {
   const after = await page.$eval('#player', (v) => v.currentTime);
   const ended = await page.$eval('#player', (v) => v.ended);
   if (!(after > before) && !ended) fail(`playback is stuck at ${before} s: ${JSON.stringify(await playerState(page))}`);
-  await page.$eval('#player', (v) => { v.playbackRate = 4; });
-  await page.waitForFunction(() => document.querySelector('#player').ended, null, { timeout: PLAY_THROUGH_TIMEOUT_MS })
-    .catch(async () => fail(`the playback started during the conversion did not reach the end: ${JSON.stringify(await playerState(page))}; hlsErrors ${JSON.stringify(await hlsErrors(page))}`));
-  const endedAt = await page.$eval('#player', (v) => v.currentTime);
-  if (endedAt < EXPECTED_SECONDS - 0.5) fail(`playback ended at ${endedAt} s, not at the end (${EXPECTED_SECONDS} s)`);
-  log(`played through to ${endedAt.toFixed(2)} s`);
   checkHlsErrors(await hlsErrors(page));
 
   // 6. Pick a rendition by hand: hls.js plays that level.
@@ -224,8 +203,6 @@ async function run(browser) {
     intermediate_progress_seen: intermediate.length > 0,
     upload_progress_reached_100: true,
     current_time: after, // the playback clock at step 5, past 1.0 s
-    played_while: pressedPlayWhile,
-    ended_at: endedAt,
     current_time_after_switch: timeAfterSwitch,
     levels,
     chosen_level: Number(chosen),
