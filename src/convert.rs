@@ -16,6 +16,7 @@ use crate::media::source::{self, SourceInfo};
 use crate::plan::plan_for;
 use crate::progress::{Progress, ProgressMeter};
 use crate::publisher::Publisher;
+use crate::resume::ResumePoint;
 use crate::sink::Sink;
 use crate::{CancelToken, ConvertOptions, Error};
 
@@ -62,6 +63,11 @@ pub struct ConvertReport {
     /// Wall time the conversion took.
     #[serde(serialize_with = "as_secs")]
     pub elapsed: Duration,
+    /// Resumed: how many segments of each rendition an earlier run had published, which this
+    /// one kept. `None` for a run from the beginning.
+    pub resumed_from_segment: Option<u64>,
+    /// Asked to resume, why this run started from the beginning instead.
+    pub resume_refused: Option<String>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -99,67 +105,165 @@ pub fn convert_with_cancel<S: Sink>(
     mut on_progress: impl FnMut(&Progress),
     cancel: &CancelToken,
 ) -> Result<ConvertReport, Error> {
+    run(
+        input.as_ref(),
+        options,
+        None,
+        &mut sink,
+        &mut on_progress,
+        cancel,
+    )
+}
+
+/// [`convert_with_cancel`], continuing an earlier run of the same conversion that stopped
+/// after handing its sink `from` (see [`Sink::resume_point`]): the segments it lists are
+/// kept (the playlists name them as the point does), and this run publishes only the ones
+/// after them, joined so that no player or check can tell the result from an uninterrupted
+/// run (see [`ResumePoint`]). The input must be the same file.
+///
+/// When the point does not fit (another input, ladder, settings or version of this crate,
+/// or an input whose frames are not where the point says), the conversion starts from the
+/// beginning instead and says why in [`ConvertReport::resume_refused`].
+pub fn resume_with_cancel<S: Sink>(
+    input: impl AsRef<Path>,
+    options: &ConvertOptions,
+    from: &ResumePoint,
+    mut sink: S,
+    mut on_progress: impl FnMut(&Progress),
+    cancel: &CancelToken,
+) -> Result<ConvertReport, Error> {
+    run(
+        input.as_ref(),
+        options,
+        Some(from),
+        &mut sink,
+        &mut on_progress,
+        cancel,
+    )
+}
+
+fn run<S: Sink>(
+    input: &Path,
+    options: &ConvertOptions,
+    resume: Option<&ResumePoint>,
+    sink: &mut S,
+    on_progress: &mut dyn FnMut(&Progress),
+    cancel: &CancelToken,
+) -> Result<ConvertReport, Error> {
     let started = Instant::now();
     options.validate()?;
-    let mut source = source::open(input.as_ref(), &options.limits)?;
+    let mut source = source::open(input, &options.limits)?;
     options.limits.check(&source.info)?;
-    source.read_written_clock(input.as_ref());
+    source.read_written_clock(input);
     let plan = plan_for(source.info.clone(), options);
     let renditions: Vec<Rendition> = plan
         .renditions
         .iter()
         .map(|p| p.rendition.clone())
         .collect();
+    let settings = resume_settings(input, &source.info, &renditions, options);
+    let (resume, mut refused) = match resume {
+        Some(point) if point.settings != settings => (
+            None,
+            Some("the input, the ladder, the encoding settings or the version changed".to_string()),
+        ),
+        Some(point) if point.renditions.len() != renditions.len() => (
+            None,
+            Some("the point does not list every rendition".to_string()),
+        ),
+        other => (other, None),
+    };
     let frame_rate = ffmpeg_next::Rational::from(source.info.frame_rate);
-    let settings = EncoderSettings {
+    let encoder_settings = EncoderSettings {
         preset: options.preset,
         frame_rate,
         segmenting: options.segmenting(),
     };
     let info = source.info.clone();
     let names = renditions.iter().map(|r| r.name.clone()).collect();
-    let meter = ProgressMeter::new(info.frames_expected, info.frame_rate, names);
+    let meter = ProgressMeter::new(info.frames_expected, info.frame_rate, names)
+        .resumed_after(resume.map_or(0, |p| p.frames));
 
     let pipeline = pipeline::start(
         source,
         &renditions,
-        settings,
+        encoder_settings,
         options.audio_bitrate,
         options.segment_queue,
         cancel.clone(),
+        resume,
     )?;
-    let mut publisher = Publisher::new(&renditions, &info, options);
+    let mut publisher = Publisher::new(&renditions, &info, options, settings, resume);
     let mut reported = None;
-    let consumed = consume(&pipeline, &mut sink, &mut publisher, &mut |counts| {
-        let progress = meter.measure(counts, started.elapsed());
-        if reported != Some(progress.frames_done) {
-            reported = Some(progress.frames_done);
-            on_progress(&progress);
-        }
+    let consumed = publisher.begin(sink).and_then(|()| {
+        consume(&pipeline, sink, &mut publisher, &mut |counts| {
+            let progress = meter.measure(counts, started.elapsed());
+            if reported != Some(progress.frames_done) {
+                reported = Some(progress.frames_done);
+                on_progress(&progress);
+            }
+        })
     });
     if consumed.is_err() {
         pipeline.abort();
         for _ in pipeline.segments.iter() {}
     }
     let counts = pipeline.frames_encoded();
+    let missed = pipeline.missed_resume_point();
     let summaries = pipeline.join();
+    if let (Some(point), true) = (resume, missed) {
+        // Nothing was encoded: the demuxer stops at the first frame after the published ones.
+        if let Err(error) = &summaries {
+            tracing::warn!(%error, segments = point.segments, "the resume point does not fit the input; converting from the beginning");
+            refused.get_or_insert_with(|| error.to_string());
+        }
+        let mut report = run(input, options, None, sink, on_progress, cancel)?;
+        report.resume_refused = refused;
+        return Ok(report);
+    }
     consumed?;
     let summaries = summaries?;
 
-    let reports = publisher.finish(&mut sink, &summaries)?;
+    let reports = publisher.finish(sink, &summaries)?;
     sink.finish().map_err(|source| Error::Sink {
         object: "(finish)".into(),
         source,
     })?;
     on_progress(&meter.finished(&counts, started.elapsed()));
     let duration = reports.iter().map(|r| r.duration).fold(0.0, f64::max);
+    if let Some(reason) = &refused {
+        tracing::warn!(reason, "not resumed: converted from the beginning");
+    }
     Ok(ConvertReport {
         source: info,
         renditions: reports,
         master_playlist: MASTER_PLAYLIST.into(),
         duration,
         elapsed: started.elapsed(),
+        resumed_from_segment: resume.map(|p| p.segments),
+        resume_refused: refused,
     })
+}
+
+/// What must not change between a run and the run that resumes it: the input (its length
+/// and what the probe saw), the renditions, how they are cut and encoded, and this crate's
+/// version (another encoder build may cut or encode differently).
+fn resume_settings(
+    input: &Path,
+    info: &SourceInfo,
+    renditions: &[Rendition],
+    options: &ConvertOptions,
+) -> String {
+    let length = std::fs::metadata(input).map(|m| m.len()).ok();
+    format!(
+        "{} {}; input {length:?} bytes {info:?}; renditions {renditions:?}; segments {} s, first {} s; {}; audio {} b/s",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        options.segment_seconds,
+        options.segmenting().first_seconds,
+        options.preset,
+        options.audio_bitrate,
+    )
 }
 
 fn consume<S: Sink>(

@@ -39,13 +39,17 @@ mod options;
 mod plan;
 mod progress;
 mod publisher;
+mod resume;
 #[cfg(feature = "server")]
 #[doc(hidden)]
 pub mod service;
 pub mod sink;
 
 pub use cancel::CancelToken;
-pub use convert::{ConvertReport, MASTER_PLAYLIST, RenditionReport, convert, convert_with_cancel};
+pub use convert::{
+    ConvertReport, MASTER_PLAYLIST, RenditionReport, convert, convert_with_cancel,
+    resume_with_cancel,
+};
 pub use error::{Error, LibavError};
 pub use error_code::{ErrorCode, UnknownErrorCode};
 pub use ladder::Rendition;
@@ -54,6 +58,7 @@ pub use media::source::{AudioInfo, SourceInfo};
 pub use options::{ConvertOptions, DEFAULT_LADDER, Preset, Rung};
 pub use plan::{Plan, PlannedRendition, plan, probe, probe_with_limits};
 pub use progress::{Progress, RenditionProgress};
+pub use resume::ResumePoint;
 pub use sink::{DirectorySink, HlsObject, MemorySink, ObjectKind, Sink, SinkError};
 
 /// The README's examples, compiled and run as doc tests.

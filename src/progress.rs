@@ -96,6 +96,8 @@ pub(crate) struct ProgressMeter {
     frames_expected: Option<u64>,
     frame_rate: f64,
     names: Vec<String>,
+    /// Frames an earlier run did (resumed): counted as done, not in this run's speed.
+    frames_before: u64,
 }
 
 impl ProgressMeter {
@@ -104,6 +106,15 @@ impl ProgressMeter {
             frames_expected,
             frame_rate,
             names,
+            frames_before: 0,
+        }
+    }
+
+    /// A meter for a run resumed after `frames` that an earlier run encoded.
+    pub(crate) fn resumed_after(self, frames: u64) -> Self {
+        ProgressMeter {
+            frames_before: frames,
+            ..self
         }
     }
 
@@ -112,7 +123,7 @@ impl ProgressMeter {
         let frames_done = counts.iter().copied().min().unwrap_or(0);
         let seconds = elapsed.as_secs_f64();
         let fps = if seconds > 0.0 {
-            frames_done as f64 / seconds
+            frames_done.saturating_sub(self.frames_before) as f64 / seconds
         } else {
             0.0
         };

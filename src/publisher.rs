@@ -14,6 +14,8 @@ use crate::ladder::Rendition;
 use crate::media::pipeline::SegmentReady;
 use crate::media::rung_encoder::{RungSummary, max_bitrate};
 use crate::media::source::SourceInfo;
+use crate::media::ts_segmenter::SegmentJoin;
+use crate::resume::{PublishedSegment, RenditionPoint, ResumePoint};
 use crate::sink::{HlsObject, ObjectKind, Sink};
 use crate::{ConvertOptions, Error};
 
@@ -29,9 +31,33 @@ struct Published {
     sizes: Vec<u64>,
     /// The RFC 6381 string of its video, once its first segment is cut.
     video_codec: Option<String>,
+    /// Frames of each segment this run cut, in playlist order (0 for segments of an earlier
+    /// run, counted in [`Publisher::frames_before`]).
+    frames: Vec<u64>,
+    /// Where the segment after each one starts, for the segments this run cut.
+    joins: Vec<Option<SegmentJoin>>,
 }
 
 impl Published {
+    /// The segments an earlier run published, as `point` lists them for one rendition.
+    fn resumed(point: &RenditionPoint) -> Published {
+        let mut published = Published {
+            video_codec: point.video_codec.clone(),
+            ..Published::default()
+        };
+        published.playlist.media_sequence = 1;
+        for segment in &point.segments {
+            published.playlist.segments.push(PlaylistSegment {
+                uri: segment.uri.clone(),
+                duration: segment.duration,
+            });
+            published.sizes.push(segment.bytes);
+            published.frames.push(0);
+            published.joins.push(None);
+        }
+        published
+    }
+
     fn bytes(&self) -> u64 {
         self.sizes.iter().sum()
     }
@@ -66,23 +92,49 @@ pub(crate) struct Publisher<'a> {
     audio_bitrate: u32,
     /// Whether the growing master playlist was published.
     playable: bool,
+    /// What a resume point must match (see [`ResumePoint`]).
+    settings: String,
+    /// Segments the last resume point handed to the sink covers.
+    resume_offered: u64,
+    /// Frames in the segments an earlier run published, when resumed.
+    frames_before: u64,
 }
 
 impl<'a> Publisher<'a> {
+    /// A publisher for a run of `renditions`; resumed from `resume` (made with the same
+    /// `settings`), it starts with the segments the point lists.
     pub(crate) fn new(
         renditions: &'a [Rendition],
         info: &'a SourceInfo,
         options: &ConvertOptions,
+        settings: String,
+        resume: Option<&ResumePoint>,
     ) -> Publisher<'a> {
+        let published = match resume {
+            Some(point) => point.renditions.iter().map(Published::resumed).collect(),
+            None => renditions.iter().map(|_| Published::default()).collect(),
+        };
         Publisher {
             renditions,
             info,
-            published: renditions.iter().map(|_| Published::default()).collect(),
+            published,
             progressive: options.progressive,
             announced_target: options.segment_seconds.round().max(1.0) as u64,
             audio_bitrate: options.audio_bitrate,
             playable: false,
+            settings,
+            resume_offered: resume.map_or(0, |p| p.segments),
+            frames_before: resume.map_or(0, |p| p.frames),
         }
+    }
+
+    /// Publishes what is known before the first segment: resumed progressively, the segments
+    /// of the earlier run are playable again at once.
+    pub(crate) fn begin<S: Sink>(&mut self, sink: &mut S) -> Result<(), Error> {
+        if self.progressive && self.resume_offered > 0 {
+            self.grow(sink, 0)?;
+        }
+        Ok(())
     }
 
     /// Publishes one segment; progressively, the playlists it changes after it.
@@ -111,13 +163,75 @@ impl<'a> Publisher<'a> {
             duration: segment.duration,
         });
         entry.sizes.push(size);
+        entry.frames.push(segment.frames);
+        entry.joins.push(segment.join);
         if entry.video_codec.is_none() {
             entry.video_codec = segment.video_codec;
         }
         if self.progressive {
             self.grow(sink, index)?;
         }
-        Ok(())
+        self.offer_resume_point(sink)
+    }
+
+    /// Hands the sink a new resume point when every rendition has published more segments
+    /// than the last one covers, and they all cut at the same frame.
+    fn offer_resume_point<S: Sink>(&mut self, sink: &mut S) -> Result<(), Error> {
+        let Some(count) = self.published.iter().map(|p| p.joins.len()).min() else {
+            return Ok(());
+        };
+        if count as u64 <= self.resume_offered {
+            return Ok(());
+        }
+        let joins: Option<Vec<&SegmentJoin>> = self
+            .published
+            .iter()
+            .map(|p| p.joins[count - 1].as_ref())
+            .collect();
+        let frames: Vec<u64> = self
+            .published
+            .iter()
+            .map(|p| self.frames_before + p.frames[..count].iter().sum::<u64>())
+            .collect();
+        let Some(joins) = joins else {
+            return Ok(());
+        };
+        if joins.iter().any(|j| j.pts != joins[0].pts) || frames.iter().any(|&f| f != frames[0]) {
+            return Ok(());
+        }
+        let renditions = self
+            .published
+            .iter()
+            .zip(self.renditions)
+            .zip(&joins)
+            .map(|((published, rendition), join)| RenditionPoint {
+                name: rendition.name.clone(),
+                video_codec: published.video_codec.clone(),
+                segments: published.playlist.segments[..count]
+                    .iter()
+                    .zip(&published.sizes)
+                    .map(|(segment, &bytes)| PublishedSegment {
+                        uri: segment.uri.clone(),
+                        duration: segment.duration,
+                        bytes,
+                    })
+                    .collect(),
+                audio_dts: join.dts,
+                continuity: join.continuity.clone(),
+            })
+            .collect();
+        let point = ResumePoint {
+            settings: self.settings.clone(),
+            segments: count as u64,
+            frames: frames[0],
+            pts: joins[0].pts,
+            renditions,
+        };
+        self.resume_offered = count as u64;
+        sink.resume_point(&point).map_err(|source| Error::Sink {
+            object: "(resume point)".into(),
+            source,
+        })
     }
 
     /// Publishes what a new segment of rendition `index` changed: its growing playlist once

@@ -17,7 +17,8 @@ pub(crate) mod rung_encoder;
 pub(crate) mod source;
 mod thread_budget;
 pub(crate) mod timeline;
-mod ts_segmenter;
+pub(crate) mod ts_continuity;
+pub(crate) mod ts_segmenter;
 mod undeclared_length;
 mod video_decoder;
 

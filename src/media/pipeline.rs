@@ -22,12 +22,14 @@ use crate::ladder::Rendition;
 use crate::media::audio_track::{AUDIO_TIME_BASE, AudioTrack};
 use crate::media::ffi;
 use crate::media::file_layout::FileLayout;
-use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungSummary};
+use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungStart, RungSummary};
 use crate::media::source::Source;
 use crate::media::thread_budget::x264_threads;
 use crate::media::timeline::{Boundaries, Segmenting, seconds};
-use crate::media::ts_segmenter::FinishedSegment;
+use crate::media::ts_continuity::ContinuityCounters;
+use crate::media::ts_segmenter::{Continuation, FinishedSegment};
 use crate::media::video_decoder::{TimedFrame, VideoDecoder};
+use crate::resume::ResumePoint;
 
 /// Frames and packets that may wait for a rendition thread.
 const RUNG_QUEUE: usize = 4;
@@ -73,9 +75,18 @@ pub(crate) struct Pipeline {
     stop: Arc<AtomicBool>,
     first_error: Arc<Mutex<Option<Error>>>,
     threads: Vec<JoinHandle<Option<RungSummary>>>,
+    /// Set when a resumed run did not find its resume point in the input.
+    point_missed: Arc<AtomicBool>,
 }
 
 impl Pipeline {
+    /// Whether the run was resumed from a point the input does not have (the frame that
+    /// opened the next segment is not where the point says): it stopped before encoding
+    /// anything, and may be started again from the beginning.
+    pub(crate) fn missed_resume_point(&self) -> bool {
+        self.point_missed.load(Ordering::Relaxed)
+    }
+
     /// Frames encoded so far by each rendition.
     pub(crate) fn frames_encoded(&self) -> Vec<u64> {
         self.counters
@@ -113,7 +124,19 @@ impl Pipeline {
     }
 }
 
-/// Starts the threads for `source` and `renditions`.
+/// Where the demuxer starts handing frames on, in a resumed run.
+#[derive(Debug, Clone, Copy)]
+struct Skip {
+    /// The first frame to encode, on the output clock.
+    pts: i64,
+    /// How many frames come before it.
+    frames: u64,
+    skipped: u64,
+    reached: bool,
+}
+
+/// Starts the threads for `source` and `renditions`; resumed from `resume`, when given, which
+/// must be for these renditions.
 pub(crate) fn start(
     source: Source,
     renditions: &[Rendition],
@@ -121,6 +144,7 @@ pub(crate) fn start(
     audio_bitrate: u32,
     segment_queue: usize,
     cancel: CancelToken,
+    resume: Option<&ResumePoint>,
 ) -> Result<Pipeline, Error> {
     let video_stream = source
         .input
@@ -152,6 +176,7 @@ pub(crate) fn start(
     let counters: Arc<Vec<AtomicU64>> =
         Arc::new(renditions.iter().map(|_| AtomicU64::new(0)).collect());
     let stop = Arc::new(AtomicBool::new(false));
+    let point_missed = Arc::new(AtomicBool::new(false));
     let first_error = Arc::new(Mutex::new(None));
     let record = {
         let first_error = Arc::clone(&first_error);
@@ -177,6 +202,21 @@ pub(crate) fn start(
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let encoder_threads = x264_threads(&pixels, cores);
     for (index, rendition) in renditions.iter().enumerate() {
+        let start = match resume {
+            Some(point) => {
+                let at = &point.renditions[index];
+                counters[index].store(point.frames, Ordering::Relaxed);
+                RungStart {
+                    frames_before: point.frames,
+                    audio_from: Some(at.audio_dts),
+                    continuation: Some(Continuation {
+                        sequence: point.segments + 1,
+                        counters: ContinuityCounters::continuing(at.continuity.iter().copied()),
+                    }),
+                }
+            }
+            None => RungStart::default(),
+        };
         let (tx, rx) = bounded::<RungInput>(RUNG_QUEUE);
         rung_inputs.push(tx);
         let rendition = rendition.clone();
@@ -196,12 +236,20 @@ pub(crate) fn start(
                 .spawn(move || {
                     let _entered = span.enter();
                     let mut summary = None;
-                    let result = RungEncoder::new(&rendition, &settings, x264_threads, audio)
-                        .map_err(Stop::from)
-                        .and_then(|encoder| {
-                            run_rung(index, encoder, rx, &segment_tx, &tick_tx, &counters[index])
-                        })
-                        .map(|s| summary = Some(s));
+                    let result =
+                        RungEncoder::new(&rendition, &settings, x264_threads, audio, start)
+                            .map_err(Stop::from)
+                            .and_then(|encoder| {
+                                run_rung(
+                                    index,
+                                    encoder,
+                                    rx,
+                                    &segment_tx,
+                                    &tick_tx,
+                                    &counters[index],
+                                )
+                            })
+                            .map(|s| summary = Some(s));
                     record(result);
                     summary
                 }),
@@ -215,8 +263,15 @@ pub(crate) fn start(
             .filter(|_| ffi::duration_declared_by_header(&source.input)),
         frames: ffi::indexed_frames_with_data(&source.input, source.video_index),
     };
+    let skip = resume.map(|point| Skip {
+        pts: point.pts,
+        frames: point.frames,
+        skipped: 0,
+        reached: false,
+    });
     let demux = {
         let (stop, record) = (Arc::clone(&stop), record.clone());
+        let missed = Arc::clone(&point_missed);
         std::thread::Builder::new()
             .name("hls-demux".into())
             .spawn(move || {
@@ -227,6 +282,8 @@ pub(crate) fn start(
                     &rung_inputs,
                     segmenting,
                     declared,
+                    skip,
+                    &missed,
                     &cancel,
                     &stop,
                 );
@@ -245,6 +302,7 @@ pub(crate) fn start(
         stop,
         first_error,
         threads,
+        point_missed,
     })
 }
 
@@ -317,6 +375,8 @@ fn run_demux(
     rungs: &[Sender<RungInput>],
     segmenting: Segmenting,
     declared: Declared,
+    mut skip: Option<Skip>,
+    missed: &AtomicBool,
     cancel: &CancelToken,
     stop: &AtomicBool,
 ) -> Result<(), Stop> {
@@ -324,6 +384,26 @@ fn run_demux(
     let mut boundaries = Boundaries::new(segmenting);
     let mut video_end = 0i64;
     let mut frames_sent = 0u64;
+    let point_missed = |skip: &Skip, found: Option<(i64, bool)>| {
+        missed.store(true, Ordering::Relaxed);
+        let found = match found {
+            Some((pts, key)) => format!(
+                "frame {} at {:.3} s{}",
+                skip.skipped + 1,
+                seconds(pts),
+                if key { "" } else { ", not a segment start" }
+            ),
+            None => format!("the end after {} frames", skip.skipped),
+        };
+        Error::Internal {
+            context: format!(
+                "resuming: the point is frame {} at {:.3} s, but the input has {found}",
+                skip.frames + 1,
+                seconds(skip.pts)
+            ),
+            source: crate::error::LibavError::from_av(ffmpeg_next::Error::InvalidData),
+        }
+    };
     let mut send_frame = |timed: TimedFrame| -> Result<(), Error> {
         // Held here, on what is really decoded: a header may declare nothing, or lie, and
         // the picture size may change midway.
@@ -332,6 +412,18 @@ fn run_demux(
         limits.check_decoded(frames_sent, seconds(timed.pts))?;
         let key = boundaries.crossed(timed.pts);
         video_end = video_end.max(timed.pts + timed.duration);
+        // Resumed: what lies before the point is published; the first frame at it must be
+        // the one that opened the next segment.
+        if let Some(skip) = skip.as_mut().filter(|s| !s.reached) {
+            if timed.pts < skip.pts {
+                skip.skipped += 1;
+                return Ok(());
+            }
+            if timed.pts != skip.pts || skip.skipped != skip.frames || !key {
+                return Err(point_missed(skip, Some((timed.pts, key))));
+            }
+            skip.reached = true;
+        }
         for rung in rungs {
             let shared = ffi::share_frame(&timed.frame)
                 .map_err(Error::internal("sharing a decoded frame"))?;
@@ -413,6 +505,9 @@ fn run_demux(
         .max(video.clock_seconds())
         .max(audio_seconds);
     judge_damage(&video, declared, decoded_seconds)?;
+    if let Some(skip) = skip.filter(|s| !s.reached) {
+        return Err(Stop::Failed(point_missed(&skip, None)));
+    }
     for rung in rungs {
         rung.send(RungInput::End).map_err(|_| Stop::Disconnected)?;
     }

@@ -13,7 +13,7 @@ use crate::media::drained;
 use crate::media::ffi;
 use crate::media::interleave::{Interleaver, Track};
 use crate::media::timeline::{Segmenting, TICKS, TICKS_PER_SECOND};
-use crate::media::ts_segmenter::{FinishedSegment, TsSegmenter};
+use crate::media::ts_segmenter::{Continuation, FinishedSegment, TsSegmenter};
 use crate::options::Preset;
 
 /// How far one stream may run ahead of the other before the interleaver lets go (10 s, as
@@ -26,6 +26,17 @@ pub(crate) struct EncoderSettings {
     pub(crate) preset: Preset,
     pub(crate) frame_rate: Rational,
     pub(crate) segmenting: Segmenting,
+}
+
+/// Where a rendition starts: at the beginning, or, resumed, after segments already published.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RungStart {
+    /// Frames in the published segments.
+    pub(crate) frames_before: u64,
+    /// Audio packets decoding before this time (90 kHz) are published already.
+    pub(crate) audio_from: Option<i64>,
+    /// Where the muxer takes over.
+    pub(crate) continuation: Option<Continuation>,
 }
 
 /// What a rendition reports when it is done.
@@ -44,6 +55,8 @@ pub(crate) struct RungEncoder {
     interleaver: Interleaver<Packet>,
     audio_time_base: Rational,
     segmenter: Option<TsSegmenter>,
+    audio_from: Option<i64>,
+    /// Frames encoded, counting those of published segments when resumed.
     pub(crate) frames: u64,
 }
 
@@ -53,6 +66,7 @@ impl RungEncoder {
         settings: &EncoderSettings,
         x264_threads: usize,
         audio: Option<(codec::Parameters, Rational)>,
+        start: RungStart,
     ) -> Result<RungEncoder, Error> {
         let encoder = open_x264(rendition, settings, x264_threads)?;
         let audio_time_base = audio.as_ref().map(|(_, tb)| *tb).unwrap_or(TICKS);
@@ -61,6 +75,7 @@ impl RungEncoder {
             codec::Parameters::from(&*encoder),
             audio,
             settings.segmenting,
+            start.continuation,
         )?;
         Ok(RungEncoder {
             width: rendition.width,
@@ -71,7 +86,8 @@ impl RungEncoder {
             interleaver: Interleaver::new(has_audio, MAX_INTERLEAVE_LAG),
             audio_time_base,
             segmenter: Some(segmenter),
-            frames: 0,
+            audio_from: start.audio_from,
+            frames: start.frames_before,
         })
     }
 
@@ -109,7 +125,8 @@ impl RungEncoder {
         self.drain_encoder(out)
     }
 
-    /// Queues one shared AAC packet.
+    /// Queues one shared AAC packet; resumed, drops those already published (the interleaver
+    /// put every packet decoding before the next segment's keyframe before the cut).
     pub(crate) fn add_audio(
         &mut self,
         packet: Packet,
@@ -117,6 +134,9 @@ impl RungEncoder {
     ) -> Result<(), Error> {
         let dts = packet.dts().or(packet.pts()).unwrap_or(0);
         let dts = ffmpeg_next::Rescale::rescale(&dts, self.audio_time_base, TICKS);
+        if self.audio_from.is_some_and(|from| dts < from) {
+            return Ok(());
+        }
         self.interleaver.push(Track::Audio, dts, packet);
         self.mux_ready(out)
     }

@@ -14,6 +14,7 @@ use crate::hls::avc_codec_string;
 use crate::media::ffi;
 use crate::media::interleave::Track;
 use crate::media::timeline::{Boundaries, Segmenting, TICKS, seconds};
+use crate::media::ts_continuity::ContinuityCounters;
 
 /// A segment ready to publish.
 #[derive(Debug)]
@@ -26,6 +27,30 @@ pub(crate) struct FinishedSegment {
     pub(crate) bytes: Vec<u8>,
     /// The video's RFC 6381 codec string, read from its first keyframe's SPS.
     pub(crate) video_codec: Option<String>,
+    /// Video frames in it.
+    pub(crate) frames: u64,
+    /// Where the next segment starts; `None` for the last one.
+    pub(crate) join: Option<SegmentJoin>,
+}
+
+/// Where one segment ends and the next starts: what a conversion resumed there continues from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SegmentJoin {
+    /// The next segment's first frame, in [`TICKS`] on the output clock.
+    pub(crate) pts: i64,
+    /// Its decode time: audio packets before it belong to the segments before.
+    pub(crate) dts: i64,
+    /// The TS continuity counters the next segment continues (PID, counter).
+    pub(crate) continuity: Vec<(u16, u8)>,
+}
+
+/// Where a resumed muxer takes over from segments already published.
+#[derive(Debug, Clone)]
+pub(crate) struct Continuation {
+    /// The first segment's sequence number.
+    pub(crate) sequence: u64,
+    /// The continuity counters it continues.
+    pub(crate) counters: ContinuityCounters,
 }
 
 /// The bytes the muxer has written since the last cut.
@@ -63,15 +88,19 @@ pub(crate) struct TsSegmenter {
     sequence: u64,
     video_end: i64,
     video_codec: Option<String>,
+    counters: ContinuityCounters,
+    frames: u64,
 }
 
 impl TsSegmenter {
     /// A muxer for one video stream (its packets' timestamps in [`TICKS`]) and, optionally,
-    /// the shared AAC stream (timestamps in `audio_time_base`).
+    /// the shared AAC stream (timestamps in `audio_time_base`); resumed, it numbers its
+    /// segments and continuity counters on from `continuation`.
     pub(crate) fn new(
         video: codec::Parameters,
         audio: Option<(codec::Parameters, Rational)>,
         segmenting: Segmenting,
+        continuation: Option<Continuation>,
     ) -> Result<TsSegmenter, Error> {
         let fail = |what: &'static str| Error::internal(format!("{what} the MPEG-TS muxer"));
         let buffer = SharedBuffer::default();
@@ -113,6 +142,10 @@ impl TsSegmenter {
         }
         let video_time_base = output.stream(0).expect("video stream").time_base();
         let audio_time_base = output.stream(1).map(|s| s.time_base()).unwrap_or(TICKS);
+        let continuation = continuation.unwrap_or(Continuation {
+            sequence: 1,
+            counters: ContinuityCounters::default(),
+        });
         Ok(TsSegmenter {
             output,
             buffer,
@@ -121,9 +154,11 @@ impl TsSegmenter {
             audio_packets_time_base,
             boundaries: Boundaries::new(segmenting),
             segment_start: None,
-            sequence: 1,
+            sequence: continuation.sequence,
             video_end: 0,
             video_codec: None,
+            counters: continuation.counters,
+            frames: 0,
         })
     }
 
@@ -146,11 +181,13 @@ impl TsSegmenter {
                 match self.segment_start {
                     None => self.segment_start = Some(pts),
                     Some(start) if opens_segment => {
-                        self.cut(pts - start, out)?;
+                        let dts = packet.dts().unwrap_or(pts);
+                        self.cut(pts - start, (pts, dts), out)?;
                         self.segment_start = Some(pts);
                     }
                     Some(_) => {}
                 }
+                self.frames += 1;
                 self.video_end = self.video_end.max(pts + packet.duration());
                 if self.video_codec.is_none() {
                     self.video_codec = packet.data().and_then(avc_codec_string);
@@ -178,31 +215,45 @@ impl TsSegmenter {
             .write_trailer()
             .map_err(Error::internal("finishing MPEG-TS"))?;
         let start = self.segment_start.unwrap_or(0);
-        let bytes = self.buffer.take();
+        let mut bytes = self.buffer.take();
         if !bytes.is_empty() {
+            self.counters.renumber(&mut bytes);
             out(FinishedSegment {
                 sequence: self.sequence,
                 duration: seconds(self.video_end - start),
                 bytes,
                 video_codec: self.video_codec.clone(),
+                frames: self.frames,
+                join: None,
             })?;
         }
         Ok(())
     }
 
+    /// Hands out the segment so far, `ticks` long; the next one starts with the frame at
+    /// `(pts, dts)`.
     fn cut(
         &mut self,
         ticks: i64,
+        (pts, dts): (i64, i64),
         out: &mut dyn FnMut(FinishedSegment) -> Result<(), Error>,
     ) -> Result<(), Error> {
         ffi::flush_muxer(&mut self.output).map_err(Error::internal("flushing MPEG-TS"))?;
-        let bytes = self.buffer.take();
+        let mut bytes = self.buffer.take();
         ffi::resend_ts_headers(&mut self.output).map_err(Error::internal("re-arming PAT/PMT"))?;
+        self.counters.renumber(&mut bytes);
+        let join = Some(SegmentJoin {
+            pts,
+            dts,
+            continuity: self.counters.next(),
+        });
         out(FinishedSegment {
             sequence: self.sequence,
             duration: seconds(ticks),
             bytes,
             video_codec: self.video_codec.clone(),
+            frames: std::mem::take(&mut self.frames),
+            join,
         })?;
         self.sequence += 1;
         Ok(())

@@ -1,12 +1,15 @@
 //! A sink that keeps everything in memory, in the order it arrived (for tests and embedding).
 
 use super::{HlsObject, Sink, SinkError};
+use crate::ResumePoint;
 
 /// Collects every object in arrival order.
 #[derive(Debug, Default)]
 pub struct MemorySink {
     /// The objects, in the order the conversion published them.
     pub objects: Vec<HlsObject>,
+    /// The resume points the conversion offered, in order.
+    pub resume_points: Vec<ResumePoint>,
 }
 
 impl MemorySink {
@@ -25,6 +28,11 @@ impl MemorySink {
 impl Sink for MemorySink {
     fn put(&mut self, object: HlsObject) -> Result<(), SinkError> {
         self.objects.push(object);
+        Ok(())
+    }
+
+    fn resume_point(&mut self, point: &ResumePoint) -> Result<(), SinkError> {
+        self.resume_points.push(point.clone());
         Ok(())
     }
 }

@@ -16,6 +16,8 @@
 mod directory;
 mod memory;
 
+use crate::ResumePoint;
+
 pub use directory::DirectorySink;
 pub use memory::MemorySink;
 
@@ -93,11 +95,25 @@ pub trait Sink {
     fn finish(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
+
+    /// Called each time every rendition has put more segments, with the point a later run
+    /// can continue from ([`resume_with_cancel`](crate::resume_with_cancel)) should this one
+    /// stop: keep the latest where that run will find it. The point names segments already
+    /// put; a sink that stores in the background must keep it only once they are stored.
+    /// The default ignores it.
+    fn resume_point(&mut self, point: &ResumePoint) -> Result<(), SinkError> {
+        let _ = point;
+        Ok(())
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
     fn put(&mut self, object: HlsObject) -> Result<(), SinkError> {
         (**self).put(object)
+    }
+
+    fn resume_point(&mut self, point: &ResumePoint) -> Result<(), SinkError> {
+        (**self).resume_point(point)
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {

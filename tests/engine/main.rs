@@ -13,6 +13,7 @@ mod hostile_containers;
 mod library_api;
 mod limits_while_decoding;
 mod progressive;
+mod resume;
 mod skipped_frames;
 #[path = "../support/synthetic_clip.rs"]
 mod synthetic_clip;
