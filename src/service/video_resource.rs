@@ -42,6 +42,8 @@ pub struct VideoError {
     "output_bytes": 9_437_184,
     "error": null,
     "attempts": 1,
+    "resumed_from_segment": null,
+    "resume_refused": null,
     "created_at": "2026-11-28T12:00:00.000Z",
     "updated_at": "2026-11-28T12:00:11.200Z",
     "started_at": "2026-11-28T12:00:00.150Z",
@@ -78,6 +80,13 @@ pub struct VideoResource {
     pub error: Option<VideoError>,
     /// Conversion attempts so far.
     pub attempts: i32,
+    /// Once completed: how many segments of each rendition an interrupted attempt had
+    /// published, which the last attempt kept and continued after (`null`: converted from the
+    /// first frame).
+    pub resumed_from_segment: Option<i64>,
+    /// Once completed: why the last attempt started from the first frame although an earlier
+    /// one had published segments (e.g. the settings changed, or segments were missing).
+    pub resume_refused: Option<String>,
     /// When it was uploaded.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -109,6 +118,8 @@ impl From<VideoRow> for VideoResource {
             output_bytes: row.output_bytes,
             error,
             attempts: row.attempts,
+            resumed_from_segment: row.resumed_from_segment,
+            resume_refused: row.resume_refused,
             created_at: row.created_at,
             updated_at: row.updated_at,
             started_at: row.started_at,

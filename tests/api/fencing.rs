@@ -1,6 +1,7 @@
 //! A worker cut off from the database stops converting before its lease runs out, and never
 //! touches what the worker that took the job over wrote: each claim writes under its own
-//! prefix, `videos/{id}/{claim}/`.
+//! prefix, `videos/{id}/{claim}/`, and removes, once it learns it lost the job, only what it
+//! wrote beyond the segments the new owner may be resuming after.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use crate::helpers::{TestApp, decode_url, long_clip, s3_endpoint, spawn_app_with
 use crate::tcp_proxy::TcpProxy;
 
 /// Keys under `prefix` in the test's bucket (LocalStack lists without credentials).
-async fn keys_under(app: &TestApp, prefix: &str) -> Vec<String> {
+pub async fn keys_under(app: &TestApp, prefix: &str) -> Vec<String> {
     let url = format!(
         "{}/{}?list-type=2&prefix={prefix}",
         s3_endpoint(),
@@ -101,16 +102,43 @@ async fn a_worker_cut_off_from_the_database_stops_and_never_touches_the_new_owne
     );
     assert_eq!(video["attempts"], 2, "{video}");
 
+    // The new owner resumed after the first worker's last recorded segments: its playlists
+    // name them under the first prefix.
+    let store = crate::helpers::test_store(&api.config).await;
+    let mut referenced = Vec::new();
+    for rendition in video["renditions"].as_array().unwrap() {
+        let dir = rendition["name"].as_str().unwrap();
+        let key = format!("videos/{id}/2/{dir}/index.m3u8");
+        let text = store.get_bytes(&key).await.unwrap().unwrap();
+        for uri in String::from_utf8_lossy(&text).lines() {
+            if let Some(rest) = uri.strip_prefix("../../1/") {
+                referenced.push(format!("{first}{rest}"));
+            }
+        }
+    }
+    referenced.sort();
+    assert_eq!(
+        video["resumed_from_segment"].as_u64().unwrap_or(0) > 0,
+        !referenced.is_empty(),
+        "{video}"
+    );
+
     // The partition heals: the first worker learns it lost the job and cleans up its own
-    // prefix, and only that.
+    // prefix, and only that, but for the segments the new owner's playlists name.
     proxy.restore();
+    let left = || async {
+        let mut left = keys_under(&api, &first).await;
+        left.sort();
+        left
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !keys_under(&api, &first).await.is_empty() && Instant::now() < deadline {
+    while left().await != referenced && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(
-        keys_under(&api, &first).await.is_empty(),
-        "the lost claim's output is removed"
+    assert_eq!(
+        left().await,
+        referenced,
+        "the lost claim's output is removed but for what the new owner resumed after"
     );
     let second = keys_under(&api, &format!("videos/{id}/2/")).await;
     assert!(
@@ -151,7 +179,10 @@ async fn removing_earlier_claims_never_touches_the_claim_itself_or_a_later_one()
         };
         store.put(key, body, headers).await.unwrap();
     }
-    let deleted = store.delete_claims_before(id, 3).await.unwrap();
+    let deleted = store
+        .delete_claims_before(id, 3, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(deleted, 4, "the older layout and claims 1 and 2");
     let mut left = keys_under(&app, "videos/").await;
     left.sort();

@@ -21,6 +21,7 @@ mod live_events;
 mod memory_storage;
 mod private_playback;
 mod progressive;
+mod resume;
 mod secrets;
 mod sse;
 #[path = "../support/synthetic_clip.rs"]

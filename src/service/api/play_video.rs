@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::problem::ApiError;
 use crate::service::playback_links::{LinkError, PlaybackLinks, is_playlist_path, rewrite_uris};
+use crate::service::storage::{resolve_key, video_prefix};
 
 /// The signature of a link.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -105,7 +106,11 @@ pub async fn play_video(
                 .map(str::trim)
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
             {
-                let key = format!("{prefix}{rendition}/{segment}");
+                // A resumed conversion's playlists name earlier claims' segments with `..`:
+                // resolved as a player would, and never outside the video's own objects.
+                let key = resolve_key(&prefix, rendition, segment)
+                    .filter(|key| key.starts_with(&video_prefix(id)))
+                    .ok_or_else(not_found)?;
                 let url = state
                     .store
                     .presign_get(&key, PlaybackLinks::remaining(link.expires))

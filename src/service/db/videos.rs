@@ -43,6 +43,8 @@ pub struct VideoRow {
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub resumed_from_segment: Option<i64>,
+    pub resume_refused: Option<String>,
 }
 
 /// What a new upload records.
@@ -147,7 +149,7 @@ pub async fn insert(
 /// One video.
 #[tracing::instrument(level = "debug", skip(pool))]
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
-    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at FROM videos WHERE id = $1", id)
+    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused FROM videos WHERE id = $1", id)
         .fetch_optional(pool)
         .await
 }
@@ -214,7 +216,7 @@ pub async fn list(
     let (after_time, after_id) = after.unzip();
     sqlx::query_as!(
         VideoRow,
-        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at
+        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused
          FROM videos
          WHERE ($1::text IS NULL OR status = $1)
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
@@ -387,6 +389,10 @@ pub struct Completion {
     pub output_bytes: i64,
     /// Final progress.
     pub progress: Value,
+    /// Segments of each rendition kept from an earlier attempt, when resumed.
+    pub resumed_from_segment: Option<i64>,
+    /// Why an earlier attempt's output could not be resumed.
+    pub resume_refused: Option<String>,
 }
 
 /// Marks a job completed; false when this worker no longer held it.
@@ -400,6 +406,7 @@ pub async fn complete(
         "UPDATE videos SET status = 'completed', playback_url = $3, renditions = $4, duration_seconds = $5,
                 output_bytes = $6, progress = $7, output_prefix = $8, lease_owner = NULL,
                 playable_at = coalesce(playable_at, now()),
+                resumed_from_segment = $9, resume_refused = $10,
                 lease_expires_at = NULL, finished_at = now(), updated_at = now()
          WHERE id = $1 AND lease_owner = $2",
         id,
@@ -410,10 +417,63 @@ pub async fn complete(
         done.output_bytes,
         done.progress,
         done.output_prefix,
+        done.resumed_from_segment,
+        done.resume_refused,
+    )
+    .execute(pool)
+    .await?;
+    let completed = result.rows_affected() == 1;
+    if completed {
+        forget_resume_point(pool, id).await?;
+    }
+    Ok(completed)
+}
+
+/// Saves where the job this worker holds can be resumed: `point` (an
+/// [`hls_ladder::ResumePoint`](crate::ResumePoint) as JSON), whose own segments `claim`
+/// published. False when the worker no longer holds the job: the row is locked and checked
+/// in the same statement, so no point is saved once another claim took the job.
+pub async fn save_resume_point(
+    pool: &PgPool,
+    id: Uuid,
+    lease_token: Uuid,
+    claim: i64,
+    point: &Value,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query!(
+        "INSERT INTO resume_points (video_id, claim, point)
+         SELECT id, $3, $4 FROM videos
+         WHERE id = $1 AND lease_owner = $2 AND status = 'processing'
+         FOR UPDATE
+         ON CONFLICT (video_id) DO UPDATE
+             SET claim = EXCLUDED.claim, point = EXCLUDED.point, updated_at = now()",
+        id,
+        lease_token,
+        claim,
+        point,
     )
     .execute(pool)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Where a job can be resumed, if an earlier claim saved a point: that claim and the point.
+pub async fn resume_point(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<(i64, Value)>> {
+    let row = sqlx::query!(
+        "SELECT claim, point FROM resume_points WHERE video_id = $1",
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.claim, r.point)))
+}
+
+/// Drops a job's resume point: it completed, or ended without output to resume.
+pub async fn forget_resume_point(pool: &PgPool, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM resume_points WHERE video_id = $1", id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Ends a job this worker holds: `failed` with a reason, or `canceled`.
@@ -437,7 +497,8 @@ pub async fn finish_unsuccessfully(
     )
     .execute(pool)
     .await?;
-    Ok(())
+    // Its output is removed: nothing is left to resume.
+    forget_resume_point(pool, id).await
 }
 
 /// Why a job goes back to the queue, which decides whether its attempt counts and when it

@@ -7,7 +7,14 @@
 //! complete). A worker that cannot renew its lease stops converting before the lease runs out
 //! (self-fencing), so by the time another worker may claim the job this one has stopped; and
 //! whatever it still did could not reach the new claim's output.
+//!
+//! Resuming: a claim continues after the segments the resume point saved by an earlier claim
+//! names (`resume_points.rs`), and its playlists name them where they are, under that claim's
+//! prefix. Those segments are kept by every cleanup until the video completes, fails or is
+//! canceled; a claim that lost its lease removes only what it wrote beyond the last point it
+//! offered, which is the most a newer claim can be resuming from.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -19,6 +26,7 @@ use uuid::Uuid;
 
 use super::lease_keeper::{LeaseKeeper, StopReason, fence_after};
 use super::progress_writer::save_progress;
+use super::resume_points::{self, Start};
 use super::worker_settings::WorkerSettings;
 use crate::service::backoff::Backoff;
 use crate::service::db::is_transient;
@@ -27,7 +35,8 @@ use crate::service::storage::{StorageError, StoreSink, claim_prefix};
 use crate::service::uploads::{Upload, UploadLocation};
 use crate::service::video_status::VideoStatus;
 use crate::{
-    CancelToken, ConvertReport, Error, MASTER_PLAYLIST, ObjectKind, Progress, convert_with_cancel,
+    CancelToken, ConvertReport, Error, MASTER_PLAYLIST, ObjectKind, Progress, ResumePoint,
+    convert_with_cancel, resume_with_cancel,
 };
 
 /// What becomes of a failed job's upload.
@@ -49,6 +58,8 @@ pub(super) struct ConversionJob {
     pub(super) claimed_at: Instant,
     pub(super) job: ClaimedJob,
     pub(super) settings: WorkerSettings,
+    /// The newest resume point this claim's conversion offered (its segments stored).
+    pub(super) offered: watch::Sender<Option<Arc<ResumePoint>>>,
 }
 
 impl ConversionJob {
@@ -60,13 +71,21 @@ impl ConversionJob {
         let Some(path) = self.fetch_source(&mut last_renewal).await else {
             return;
         };
+        let start =
+            resume_points::load(&pool, self.settings.store.as_ref(), id, self.job.claim).await;
+        let (resume, refused_at_start) = match start {
+            Start::Resume(resumable) => (Some(*resumable), None),
+            Start::FromTheBeginning(reason) => (None, reason),
+        };
+        let kept = resume.as_ref().map(|r| r.keys.clone()).unwrap_or_default();
         // An earlier claim may have died mid-way, or been handed back at shutdown: what it
-        // wrote is garbage now. Removed beside the conversion, so that a slow bucket cannot
-        // hold the job outside the lease keeping.
+        // wrote is garbage now, but for the segments this claim resumes after. Removed beside
+        // the conversion, so that a slow bucket cannot hold the job outside the lease keeping.
         {
             let (store, claim) = (Arc::clone(&self.settings.store), self.job.claim);
+            let kept = kept.clone();
             tokio::spawn(async move {
-                if let Err(error) = store.delete_claims_before(id, claim).await {
+                if let Err(error) = store.delete_claims_before(id, claim, &kept).await {
                     tracing::warn!(%error, "could not remove earlier claims' output");
                 }
             });
@@ -98,6 +117,14 @@ impl ConversionJob {
             progress_rx,
             done.clone(),
         ));
+        let point_saver = tokio::spawn(resume_points::save(
+            pool.clone(),
+            id,
+            self.lease_token,
+            self.job.claim,
+            self.offered.subscribe(),
+            done.clone(),
+        ));
 
         // Publishing progressively, the video is playable once its first master playlist is
         // stored: the row says so at once (the `playable` event and webhook).
@@ -119,6 +146,12 @@ impl ConversionJob {
                     let _ = sender.send(());
                 }
             }
+        })
+        .on_resume_point({
+            let offered = self.offered.clone();
+            move |point| {
+                offered.send_replace(Some(Arc::new(point.clone())));
+            }
         });
         let announcer = tokio::spawn(announce_playable(
             pool.clone(),
@@ -136,21 +169,42 @@ impl ConversionJob {
             let on_progress = |p: &Progress| {
                 progress_tx.send_replace(serde_json::to_value(p).ok());
             };
-            let result = convert_with_cancel(&path, &options, &mut sink, on_progress, &cancel);
+            let result = match resume {
+                Some(resumable) => resume_with_cancel(
+                    &path,
+                    &options,
+                    &resumable.point,
+                    &mut sink,
+                    on_progress,
+                    &cancel,
+                ),
+                None => convert_with_cancel(&path, &options, &mut sink, on_progress, &cancel),
+            };
             (result, sink.uploaded_bytes())
         })
         .await;
         done.cancel();
-        // Announced (or not to be) before the outcome, so `playable` never follows it.
+        // Announced (or not to be) before the outcome, so `playable` never follows it; the
+        // last resume point saved before a hand-back.
         let _ = announcer.await;
         let _ = heartbeat.await;
+        let _ = point_saver.await;
         let last_progress = writer.await.ok().flatten();
         let stop_reason = *reason.lock().unwrap_or_else(PoisonError::into_inner);
         metrics::histogram!("hls_conversion_seconds").record(started.elapsed().as_secs_f64());
 
         match converted {
-            Ok((Ok(report), uploaded)) => {
-                self.record_success(report, uploaded, last_progress).await
+            Ok((Ok(mut report), uploaded)) => {
+                if report.resume_refused.is_none() && report.resumed_from_segment.is_none() {
+                    report.resume_refused = refused_at_start;
+                }
+                let kept = if report.resumed_from_segment.is_some() {
+                    kept
+                } else {
+                    BTreeSet::new()
+                };
+                self.record_success(report, uploaded, last_progress, &kept)
+                    .await
             }
             Ok((Err(Error::Canceled), _)) => self.record_stop(stop_reason).await,
             Ok((Err(error), _)) => self.record_error(&error).await,
@@ -162,7 +216,14 @@ impl ConversionJob {
         }
     }
 
-    async fn record_success(&self, report: ConvertReport, uploaded: u64, progress: Option<Value>) {
+    /// Records the completion; `kept` are the earlier claims' segments its playlists name.
+    async fn record_success(
+        &self,
+        report: ConvertReport,
+        uploaded: u64,
+        progress: Option<Value>,
+        kept: &BTreeSet<String>,
+    ) {
         let id = self.job.id;
         let done = Completion {
             playback_url: self.playback_url(),
@@ -171,6 +232,10 @@ impl ConversionJob {
             duration_seconds: report.duration,
             output_bytes: i64::try_from(uploaded).unwrap_or(i64::MAX),
             progress: progress.unwrap_or(Value::Null),
+            resumed_from_segment: report
+                .resumed_from_segment
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            resume_refused: report.resume_refused.clone(),
         };
         let recorded = persist("recording the completion", || {
             videos::complete(&self.settings.pool, id, self.lease_token, &done)
@@ -184,11 +249,11 @@ impl ConversionJob {
                 );
                 self.discard_source().await;
                 // A worker that lost an earlier claim may have written after our start.
-                self.remove_earlier_claims().await;
+                self.remove_earlier_claims(kept).await;
             }
             Ok(false) => {
                 tracing::warn!("completed, but the job was taken over meanwhile");
-                self.remove_own_output().await;
+                self.remove_own_output_beyond_offered().await;
             }
             Err(error) => tracing::error!(%error, "completed, but the database did not record it"),
         }
@@ -210,11 +275,15 @@ impl ConversionJob {
                 self.drop_local_copy().await;
             }
             Some(StopReason::LeaseLost) => {
-                // What this claim wrote is nobody's output: the job is another claim's now.
-                self.remove_own_output().await;
+                // What this claim wrote is nobody's output: the job is another claim's now,
+                // which may be resuming after the segments of our last resume point.
+                self.remove_own_output_beyond_offered().await;
                 match videos::get(pool, id).await {
                     // Deleted while running: the upload is not needed any more either.
-                    Ok(None) => self.discard_source().await,
+                    Ok(None) => {
+                        self.remove_own_output().await;
+                        self.discard_source().await;
+                    }
                     _ => {
                         tracing::warn!("lease lost; another worker owns the job, or will");
                         self.drop_local_copy().await;
@@ -231,7 +300,7 @@ impl ConversionJob {
             }
             Some(StopReason::CancelRequested) | None => {
                 // Clean up first: once the status is final, nothing of the video is public.
-                self.remove_own_output().await;
+                self.remove_output_to_date().await;
                 let recorded = persist("recording the cancel", || {
                     videos::finish_unsuccessfully(
                         pool,
@@ -307,7 +376,7 @@ impl ConversionJob {
         let keep_source = upload == AfterFailure::KeepUpload;
         let pool = &self.settings.pool;
         let error = Some((code, message));
-        self.remove_own_output().await;
+        self.remove_output_to_date().await;
         // A source that cannot be converted goes before the status is final, so a client that
         // sees `failed` and asks for a retry at once is told the upload is gone, instead of
         // queueing a job whose source is being removed. A crash in between fails the next
@@ -436,12 +505,52 @@ impl ConversionJob {
         }
     }
 
-    /// Removes what earlier claims of the video wrote: they lost their lease, so none of them
-    /// is the output, and a later claim's is never touched.
-    async fn remove_earlier_claims(&self) {
+    /// Removes what this claim and the earlier ones wrote, the segments it resumed after
+    /// included: the video fails or is canceled, nothing of it stays public or resumable.
+    async fn remove_output_to_date(&self) {
+        let store = &self.settings.store;
+        let (id, claim) = (self.job.id, self.job.claim);
+        let nothing = BTreeSet::new();
+        if let Err(error) = store.delete_claims_before(id, claim + 1, &nothing).await {
+            tracing::warn!(%error, "could not remove partial output");
+        }
+    }
+
+    /// After losing the job: removes what this claim wrote but for the segments of the last
+    /// resume point it offered, which the claim that took the job over may be resuming after
+    /// (the point it reads was saved at the latest as this one was offered).
+    async fn remove_own_output_beyond_offered(&self) {
+        let offered = self.offered.borrow().clone();
+        let keep = offered
+            .and_then(|point| resume_points::segment_keys(&point, self.job.id, self.job.claim))
+            .unwrap_or_default();
+        if keep.is_empty() {
+            return self.remove_own_output().await;
+        }
+        let store = &self.settings.store;
+        let keys = match store.list(&self.output_prefix()).await {
+            Ok(objects) => objects
+                .into_iter()
+                .map(|o| o.key)
+                .filter(|key| !keep.contains(key))
+                .collect::<Vec<_>>(),
+            Err(error) => {
+                tracing::warn!(%error, "could not list this claim's output");
+                return;
+            }
+        };
+        if let Err(error) = store.delete_keys(&keys).await {
+            tracing::warn!(%error, "could not remove partial output");
+        }
+    }
+
+    /// Removes what earlier claims of the video wrote, but for the segments in `kept` (which
+    /// the completed playlists name): those claims lost their lease, so none of them is the
+    /// output, and a later claim's is never touched.
+    async fn remove_earlier_claims(&self, kept: &BTreeSet<String>) {
         let store = &self.settings.store;
         if let Err(error) = store
-            .delete_claims_before(self.job.id, self.job.claim)
+            .delete_claims_before(self.job.id, self.job.claim, kept)
             .await
         {
             tracing::warn!(%error, "could not remove earlier claims' output");

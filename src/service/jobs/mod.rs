@@ -7,6 +7,7 @@ mod conversion_job;
 pub mod janitor;
 mod lease_keeper;
 mod progress_writer;
+mod resume_points;
 mod worker_pool;
 mod worker_settings;
 

@@ -106,6 +106,7 @@ impl Worker {
                         claimed_at,
                         job,
                         settings: self.settings.clone(),
+                        offered: tokio::sync::watch::Sender::new(None),
                     };
                     job.run(self.hand_back.clone()).await;
                     continue;

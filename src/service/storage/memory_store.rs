@@ -215,7 +215,13 @@ mod tests {
 
         let listed = store.list(&format!("videos/{id}/")).await.unwrap();
         assert_eq!(listed.len(), 3);
-        assert_eq!(store.delete_claims_before(id, 2).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .delete_claims_before(id, 2, &Default::default())
+                .await
+                .unwrap(),
+            1
+        );
         assert!(
             !store
                 .exists(&format!("videos/{id}/1/master.m3u8"))

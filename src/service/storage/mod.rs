@@ -39,6 +39,30 @@ pub fn claim_of_key(id: uuid::Uuid, key: &str) -> Option<i64> {
     Some(first.parse::<i64>().ok().filter(|&n| n > 0).unwrap_or(0))
 }
 
+/// The key a playlist at `{prefix}{playlist_dir}/` names with the relative URI `uri`, with
+/// `.` and `..` resolved as a player resolves them; `None` when the URI climbs above the
+/// bucket's root, is absolute, or has a scheme, query or fragment.
+pub fn resolve_key(prefix: &str, playlist_dir: &str, uri: &str) -> Option<String> {
+    if uri.is_empty() || uri.starts_with('/') || uri.contains(['?', '#', ':', '\\']) {
+        return None;
+    }
+    let mut parts: Vec<&str> = prefix
+        .split('/')
+        .chain(playlist_dir.split('/'))
+        .filter(|p| !p.is_empty())
+        .collect();
+    for part in uri.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            name => parts.push(name),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 /// Where uploads staged for workers on other machines are: not under the public `videos/`.
 pub const SOURCES_PREFIX: &str = "sources/";
 
@@ -50,6 +74,23 @@ pub fn source_key(id: uuid::Uuid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_uris_resolve_to_keys_as_a_player_resolves_them() {
+        let prefix = "videos/v/3/";
+        assert_eq!(
+            resolve_key(prefix, "720p", "segment_00001.ts").as_deref(),
+            Some("videos/v/3/720p/segment_00001.ts")
+        );
+        assert_eq!(
+            resolve_key(prefix, "720p", "../../1/720p/./segment_00001.ts").as_deref(),
+            Some("videos/v/1/720p/segment_00001.ts")
+        );
+        assert_eq!(resolve_key(prefix, "720p", "../../../../../x.ts"), None);
+        for bad in ["/etc/passwd", "https://evil/x.ts", "a.ts?x=1", ""] {
+            assert_eq!(resolve_key(prefix, "720p", bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn keys_belong_to_the_claim_that_wrote_them() {

@@ -146,13 +146,15 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     }
 
     /// Deletes what the claims of video `id` before `claim` wrote (their prefixes, and
-    /// objects of the layout before claims had prefixes); returns how many objects. Never
-    /// touches `claim`'s own prefix or a later one's: those earlier claims lost their lease,
-    /// so none of them can be the one that completes.
+    /// objects of the layout before claims had prefixes), but for the keys in `keep` (the
+    /// segments a resumed claim's playlists name); returns how many objects. Never touches
+    /// `claim`'s own prefix or a later one's: those earlier claims lost their lease, so none
+    /// of them can be the one that completes.
     async fn delete_claims_before(
         &self,
         id: uuid::Uuid,
         claim: i64,
+        keep: &std::collections::BTreeSet<String>,
     ) -> Result<usize, StorageError> {
         let keys: Vec<String> = self
             .list(&super::video_prefix(id))
@@ -160,6 +162,7 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
             .into_iter()
             .map(|o| o.key)
             .filter(|key| super::claim_of_key(id, key).is_some_and(|n| n < claim))
+            .filter(|key| !keep.contains(key))
             .collect();
         self.delete_keys(&keys).await?;
         Ok(keys.len())

@@ -9,6 +9,9 @@
 //!   a master playlist never a missing media playlist, and an older version of a growing
 //!   playlist never lands after a newer one, while the encoders run on.
 //!
+//! - a resume point takes the playlists' path too: it is handed on (`on_resume_point`) once
+//!   every segment put before it is stored, so a point never names a missing segment.
+//!
 //! [`Sink::finish`] waits for all of it. A sink dropped before (a failed or canceled
 //! conversion) publishes no further playlist and lets its uploads in flight finish.
 
@@ -23,6 +26,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::object_store::{ObjectHeaders, ObjectStore, StorageError};
+use crate::ResumePoint;
 use crate::sink::{HlsObject, ObjectKind, Sink, SinkError};
 
 /// Cache-Control of segments: they never change once published.
@@ -39,6 +43,8 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 type Upload = JoinHandle<Result<(), StorageError>>;
 /// Told of every playlist once it is stored.
 type OnStored = Arc<dyn Fn(&ObjectKind) + Send + Sync>;
+/// Told of every resume point once the segments it names are stored.
+type OnResumePoint = Arc<dyn Fn(&ResumePoint) + Send + Sync>;
 
 /// The Cache-Control an object is stored with.
 fn cache_control(kind: &ObjectKind) -> &'static str {
@@ -66,6 +72,7 @@ pub struct StoreSink {
     abandoned: Arc<AtomicBool>,
     uploaded_bytes: Arc<AtomicU64>,
     on_stored: OnStored,
+    on_resume_point: OnResumePoint,
 }
 
 impl StoreSink {
@@ -90,7 +97,18 @@ impl StoreSink {
             abandoned: Arc::new(AtomicBool::new(false)),
             uploaded_bytes: Arc::new(AtomicU64::new(0)),
             on_stored: Arc::new(|_| {}),
+            on_resume_point: Arc::new(|_| {}),
         }
+    }
+
+    /// Calls `on_resume_point` (on a runtime thread) with every resume point the conversion
+    /// offers, once every segment it names is stored: to keep it for a later attempt.
+    pub fn on_resume_point(
+        mut self,
+        on_resume_point: impl Fn(&ResumePoint) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_resume_point = Arc::new(on_resume_point);
+        self
     }
 
     /// Calls `on_stored` (on a runtime thread) with the kind of every playlist once it is
@@ -143,10 +161,13 @@ impl StoreSink {
     }
 
     fn put_playlist(&mut self, key: String, bytes: Bytes, kind: ObjectKind) {
+        self.publish_in_order(Publication::Playlist { key, bytes, kind });
+    }
+
+    /// Queues `what` for the publishing task, after every segment put so far.
+    fn publish_in_order(&mut self, what: Publication) {
         let upload = PlaylistUpload {
-            key,
-            bytes,
-            kind,
+            what,
             after: self.segments_put,
         };
         let sender = self.playlists.get_or_insert_with(|| {
@@ -158,6 +179,7 @@ impl StoreSink {
                 Arc::clone(&self.abandoned),
                 Arc::clone(&self.uploaded_bytes),
                 Arc::clone(&self.on_stored),
+                Arc::clone(&self.on_resume_point),
             );
             self.publisher = Some(self.runtime.spawn(task));
             sender
@@ -230,6 +252,12 @@ impl Sink for StoreSink {
         Ok(())
     }
 
+    fn resume_point(&mut self, point: &ResumePoint) -> Result<(), SinkError> {
+        self.check_finished()?;
+        self.publish_in_order(Publication::ResumePoint(Box::new(point.clone())));
+        Ok(())
+    }
+
     fn finish(&mut self) -> Result<(), SinkError> {
         // No playlist comes after this: the publisher ends once it published the last one.
         self.playlists = None;
@@ -248,13 +276,23 @@ impl Sink for StoreSink {
     }
 }
 
-/// A playlist waiting to be published.
+/// A playlist, or a resume point, waiting to be published.
 struct PlaylistUpload {
-    key: String,
-    bytes: Bytes,
-    kind: ObjectKind,
+    what: Publication,
     /// How many segments were put before it: it waits until they are all stored.
     after: u64,
+}
+
+/// What the publishing task publishes in order.
+enum Publication {
+    /// A playlist to store.
+    Playlist {
+        key: String,
+        bytes: Bytes,
+        kind: ObjectKind,
+    },
+    /// A resume point to hand on.
+    ResumePoint(Box<ResumePoint>),
 }
 
 /// The publishing task: playlists in the order they were put, each once the segments put
@@ -267,6 +305,7 @@ async fn publish_playlists(
     abandoned: Arc<AtomicBool>,
     uploaded_bytes: Arc<AtomicU64>,
     on_stored: OnStored,
+    on_resume_point: OnResumePoint,
 ) -> Result<(), StorageError> {
     while let Some(playlist) = playlists.recv().await {
         let ready = segments
@@ -276,15 +315,22 @@ async fn publish_playlists(
         if !matches!(ready, Ok(true)) || abandoned.load(Ordering::SeqCst) {
             return Ok(());
         }
+        let (key, bytes, kind) = match playlist.what {
+            Publication::Playlist { key, bytes, kind } => (key, bytes, kind),
+            Publication::ResumePoint(point) => {
+                on_resume_point(&point);
+                continue;
+            }
+        };
         let headers = ObjectHeaders {
             content_type: "application/vnd.apple.mpegurl",
-            cache_control: cache_control(&playlist.kind),
+            cache_control: cache_control(&kind),
         };
-        let size = playlist.bytes.len() as u64;
-        store.put(&playlist.key, playlist.bytes, headers).await?;
+        let size = bytes.len() as u64;
+        store.put(&key, bytes, headers).await?;
         uploaded_bytes.fetch_add(size, Ordering::Relaxed);
         metrics::counter!("hls_bytes_uploaded_total").increment(size);
-        on_stored(&playlist.kind);
+        on_stored(&kind);
     }
     Ok(())
 }
