@@ -125,8 +125,9 @@ mod tests {
 
     #[test]
     fn a_resumed_run_starting_on_a_packet_without_payload_repeats_the_last_counter() {
+        // A new muxer's counter stands at 15 until its first payload, which carries 0.
         let mut resumed = ContinuityCounters::continuing([(0x100, 7)]);
-        let mut bytes = [packet(0x100, 0, false), packet(0x100, 0, true)].concat();
+        let mut bytes = [packet(0x100, 15, false), packet(0x100, 0, true)].concat();
         resumed.renumber(&mut bytes);
         assert_eq!(counters_of(&bytes), [(0x100, 6), (0x100, 7)]);
     }

@@ -91,6 +91,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
 }
 
 /// Starts a server with `config` (e.g. a second server on another test's database).
+/// A second process of `app`'s service, in this test process: its database, its bucket and
+/// its upload directory, with `workers` workers.
+pub async fn another_process(app: &TestApp, workers: usize) -> TestApp {
+    let temp = tempfile::tempdir().unwrap();
+    let mut config = test_config(temp.path());
+    config.database_url = app.config.database_url.clone();
+    config.storage.s3_bucket = app.config.storage.s3_bucket.clone();
+    config.temp_dir = app.config.temp_dir.clone();
+    config.jobs.workers = workers;
+    start(config, temp).await
+}
+
 pub async fn start(config: ServeConfig, temp: tempfile::TempDir) -> TestApp {
     let app = Application::build(config.clone())
         .await

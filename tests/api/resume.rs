@@ -8,7 +8,7 @@ use hls_ladder::service::storage::ObjectStore;
 use serde_json::Value;
 
 use crate::fencing::keys_under;
-use crate::helpers::{decode_url, long_clip, spawn_app_with, start, test_config, test_store};
+use crate::helpers::{another_process, decode_url, long_clip, spawn_app_with, test_store};
 use crate::workers::{WorkerProcess, spawn_serve};
 
 /// The resume point saved for `id`: (segments, frames), if any.
@@ -66,13 +66,7 @@ async fn a_job_killed_mid_conversion_resumes_after_its_published_segments() {
     assert!(frames < 600, "killed before the end: {frames} frames");
 
     // Another worker takes the job once the lease has run out.
-    let temp = tempfile::tempdir().unwrap();
-    let mut config = test_config(temp.path());
-    config.database_url = app.config.database_url.clone();
-    config.storage.s3_bucket = app.config.storage.s3_bucket.clone();
-    config.temp_dir = app.config.temp_dir.clone();
-    config.jobs.workers = 1;
-    let rescuer = start(config, temp).await;
+    let rescuer = another_process(&app, 1).await;
     // Its progress starts where the killed attempt's published segments end.
     let mut lowest_seen = u64::MAX;
     let video = loop {

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use hls_ladder::service::config::Role;
 use hls_ladder::service::storage::{ObjectStore, source_key};
 
-use crate::helpers::{TestApp, decode_url, fixture, long_clip, spawn_app_with, start, test_config};
+use crate::helpers::{
+    TestApp, another_process, decode_url, fixture, long_clip, spawn_app_with, start, test_config,
+};
 
 /// A `hls-ladder serve` child process, killed when the test ends (even by a failed
 /// assertion). A thread collects its log as it comes, so the pipe never fills up and a test
@@ -198,13 +200,7 @@ async fn a_job_whose_worker_is_killed_is_reclaimed_and_completes() {
     doomed.kill();
 
     // Another worker takes it over once the lease expires.
-    let temp = tempfile::tempdir().unwrap();
-    let mut config = test_config(temp.path());
-    config.database_url = app.config.database_url.clone();
-    config.storage.s3_bucket = app.config.storage.s3_bucket.clone();
-    config.temp_dir = app.config.temp_dir.clone();
-    config.jobs.workers = 1;
-    let rescuer = start(config, temp).await;
+    let rescuer = another_process(&app, 1).await;
     let video = app.wait_until_finished(&id, Duration::from_secs(180)).await;
     assert_eq!(video["status"], "completed", "{video}");
     assert_eq!(video["attempts"], 2);
