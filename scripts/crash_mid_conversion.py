@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
@@ -121,7 +122,8 @@ def check_output(video: dict, restarted_at: datetime, clip_seconds: float) -> di
             key = resolve(f"{prefix}{folder}/{segment}")
             assert key.startswith(video_prefix), f"{segment} outside the video"
             named.add(key)
-            status, _ = fetch(f"{base}/{folder}/{segment}")
+            # Resolved as a player resolves it (dot segments removed, RFC 3986 5.2).
+            status, _ = fetch(urllib.parse.urljoin(f"{base}/{variant}", segment))
             assert status == 200, f"{folder}/{segment}: HTTP {status}"
     listed = json.loads(aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", video_prefix]))
     objects = {o["Key"]: o["LastModified"] for o in listed.get("Contents", [])}
@@ -159,6 +161,7 @@ def main() -> None:
     parser.add_argument("--kill-at", type=float, help="kill at this percent (default: 15-85 at random)")
     parser.add_argument("--baseline", action="store_true",
                         help="time one uninterrupted conversion first")
+    parser.add_argument("--keep-log", type=Path, help="copy the server's log here at the end")
     args = parser.parse_args()
     random.seed(args.seed)
     if not args.binary.exists():
@@ -228,6 +231,8 @@ def main() -> None:
                 f"({facts['kept']} kept), decodes cleanly ({facts['duration']:.2f} s)")
     finally:
         server.stop()
+        if args.keep_log:
+            shutil.copy(server.log_path, args.keep_log)
     flags = " ".join(sys.argv[1:])
     what = args.clip.name if args.clip else "a 1280x720 test pattern"
     lines = [

@@ -276,7 +276,7 @@ fn consume<S: Sink>(
     loop {
         select! {
             recv(pipeline.segments) -> ready => match ready {
-                Ok(ready) => publisher.segment(sink, ready)?,
+                Ok(ready) => publisher.segment(sink, ready, pipeline.clock_clean())?,
                 Err(_) => return Ok(()),
             },
             recv(ticks) -> tick => match tick {

@@ -138,10 +138,12 @@ impl<'a> Publisher<'a> {
     }
 
     /// Publishes one segment; progressively, the playlists it changes after it.
+    /// `clock_clean`: no timestamp was repaired so far (see [`ResumePoint`]).
     pub(crate) fn segment<S: Sink>(
         &mut self,
         sink: &mut S,
         ready: SegmentReady,
+        clock_clean: bool,
     ) -> Result<(), Error> {
         let index = ready.rendition;
         let name = &self.renditions[index].name;
@@ -171,12 +173,12 @@ impl<'a> Publisher<'a> {
         if self.progressive {
             self.grow(sink, index)?;
         }
-        self.offer_resume_point(sink)
+        self.offer_resume_point(sink, clock_clean)
     }
 
     /// Hands the sink a new resume point when every rendition has published more segments
     /// than the last one covers, and they all cut at the same frame.
-    fn offer_resume_point<S: Sink>(&mut self, sink: &mut S) -> Result<(), Error> {
+    fn offer_resume_point<S: Sink>(&mut self, sink: &mut S, clean: bool) -> Result<(), Error> {
         let Some(count) = self.published.iter().map(|p| p.joins.len()).min() else {
             return Ok(());
         };
@@ -225,6 +227,7 @@ impl<'a> Publisher<'a> {
             segments: count as u64,
             frames: frames[0],
             pts: joins[0].pts,
+            clean,
             renditions,
         };
         self.resume_offered = count as u64;

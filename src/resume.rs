@@ -8,11 +8,14 @@
 //! counters and the frame count from there.
 //!
 //! How a resumed run joins the earlier one:
-//! - **video**: the input is read and decoded from its start (with every timestamp repair
-//!   of a full run, so each frame lands where it did), but nothing before the point is
-//!   scaled or encoded; the first frame at the point is the keyframe that opened the next
-//!   segment in the earlier run, and is checked to be exactly that frame, at that time,
-//!   after that many frames;
+//! - **video**: where every timestamp before the point was the input's own (the usual case),
+//!   the input is read from its start but video is decoded only from the keyframe before the
+//!   point (a second ahead of it at least), each frame on its own timestamp as in the full
+//!   run; where the earlier run repaired the clock, video is decoded from the start, with
+//!   every repair of a full run, so each frame lands where it did. Either way nothing before
+//!   the point is scaled or encoded, and the first frame at the point must be the keyframe
+//!   that opened the next segment in the earlier run, at that time (and, decoding from the
+//!   start, after that many frames), or the run starts over;
 //! - **audio**: AAC is encoded once from the start, as in a full run: libav's AAC encoder is
 //!   deterministic, so the packets after the point are bit for bit those an uninterrupted
 //!   run muxes there, and each rendition keeps exactly the packets it would have put after
@@ -36,6 +39,10 @@ pub struct ResumePoint {
     pub(crate) frames: u64,
     /// Where the next segment starts, in 90 kHz ticks on the output clock.
     pub(crate) pts: i64,
+    /// Whether every timestamp before the point was the input's own (no repair): a resumed
+    /// run then decodes video only from the keyframe before the point.
+    #[serde(default)]
+    pub(crate) clean: bool,
     pub(crate) renditions: Vec<RenditionPoint>,
 }
 
@@ -129,6 +136,7 @@ mod tests {
             segments: 2,
             frames: 96,
             pts: 4 * 90_000,
+            clean: true,
             renditions: vec![RenditionPoint {
                 name: "360p".into(),
                 video_codec: None,

@@ -85,6 +85,11 @@ impl AudioTrack {
         self.continuity.end() as f64 * f64::from(self.stream_time_base)
     }
 
+    /// Whether any audio so far was moved off its own timestamp.
+    pub(crate) fn clock_repaired(&self) -> bool {
+        self.continuity.repaired()
+    }
+
     /// Where the audio ends by its own timestamps, in seconds from the timeline's start: what
     /// a truncated file is judged by.
     pub(crate) fn clock_seconds(&self) -> f64 {

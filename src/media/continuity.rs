@@ -40,6 +40,8 @@ pub(crate) struct Continuity {
     min_gap: i64,
     /// A gap larger than this is always a broken clock, never an hour of nothing.
     max_gap: i64,
+    /// Whether any item was moved (or had no timestamp) so far.
+    repaired: bool,
 }
 
 impl Continuity {
@@ -66,7 +68,14 @@ impl Continuity {
             restart,
             min_gap,
             max_gap,
+            repaired: false,
         }
+    }
+
+    /// Whether any item so far was placed elsewhere than its own timestamp says (or had
+    /// none): while not, the timeline is the stream's own clock from its first item.
+    pub(crate) fn repaired(&self) -> bool {
+        self.repaired
     }
 
     /// Where the latest item ends: the timeline's length so far.
@@ -93,9 +102,14 @@ impl Continuity {
         if let Some(raw) = raw {
             self.raw_end = self.raw_end.max(raw + duration);
         }
+        let repaired_before = self.repaired;
+        self.repaired = true;
         let placed = match (raw, self.last) {
             (None, None) => 0,
-            (Some(raw), None) => raw,
+            (Some(raw), None) => {
+                self.repaired = repaired_before;
+                raw
+            }
             (None, Some(_)) => self.end,
             (Some(raw), Some(last)) => {
                 let t = raw + self.shift;
@@ -119,6 +133,7 @@ impl Continuity {
                     self.shift -= gap;
                     self.next
                 } else {
+                    self.repaired = repaired_before;
                     t
                 }
             }
@@ -148,15 +163,28 @@ mod tests {
 
     #[test]
     fn clean_timestamps_pass_unchanged_with_their_pauses() {
+        let mut clean = video();
         assert_eq!(
             placed(
-                &mut video(),
+                &mut clean,
                 &[Some(0), Some(10), Some(20), Some(500)],
                 10,
                 false
             ),
             [0, 10, 20, 500]
         );
+        assert!(!clean.repaired(), "a kept pause is no repair");
+        let mut stepping_back = video();
+        placed(
+            &mut stepping_back,
+            &[Some(0), Some(10), Some(5), Some(30)],
+            10,
+            false,
+        );
+        assert!(stepping_back.repaired(), "and stays repaired");
+        let mut missing = video();
+        placed(&mut missing, &[Some(0), None], 10, false);
+        assert!(missing.repaired());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::media::file_layout::FileLayout;
 use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungStart, RungSummary};
 use crate::media::source::Source;
 use crate::media::thread_budget::x264_threads;
-use crate::media::timeline::{Boundaries, Segmenting, seconds};
+use crate::media::timeline::{Boundaries, Segmenting, TICKS_PER_SECOND, seconds};
 use crate::media::ts_continuity::ContinuityCounters;
 use crate::media::ts_segmenter::{Continuation, FinishedSegment};
 use crate::media::video_decoder::{TimedFrame, VideoDecoder};
@@ -77,6 +77,8 @@ pub(crate) struct Pipeline {
     threads: Vec<JoinHandle<Option<RungSummary>>>,
     /// Set when a resumed run did not find its resume point in the input.
     point_missed: Arc<AtomicBool>,
+    /// Set once either stream's clock was repaired (see [`Pipeline::clock_clean`]).
+    clock_repaired: Arc<AtomicBool>,
 }
 
 impl Pipeline {
@@ -85,6 +87,12 @@ impl Pipeline {
     /// anything, and may be started again from the beginning.
     pub(crate) fn missed_resume_point(&self) -> bool {
         self.point_missed.load(Ordering::Relaxed)
+    }
+
+    /// Whether every frame and audio packet read so far kept its own timestamp: a resume
+    /// point made now needs nothing of the input before its last group of pictures.
+    pub(crate) fn clock_clean(&self) -> bool {
+        !self.clock_repaired.load(Ordering::Relaxed)
     }
 
     /// Frames encoded so far by each rendition.
@@ -131,9 +139,20 @@ struct Skip {
     pts: i64,
     /// How many frames come before it.
     frames: u64,
+    /// The clock was clean up to the point: video before the group of pictures that leads to
+    /// it need not even be decoded (audio still is, from the start).
+    clean: bool,
     skipped: u64,
     reached: bool,
 }
+
+/// Video decoding of a resumed run on a clean clock starts this long before the point, at
+/// the keyframe before that: the frames just before the point are then decoded as in a full
+/// run (deinterlacing looks at the previous one).
+const DECODE_BEFORE_POINT: i64 = TICKS_PER_SECOND;
+/// The most video withheld from the decoder while looking for the last keyframe before the
+/// point: a stream with keyframes further apart is decoded from where this runs out.
+const MAX_WITHHELD_BYTES: usize = 64 << 20;
 
 /// Starts the threads for `source` and `renditions`; resumed from `resume`, when given, which
 /// must be for these renditions.
@@ -177,6 +196,7 @@ pub(crate) fn start(
         Arc::new(renditions.iter().map(|_| AtomicU64::new(0)).collect());
     let stop = Arc::new(AtomicBool::new(false));
     let point_missed = Arc::new(AtomicBool::new(false));
+    let clock_repaired = Arc::new(AtomicBool::new(false));
     let first_error = Arc::new(Mutex::new(None));
     let record = {
         let first_error = Arc::clone(&first_error);
@@ -266,12 +286,14 @@ pub(crate) fn start(
     let skip = resume.map(|point| Skip {
         pts: point.pts,
         frames: point.frames,
+        clean: point.clean,
         skipped: 0,
         reached: false,
     });
     let demux = {
         let (stop, record) = (Arc::clone(&stop), record.clone());
         let missed = Arc::clone(&point_missed);
+        let repaired = Arc::clone(&clock_repaired);
         std::thread::Builder::new()
             .name("hls-demux".into())
             .spawn(move || {
@@ -283,7 +305,10 @@ pub(crate) fn start(
                     segmenting,
                     declared,
                     skip,
-                    &missed,
+                    Flags {
+                        point_missed: &missed,
+                        clock_repaired: &repaired,
+                    },
                     &cancel,
                     &stop,
                 );
@@ -303,7 +328,14 @@ pub(crate) fn start(
         first_error,
         threads,
         point_missed,
+        clock_repaired,
     })
+}
+
+/// What the demux thread tells the conversion while it runs.
+struct Flags<'a> {
+    point_missed: &'a AtomicBool,
+    clock_repaired: &'a AtomicBool,
 }
 
 fn spawn_failed(error: std::io::Error) -> Error {
@@ -376,14 +408,22 @@ fn run_demux(
     segmenting: Segmenting,
     declared: Declared,
     mut skip: Option<Skip>,
-    missed: &AtomicBool,
+    flags: Flags<'_>,
     cancel: &CancelToken,
     stop: &AtomicBool,
 ) -> Result<(), Stop> {
+    let missed = flags.point_missed;
     let limits = source.limits;
+    let started = std::time::Instant::now();
     let mut boundaries = Boundaries::new(segmenting);
     let mut video_end = 0i64;
     let mut frames_sent = 0u64;
+    // Resumed on a clean clock: video packets withheld from the decoder, from the latest
+    // keyframe on, until the point is near.
+    let decode_from = skip.map_or(0, |s| s.pts - DECODE_BEFORE_POINT);
+    let mut withheld: Option<(Vec<Packet>, usize)> = skip
+        .filter(|s| s.clean && decode_from > 0)
+        .map(|_| (Vec::new(), 0));
     let point_missed = |skip: &Skip, found: Option<(i64, bool)>| {
         missed.store(true, Ordering::Relaxed);
         let found = match found {
@@ -419,10 +459,20 @@ fn run_demux(
                 skip.skipped += 1;
                 return Ok(());
             }
-            if timed.pts != skip.pts || skip.skipped != skip.frames || !key {
+            // On a clean clock the frames before the last group of pictures were not decoded,
+            // so only the point's time and keyframe can be checked, not the count.
+            let count_wrong = !skip.clean && skip.skipped != skip.frames;
+            if timed.pts != skip.pts || count_wrong || !key {
                 return Err(point_missed(skip, Some((timed.pts, key))));
             }
             skip.reached = true;
+            frames_sent = skip.frames + 1;
+            tracing::info!(
+                frames = skip.frames,
+                seconds = seconds(skip.pts),
+                decoding_seconds = started.elapsed().as_secs_f64(),
+                "resume point reached: encoding from here"
+            );
         }
         for rung in rungs {
             let shared = ffi::share_frame(&timed.frame)
@@ -477,16 +527,52 @@ fn run_demux(
         }
         source.mp4_clock.restore(&mut packet);
         if packet.stream() == video_index {
-            video
-                .decode(&packet, &mut layout, &mut send_frame)
-                .map_err(disconnected)?;
+            if let Some((gop, bytes)) = withheld.as_mut() {
+                if packet.is_key() {
+                    gop.clear();
+                    *bytes = 0;
+                }
+                let near = video.raw_ticks(&packet).is_some_and(|t| t >= decode_from);
+                *bytes += packet.size();
+                gop.push(packet);
+                if !near && *bytes <= MAX_WITHHELD_BYTES {
+                    continue;
+                }
+                let (gop, _) = withheld.take().expect("just seen");
+                tracing::debug!(
+                    packets = gop.len(),
+                    "decoding from the keyframe before the resume point"
+                );
+                for packet in &gop {
+                    video
+                        .decode(packet, &mut layout, &mut send_frame)
+                        .map_err(disconnected)?;
+                }
+            } else {
+                video
+                    .decode(&packet, &mut layout, &mut send_frame)
+                    .map_err(disconnected)?;
+            }
+            if video.clock_repaired() {
+                flags.clock_repaired.store(true, Ordering::Relaxed);
+            }
         } else if Some(packet.stream()) == audio_index {
             if let Some(audio) = audio.as_mut() {
                 audio
                     .encode(&packet, &mut layout, &mut send_audio)
                     .map_err(disconnected)?;
                 limits.check_decoded(0, audio.decoded_seconds())?;
+                if audio.clock_repaired() {
+                    flags.clock_repaired.store(true, Ordering::Relaxed);
+                }
             }
+        }
+    }
+    if let Some((gop, _)) = withheld.take() {
+        for packet in &gop {
+            video
+                .decode(packet, &mut layout, &mut send_frame)
+                .map_err(disconnected)?;
         }
     }
     video
@@ -504,7 +590,11 @@ fn run_demux(
     let decoded_seconds = seconds(video_end)
         .max(video.clock_seconds())
         .max(audio_seconds);
-    judge_damage(&video, declared, decoded_seconds)?;
+    // Frames of a resumed run that were not decoded here (a clean clock's skip) count as read.
+    let undecoded = skip
+        .filter(|s| s.clean)
+        .map_or(0, |s| s.frames.saturating_sub(s.skipped));
+    judge_damage(&video, declared, decoded_seconds, undecoded)?;
     if let Some(skip) = skip.filter(|s| !s.reached) {
         return Err(Stop::Failed(point_missed(&skip, None)));
     }
@@ -533,27 +623,28 @@ fn judge_damage(
     video: &VideoDecoder,
     declared: Declared,
     decoded_seconds: f64,
+    undecoded: u64,
 ) -> Result<(), Stop> {
     let corrupt = |reason: String| Err(Stop::Failed(Error::CorruptInput { reason }));
-    if video.frames == 0 {
+    let frames = video.frames + undecoded;
+    if frames == 0 {
         return corrupt(format!(
             "no video frame could be decoded ({} damaged packets)",
             video.errors
         ));
     }
-    if video.errors > video.frames {
+    if video.errors > frames {
         return corrupt(format!(
-            "{} damaged video packets for {} decoded frames",
-            video.errors, video.frames
+            "{} damaged video packets for {frames} decoded frames",
+            video.errors
         ));
     }
     // An index such as MP4's lists every frame with its bytes: a few may be dropped by edit
     // lists, not 3%. Those missing were in the file's missing tail.
     if let Some(expected) = declared.frames.filter(|&n| n > 0) {
-        if video.frames + 2 < expected * 97 / 100 {
+        if frames + 2 < expected * 97 / 100 {
             return corrupt(format!(
-                "only {} of the {expected} frames its index lists could be read: it is truncated",
-                video.frames
+                "only {frames} of the {expected} frames its index lists could be read: it is truncated"
             ));
         }
     }

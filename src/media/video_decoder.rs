@@ -110,6 +110,20 @@ impl VideoDecoder {
         self.continuity.raw_end() as f64 / TICKS_PER_SECOND as f64
     }
 
+    /// Whether any frame so far was moved off its own timestamp (see [`Continuity::repaired`]).
+    pub(crate) fn clock_repaired(&self) -> bool {
+        self.continuity.repaired()
+    }
+
+    /// A packet's decode time (else its presentation time) on the output clock, before any
+    /// repair.
+    pub(crate) fn raw_ticks(&self, packet: &Packet) -> Option<i64> {
+        packet
+            .dts()
+            .or(packet.pts())
+            .map(|ts| ts.rescale(self.stream_time_base, TICKS) - self.start)
+    }
+
     /// Decodes one packet, handing finished frames to `out`; `layout` judges the gaps.
     pub(crate) fn decode(
         &mut self,

@@ -100,6 +100,31 @@ fn a_run_resumed_at_a_published_segment_cannot_be_told_from_an_uninterrupted_one
     }
 }
 
+/// Longer clips with keyframes every 1.2 s, closed and open groups of pictures, resumed late:
+/// on a clean clock the video before the last group of pictures is not even decoded.
+#[test]
+fn a_run_resumed_late_decodes_only_from_the_keyframe_before_the_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = Clip {
+        size: "320x240",
+        rate: "25",
+        seconds: 12.0,
+        audio: Some("sine=frequency=440:sample_rate=48000"),
+        audio_seconds: None,
+    };
+    for (name, params) in [
+        ("closed", "keyint=30:bframes=3"),
+        ("open", "keyint=30:bframes=3:open-gop=1"),
+    ] {
+        let path = dir.path().join(format!("{name}.mp4"));
+        clip.make(
+            &path,
+            &["-c:v", "libx264", "-x264-params", params, "-c:a", "aac"],
+        );
+        assert_resumes_seamlessly(&format!("{name} GOP"), &path, 0.8, true);
+    }
+}
+
 /// Clocks the engine repairs (a step back, a jump, in either stream) before the point: the
 /// resumed run places every frame where the uninterrupted run did.
 #[test]
@@ -158,6 +183,9 @@ fn assert_resumes_seamlessly(name: &str, input: &Path, at: f64, check_source: bo
         assert!(pair[0].frames() < pair[1].frames(), "{name}");
     }
     let point = &points[((points.len() as f64 * at) as usize).min(points.len() - 1)];
+    // A clean clock lets the resumed run skip decoding; a repaired one does not.
+    let clean = serde_json::to_value(point).unwrap()["clean"] == true;
+    assert_eq!(clean, check_source, "{name}: clean {clean}");
 
     let (rest, report, progress) = resumed(input, &options, point);
     assert_eq!(

@@ -284,6 +284,18 @@ pub async fn claim(
     }))
 }
 
+/// Seconds until the earliest lease of a running job that may be taken over runs out (0 when
+/// one already has): a worker with nothing to do waits no longer than that to claim it.
+pub async fn next_lease_expiry(pool: &PgPool) -> sqlx::Result<Option<f64>> {
+    sqlx::query_scalar!(
+        "SELECT greatest(extract(epoch FROM min(lease_expires_at) - now()), 0)::float8
+         FROM videos
+         WHERE status = 'processing' AND attempts < max_attempts AND NOT cancel_requested"
+    )
+    .fetch_one(pool)
+    .await
+}
+
 /// Fails the jobs whose worker vanished on their last attempt; returns their ids.
 pub async fn fail_abandoned(pool: &PgPool) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar!(

@@ -15,9 +15,11 @@ use crate::service::db::videos;
 use crate::service::storage::{ObjectStore, claim_of_key, claim_prefix, resolve_key};
 
 /// How often a running job's resume point is saved at most: a crash costs at most this much
-/// more work than the segment in progress, and a long video's point (every segment listed)
-/// is not rewritten at every segment.
-pub(super) const SAVE_INTERVAL: Duration = Duration::from_secs(2);
+/// more work than the segment in progress.
+pub(super) const SAVE_INTERVAL: Duration = Duration::from_millis(500);
+/// A long video's point lists every segment: it is saved less often as it grows, so that
+/// the database is written at most about this many bytes a second.
+const SAVE_BYTES_PER_SECOND: f64 = 100_000.0;
 
 /// A point an earlier claim saved, made usable by this one.
 pub(super) struct Resumable {
@@ -102,7 +104,8 @@ pub(super) fn segment_keys(point: &ResumePoint, id: Uuid, claim: i64) -> Option<
         .collect()
 }
 
-/// Saves the newest point offered at most every [`SAVE_INTERVAL`], and the newest one once
+/// Saves the newest point offered at most every [`SAVE_INTERVAL`] (less often for a long
+/// video's big point), and the newest one once
 /// more when the conversion ends (so a job handed back at shutdown resumes from its last
 /// stored segment).
 pub(super) async fn save(
@@ -113,17 +116,20 @@ pub(super) async fn save(
     mut offered: watch::Receiver<Option<Arc<ResumePoint>>>,
     done: CancellationToken,
 ) {
+    // Returns the pause before the next write.
     let write = |point: Arc<ResumePoint>| {
         let pool = pool.clone();
         async move {
             let Ok(json) = serde_json::to_value(&*point) else {
-                return;
+                return SAVE_INTERVAL;
             };
             match videos::save_resume_point(&pool, id, lease_token, claim, &json).await {
                 Ok(true) => tracing::debug!(segments = point.segments(), "resume point saved"),
                 Ok(false) => tracing::debug!("resume point not saved: the job is not ours"),
                 Err(error) => tracing::debug!(%error, "resume point not saved"),
             }
+            let bytes = json.to_string().len() as f64;
+            SAVE_INTERVAL.max(Duration::from_secs_f64(bytes / SAVE_BYTES_PER_SECOND))
         }
     };
     let mut saved: Option<Arc<ResumePoint>> = None;
@@ -133,13 +139,14 @@ pub(super) async fn save(
             changed = offered.changed() => if changed.is_err() { break },
         }
         let newest = offered.borrow_and_update().clone();
+        let mut pause = SAVE_INTERVAL;
         if let Some(point) = newest {
-            write(Arc::clone(&point)).await;
+            pause = write(Arc::clone(&point)).await;
             saved = Some(point);
         }
         tokio::select! {
             () = done.cancelled() => break,
-            () = tokio::time::sleep(SAVE_INTERVAL) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
     let newest = offered.borrow().clone();

@@ -17,6 +17,9 @@ use crate::service::db::videos::JOBS_CHANNEL;
 
 /// How often an idle worker looks for work when no notification comes.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// How long after a lease runs out a waiting worker looks again (clocks of the database and
+/// the worker differ by the query's time).
+const LEASE_EXPIRY_MARGIN: Duration = Duration::from_millis(50);
 
 /// Running workers.
 pub struct WorkerPool {
@@ -114,10 +117,18 @@ impl Worker {
                 Ok(None) => {}
                 Err(error) => tracing::warn!(%error, "cannot claim jobs (database unavailable?)"),
             }
+            // A job whose worker died is taken over as soon as its lease runs out, not up to
+            // a poll interval later: a crash then costs the lease and no more.
+            let pause = match videos::next_lease_expiry(&self.settings.pool).await {
+                Ok(Some(seconds)) => {
+                    POLL_INTERVAL.min(Duration::from_secs_f64(seconds) + LEASE_EXPIRY_MARGIN)
+                }
+                _ => POLL_INTERVAL,
+            };
             tokio::select! {
                 () = self.stop_claiming.cancelled() => break,
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                () = tokio::time::sleep(pause) => {}
             }
         }
     }
