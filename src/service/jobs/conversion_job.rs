@@ -150,7 +150,7 @@ impl ConversionJob {
         .on_resume_point({
             let offered = self.offered.clone();
             move |point| {
-                offered.send_replace(Some(Arc::new(point.clone())));
+                offered.send_replace(Some(point));
             }
         });
         let announcer = tokio::spawn(announce_playable(
@@ -277,15 +277,15 @@ impl ConversionJob {
             Some(StopReason::LeaseLost) => {
                 // What this claim wrote is nobody's output: the job is another claim's now,
                 // which may be resuming after the segments of our last resume point.
-                self.remove_own_output_beyond_offered().await;
                 match videos::get(pool, id).await {
-                    // Deleted while running: the upload is not needed any more either.
+                    // Deleted while running: nothing of it is needed any more.
                     Ok(None) => {
                         self.remove_own_output().await;
                         self.discard_source().await;
                     }
                     _ => {
                         tracing::warn!("lease lost; another worker owns the job, or will");
+                        self.remove_own_output_beyond_offered().await;
                         self.drop_local_copy().await;
                     }
                 }

@@ -44,7 +44,7 @@ type Upload = JoinHandle<Result<(), StorageError>>;
 /// Told of every playlist once it is stored.
 type OnStored = Arc<dyn Fn(&ObjectKind) + Send + Sync>;
 /// Told of every resume point once the segments it names are stored.
-type OnResumePoint = Arc<dyn Fn(&ResumePoint) + Send + Sync>;
+type OnResumePoint = Arc<dyn Fn(Arc<ResumePoint>) + Send + Sync>;
 
 /// The Cache-Control an object is stored with.
 fn cache_control(kind: &ObjectKind) -> &'static str {
@@ -105,7 +105,7 @@ impl StoreSink {
     /// offers, once every segment it names is stored: to keep it for a later attempt.
     pub fn on_resume_point(
         mut self,
-        on_resume_point: impl Fn(&ResumePoint) + Send + Sync + 'static,
+        on_resume_point: impl Fn(Arc<ResumePoint>) + Send + Sync + 'static,
     ) -> Self {
         self.on_resume_point = Arc::new(on_resume_point);
         self
@@ -254,7 +254,7 @@ impl Sink for StoreSink {
 
     fn resume_point(&mut self, point: &ResumePoint) -> Result<(), SinkError> {
         self.check_finished()?;
-        self.publish_in_order(Publication::ResumePoint(Box::new(point.clone())));
+        self.publish_in_order(Publication::ResumePoint(Arc::new(point.clone())));
         Ok(())
     }
 
@@ -292,7 +292,7 @@ enum Publication {
         kind: ObjectKind,
     },
     /// A resume point to hand on.
-    ResumePoint(Box<ResumePoint>),
+    ResumePoint(Arc<ResumePoint>),
 }
 
 /// The publishing task: playlists in the order they were put, each once the segments put
@@ -318,7 +318,7 @@ async fn publish_playlists(
         let (key, bytes, kind) = match playlist.what {
             Publication::Playlist { key, bytes, kind } => (key, bytes, kind),
             Publication::ResumePoint(point) => {
-                on_resume_point(&point);
+                on_resume_point(point);
                 continue;
             }
         };
