@@ -148,6 +148,8 @@ impl<'a> Publisher<'a> {
         let index = ready.rendition;
         let name = &self.renditions[index].name;
         let segment = ready.segment;
+        // A rendition's last segment: its final playlist follows at once.
+        let last = segment.join.is_none();
         let uri = format!("segment_{:05}.ts", segment.sequence);
         let size = segment.bytes.len() as u64;
         let kind = ObjectKind::Segment {
@@ -170,7 +172,11 @@ impl<'a> Publisher<'a> {
         if entry.video_codec.is_none() {
             entry.video_codec = segment.video_codec;
         }
-        if self.progressive {
+        // Once playable, a last segment gets no growing playlist: the final one names it
+        // moments later, and a store whose Last-Modified has whole seconds needs the final
+        // version to come a second after the growing one (the service's sink waits for that),
+        // which the growing playlist of the segment before usually is already.
+        if self.progressive && !(last && self.playable) {
             self.grow(sink, index)?;
         }
         self.offer_resume_point(sink, clock_clean)

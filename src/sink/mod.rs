@@ -9,8 +9,9 @@
 //! it, and a playlist before a later version of itself.
 //!
 //! With [`ConvertOptions::progressive`](crate::ConvertOptions), playlists also come while
-//! the conversion runs, marked `growing`: each media playlist after every segment it gains,
-//! and the master playlist once, when every rendition has a segment (the video is playable
+//! the conversion runs, marked `growing`: each media playlist after every segment it gains
+//! but its last (the final playlist names that one moments later), and the master playlist
+//! once, when every rendition has a segment (the video is playable
 //! from then on). The final playlists, `growing: false`, replace them at the end.
 
 mod directory;

@@ -1,7 +1,7 @@
 //! The web page in a real browser: Debian's Chromium, driven by playwright-core
 //! (`tests/browser/page_test.mjs`), against this service with API keys on. It uploads a clip
-//! through the page, watches the per-frame progress reach 100 %, plays the video with hls.js
-//! and switches renditions; then a file that is not a video, whose refusal it must show. The screenshot lands in `target/browser/page.png`; with
+//! through the page, presses Play while it still converts, watches the per-frame progress
+//! reach 100 %, plays the video to its end with hls.js and switches renditions; then a file that is not a video, whose refusal it must show. The screenshot lands in `target/browser/page.png`; with
 //! `UPDATE_SCREENSHOT=1` it also replaces the README's (`docs/images/page.png`).
 
 use std::path::Path;
@@ -50,6 +50,9 @@ async fn the_page_uploads_follows_progress_and_plays_in_chromium() {
         .unwrap_or_else(|| panic!("no summary line in:\n{stdout}"));
     assert_eq!(summary["ok"], true, "{summary}");
     assert!(summary["current_time"].as_f64().unwrap() > 1.0, "{summary}");
+    // Started while converting, played through to the end of the 20 s clip.
+    assert_eq!(summary["played_while"]["status"], "processing", "{summary}");
+    assert!(summary["ended_at"].as_f64().unwrap() > 19.5, "{summary}");
     assert!(summary["levels"].as_u64().unwrap() >= 2, "{summary}");
     // The refusal as the page words it: the problem's status, code and detail.
     let refusal = summary["refused_upload_error"].as_str().unwrap();

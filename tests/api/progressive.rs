@@ -134,6 +134,77 @@ async fn a_video_is_playable_while_converting_and_a_player_started_then_plays_to
     app.stop().await;
 }
 
+/// A player holds a growing playlist and revalidates it as browsers do (`If-None-Match` and
+/// `If-Modified-Since` from the copy it has). Once the video is complete, it must get the
+/// final playlist, not `304 Not Modified`: `Last-Modified` has whole seconds, and LocalStack
+/// answers from `If-Modified-Since` alone, so a final version stored within the second of
+/// the growing one would leave the player on the growing one for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_revalidating_a_growing_playlist_gets_the_final_one() {
+    let app = spawn_app_with(|_| {}).await;
+    let temp = tempfile::tempdir().unwrap();
+    let id = app.upload_id(&long_clip(temp.path())).await;
+    let video = playable(&app, &id).await;
+    let playback_url = video["playback_url"].as_str().unwrap().to_string();
+    let base = playback_url.trim_end_matches("master.m3u8").to_string();
+    let client = reqwest::Client::new();
+    let master = client
+        .get(&playback_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let playlists: Vec<String> = master
+        .lines()
+        .filter(|l| l.ends_with(".m3u8"))
+        .map(|l| format!("{base}{l}"))
+        .collect();
+    assert!(!playlists.is_empty(), "{master}");
+
+    // The validators of the newest growing version of each playlist, read every 50 ms.
+    let mut held: Vec<Option<(String, String, usize)>> = vec![None; playlists.len()];
+    loop {
+        for (url, held) in playlists.iter().zip(held.iter_mut()) {
+            let answer = client.get(url).send().await.unwrap();
+            let header = |name: &str| answer.headers()[name].to_str().unwrap().to_string();
+            let (etag, modified) = (header("etag"), header("last-modified"));
+            let text = answer.text().await.unwrap();
+            if text.contains("#EXT-X-PLAYLIST-TYPE:EVENT") {
+                let segments = text.lines().filter(|l| l.ends_with(".ts")).count();
+                *held = Some((etag, modified, segments));
+            }
+        }
+        let status = app.get_json(&format!("/v1/videos/{id}")).await["status"].clone();
+        if status != "processing" {
+            assert_eq!(status, "completed");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    for (url, held) in playlists.iter().zip(held) {
+        let (etag, modified, segments) = held.expect("a growing version was seen");
+        let answer = client
+            .get(url)
+            .header("if-none-match", &etag)
+            .header("if-modified-since", &modified)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.status(),
+            200,
+            "{url}: the final playlist is not served to a player holding the growing one \
+             with {segments} segments ({etag}, {modified})"
+        );
+        let text = answer.text().await.unwrap();
+        assert!(text.contains("#EXT-X-ENDLIST"), "{url}: {text}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canceling_a_playable_video_takes_it_away_from_viewers() {
     let app = spawn_app_with(|_| {}).await;

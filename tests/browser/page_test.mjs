@@ -1,6 +1,7 @@
 // The web page's real-browser test: drives Debian's Chromium (via playwright-core from
-// web/node_modules) through what a person does on the page: upload a video, watch its
-// per-frame progress, play the HLS output with hls.js and pick a rendition.
+// web/node_modules) through what a person does on the page: upload a video, press Play as
+// soon as the page offers it, while the video still converts (progressive publishing), watch
+// the per-frame progress reach 100 %, play to the end with hls.js and pick a rendition.
 //
 //   BASE_URL=http://127.0.0.1:43211 FIXTURE=/abs/clip.mp4 SCREENSHOT=out/page.png \
 //     [API_KEY=...] [BAD_FIXTURE=/abs/not_a_video.mp4] node tests/browser/page_test.mjs
@@ -19,6 +20,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const UPLOAD_TIMEOUT_MS = 60_000;
 const COMPLETION_TIMEOUT_MS = 120_000;
 const PLAYBACK_TIMEOUT_MS = 30_000;
+const PLAY_THROUGH_TIMEOUT_MS = 90_000;
+// How long FIXTURE is, in seconds (the service test's clip: 20 s).
+const EXPECTED_SECONDS = Number(process.env.FIXTURE_SECONDS || 20);
 const SAMPLE_EVERY_MS = 100;
 
 let playwright;
@@ -70,6 +74,7 @@ async function run(browser) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
+  await page.addInitScript(keepHlsLog, HLS_LOG_LINES);
   page.on('pageerror', (error) => pageErrors.push(error.stack || String(error)));
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
@@ -114,25 +119,36 @@ async function run(browser) {
   log(`uploaded ${path.basename(FIXTURE)} as ${videoId}; upload progress values seen: ${[...uploadValues].map((v) => Math.round(v)).join(', ')}`);
 
   // 4. The item follows the conversion live to `completed`; sample its frame progress bar.
+  //    Play is offered while the video still converts: press it then (step 5 checks it plays).
   step = 'step 4 (conversion progress)';
   const item = `.video[data-video-id="${videoId}"]`;
   await page.waitForSelector(item, { timeout: 10_000 })
     .catch(() => fail(`no ${item} in #videos after the upload`));
   const samples = [];
   let last = null;
+  let pressedPlayWhile = null;
   await until(async () => {
     last = await page.$eval(item, (el) => ({
       status: el.querySelector('.status').textContent,
       value: el.querySelector('.frames').value,
       text: el.querySelector('.progress-text').textContent,
       error: el.querySelector('.video-error').hidden ? '' : el.querySelector('.video-error').textContent,
+      playable: !el.querySelector('button.play').hidden,
     }));
     if (samples[samples.length - 1] !== last.value) samples.push(last.value);
     if (last.status === 'failed' || last.status === 'canceled') {
       fail(`the video ended ${last.status}: ${last.error || '(no error shown)'}`);
     }
+    if (last.playable && pressedPlayWhile === null) {
+      pressedPlayWhile = { status: last.status, percent: last.value };
+      await page.click(`${item} button.play`);
+      log(`Play pressed while ${last.status} at ${Math.round(last.value)} %`);
+    }
     return last.status === 'completed';
   }, COMPLETION_TIMEOUT_MS, async () => `not completed after ${COMPLETION_TIMEOUT_MS / 1000} s: status ${last && last.status}, "${last && last.text}"; #error: ${await errorText()}`);
+  if (!pressedPlayWhile || pressedPlayWhile.status !== 'processing') {
+    fail(`Play was not offered while the video converted (first offered: ${JSON.stringify(pressedPlayWhile)})`);
+  }
   const frameSamples = samples.map((v) => Math.round(v * 10) / 10);
   const intermediate = frameSamples.filter((v) => v > 0 && v < 100);
   log(`frame progress samples: ${JSON.stringify(frameSamples)}; last text "${last.text}"`);
@@ -141,9 +157,9 @@ async function run(browser) {
   if (intermediate.length === 0) fail(`the frame progress never showed a value between 0 and 100: ${JSON.stringify(frameSamples)}`);
   if (last.value !== 100) fail(`.frames ends at ${last.value}, not 100`);
 
-  // 5. Play it with hls.js until the clock moves past 1 s.
+  // 5. The playback started during the conversion plays through to the end (faster than
+  //    real time, so it catches up with the growing playlists and waits for them), with hls.js.
   step = 'step 5 (playback)';
-  await page.click(`${item} button.play`);
   await page.waitForFunction(() => window.hls, null, { timeout: 15_000 })
     .catch(async () => fail(`window.hls never appeared after Play; #error: ${await errorText()}`));
   await page.waitForFunction(() => document.querySelectorAll('#rendition option').length > 1, null, { timeout: 15_000 })
@@ -156,21 +172,25 @@ async function run(browser) {
   const after = await page.$eval('#player', (v) => v.currentTime);
   const ended = await page.$eval('#player', (v) => v.ended);
   if (!(after > before) && !ended) fail(`playback is stuck at ${before} s: ${JSON.stringify(await playerState(page))}`);
+  await page.$eval('#player', (v) => { v.playbackRate = 4; });
+  await page.waitForFunction(() => document.querySelector('#player').ended, null, { timeout: PLAY_THROUGH_TIMEOUT_MS })
+    .catch(async () => fail(`the playback started during the conversion did not reach the end: ${JSON.stringify(await playerState(page))}; hlsErrors ${JSON.stringify(await hlsErrors(page))}`));
+  const endedAt = await page.$eval('#player', (v) => v.currentTime);
+  if (endedAt < EXPECTED_SECONDS - 0.5) fail(`playback ended at ${endedAt} s, not at the end (${EXPECTED_SECONDS} s)`);
+  log(`played through to ${endedAt.toFixed(2)} s`);
   checkHlsErrors(await hlsErrors(page));
 
   // 6. Pick a rendition by hand: hls.js plays that level.
   step = 'step 6 (rendition)';
+  // From the start again, at normal speed, before the switch: a switch on an ended video
+  // would race the seek back with the reload the switch starts.
+  await page.$eval('#player', (v) => { v.playbackRate = 1; v.currentTime = 0; return v.play(); });
+  await page.waitForFunction(() => { const v = document.querySelector('#player'); return !v.paused && v.currentTime > 0.3 && v.currentTime < 10; }, null, { timeout: PLAYBACK_TIMEOUT_MS })
+    .catch(async () => fail(`playing again from the start did not start: ${JSON.stringify(await playerState(page))}`));
   const chosen = await page.$eval('#rendition', (s) => [...s.options].find((o) => o.value !== '-1').value);
   await page.selectOption('#rendition', chosen);
-  await until(() => page.evaluate((level) => {
-    const video = document.querySelector('#player');
-    // A short clip may end before the switched level shows: play it again.
-    if (video.ended) {
-      video.currentTime = 0;
-      video.play();
-    }
-    return window.hls.currentLevel === level;
-  }, Number(chosen)), 20_000, async () => `hls.currentLevel is ${await page.evaluate(() => window.hls.currentLevel)}, not the chosen ${chosen}`);
+  await until(() => page.evaluate((level) => window.hls.currentLevel === level, Number(chosen)), 20_000,
+    async () => `hls.currentLevel is ${await page.evaluate(() => window.hls.currentLevel)}, not the chosen ${chosen}`);
   if (await page.evaluate(() => window.hls.autoLevelEnabled)) fail('hls.js is still choosing levels itself after a rendition was picked');
   const timeAfterSwitch = await page.$eval('#player', (v) => v.currentTime);
   const errors = await hlsErrors(page);
@@ -203,11 +223,41 @@ async function run(browser) {
     intermediate_progress_seen: intermediate.length > 0,
     upload_progress_reached_100: true,
     current_time: after, // the playback clock at step 5, past 1.0 s
+    played_while: pressedPlayWhile,
+    ended_at: endedAt,
     current_time_after_switch: timeAfterSwitch,
     levels,
     chosen_level: Number(chosen),
     hls_errors: errors,
   };
+}
+
+// hls.js's own debug log, kept in the page (the last HLS_LOG_LINES lines) and printed when the
+// test fails: what it loaded, buffered and decided, for a failure seen only in CI. The page's
+// `new Hls(config)` gets a `debug` logger added, nothing else.
+const HLS_LOG_LINES = 400;
+
+function keepHlsLog(lines) {
+  window.hlsLog = [];
+  const start = performance.now();
+  const keep = (level) => (...args) => {
+    const seconds = ((performance.now() - start) / 1000).toFixed(2);
+    window.hlsLog.push(`${seconds} ${level} ${args.map(String).join(' ')}`.slice(0, 500));
+    if (window.hlsLog.length > lines) window.hlsLog.shift();
+  };
+  const logger = { log: keep('log'), info: keep('info'), warn: keep('warn'), error: keep('error'), debug: () => {} };
+  let Hls;
+  Object.defineProperty(window, 'Hls', {
+    configurable: true,
+    get: () => Hls,
+    set: (Real) => {
+      Hls = class extends Real {
+        constructor(config = {}) {
+          super({ ...config, debug: logger });
+        }
+      };
+    },
+  });
 }
 
 function hlsErrors(page) {
@@ -228,9 +278,13 @@ function playerState(page) {
   }).catch((error) => ({ unavailable: error.message }));
 }
 
-// Fatal hls.js errors always fail. Of the non-fatal ones, two kinds pass:
+// Fatal hls.js errors always fail. Of the non-fatal ones, three kinds pass:
 // - `bufferStalledError`: playback waits for data (at the start on a slow, busy 2-core
-//   machine, or while flushing for a manual level switch); hls.js recovers by itself.
+//   machine, while it waits for the growing playlists, or while flushing for a manual level
+//   switch); hls.js recovers by itself.
+// - `aborted` (INTERNAL_ABORTED): hls.js itself cancelled a fragment load it no longer
+//   needed, because its rate estimate switched levels or the player seeked; it reports that
+//   as an error event. A load that failed is a `fragLoadError` or a timeout, and fails.
 // - `bufferSeekOverHole` at the very start (from before START_WINDOW s, over at most
 //   MAX_START_HOLE s). In the first segment the audio starts 21.3 ms before the video's first
 //   picture (the AAC encoder's priming, 1024 samples at 48 kHz, precedes it so that the audio
@@ -243,7 +297,7 @@ function playerState(page) {
 //   4 loads.
 // A hole later on, or a longer one, is a real gap in the published timestamps and fails, as
 // does anything else (load retries, demux or parsing errors, codec or append errors).
-const TOLERATED_HLS_ERRORS = ['bufferStalledError'];
+const TOLERATED_HLS_ERRORS = ['bufferStalledError', 'aborted'];
 const START_WINDOW = 0.5;
 const MAX_START_HOLE = 0.25;
 
@@ -289,6 +343,10 @@ try {
   console.error(`page_test FAILED: ${message.startsWith(step) ? message : `${step}: ${message}`}`);
   if (pageErrors.length > 0) console.error(`uncaught page errors:\n  ${pageErrors.join('\n  ')}`);
   if (consoleErrors.length > 0) console.error(`console errors:\n  ${consoleErrors.join('\n  ')}`);
+  if (page) {
+    const hlsLog = await page.evaluate(() => window.hlsLog || []).catch(() => []);
+    if (hlsLog.length > 0) console.error(`hls.js log (last ${hlsLog.length} lines, seconds since the page opened):\n  ${hlsLog.join('\n  ')}`);
+  }
   if (page && SCREENSHOT) {
     // What the page showed when it failed, next to where the screenshot would have gone.
     const failed = SCREENSHOT.replace(/(\.png)?$/i, '.failed.png');

@@ -68,6 +68,7 @@ fn growing_playlists_only_name_what_was_published_before_them_and_only_grow() {
     // Per rendition: the segments its last growing version listed, and its target duration.
     let mut versions: BTreeMap<String, (Vec<String>, String)> = BTreeMap::new();
     let mut growing_master = None;
+    let mut final_counts: BTreeMap<String, usize> = BTreeMap::new();
     for (index, object) in objects.iter().enumerate() {
         match &object.kind {
             ObjectKind::Segment { .. } => {}
@@ -115,10 +116,26 @@ fn growing_playlists_only_name_what_was_published_before_them_and_only_grow() {
                 }
                 growing_master = Some((index, text.to_string()));
             }
-            ObjectKind::MediaPlaylist { growing: false, .. }
-            | ObjectKind::MasterPlaylist { growing: false } => {}
+            ObjectKind::MediaPlaylist {
+                rendition,
+                growing: false,
+            } => {
+                final_counts.insert(rendition.clone(), playlist_segments(text(object)).len());
+            }
+            ObjectKind::MasterPlaylist { growing: false } => {}
         }
         published.insert(object.path.clone());
+    }
+    // The last segment gets no growing version: the final playlist follows it at once (so
+    // that the service's sink, which stores a final playlist a second after its growing
+    // version, seldom waits).
+    for (rendition, (listed, _)) in &versions {
+        let all = final_counts[rendition];
+        assert!(
+            all >= 2,
+            "{rendition}: {all} segments, too few for this test"
+        );
+        assert_eq!(listed.len(), all - 1, "{rendition}'s last growing version");
     }
     let (index, master) = growing_master.expect("the video became playable");
     // Playable as soon as every rendition had its first segment: early, not at the end.

@@ -9,13 +9,15 @@
 //!   a master playlist never a missing media playlist, and an older version of a growing
 //!   playlist never lands after a newer one, while the encoders run on.
 //!
+//! - the final version of a playlist is stored at least a second after its last growing
+//!   version ([`OVERWRITE_SPACING`]), so that its `Last-Modified` is later;
 //! - a resume point takes the playlists' path too: it is handed on (`on_resume_point`) once
 //!   every segment put before it is stored, so a point never names a missing segment.
 //!
 //! [`Sink::finish`] waits for all of it. A sink dropped before (a failed or canceled
 //! conversion) publishes no further playlist and lets its uploads in flight finish.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -24,6 +26,7 @@ use bytes::Bytes;
 use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::object_store::{ObjectHeaders, ObjectStore, StorageError};
 use crate::ResumePoint;
@@ -36,6 +39,14 @@ const GROWING_PLAYLIST_CACHE: &str = "public, max-age=1";
 /// Cache-Control of a final playlist: it never changes at its key (every claim of a job
 /// publishes under a prefix of its own), so a CDN may keep it for a day.
 const FINAL_PLAYLIST_CACHE: &str = "public, max-age=86400";
+/// How long after a growing playlist is stored its final version may overwrite it. S3 keeps
+/// `Last-Modified` in whole seconds, and some stores answer a player's revalidation
+/// (`If-None-Match` and `If-Modified-Since`, as browsers send them) from `If-Modified-Since`
+/// alone, against RFC 9110 13.1.3: LocalStack 4 answers `304 Not Modified` for a final
+/// playlist stored within the same second as the growing one the player holds. The player
+/// then keeps the growing version and waits at its end forever. A second later, the final
+/// version is newer to any store.
+const OVERWRITE_SPACING: Duration = Duration::from_secs(1);
 /// How long a sink dropped early waits for its uploads in flight before aborting them.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -307,6 +318,8 @@ async fn publish_playlists(
     on_stored: OnStored,
     on_resume_point: OnResumePoint,
 ) -> Result<(), StorageError> {
+    // When each growing playlist was last stored, by key.
+    let mut growing_stored: HashMap<String, Instant> = HashMap::new();
     while let Some(playlist) = playlists.recv().await {
         let ready = segments
             .wait_for(|s| s.failed || s.prefix >= playlist.after)
@@ -327,7 +340,20 @@ async fn publish_playlists(
             cache_control: cache_control(&kind),
         };
         let size = bytes.len() as u64;
+        // A growing version that a newer growing one replaces within the second may be
+        // answered for a little longer, until the next one: only the final version waits.
+        if !kind.is_growing()
+            && let Some(stored) = growing_stored.remove(&key)
+        {
+            tokio::time::sleep_until(stored + OVERWRITE_SPACING).await;
+            if abandoned.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+        }
         store.put(&key, bytes, headers).await?;
+        if kind.is_growing() {
+            growing_stored.insert(key, Instant::now());
+        }
         uploaded_bytes.fetch_add(size, Ordering::Relaxed);
         metrics::counter!("hls_bytes_uploaded_total").increment(size);
         on_stored(&kind);
@@ -435,6 +461,41 @@ mod tests {
         assert_eq!(kinds[3], ObjectKind::MasterPlaylist { growing: false });
         assert!(sink.uploaded_bytes() > 0);
         drop(sink);
+    }
+
+    /// A store whose Last-Modified has whole seconds may answer a player holding the growing
+    /// version "not modified": the final version lands a second later, growing ones at once.
+    #[test]
+    fn a_final_playlist_lands_a_second_after_its_growing_version_and_growing_ones_do_not_wait() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = Arc::new(MemoryStore::new("memory://b"));
+        let stored = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&stored);
+        let mut sink = StoreSink::new(runtime.handle().clone(), store.clone(), "v/1/".into(), 2)
+            .on_stored(move |kind| seen.lock().unwrap().push((kind.clone(), Instant::now())));
+        let master = |growing| object("master.m3u8", ObjectKind::MasterPlaylist { growing });
+        sink.put(segment(1)).unwrap();
+        sink.put(playlist(true)).unwrap();
+        sink.put(master(true)).unwrap();
+        sink.put(segment(2)).unwrap();
+        sink.put(playlist(true)).unwrap();
+        sink.put(playlist(false)).unwrap();
+        sink.put(master(false)).unwrap();
+        sink.finish().unwrap();
+
+        let stored = stored.lock().unwrap().clone();
+        let kinds: Vec<_> = stored.iter().map(|(kind, _)| kind.is_growing()).collect();
+        assert_eq!(kinds, [true, true, true, false, false]);
+        let at = |index: usize| stored[index].1;
+        // The second growing version of the media playlist did not wait for the first.
+        assert!(at(2) - at(0) < OVERWRITE_SPACING, "{stored:?}");
+        // Each final version waited for its own key's last growing version.
+        assert!(at(3) - at(2) >= OVERWRITE_SPACING, "{stored:?}");
+        assert!(at(4) - at(1) >= OVERWRITE_SPACING, "{stored:?}");
+        assert_eq!(
+            store.object("v/1/360p/index.m3u8").unwrap().cache_control,
+            FINAL_PLAYLIST_CACHE
+        );
     }
 
     #[test]
