@@ -196,7 +196,8 @@ fn run<S: Sink>(
     let mut publisher = Publisher::new(&renditions, &info, options, settings, resume);
     let mut reported = None;
     let consumed = publisher.begin(sink).and_then(|()| {
-        consume(&pipeline, sink, &mut publisher, &mut |counts| {
+        let closing = |counts: &[u64]| ends_soon(&meter.measure(counts, started.elapsed()));
+        consume(&pipeline, sink, &mut publisher, &closing, &mut |counts| {
             let progress = meter.measure(counts, started.elapsed());
             if reported != Some(progress.frames_done) {
                 reported = Some(progress.frames_done);
@@ -266,17 +267,38 @@ fn resume_settings(
     )
 }
 
+/// How close to its estimated end a conversion stops publishing growing playlists: the final
+/// ones follow within about this long anyway. A store whose `Last-Modified` has whole seconds
+/// needs a final version to land a second after the growing one it replaces (the service's
+/// sink waits for that); a growing version this late would only make it wait.
+const LAST_GROWING_BEFORE_END: Duration = Duration::from_millis(1500);
+
+/// Whether the conversion is expected to end within [`LAST_GROWING_BEFORE_END`]: by its
+/// estimate, so never once it has encoded more frames than expected (the estimate was short).
+fn ends_soon(progress: &Progress) -> bool {
+    progress
+        .frames_expected
+        .is_some_and(|expected| progress.frames_done < expected)
+        && progress
+            .eta
+            .is_some_and(|eta| eta < LAST_GROWING_BEFORE_END)
+}
+
 fn consume<S: Sink>(
     pipeline: &Pipeline,
     sink: &mut S,
     publisher: &mut Publisher<'_>,
+    closing: &dyn Fn(&[u64]) -> bool,
     progress: &mut dyn FnMut(&[u64]),
 ) -> Result<(), Error> {
     let mut ticks = pipeline.ticks.clone();
     loop {
         select! {
             recv(pipeline.segments) -> ready => match ready {
-                Ok(ready) => publisher.segment(sink, ready, pipeline.clock_clean())?,
+                Ok(ready) => {
+                    let closing = closing(&pipeline.frames_encoded());
+                    publisher.segment(sink, ready, pipeline.clock_clean(), closing)?;
+                }
                 Err(_) => return Ok(()),
             },
             recv(ticks) -> tick => match tick {
@@ -284,5 +306,28 @@ fn consume<S: Sink>(
                 Err(_) => ticks = never(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(done: u64, expected: Option<u64>, fps: f64) -> Progress {
+        let meter = ProgressMeter::new(expected, 24.0, vec!["360p".into()]);
+        meter.measure(&[done], Duration::from_secs_f64(done as f64 / fps))
+    }
+
+    #[test]
+    fn a_conversion_ends_soon_only_by_a_running_estimate() {
+        // 60 fps, 48 frames to go: 0.8 s.
+        assert!(ends_soon(&progress(952, Some(1000), 60.0)));
+        // 120 frames to go: 2 s.
+        assert!(!ends_soon(&progress(880, Some(1000), 60.0)));
+        // Past the estimate: it was short, and the end is unknown.
+        assert!(!ends_soon(&progress(1000, Some(1000), 60.0)));
+        assert!(!ends_soon(&progress(1200, Some(1000), 60.0)));
+        // No estimate.
+        assert!(!ends_soon(&progress(952, None, 60.0)));
     }
 }

@@ -137,13 +137,15 @@ impl<'a> Publisher<'a> {
         Ok(())
     }
 
-    /// Publishes one segment; progressively, the playlists it changes after it.
+    /// Publishes one segment; progressively, the playlists it changes after it, unless the
+    /// conversion is `closing` (expected to end within moments: the final playlists follow).
     /// `clock_clean`: no timestamp was repaired so far (see [`ResumePoint`]).
     pub(crate) fn segment<S: Sink>(
         &mut self,
         sink: &mut S,
         ready: SegmentReady,
         clock_clean: bool,
+        closing: bool,
     ) -> Result<(), Error> {
         let index = ready.rendition;
         let name = &self.renditions[index].name;
@@ -172,11 +174,11 @@ impl<'a> Publisher<'a> {
         if entry.video_codec.is_none() {
             entry.video_codec = segment.video_codec;
         }
-        // Once playable, a last segment gets no growing playlist: the final one names it
-        // moments later, and a store whose Last-Modified has whole seconds needs the final
-        // version to come a second after the growing one (the service's sink waits for that),
-        // which the growing playlist of the segment before usually is already.
-        if self.progressive && !(last && self.playable) {
+        // Once playable, a last segment, or one at the expected end, gets no growing playlist:
+        // the final one names it moments later, and a store whose Last-Modified has whole
+        // seconds needs the final version to come a second after the growing one (the
+        // service's sink waits for that).
+        if self.progressive && !((last || closing) && self.playable) {
             self.grow(sink, index)?;
         }
         self.offer_resume_point(sink, clock_clean)

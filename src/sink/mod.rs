@@ -10,8 +10,9 @@
 //!
 //! With [`ConvertOptions::progressive`](crate::ConvertOptions), playlists also come while
 //! the conversion runs, marked `growing`: each media playlist after every segment it gains
-//! but its last (the final playlist names that one moments later), and the master playlist
-//! once, when every rendition has a segment (the video is playable
+//! but those of the last moments (its last segment, and any finished when the conversion
+//! expects to end within 1.5 s: the final playlist names them moments later), and the master
+//! playlist once, when every rendition has a segment (the video is playable
 //! from then on). The final playlists, `growing: false`, replace them at the end.
 
 mod directory;

@@ -126,16 +126,16 @@ fn growing_playlists_only_name_what_was_published_before_them_and_only_grow() {
         }
         published.insert(object.path.clone());
     }
-    // The last segment gets no growing version: the final playlist follows it at once (so
-    // that the service's sink, which stores a final playlist a second after its growing
-    // version, seldom waits).
+    // The last segment (and those of the last moments, by the estimate) gets no growing
+    // version: the final playlist follows at once (so that the service's sink, which stores a
+    // final playlist a second after its growing version, seldom waits).
     for (rendition, (listed, _)) in &versions {
         let all = final_counts[rendition];
         assert!(
             all >= 2,
             "{rendition}: {all} segments, too few for this test"
         );
-        assert_eq!(listed.len(), all - 1, "{rendition}'s last growing version");
+        assert!(listed.len() < all, "{rendition}'s last growing version");
     }
     let (index, master) = growing_master.expect("the video became playable");
     // Playable as soon as every rendition had its first segment: early, not at the end.
