@@ -19,6 +19,7 @@ mod janitor;
 mod lifecycle;
 mod live_events;
 mod memory_storage;
+mod multipart_storage;
 mod private_playback;
 mod progressive;
 mod resume;

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::object_store::{ListedObject, ObjectHeaders, ObjectStore, StorageError};
+use super::object_store::{
+    ListedObject, MIN_PART_BYTES, ObjectHeaders, ObjectStore, StorageError, UploadedPart,
+};
 
 /// One stored object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +26,19 @@ pub struct StoredObject {
     written: Instant,
 }
 
+/// A multipart upload in progress: its key and the parts stored so far, by number.
+#[derive(Debug)]
+struct PendingMultipart {
+    key: String,
+    parts: BTreeMap<i32, Bytes>,
+}
+
 /// A bucket in memory.
 #[derive(Debug)]
 pub struct MemoryStore {
     objects: Mutex<BTreeMap<String, StoredObject>>,
+    /// Multipart uploads in progress, by upload id.
+    multipart: Mutex<BTreeMap<String, PendingMultipart>>,
     public_base: String,
     unavailable: AtomicBool,
 }
@@ -37,6 +48,7 @@ impl MemoryStore {
     pub fn new(public_base: &str) -> MemoryStore {
         MemoryStore {
             objects: Mutex::new(BTreeMap::new()),
+            multipart: Mutex::new(BTreeMap::new()),
             public_base: public_base.trim_end_matches('/').to_string(),
             unavailable: AtomicBool::new(false),
         }
@@ -60,6 +72,23 @@ impl MemoryStore {
 
     fn objects(&self) -> MutexGuard<'_, BTreeMap<String, StoredObject>> {
         self.objects.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many multipart uploads are in progress (started, neither completed nor aborted).
+    pub fn multipart_uploads(&self) -> usize {
+        self.uploads().len()
+    }
+
+    fn uploads(&self) -> MutexGuard<'_, BTreeMap<String, PendingMultipart>> {
+        self.multipart
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn no_upload(key: &str, upload_id: &str) -> StorageError {
+        StorageError::NotFound {
+            key: format!("{key} (multipart upload {upload_id})"),
+        }
     }
 
     /// Fails as an outage would, while one is switched on.
@@ -177,6 +206,83 @@ impl ObjectStore for MemoryStore {
                 age: object.written.elapsed(),
             })
             .collect())
+    }
+
+    async fn start_multipart(&self, key: &str) -> Result<String, StorageError> {
+        self.answer(key)?;
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let pending = PendingMultipart {
+            key: key.to_string(),
+            parts: BTreeMap::new(),
+        };
+        self.uploads().insert(id.clone(), pending);
+        Ok(id)
+    }
+
+    async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        bytes: Bytes,
+    ) -> Result<UploadedPart, StorageError> {
+        self.answer(key)?;
+        let mut uploads = self.uploads();
+        let pending = uploads
+            .get_mut(upload_id)
+            .filter(|p| p.key == key)
+            .ok_or_else(|| Self::no_upload(key, upload_id))?;
+        let part = UploadedPart {
+            number,
+            etag: format!("\"{number}-{}\"", bytes.len()),
+            bytes: bytes.len() as u64,
+        };
+        pending.parts.insert(number, bytes);
+        Ok(part)
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StorageError> {
+        self.answer(key)?;
+        let mut uploads = self.uploads();
+        let stored = &uploads
+            .get(upload_id)
+            .filter(|p| p.key == key)
+            .ok_or_else(|| Self::no_upload(key, upload_id))?
+            .parts;
+        let rejected = |detail: String| StorageError::Rejected {
+            key: key.to_string(),
+            detail,
+        };
+        let mut joined = Vec::new();
+        for (index, part) in parts.iter().enumerate() {
+            let bytes = stored
+                .get(&part.number)
+                .filter(|b| b.len() as u64 == part.bytes)
+                .ok_or_else(|| rejected(format!("no part {} as named", part.number)))?;
+            if index + 1 < parts.len() && part.bytes < MIN_PART_BYTES {
+                return Err(rejected(format!("part {} is too small", part.number)));
+            }
+            joined.extend_from_slice(bytes);
+        }
+        uploads.remove(upload_id);
+        drop(uploads);
+        let headers = ObjectHeaders {
+            content_type: "application/octet-stream",
+            cache_control: "",
+        };
+        self.insert(key, joined.into(), headers);
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        self.answer(key)?;
+        self.uploads().remove(upload_id);
+        Ok(())
     }
 }
 

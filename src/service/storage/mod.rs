@@ -15,7 +15,9 @@ mod store_sink;
 
 pub use bucket_setup::BucketAccess;
 pub use memory_store::{MemoryStore, StoredObject};
-pub use object_store::{ListedObject, ObjectHeaders, ObjectStore, StorageError};
+pub use object_store::{
+    ListedObject, MIN_PART_BYTES, ObjectHeaders, ObjectStore, StorageError, UploadedPart,
+};
 pub use s3_store::{S3Settings, S3Store};
 pub use store_sink::StoreSink;
 

@@ -89,6 +89,20 @@ pub struct ObjectHeaders<'a> {
     pub cache_control: &'a str,
 }
 
+/// One stored part of a multipart upload: what completing the upload names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UploadedPart {
+    /// Its number, from 1; parts are joined in this order.
+    pub number: i32,
+    /// The store's tag for it.
+    pub etag: String,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// The least size of a multipart upload's part but its last (S3's limit: 5 MiB).
+pub const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
+
 /// A bucket, as the service uses one. Keys are `/`-separated paths; see `storage/mod.rs` for
 /// the layout.
 #[async_trait::async_trait]
@@ -132,6 +146,31 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     /// Every object under `prefix`.
     async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StorageError>;
+
+    /// Starts a multipart upload to `key`; returns its id. Nothing is at `key` until it is
+    /// completed.
+    async fn start_multipart(&self, key: &str) -> Result<String, StorageError>;
+
+    /// Stores part `number` (from 1) of multipart upload `upload_id`; every part but the last
+    /// must be at least [`MIN_PART_BYTES`]. Tried again while the store is unavailable.
+    async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        bytes: Bytes,
+    ) -> Result<UploadedPart, StorageError>;
+
+    /// Joins `parts`, in order, into the object at `key`.
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StorageError>;
+
+    /// Drops a multipart upload and its parts (an unknown one is fine).
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError>;
 
     /// Deletes every object under `prefix`; returns how many.
     async fn delete_prefix(&self, prefix: &str) -> Result<usize, StorageError> {

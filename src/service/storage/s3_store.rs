@@ -11,7 +11,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use super::object_store::{ListedObject, ObjectHeaders, ObjectStore, StorageError};
+use super::object_store::{ListedObject, ObjectHeaders, ObjectStore, StorageError, UploadedPart};
 use crate::service::backoff::Backoff;
 
 /// How to reach the bucket.
@@ -331,6 +331,106 @@ impl ObjectStore for S3Store {
             }
         }
     }
+
+    async fn start_multipart(&self, key: &str) -> Result<String, StorageError> {
+        let started = self
+            .retrying(key, || async {
+                self.client
+                    .create_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .content_type("application/octet-stream")
+                    .send()
+                    .await
+                    .map_err(|e| classify(key, e))
+            })
+            .await?;
+        started.upload_id.ok_or_else(|| StorageError::Rejected {
+            key: key.to_string(),
+            detail: "the store started a multipart upload without an id".into(),
+        })
+    }
+
+    async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        bytes: Bytes,
+    ) -> Result<UploadedPart, StorageError> {
+        let size = bytes.len() as u64;
+        let stored = self
+            .retrying(key, || async {
+                self.client
+                    .upload_part()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .part_number(number)
+                    .body(ByteStream::from(bytes.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| classify(key, e))
+            })
+            .await?;
+        let etag = stored.e_tag.ok_or_else(|| StorageError::Rejected {
+            key: key.to_string(),
+            detail: format!("the store kept part {number} without an ETag"),
+        })?;
+        Ok(UploadedPart {
+            number,
+            etag,
+            bytes: size,
+        })
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StorageError> {
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|part| {
+                        CompletedPart::builder()
+                            .part_number(part.number)
+                            .e_tag(&part.etag)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        self.retrying(key, || async {
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .multipart_upload(completed.clone())
+                .send()
+                .await
+                .map_err(|e| classify(key, e))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        let aborted = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(|e| classify(key, e));
+        unless_missing(aborted).map(|_| ())
+    }
 }
 
 /// What an S3 error means for the caller: not found (404), denied (403, or a credential
@@ -351,7 +451,7 @@ where
     };
     match (status, code.unwrap_or("")) {
         (_, "NoSuchBucket") => StorageError::Rejected { key, detail },
-        (404, _) | (_, "NoSuchKey" | "NotFound") => StorageError::NotFound { key },
+        (404, _) | (_, "NoSuchKey" | "NotFound" | "NoSuchUpload") => StorageError::NotFound { key },
         (403, _)
         | (_, "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken") => {
             StorageError::Denied { key, detail }
