@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod playback_links;
 pub mod server;
 pub mod storage;
+pub mod upload_parts;
 pub mod uploads;
 pub mod video_resource;
 pub mod video_status;
