@@ -69,6 +69,11 @@ impl Uploads {
         Uploads { dir, store }
     }
 
+    /// The bucket uploads are staged in.
+    pub fn store(&self) -> &dyn ObjectStore {
+        self.store.as_ref()
+    }
+
     /// The upload directory.
     pub fn dir(&self) -> &Path {
         &self.dir

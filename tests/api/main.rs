@@ -28,6 +28,7 @@ mod sse;
 #[path = "../support/synthetic_clip.rs"]
 mod synthetic_clip;
 mod tcp_proxy;
+mod tus;
 mod upload_and_play;
 mod upload_isolation;
 mod webhook_receiver;

@@ -203,7 +203,7 @@ async fn existing_video(
 }
 
 /// Probes in a child process; the upload is removed when refused.
-async fn probe_isolated(
+pub(super) async fn probe_isolated(
     probes: &super::isolated_probe::ProbeRunner,
     path: &Path,
 ) -> Result<crate::SourceInfo, ApiError> {

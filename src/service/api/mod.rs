@@ -21,6 +21,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod retry_video;
 pub mod stream_slots;
+pub mod tus_uploads;
 pub mod upload_intake;
 pub mod video_events;
 pub mod web_page;
@@ -135,8 +136,19 @@ pub fn router(state: AppState) -> Router {
         state.upload_limiter.clone(),
         rate_limit::limit_uploads,
     ));
+    let tus_create = post(tus_uploads::create).layer(axum::middleware::from_fn_with_state(
+        state.upload_limiter.clone(),
+        rate_limit::limit_uploads,
+    ));
     let videos = Router::new()
         .route("/v1/videos", uploads.get(list_videos::list_videos))
+        .route("/v1/uploads", tus_create)
+        .route(
+            "/v1/uploads/{id}",
+            axum::routing::head(tus_uploads::head)
+                .patch(tus_uploads::patch)
+                .delete(tus_uploads::terminate),
+        )
         .route(
             "/v1/videos/{id}",
             get(get_video::get_video).delete(delete_video::delete_video),
@@ -173,6 +185,8 @@ pub fn router(state: AppState) -> Router {
         .merge(web_page::routes(&state.web_vendor_dir))
         // Signed links carry their own authorization: no API key.
         .route("/v1/videos/{id}/play/{*path}", get(play_video::play_video))
+        // What the server offers, as tus clients ask before they upload: no API key.
+        .route("/v1/uploads", axum::routing::options(tus_uploads::options))
         .merge(operations_routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .route_layer(axum::middleware::from_fn(metrics::track_latency))

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     cancel_video, create_video, delete_video, get_video, health, list_videos, metrics, play_video,
-    retry_video, video_events, web_page, webhook_deliveries,
+    retry_video, tus_uploads, video_events, web_page, webhook_deliveries,
 };
 
 /// The API's OpenAPI description.
@@ -25,6 +25,11 @@ use super::{
         retry_video::retry_video,
         play_video::play_video,
         delete_video::delete_video,
+        tus_uploads::options,
+        tus_uploads::create,
+        tus_uploads::head,
+        tus_uploads::patch,
+        tus_uploads::terminate,
         webhook_deliveries::list_deliveries,
         webhook_deliveries::get_delivery,
         webhook_deliveries::replay_delivery,

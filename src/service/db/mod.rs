@@ -6,6 +6,7 @@
 
 pub mod idempotency;
 pub(crate) mod notifications;
+pub mod resumable_uploads;
 pub mod videos;
 pub mod webhooks;
 

@@ -1,7 +1,8 @@
 //! Removes uploads that no job will convert any more, so neither the upload directory nor the
 //! bucket's `sources/` fills up: those of completed and canceled videos (also canceled while
 //! pending), those of failed videos once their retention for a retry ran out, and uploads with
-//! no video at all (a crash between storing an upload and recording it, or a video deleted).
+//! no video at all (a crash between storing an upload and recording it, or a video deleted);
+//! and resumable uploads left unfinished past their expiry, with their parts in the bucket.
 
 use std::time::Duration;
 
@@ -37,6 +38,13 @@ pub(super) async fn run(
             Ok(removed) => tracing::info!(removed, "removed staged uploads no job needs"),
             Err(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "staged upload sweep failed")
+            }
+        }
+        match sweep_expired_uploads(&pool, &uploads).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed expired resumable uploads"),
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "expired upload sweep failed")
             }
         }
         if let Err(error) = crate::service::db::idempotency::prune(&pool).await {
@@ -86,6 +94,21 @@ pub async fn sweep_staged(
                 removed += 1;
             }
             Err(error) => tracing::warn!(%error, "could not remove a staged upload"),
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes resumable uploads past their expiry: their parts and tail in the bucket, then their
+/// row; returns how many.
+pub async fn sweep_expired_uploads(pool: &PgPool, uploads: &Uploads) -> anyhow::Result<usize> {
+    use crate::service::db::resumable_uploads;
+    let mut removed = 0;
+    for upload in resumable_uploads::expired(pool, 100).await? {
+        crate::service::upload_parts::discard(uploads.store(), &upload.stored).await?;
+        if resumable_uploads::delete(pool, upload.id).await? {
+            tracing::debug!(upload_id = %upload.id, "expired resumable upload removed");
+            removed += 1;
         }
     }
     Ok(removed)

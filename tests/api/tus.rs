@@ -1,0 +1,384 @@
+//! Resumable uploads with the tus 1.0.0 protocol at `/v1/uploads`, spoken by hand here (the
+//! protocol's own examples): discovery, creation, an upload cut mid-way and resumed at the
+//! offset the server kept, on another API process too, termination, and each refusal.
+
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use reqwest::{Client, StatusCode};
+
+use crate::helpers::{TestApp, another_process, long_clip, problem, spawn_app_with};
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// Creates an upload of `length` bytes; returns its URL.
+async fn create(app: &TestApp, client: &Client, length: usize) -> String {
+    let answer = client
+        .post(app.url("/v1/uploads"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", length.to_string())
+        .header(
+            "Upload-Metadata",
+            format!("filename {},is_confidential", b64("clip.mp4")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        answer.text().await
+    );
+    assert_eq!(answer.headers()["tus-resumable"], "1.0.0");
+    assert!(answer.headers().contains_key("upload-expires"));
+    let location = answer.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/v1/uploads/"), "{location}");
+    app.url(location)
+}
+
+/// The offset HEAD gives.
+async fn offset(client: &Client, url: &str) -> u64 {
+    let answer = client
+        .head(url)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    answer.headers()["upload-offset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// PATCHes `bytes` at `at`; with `cut`, the body breaks off after them, as a dropped
+/// connection does.
+async fn patch(
+    client: &Client,
+    url: &str,
+    at: u64,
+    bytes: Vec<u8>,
+    cut: bool,
+) -> Option<reqwest::Response> {
+    let mut pieces: Vec<Result<Bytes, std::io::Error>> = bytes
+        .chunks(256 * 1024)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    if cut {
+        pieces.push(Err(std::io::Error::other("the train went into a tunnel")));
+    }
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(pieces));
+    client
+        .patch(url)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", at.to_string())
+        .body(body)
+        .send()
+        .await
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_mid_way_resumes_at_its_offset_on_another_process_and_converts() {
+    let app = spawn_app_with(|_| {}).await;
+    let other = another_process(&app, 0).await;
+    let temp = tempfile::tempdir().unwrap();
+    let file = std::fs::read(long_clip(temp.path())).unwrap();
+    assert!(
+        file.len() > 2 * 8 * 1024 * 1024,
+        "the clip spans parts: {}",
+        file.len()
+    );
+    let client = Client::new();
+
+    // Discovery, without an API key or Tus-Resumable.
+    let options = client
+        .request(reqwest::Method::OPTIONS, app.url("/v1/uploads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status(), StatusCode::NO_CONTENT);
+    assert_eq!(options.headers()["tus-version"], "1.0.0");
+    let extensions = options.headers()["tus-extension"].to_str().unwrap();
+    for extension in [
+        "creation",
+        "creation-with-upload",
+        "termination",
+        "expiration",
+    ] {
+        assert!(
+            extensions.split(',').any(|e| e == extension),
+            "{extensions}"
+        );
+    }
+    assert!(options.headers().contains_key("tus-max-size"));
+
+    let url = create(&app, &client, file.len()).await;
+    assert_eq!(offset(&client, &url).await, 0);
+    // The first 11 MiB and a bit, then the connection drops.
+    let cut = 11 * 1024 * 1024 + 12_345;
+    patch(&client, &url, 0, file[..cut].to_vec(), true).await;
+    // The server kept what arrived (all of it, or what it had when it saw the break).
+    let kept = {
+        // The part is recorded as it is stored, the rest when the server sees the break.
+        let mut kept = 0;
+        for _ in 0..100 {
+            kept = offset(&client, &url).await;
+            if kept > 8 * 1024 * 1024 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        kept
+    };
+    assert!(
+        kept > 8 * 1024 * 1024 && kept <= cut as u64,
+        "kept {kept} of {cut}"
+    );
+    let id = url.rsplit('/').next().unwrap().to_string();
+    // Not a video yet.
+    assert_eq!(
+        app.get(&format!("/v1/videos/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Resumed on the other API process, from the offset it gives.
+    let other_url = other.url(&format!("/v1/uploads/{id}"));
+    assert_eq!(offset(&client, &other_url).await, kept);
+    // A PATCH at any other offset is refused and changes nothing.
+    let wrong = patch(&client, &other_url, 0, file[..10].to_vec(), false)
+        .await
+        .unwrap();
+    problem(wrong, 409, "upload-offset-mismatch").await;
+    let done = patch(
+        &client,
+        &other_url,
+        kept,
+        file[kept as usize..].to_vec(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        done.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        done.text().await
+    );
+    assert_eq!(
+        done.headers()["upload-offset"],
+        file.len().to_string().as_str()
+    );
+    assert_eq!(offset(&client, &url).await, file.len() as u64);
+    // The last request sent again (its answer lost): nothing to do; elsewhere, a conflict.
+    let again = patch(&client, &url, file.len() as u64, Vec::new(), false)
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        again.headers()["upload-offset"],
+        file.len().to_string().as_str()
+    );
+    let behind = patch(&client, &url, 5, vec![1], false).await.unwrap();
+    problem(behind, 409, "upload-offset-mismatch").await;
+
+    // It is the video with the upload's id, whole, and it converts.
+    let video = app.get_json(&format!("/v1/videos/{id}")).await;
+    assert_eq!(video["original_filename"], "clip.mp4");
+    assert_eq!(video["source_bytes"], file.len());
+    let finished = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    assert_eq!(finished["status"], "completed", "{finished}");
+    other.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tus_refusals_follow_the_protocol() {
+    let app =
+        spawn_app_with(|c| c.upload_limit = hls_ladder::service::config::ByteSize(1_000_000)).await;
+    let client = Client::new();
+    let post = |length: &str, version: Option<&str>| {
+        let mut request = client
+            .post(app.url("/v1/uploads"))
+            .header("Upload-Length", length.to_string());
+        if let Some(version) = version {
+            request = request.header("Tus-Resumable", version);
+        }
+        request.send()
+    };
+    // Another protocol version: 412 with the version spoken.
+    let old = post("10", Some("0.2.2")).await.unwrap();
+    assert_eq!(old.headers()["tus-version"], "1.0.0");
+    problem(old, 412, "tus-version-unsupported").await;
+    // Over the size limit: 413, before a byte is sent.
+    problem(
+        post("1000001", Some("1.0.0")).await.unwrap(),
+        413,
+        "upload-too-large",
+    )
+    .await;
+    problem(
+        post("x", Some("1.0.0")).await.unwrap(),
+        400,
+        "bad-tus-header",
+    )
+    .await;
+    problem(post("0", Some("1.0.0")).await.unwrap(), 400, "empty-upload").await;
+
+    let url = create(&app, &client, 1000).await;
+    // Bytes must come as application/offset+octet-stream.
+    let wrong_type = client
+        .patch(&url)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/octet-stream")
+        .header("Upload-Offset", "0")
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    problem(wrong_type, 415, "unsupported-content-type").await;
+    // More than the length: refused past it.
+    let long = patch(&client, &url, 0, vec![1u8; 1500], false)
+        .await
+        .unwrap();
+    problem(long, 413, "upload-too-large").await;
+
+    // Termination: gone, and so are its bytes.
+    let second = create(&app, &client, 1000).await;
+    patch(&client, &second, 0, vec![2u8; 100], false)
+        .await
+        .unwrap();
+    let deleted = client
+        .delete(&second)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = client
+        .head(&second)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert!(!gone.headers().contains_key("upload-offset"));
+    let id = second.rsplit('/').next().unwrap();
+    let store = crate::helpers::test_store(&app.config).await;
+    use hls_ladder::service::storage::ObjectStore;
+    assert!(
+        store
+            .list(&format!("sources/{id}"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let after = patch(&client, &second, 100, vec![2u8; 10], false)
+        .await
+        .unwrap();
+    problem(after, 404, "upload-not-found").await;
+
+    // An expired upload is gone too, and the janitor removes its bytes from the bucket.
+    let third = create(&app, &client, 1000).await;
+    patch(&client, &third, 0, vec![3u8; 100], false)
+        .await
+        .unwrap();
+    let third_id = uuid::Uuid::parse_str(third.rsplit('/').next().unwrap()).unwrap();
+    assert!(
+        !store
+            .list(&format!("sources/{third_id}"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let pool = sqlx::PgPool::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE resumable_uploads SET expires_at = now() - interval '1 second' WHERE id = $1",
+    )
+    .bind(third_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let expired = patch(&client, &third, 100, vec![3u8; 10], false)
+        .await
+        .unwrap();
+    problem(expired, 404, "upload-not-found").await;
+    let uploads = hls_ladder::service::uploads::Uploads::new(
+        std::env::temp_dir(),
+        std::sync::Arc::new(store),
+    );
+    let removed = hls_ladder::service::jobs::janitor::sweep_expired_uploads(&pool, &uploads)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let store = uploads.store();
+    assert!(
+        store
+            .list(&format!("sources/{third_id}"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM resumable_uploads WHERE id = $1")
+        .bind(third_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    app.stop().await;
+}
+
+/// The README's curl session, run as written against the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_curl_session_uploads_in_two_parts() {
+    let app = spawn_app_with(|_| {}).await;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = &readme[readme
+        .find("<!-- tus-session -->")
+        .expect("the README marks it")..];
+    let block = &block[block.find("```sh\n").unwrap() + 6..];
+    let block = &block[..block.find("```").unwrap()];
+    // Larger than the MiB the session sends first.
+    let temp = tempfile::tempdir().unwrap();
+    let file = long_clip(temp.path());
+    let script = block.replace(
+        "BASE=http://127.0.0.1:8080 FILE=clip.mp4",
+        &format!("BASE={} FILE={}", app.address, file.display()),
+    );
+    assert_ne!(script, block, "the session starts by setting BASE and FILE");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let video: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap()).unwrap_or_else(|_| panic!("{stdout}"));
+    assert_eq!(video["original_filename"], "long.mp4", "{video}");
+    assert_eq!(
+        video["source_bytes"],
+        std::fs::metadata(&file).unwrap().len()
+    );
+    let id = video["id"].as_str().unwrap().to_string();
+    let finished = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    assert_eq!(finished["status"], "completed", "{finished}");
+    app.stop().await;
+}
