@@ -181,11 +181,16 @@ async fn put_part(
     Ok(())
 }
 
-/// Joins a whole upload's parts into its object and removes its tail.
+/// Joins a whole upload's parts into its object and removes its tail. Done again (after a
+/// later step failed, say), it finds the object joined and leaves it.
 pub async fn complete(store: &dyn ObjectStore, upload: &StoredUpload) -> Result<(), StorageError> {
-    store
+    let joined = store
         .complete_multipart(&upload.key, &upload.multipart_id, &upload.parts)
-        .await?;
+        .await;
+    match joined {
+        Err(StorageError::NotFound { .. }) if store.exists(&upload.key).await? => {}
+        other => other?,
+    }
     store.delete(&upload.tail_key()).await
 }
 
@@ -274,6 +279,8 @@ mod tests {
         assert!(next.is_whole());
         assert_eq!((next.parts.len(), next.tail_bytes), (3, 0));
         assert_eq!(parts_told, [1, 2]);
+        complete(&store, &next).await.unwrap();
+        // Once more, as a request repeated after a later step failed: the object stays.
         complete(&store, &next).await.unwrap();
         assert_eq!(
             store.get_bytes("sources/upload").await.unwrap().unwrap(),

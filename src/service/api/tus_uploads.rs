@@ -644,6 +644,9 @@ async fn become_video(
     }
     let source = match probe_isolated(&state.probes, &path).await {
         Ok(source) => source,
+        // Not now (the server is short of resources): the joined upload stays, and the
+        // client's repeated last request tries again.
+        Err(error) if error.status() == StatusCode::SERVICE_UNAVAILABLE => return Err(fail(error)),
         Err(error) => {
             forget().await;
             return Err(fail(error));
