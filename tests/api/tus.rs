@@ -382,3 +382,103 @@ async fn the_readmes_curl_session_uploads_in_two_parts() {
     assert_eq!(finished["status"], "completed", "{finished}");
     app.stop().await;
 }
+
+/// tus-js-client, a client nobody here wrote, in Node (`tests/browser/tus_upload.mjs`): its
+/// connection is cut after 4 MiB; it finds the offset again and goes on from there, not from
+/// zero, and the video converts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tus_js_client_resumes_after_a_cut_connection_from_its_offset() {
+    use tokio::io::AsyncBufReadExt;
+    let key = "tus-test-key";
+    let app = spawn_app_with(|c| c.access.api_keys = vec![key.into()]).await;
+    let target: std::net::SocketAddr = app.address.trim_start_matches("http://").parse().unwrap();
+    let proxy = crate::tcp_proxy::TcpProxy::start(target).await;
+    let temp = tempfile::tempdir().unwrap();
+    let clip = long_clip(temp.path());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/tus_upload.mjs");
+    let mut node = tokio::process::Command::new("node")
+        .arg(script)
+        .env("BASE_URL", proxy.url())
+        .env("FILE", &clip)
+        .env("API_KEY", key)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs (make deps installs it, and `make web` tus-js-client)");
+    let mut lines = tokio::io::BufReader::new(node.stdout.take().unwrap()).lines();
+    let mut summary = None;
+    let mut cut_at = None;
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+        .await
+        .expect("tus_upload.mjs went quiet")
+        .unwrap()
+    {
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if let Some(at) = value["cut"].as_u64() {
+            // The connection drops, and stays down for a while.
+            proxy.cut();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            proxy.restore();
+            cut_at = Some(at);
+        } else {
+            summary = Some(value);
+        }
+    }
+    let output = node.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let summary = summary.unwrap_or_else(|| panic!("no summary: {stderr}"));
+    let cut_at = cut_at.expect("the upload announced its cut");
+    eprintln!("tus-js-client: {summary}");
+    // It was cut, retried, asked where to go on, and went on from there.
+    assert!(
+        !summary["retried"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
+    assert!(summary["heads"].as_u64().unwrap() >= 1, "{summary}");
+    let offsets: Vec<u64> = summary["patch_offsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_u64().unwrap())
+        .collect();
+    assert_eq!(offsets[0], 0, "{summary}");
+    assert!(
+        offsets[1..].iter().all(|&o| o > 0),
+        "restarted from zero: {summary}"
+    );
+    assert!(offsets.windows(2).all(|w| w[0] <= w[1]), "{summary}");
+    assert!(
+        offsets.iter().filter(|&&o| o == cut_at).count() >= 2,
+        "{summary}"
+    );
+    assert!(proxy.refused() >= 1, "the cut turned a request away");
+
+    let id = summary["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let read = || async {
+        let answer = app.get_with_key(&format!("/v1/videos/{id}"), key).await;
+        answer.json::<serde_json::Value>().await.unwrap()
+    };
+    let video = read().await;
+    assert_eq!(video["source_bytes"], summary["size"], "{video}");
+    assert_eq!(video["original_filename"], "long.mp4");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let video = read().await;
+        if video["status"] == "completed" {
+            break;
+        }
+        assert!(
+            video["status"] != "failed" && std::time::Instant::now() < deadline,
+            "{video}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.stop().await;
+}
