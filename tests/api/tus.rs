@@ -482,3 +482,32 @@ async fn tus_js_client_resumes_after_a_cut_connection_from_its_offset() {
     }
     app.stop().await;
 }
+
+/// With `--role api`, a whole upload is left in the bucket for the workers (where its parts
+/// were joined): the API node keeps no file, and a worker elsewhere converts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_an_api_node_a_whole_upload_stays_in_the_bucket_for_the_workers() {
+    use hls_ladder::service::config::Role;
+    use hls_ladder::service::storage::ObjectStore;
+    let app = spawn_app_with(|c| c.role = Role::Api).await;
+    let client = Client::new();
+    let file = std::fs::read(crate::helpers::fixture("h264_aac.mp4")).unwrap();
+    let url = create(&app, &client, file.len()).await;
+    let done = patch(&client, &url, 0, file.clone(), false).await.unwrap();
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    let id = url.rsplit('/').next().unwrap().to_string();
+    let store = crate::helpers::test_store(&app.config).await;
+    let staged = store.get_bytes(&format!("sources/{id}")).await.unwrap();
+    assert_eq!(
+        staged.as_deref(),
+        Some(&file[..]),
+        "the upload joined whole"
+    );
+    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
+
+    let worker = another_process(&app, 1).await;
+    let finished = app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    assert_eq!(finished["status"], "completed", "{finished}");
+    worker.stop().await;
+    app.stop().await;
+}
