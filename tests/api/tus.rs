@@ -511,3 +511,61 @@ async fn on_an_api_node_a_whole_upload_stays_in_the_bucket_for_the_workers() {
     worker.stop().await;
     app.stop().await;
 }
+
+/// A slow request keeps its hold on the upload while its body comes, though it stores no
+/// part: no other request could take it over meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_renews_its_hold_while_its_body_comes() {
+    let app = spawn_app_with(|_| {}).await;
+    let client = Client::new();
+    let url = create(&app, &client, 1_000_000).await;
+    let id = uuid::Uuid::parse_str(url.rsplit('/').next().unwrap()).unwrap();
+    // 1 KiB every half second for 12 s: far below a part.
+    use futures_util::StreamExt;
+    let body = futures_util::stream::iter(0..24).then(|_| async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 1024]))
+    });
+    let sending = tokio::spawn({
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            client
+                .patch(&url)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Content-Type", "application/offset+octet-stream")
+                .header("Upload-Offset", "0")
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    let pool = sqlx::PgPool::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    let seen = || async {
+        sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+            "SELECT writer_seen_at FROM resumable_uploads WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let early = seen().await.expect("the request holds the upload");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let late = seen().await.expect("the request still holds the upload");
+    assert!(
+        late - early >= chrono::Duration::seconds(4),
+        "the hold was not renewed: {early} then {late}"
+    );
+    // Meanwhile another request is turned away.
+    let other = patch(&client, &url, 0, vec![1u8; 10], false).await.unwrap();
+    problem(other, 423, "upload-busy").await;
+    let done = sending.await.unwrap();
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    assert_eq!(done.headers()["upload-offset"], "24576");
+    app.stop().await;
+}

@@ -36,6 +36,9 @@ const TUS_VERSION: &str = "1.0.0";
 const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,expiration";
 /// How long an unfinished upload may wait for its next bytes.
 pub const EXPIRES_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// How often a request appending to an upload renews its hold while its body comes: well
+/// within [`resumable_uploads::WRITER_STALE_SECONDS`].
+pub const WRITER_HEARTBEAT: Duration = Duration::from_secs(5);
 /// The media type of every body that carries upload bytes.
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 
@@ -510,14 +513,26 @@ async fn append_taken(
         )));
     }
     let pool = state.pool.clone();
-    // Every part is recorded as it is stored (which also tells other requests that this one
-    // still holds the upload), by a task of its own, so the body keeps flowing meanwhile.
+    // Every part is recorded as it is stored, and the hold renewed every few seconds while
+    // the body comes (so that no other request takes over a slow one), by a task of its own,
+    // so the body keeps flowing meanwhile.
     let (parts, mut recorded) = tokio::sync::mpsc::unbounded_channel::<StoredUpload>();
     let recorder = tokio::spawn({
         let pool = pool.clone();
         async move {
-            while let Some(stored) = recorded.recv().await {
-                let _ = resumable_uploads::save(&pool, id, writer, &stored).await;
+            let mut heartbeat = tokio::time::interval(WRITER_HEARTBEAT);
+            loop {
+                tokio::select! {
+                    part = recorded.recv() => match part {
+                        Some(stored) => {
+                            let _ = resumable_uploads::save(&pool, id, writer, &stored).await;
+                        }
+                        None => return,
+                    },
+                    _ = heartbeat.tick() => {
+                        let _ = resumable_uploads::touch(&pool, id, writer).await;
+                    }
+                }
             }
         }
     });

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::service::upload_parts::StoredUpload;
 
 /// How long a request appending to an upload holds it without saying so (it says so after
-/// every part): after that, another request may take over (the first one's client is gone).
+/// every part, and every few seconds while its body comes): after that, another request may
+/// take over (the first one's client is gone).
 pub const WRITER_STALE_SECONDS: f64 = 60.0;
 
 /// One upload in progress.
@@ -118,6 +119,19 @@ pub async fn save(
         id,
         writer,
         stored,
+    )
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Says that `writer` still holds the upload (its body is still coming); `false` if it does
+/// not hold it any more.
+pub async fn touch(pool: &PgPool, id: Uuid, writer: Uuid) -> sqlx::Result<bool> {
+    let result = sqlx::query!(
+        "UPDATE resumable_uploads SET writer_seen_at = now() WHERE id = $1 AND writer = $2",
+        id,
+        writer,
     )
     .execute(pool)
     .await?;
