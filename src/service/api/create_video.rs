@@ -112,15 +112,7 @@ pub async fn create_video(
         ));
     }
 
-    let source = probe_isolated(&state.probes, &path).await?;
-    if let Err(error) = state.limits.check(&source) {
-        remove(&path).await;
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            error.code(),
-            error.to_string(),
-        ));
-    }
+    let source = examine_upload(&state, &path).await?;
 
     // Workers on other machines cannot read this disk: hand them the upload through the
     // bucket, and keep nothing here.
@@ -202,8 +194,26 @@ async fn existing_video(
     Ok((status, headers, body))
 }
 
+/// Probes the upload at `path` and checks it against the source limits, as every way of
+/// uploading does; the file is removed when refused (422, or 503 when it cannot be probed now).
+pub(super) async fn examine_upload(
+    state: &AppState,
+    path: &Path,
+) -> Result<crate::SourceInfo, ApiError> {
+    let source = probe_isolated(&state.probes, path).await?;
+    if let Err(error) = state.limits.check(&source) {
+        remove(path).await;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error.code(),
+            error.to_string(),
+        ));
+    }
+    Ok(source)
+}
+
 /// Probes in a child process; the upload is removed when refused.
-pub(super) async fn probe_isolated(
+async fn probe_isolated(
     probes: &super::isolated_probe::ProbeRunner,
     path: &Path,
 ) -> Result<crate::SourceInfo, ApiError> {

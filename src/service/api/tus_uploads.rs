@@ -21,7 +21,7 @@ use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
 use super::AppState;
-use super::create_video::probe_isolated;
+use super::create_video::examine_upload;
 use super::problem::ApiError;
 use super::upload_intake::{UploadPace, remove, sanitize_filename, storage_error, too_large};
 use crate::service::db::resumable_uploads::{self, ResumableUpload};
@@ -642,40 +642,32 @@ async fn become_video(
 ) -> Result<(), Box<Response>> {
     let id = upload.id;
     let store = state.store.as_ref();
-    let fail = |error: ApiError| refused(error);
     upload_parts::complete(store, stored)
         .await
-        .map_err(|e| fail(e.into()))?;
+        .map_err(|e| refused(e.into()))?;
     tokio::fs::create_dir_all(state.uploads.dir())
         .await
-        .map_err(|e| fail(storage_error("cannot create the upload directory", e)))?;
+        .map_err(|e| refused(storage_error("cannot create the upload directory", e)))?;
     let path = state.uploads.path(id);
     let forget = || async {
         let _ = resumable_uploads::delete(&state.pool, id).await;
         let _ = store.delete(&stored.key).await;
     };
     if let Err(error) = store.download(&stored.key, &path).await {
-        return Err(fail(error.into()));
+        return Err(refused(error.into()));
     }
-    let source = match probe_isolated(&state.probes, &path).await {
+    let source = match examine_upload(state, &path).await {
         Ok(source) => source,
         // Not now (the server is short of resources): the joined upload stays, and the
         // client's repeated last request tries again.
-        Err(error) if error.status() == StatusCode::SERVICE_UNAVAILABLE => return Err(fail(error)),
+        Err(error) if error.status() == StatusCode::SERVICE_UNAVAILABLE => {
+            return Err(refused(error));
+        }
         Err(error) => {
             forget().await;
-            return Err(fail(error));
+            return Err(refused(error));
         }
     };
-    if let Err(error) = state.limits.check(&source) {
-        remove(&path).await;
-        forget().await;
-        return Err(fail(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            error.code(),
-            error.to_string(),
-        )));
-    }
     // Workers elsewhere fetch it from the bucket, where it is already; else it waits here.
     let source_key = if state.stage_sources {
         remove(&path).await;
@@ -700,7 +692,7 @@ async fn become_video(
             .discard(&Upload::of(id, source_key.as_deref()))
             .await;
     }
-    inserted.map_err(|e| fail(e.into()))?;
+    inserted.map_err(|e| refused(e.into()))?;
     let _ = resumable_uploads::delete(&state.pool, id).await;
     tracing::info!(video_id = %id, bytes = upload.length, "resumable upload complete");
     Ok(())
