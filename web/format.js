@@ -74,6 +74,10 @@ export function progressPercent(video) {
 export function progressLine(video) {
   const p = video.progress;
   if (!p) {
+    if (video.status === 'uploading' && video.upload) {
+      return `Uploading: ${formatBytes(video.upload.bytes_received)} of ${formatBytes(video.upload.bytes_expected)}`;
+    }
+    if (video.status === 'importing') return 'Downloading from its URL…';
     if (video.status === 'pending') return 'Waiting for a worker…';
     if (video.status === 'processing') return 'Starting…';
     if (video.status === 'canceled') return 'Canceled before a worker started it.';

@@ -156,7 +156,7 @@ function render(entry) {
 
   // Playable as soon as it has a playback URL: while converting too (progressive publishing).
   parts.play.hidden = !video.playback_url;
-  parts.cancel.hidden = !(status === 'pending' || status === 'processing');
+  parts.cancel.hidden = !['importing', 'pending', 'processing'].includes(status);
   parts.retry.hidden = status !== 'failed';
   for (const button of [parts.play, parts.cancel, parts.retry, parts.delete]) {
     button.setAttribute('aria-label', `${button.textContent} ${displayName(video)}`);

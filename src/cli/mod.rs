@@ -49,8 +49,12 @@ struct EncodingArgs {
     #[arg(long, default_value_t = 2.0)]
     first_segment_seconds: f64,
     /// Rungs as short-side heights, optionally with a bitrate in kb/s: `1080,720:2500,480`.
-    #[arg(long, value_delimiter = ',', default_value = "1080,720,480,360", value_parser = parse_rung)]
+    /// Rungs above the source are dropped.
+    #[arg(long, value_delimiter = ',', default_value = "2160,1440,1080,720,480,360", value_parser = parse_rung)]
     rungs: Vec<Rung>,
+    /// The largest rendition's short side (e.g. 1080: no 1440p or 4K).
+    #[arg(long)]
+    max_output_height: Option<u32>,
     /// x264 preset: ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow.
     #[arg(long, default_value = "veryfast")]
     preset: Preset,
@@ -129,6 +133,7 @@ impl EncodingArgs {
             segment_seconds: self.segment_seconds,
             first_segment_seconds: self.first_segment_seconds,
             ladder: self.rungs.clone(),
+            max_output_height: self.max_output_height,
             preset: self.preset,
             audio_bitrate: self.audio_kbps.saturating_mul(1000),
             ..ConvertOptions::default()

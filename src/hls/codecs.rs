@@ -50,6 +50,27 @@ const LEVELS: [(u8, u64, u64, u64); 16] = [
     (52, 2_073_600, 36_864, 240_000),
 ];
 
+/// Whether a picture of this size at this frame rate fits H.264 level 5.2, the highest
+/// Apple's HLS authoring specification allows (4K up to 64 frames a second; 1440p up to 144).
+///
+/// ```
+/// assert!(hls_ladder::hls::fits_level_5_2(3840, 2160, 60.0));
+/// assert!(!hls_ladder::hls::fits_level_5_2(3840, 2160, 120.0));
+/// assert!(hls_ladder::hls::fits_level_5_2(2560, 1440, 120.0));
+/// ```
+pub fn fits_level_5_2(width: u32, height: u32, fps: f64) -> bool {
+    let (_, max_mbps, max_fs, _) = LEVELS[LEVELS.len() - 1];
+    let (w, h) = (
+        u64::from(width.div_ceil(16)),
+        u64::from(height.div_ceil(16)),
+    );
+    let mbs = w * h;
+    mbs <= max_fs
+        && w * w <= 8 * max_fs
+        && h * h <= 8 * max_fs
+        && (mbs as f64 * fps).ceil() as u64 <= max_mbps
+}
+
 /// The lowest H.264 level a High-profile stream of this size, frame rate and peak bitrate fits
 /// in, as x264 picks it. Used to predict the codec string before encoding; the published
 /// playlist uses [`avc_codec_string`] on the real output instead.

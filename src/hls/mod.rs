@@ -7,6 +7,6 @@ mod codecs;
 mod master_playlist;
 mod media_playlist;
 
-pub use codecs::{AAC_LC, avc_codec_string, h264_high_level};
+pub use codecs::{AAC_LC, avc_codec_string, fits_level_5_2, h264_high_level};
 pub use master_playlist::{MasterPlaylist, Variant};
 pub use media_playlist::{MediaPlaylist, PlaylistKind, PlaylistSegment};

@@ -79,6 +79,45 @@ pub struct ServeConfig {
     /// Limits at the HTTP edge.
     #[command(flatten)]
     pub edge: EdgeLimits,
+    /// Imports from a URL: what may be fetched, how many at once, how long they may take.
+    #[command(flatten)]
+    pub imports: ImportConfig,
+}
+
+/// An address (`10.0.5.20`, one host) or a network (`10.0.5.0/24`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is neither an IP address nor a network like 10.0.0.0/8"))
+}
+
+/// Imports from a URL (`POST /v1/videos` with `{"url": ...}`): what may be fetched, how many
+/// at once, how long they may take. The size limit is UPLOAD_LIMIT.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Imports from a URL")]
+pub struct ImportConfig {
+    /// Let imports fetch from loopback, private, link-local and other non-public addresses.
+    /// Off by default: a URL import must not be a way into the server's own network. For
+    /// tests, and deployments that import only from their own network.
+    #[arg(long, env = "IMPORT_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub import_allow_private: bool,
+    /// Non-public addresses or networks imports may fetch from all the same, comma-separated
+    /// (e.g. `10.0.5.20/32,fd12::/64`): one internal media server without IMPORT_ALLOW_PRIVATE.
+    #[arg(long, env = "IMPORT_ALLOW_ADDRESSES", value_delimiter = ',', value_parser = parse_network)]
+    pub import_allow_addresses: Vec<ipnet::IpNet>,
+    /// Downloads at once on each API node; more imports wait their turn.
+    #[arg(long, env = "IMPORT_CONCURRENCY", default_value_t = 2)]
+    pub import_concurrency: usize,
+    /// Seconds a whole download may take.
+    #[arg(long, env = "IMPORT_TIMEOUT_SECONDS", default_value_t = 3600)]
+    pub import_timeout_seconds: u64,
+    /// Seconds the remote server may send nothing (while connecting, or between two chunks).
+    #[arg(long, env = "IMPORT_IDLE_SECONDS", default_value_t = 30.0)]
+    pub import_idle_seconds: f64,
+    /// Most redirects an import follows (each one checked like the URL itself).
+    #[arg(long, env = "IMPORT_MAX_REDIRECTS", default_value_t = 5)]
+    pub import_max_redirects: usize,
 }
 
 /// Where the HLS output is published: the S3 bucket and how to reach it.
@@ -152,14 +191,19 @@ pub struct ConversionConfig {
     /// starts playing, sooner (SEGMENT_SECONDS or more for none).
     #[arg(long, env = "FIRST_SEGMENT_SECONDS", default_value_t = 2.0)]
     pub first_segment_seconds: f64,
-    /// The ladder: short-side heights, optionally with kb/s (`1080,720:2500,480`).
+    /// The ladder: short-side heights, optionally with kb/s (`1080,720:2500,480`); rungs
+    /// above a source are dropped.
     #[arg(
         long,
         env = "LADDER",
         value_delimiter = ',',
-        default_value = "1080,720,480,360"
+        default_value = "2160,1440,1080,720,480,360"
     )]
     pub ladder: Vec<Rung>,
+    /// The largest rendition's short side, e.g. 1080 for a deployment that wants no 1440p or
+    /// 4K output (4K costs about four times the CPU of 1080p). No cap when absent.
+    #[arg(long, env = "MAX_OUTPUT_HEIGHT")]
+    pub max_output_height: Option<u32>,
     /// x264 preset.
     #[arg(long, env = "PRESET", default_value = "veryfast")]
     pub preset: Preset,
@@ -385,6 +429,25 @@ impl ServeConfig {
         Duration::from_secs(self.jobs.job_timeout_seconds)
     }
 
+    /// How imports run (see [`ImportConfig`]); the lease is a job's.
+    pub fn import_settings(&self) -> crate::service::imports::ImportSettings {
+        use crate::service::imports::{AddressPolicy, DownloadLimits, ImportSettings};
+        ImportSettings {
+            policy: AddressPolicy {
+                allow_private: self.imports.import_allow_private,
+                allowed: std::sync::Arc::new(self.imports.import_allow_addresses.clone()),
+            },
+            limits: DownloadLimits {
+                max_bytes: self.upload_limit.0,
+                total: Duration::from_secs(self.imports.import_timeout_seconds.max(1)),
+                idle: Duration::from_secs_f64(self.imports.import_idle_seconds.max(0.1)),
+                max_redirects: self.imports.import_max_redirects,
+            },
+            concurrency: self.imports.import_concurrency.max(1),
+            lease: Duration::from_secs_f64(self.jobs.lease_seconds.max(1.0)),
+        }
+    }
+
     /// Where uploads are kept until converted.
     pub fn upload_dir(&self) -> PathBuf {
         self.temp_dir
@@ -428,6 +491,7 @@ impl ConversionConfig {
             segment_seconds: self.segment_seconds,
             first_segment_seconds: self.first_segment_seconds,
             ladder: self.ladder.clone(),
+            max_output_height: self.max_output_height,
             preset: self.preset,
             limits: self.source_limits(),
             progressive: !self.publish_at_end,

@@ -17,6 +17,7 @@ pub(crate) mod backoff;
 pub mod config;
 pub mod db;
 pub mod http_server;
+pub mod imports;
 pub mod jobs;
 pub mod playback_links;
 pub mod server;

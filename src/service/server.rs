@@ -133,6 +133,8 @@ impl Application {
                 config.edge.max_event_streams,
                 config.edge.max_event_streams_per_client,
             ),
+            imports: crate::service::imports::Imports::new(config.import_settings())
+                .context("Failed to build the HTTP client for imports")?,
         };
         let workers = WorkerSettings {
             pool,
@@ -194,6 +196,14 @@ impl Application {
                 stop_webhooks.clone(),
             ))
         });
+        // API nodes download the imports they (and others) record.
+        let stop_imports = CancellationToken::new();
+        let imports = role.serves_api().then(|| {
+            tokio::spawn(crate::service::imports::import_pool::run(
+                self.state.clone(),
+                stop_imports.clone(),
+            ))
+        });
         tracing::info!(%address, ?role, workers = worker_count, "serving");
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let routes = if role.serves_api() {
@@ -213,7 +223,12 @@ impl Application {
         let server = tokio::spawn(server);
         shutdown.await;
         tracing::info!("shutting down");
+        stop_imports.cancel();
         workers.shut_down(self.config.shutdown_grace()).await;
+        if let Some(imports) = imports {
+            // Each download gives its import back at once when stopped.
+            let _ = tokio::time::timeout(Duration::from_secs(5), imports).await;
+        }
         if let Some(mut dispatcher) = webhooks {
             // An attempt cut short here is sent again after a restart: at least once.
             stop_webhooks.cancel();

@@ -85,8 +85,8 @@ impl Uploads {
         self.dir.join(format!("{id}.upload"))
     }
 
-    /// Where a staged upload is fetched to, until it is whole.
-    fn partial_path(&self, id: Uuid) -> PathBuf {
+    /// Where a staged upload is fetched to (or an import downloaded to), until it is whole.
+    pub fn partial_path(&self, id: Uuid) -> PathBuf {
         self.dir.join(format!("{id}.upload.partial"))
     }
 

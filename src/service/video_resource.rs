@@ -18,6 +18,19 @@ pub struct VideoError {
     pub message: String,
 }
 
+/// How far a resumable upload got, while the video is `uploading`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadState {
+    /// Bytes received so far (the tus `Upload-Offset`).
+    pub bytes_received: i64,
+    /// The upload's size (`Upload-Length`).
+    pub bytes_expected: i64,
+    /// When it is removed unless it completes.
+    pub expires_at: DateTime<Utc>,
+    /// Where to continue it (tus `HEAD`/`PATCH`).
+    pub upload_url: String,
+}
+
 /// A video and its conversion.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -28,6 +41,7 @@ pub struct VideoError {
     "playable_at": "2026-11-28T12:00:02.900Z",
     "original_filename": "holiday.mp4",
     "source_bytes": 5_242_880,
+    "upload": null,
     "source": {"container": "mov,mp4,m4a,3gp,3g2,mj2", "duration": 20.0, "width": 1280, "height": 720,
                "frame_rate": 30.0, "video_codec": "h264", "rotation": 0,
                "audio": {"codec": "aac", "sample_rate": 48000, "channels": 2}},
@@ -52,7 +66,8 @@ pub struct VideoError {
 pub struct VideoResource {
     /// Server-made id.
     pub id: Uuid,
-    /// `pending`, `processing`, `completed`, `failed` or `canceled`.
+    /// `uploading` (a resumable upload still arriving), `importing`, `pending`,
+    /// `processing`, `completed`, `failed` or `canceled`.
     pub status: VideoStatus,
     /// Where to poll this resource.
     pub status_url: String,
@@ -64,10 +79,13 @@ pub struct VideoResource {
     pub playable_at: Option<DateTime<Utc>>,
     /// The uploaded file's name, as metadata only.
     pub original_filename: Option<String>,
-    /// Bytes uploaded.
+    /// Bytes uploaded (while `uploading`: received so far).
     pub source_bytes: i64,
-    /// Facts about the upload (duration, size, frame rate, codecs, rotation, audio).
-    pub source: SourceInfo,
+    /// While `uploading`: how far the resumable upload got; `null` otherwise.
+    pub upload: Option<UploadState>,
+    /// Facts about the upload (duration, size, frame rate, codecs, rotation, audio); `null`
+    /// until an import or a resumable upload has arrived and been probed.
+    pub source: Option<SourceInfo>,
     /// Per-frame progress: frames_done, frames_expected, percent, fps, speed, eta, renditions.
     pub progress: Option<Progress>,
     /// The renditions, once completed.
@@ -111,7 +129,8 @@ impl From<VideoRow> for VideoResource {
             playable_at: row.playable_at,
             original_filename: row.original_filename,
             source_bytes: row.source_bytes,
-            source: row.source.0,
+            upload: None,
+            source: row.source.map(|source| source.0),
             progress: row.progress.map(|progress| progress.0),
             renditions: row.renditions.map(|renditions| renditions.0),
             duration_seconds: row.duration_seconds,
@@ -124,6 +143,41 @@ impl From<VideoRow> for VideoResource {
             updated_at: row.updated_at,
             started_at: row.started_at,
             finished_at: row.finished_at,
+        }
+    }
+}
+
+impl From<crate::service::db::resumable_uploads::UploadProgress> for VideoResource {
+    /// A resumable upload still arriving, as the video it will be.
+    fn from(upload: crate::service::db::resumable_uploads::UploadProgress) -> VideoResource {
+        let received = i64::try_from(upload.received).unwrap_or(i64::MAX);
+        VideoResource {
+            id: upload.id,
+            status: VideoStatus::Uploading,
+            status_url: format!("/v1/videos/{}", upload.id),
+            playback_url: None,
+            playable_at: None,
+            original_filename: upload.filename,
+            source_bytes: received,
+            upload: Some(UploadState {
+                bytes_received: received,
+                bytes_expected: i64::try_from(upload.length).unwrap_or(i64::MAX),
+                expires_at: upload.expires_at,
+                upload_url: format!("/v1/uploads/{}", upload.id),
+            }),
+            source: None,
+            progress: None,
+            renditions: None,
+            duration_seconds: None,
+            output_bytes: None,
+            error: None,
+            attempts: 0,
+            resumed_from_segment: None,
+            resume_refused: None,
+            created_at: upload.created_at,
+            updated_at: upload.updated_at,
+            started_at: None,
+            finished_at: None,
         }
     }
 }

@@ -11,10 +11,16 @@ use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef, Postgres};
 use utoipa::ToSchema;
 
 /// A video's status. `pending` → `processing` → `completed`, `failed` or `canceled`; a failed
-/// video can go back to `pending` by a retry.
+/// video can go back to `pending` by a retry. Before `pending`, an upload still arriving
+/// through tus is `uploading` (shown by `GET /v1/videos/{id}` only: it is not a stored video
+/// yet), and a URL import is `importing` until downloaded and probed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VideoStatus {
+    /// A resumable upload whose bytes are still arriving.
+    Uploading,
+    /// Being downloaded from its URL.
+    Importing,
     /// Uploaded and waiting for a worker.
     Pending,
     /// A worker is converting it.
@@ -29,7 +35,9 @@ pub enum VideoStatus {
 
 impl VideoStatus {
     /// Every status, in the order of a video's life.
-    pub const ALL: [VideoStatus; 5] = [
+    pub const ALL: [VideoStatus; 7] = [
+        VideoStatus::Uploading,
+        VideoStatus::Importing,
         VideoStatus::Pending,
         VideoStatus::Processing,
         VideoStatus::Completed,
@@ -40,6 +48,8 @@ impl VideoStatus {
     /// The status as stored and sent, e.g. `"processing"`.
     pub fn as_str(self) -> &'static str {
         match self {
+            VideoStatus::Uploading => "uploading",
+            VideoStatus::Importing => "importing",
             VideoStatus::Pending => "pending",
             VideoStatus::Processing => "processing",
             VideoStatus::Completed => "completed",
@@ -65,7 +75,9 @@ impl fmt::Display for VideoStatus {
 
 /// A string that is not a [`VideoStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a video status (pending, processing, completed, failed, canceled)")]
+#[error(
+    "`{0}` is not a video status (uploading, importing, pending, processing, completed, failed, canceled)"
+)]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for VideoStatus {
@@ -133,11 +145,17 @@ mod tests {
         );
     }
 
-    /// The database's CHECK constraint lists the same statuses, in the same order.
+    /// The database's CHECK constraint lists the same statuses, in the same order, but
+    /// `uploading` (an upload still arriving is not a stored video).
     #[test]
     fn the_migration_allows_exactly_these_statuses() {
-        let migration = include_str!("../../migrations/20261128000001_videos.sql");
-        let listed = VideoStatus::ALL.map(|s| format!("'{s}'")).join(", ");
+        let migration = include_str!("../../migrations/20261203000004_url_imports.sql");
+        let listed = VideoStatus::ALL
+            .into_iter()
+            .filter(|s| *s != VideoStatus::Uploading)
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
         assert!(
             migration.contains(&format!("CHECK (status IN ({listed}))")),
             "{listed}"

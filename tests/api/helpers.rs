@@ -132,7 +132,14 @@ fn run(app: Application, config: ServeConfig, temp: tempfile::TempDir) -> TestAp
     let upload_dir = config.upload_dir();
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        // Never reuse a connection the server may be closing: it closes idle ones after
+        // HEADER_TIMEOUT_SECONDS, and a request sent just then is reset.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs_f64(
+                (config.edge.header_timeout_seconds / 2.0).max(0.5),
+            ))
+            .build()
+            .unwrap(),
         config,
         upload_dir,
         _temp: temp,
@@ -404,4 +411,37 @@ pub async fn drop_database(url: &str) {
             .execute(&mut connection)
             .await;
     }
+}
+
+/// Runs the README's shell session marked `<!-- MARKER -->` as written, with bash, against
+/// `app` and `file` (the session starts by setting `BASE` and `FILE`); the JSON of its last
+/// output line, which must be a video.
+pub async fn run_readme_session(app: &TestApp, marker: &str, file: &Path) -> Value {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = &readme[readme
+        .find(&format!("<!-- {marker} -->"))
+        .expect("the README marks it")..];
+    let block = &block[block.find("```sh\n").unwrap() + 6..];
+    let block = &block[..block.find("```").unwrap()];
+    let script = block.replace(
+        "BASE=http://127.0.0.1:8080 FILE=clip.mp4",
+        &format!("BASE={} FILE={}", app.address, file.display()),
+    );
+    assert_ne!(script, block, "the session starts by setting BASE and FILE");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap_or_else(|_| panic!("{stdout}"))
 }

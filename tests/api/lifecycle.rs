@@ -92,6 +92,8 @@ async fn health_readiness_metrics_and_openapi_answer() {
         "/v1/videos/{id}/play/{path}",
         "/v1/uploads",
         "/v1/uploads/{id}",
+        "/v1/direct-uploads",
+        "/v1/direct-uploads/{id}/complete",
         "/v1/webhook-deliveries",
         "/v1/webhook-deliveries/{id}",
         "/v1/webhook-deliveries/{id}/replay",

@@ -143,11 +143,24 @@ async fn an_upload_cut_mid_way_resumes_at_its_offset_on_another_process_and_conv
         "kept {kept} of {cut}"
     );
     let id = url.rsplit('/').next().unwrap().to_string();
-    // Not a video yet.
-    assert_eq!(
-        app.get(&format!("/v1/videos/{id}")).await.status(),
-        StatusCode::NOT_FOUND
-    );
+    // Not a video yet: the video to be says how far its upload got, on any API process.
+    for process in [&app, &other] {
+        let uploading = process.get_json(&format!("/v1/videos/{id}")).await;
+        assert_eq!(uploading["status"], "uploading", "{uploading}");
+        assert_eq!(uploading["upload"]["bytes_received"], kept, "{uploading}");
+        assert_eq!(
+            uploading["upload"]["bytes_expected"],
+            file.len(),
+            "{uploading}"
+        );
+        assert_eq!(
+            uploading["upload"]["upload_url"],
+            format!("/v1/uploads/{id}")
+        );
+        assert_eq!(uploading["source_bytes"], kept);
+        assert_eq!(uploading["original_filename"], "clip.mp4");
+        assert!(uploading["source"].is_null() && uploading["playback_url"].is_null());
+    }
 
     // Resumed on the other API process, from the offset it gives.
     let other_url = other.url(&format!("/v1/uploads/{id}"));
@@ -271,6 +284,12 @@ async fn tus_refusals_follow_the_protocol() {
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     assert!(!gone.headers().contains_key("upload-offset"));
     let id = second.rsplit('/').next().unwrap();
+    problem(
+        app.get(&format!("/v1/videos/{id}")).await,
+        404,
+        "video-not-found",
+    )
+    .await;
     let store = crate::helpers::test_store(&app.config).await;
     use hls_ladder::service::storage::ObjectStore;
     assert!(
@@ -341,37 +360,11 @@ async fn tus_refusals_follow_the_protocol() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readmes_curl_session_uploads_in_two_parts() {
     let app = spawn_app_with(|_| {}).await;
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let block = &readme[readme
-        .find("<!-- tus-session -->")
-        .expect("the README marks it")..];
-    let block = &block[block.find("```sh\n").unwrap() + 6..];
-    let block = &block[..block.find("```").unwrap()];
     // Larger than the MiB the session sends first.
     let temp = tempfile::tempdir().unwrap();
     let file = long_clip(temp.path());
-    let script = block.replace(
-        "BASE=http://127.0.0.1:8080 FILE=clip.mp4",
-        &format!("BASE={} FILE={}", app.address, file.display()),
-    );
-    assert_ne!(script, block, "the session starts by setting BASE and FILE");
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("bash")
-            .args(["-euo", "pipefail", "-c", &script])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     let video: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().unwrap()).unwrap_or_else(|_| panic!("{stdout}"));
+        crate::helpers::run_readme_session(&app, "tus-session", &file).await;
     assert_eq!(video["original_filename"], "long.mp4", "{video}");
     assert_eq!(
         video["source_bytes"],
@@ -567,5 +560,44 @@ async fn a_slow_request_renews_its_hold_while_its_body_comes() {
     let done = sending.await.unwrap();
     assert_eq!(done.status(), StatusCode::NO_CONTENT);
     assert_eq!(done.headers()["upload-offset"], "24576");
+    app.stop().await;
+}
+
+/// tus-py-client (tuspy from PyPI, `tests/clients/tuspy_upload.py`): stopped half-way, a second
+/// uploader finds the upload again in its URL storage and finishes it from the service's
+/// offset; the video converts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tus_py_client_stops_half_way_and_a_second_uploader_finishes_it() {
+    let key = "tuspy-test-key";
+    let app = spawn_app_with(|c| c.access.api_keys = vec![key.into()]).await;
+    let temp = tempfile::tempdir().unwrap();
+    let clip = long_clip(temp.path());
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv-test/bin/python");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/tuspy_upload.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .env("BASE_URL", &app.address)
+        .env("FILE", &clip)
+        .env("API_KEY", key)
+        .output()
+        .await
+        .expect("the test venv has tuspy (scripts/install-deps.sh --test)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let size = std::fs::metadata(&clip).unwrap().len();
+    let stopped = summary["stopped_at"].as_u64().unwrap();
+    assert!(stopped > 0 && stopped < size, "{summary}");
+    assert_eq!(summary["resumed_from"], stopped, "{summary}");
+    assert_eq!(summary["offset"], size, "{summary}");
+    let id = summary["url"].as_str().unwrap().rsplit('/').next().unwrap();
+    let finished = app.wait_until_finished(id, Duration::from_secs(120)).await;
+    assert_eq!(finished["status"], "completed", "{finished}");
+    assert_eq!(finished["source_bytes"], size);
+    assert_eq!(finished["original_filename"], "long.mp4");
     app.stop().await;
 }

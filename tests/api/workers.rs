@@ -111,11 +111,10 @@ pub fn spawn_serve(app: &TestApp, role: &str, temp_dir: &Path) -> Child {
     spawn_serve_with(app, role, temp_dir, &[])
 }
 
-/// [`spawn_serve`] with more environment variables.
+/// [`spawn_serve`] with more environment variables (which win over its own).
 pub fn spawn_serve_with(app: &TestApp, role: &str, temp_dir: &Path, env: &[(&str, &str)]) -> Child {
     let c = &app.config;
     Command::new(env!("CARGO_BIN_EXE_hls-ladder"))
-        .envs(env.iter().copied())
         .arg("serve")
         .env("ROLE", role)
         .env("LISTEN", "127.0.0.1:0")
@@ -132,6 +131,7 @@ pub fn spawn_serve_with(app: &TestApp, role: &str, temp_dir: &Path, env: &[(&str
         .env("SEGMENT_SECONDS", "2")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

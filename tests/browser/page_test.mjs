@@ -4,7 +4,11 @@
 // the per-frame progress reach 100 %, play to the end with hls.js and pick a rendition.
 //
 //   BASE_URL=http://127.0.0.1:43211 FIXTURE=/abs/clip.mp4 SCREENSHOT=out/page.png \
-//     [API_KEY=...] [BAD_FIXTURE=/abs/not_a_video.mp4] node tests/browser/page_test.mjs
+//     [API_KEY=...] [BAD_FIXTURE=/abs/not_a_video.mp4] [RESUME_CHECKS=1] node tests/browser/page_test.mjs
+//
+// With RESUME_CHECKS=1 the upload is resumable end to end: the caller cuts the connection
+// mid-upload (BASE_URL is then a proxy it controls, slow enough to cut in time), the page
+// must go on by itself from the service's offset, and after a reload, from where it stopped.
 //
 // With BAD_FIXTURE, a last step uploads that file and expects the page to show the service's
 // problem+json refusal (its code and detail).
@@ -16,6 +20,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const { BASE_URL, FIXTURE, SCREENSHOT, API_KEY, BAD_FIXTURE } = process.env;
+// Whether the test cuts the connection mid-upload and the page is reloaded (see step 3).
+const RESUME_CHECKS = process.env.RESUME_CHECKS === '1';
 const CHROMIUM = '/usr/bin/chromium';
 const UPLOAD_TIMEOUT_MS = 60_000;
 const COMPLETION_TIMEOUT_MS = 120_000;
@@ -85,8 +91,9 @@ async function run(browser) {
   step = 'step 1 (open the page)';
   const response = await page.goto(`${BASE_URL.replace(/\/$/, '')}/`, { waitUntil: 'load' });
   if (!response || response.status() !== 200) fail(`GET / answered ${response && response.status()}`);
-  await page.waitForFunction(() => typeof window.Hls === 'function' && Array.isArray(window.hlsErrors), null,
-    { timeout: 10_000 }).catch(() => fail('hls.js (/assets/vendor/hls.min.js) or /assets/app.js did not load'));
+  await page.waitForFunction(() => typeof window.Hls === 'function' && Array.isArray(window.hlsErrors)
+    && typeof window.tus === 'object' && window.tus.isSupported, null,
+  { timeout: 10_000 }).catch(() => fail('hls.js (/assets/vendor/hls.min.js), tus-js-client (/assets/vendor/tus.min.js) or /assets/app.js did not load'));
   if (pageErrors.length > 0) fail(`uncaught error in the page: ${pageErrors[0]}`);
 
   // 2. The API key, if the service wants one.
@@ -95,28 +102,72 @@ async function run(browser) {
     await page.fill('#api-key', API_KEY);
   }
 
-  // 3. Upload, watching the upload progress bar reach 100.
+  // 3. Upload (resumable, with tus-js-client), watching the upload progress bar reach 100.
+  //    With RESUME_CHECKS, the test cuts the connection mid-upload (the page must go on by
+  //    itself from the offset the service kept), and the page is reloaded later on: choosing
+  //    the same file again must resume that upload, not start from zero.
   step = 'step 3 (upload)';
-  const created = page.waitForResponse(
-    (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/videos',
-    { timeout: UPLOAD_TIMEOUT_MS },
-  );
-  created.catch(() => {}); // awaited below; keep an early failure from being unhandled
+  const uploadRequests = [];
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (!url.pathname.startsWith('/v1/uploads')) return;
+    uploadRequests.push({ method: request.method(), path: url.pathname, offset: request.headers()['upload-offset'] });
+  });
+  const patchOffsets = () => uploadRequests.filter((r) => r.method === 'PATCH').map((r) => Number(r.offset));
+  const uploadValues = new Set();
+  const progressValue = async () => {
+    const value = await page.$eval('#upload-progress', (p) => p.value);
+    uploadValues.add(Math.round(value));
+    return value;
+  };
+  const uploadNote = () => page.textContent('#upload-note');
   await page.setInputFiles('#file-input', FIXTURE);
   await page.click('#upload-button');
-  const uploadValues = new Set();
-  await until(async () => {
-    const value = await page.$eval('#upload-progress', (p) => p.value);
-    uploadValues.add(value);
-    return value === 100;
-  }, UPLOAD_TIMEOUT_MS, async () => `#upload-progress never reached 100 (saw ${[...uploadValues]}); #error: ${await errorText()}`);
-  const upload = await created.catch((error) => fail(`no answer to POST /v1/videos: ${error.message}`));
-  if (upload.status() !== 201) {
-    fail(`POST /v1/videos answered ${upload.status()}: ${await upload.text()}; #error: ${await errorText()}`);
+  let resumedAfterCut = null;
+  let resumedAfterReload = null;
+  let reloadedAt = null;
+  if (RESUME_CHECKS) {
+    // The connection is cut when a third of the file has reached the service; the page must
+    // go on from the offset the service kept.
+    await until(async () => {
+      await progressValue();
+      return patchOffsets().some((offset) => offset > 0);
+    }, UPLOAD_TIMEOUT_MS, async () => `no PATCH went on from an offset after the cut: ${JSON.stringify(uploadRequests)}; note "${await uploadNote()}"; #error: ${await errorText()}`);
+    resumedAfterCut = patchOffsets().find((offset) => offset > 0);
+    log(`after the cut, the upload went on at byte ${resumedAfterCut}`);
+    // Then the page is reloaded mid-upload.
+    await until(async () => (await progressValue()) >= 55, UPLOAD_TIMEOUT_MS,
+      async () => `the upload never passed 55 % after the cut (saw ${[...uploadValues]}); #error: ${await errorText()}`);
+    reloadedAt = await progressValue();
+    const before = uploadRequests.length;
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForFunction(() => typeof window.tus === 'object' && typeof window.Hls === 'function', null, { timeout: 10_000 })
+      .catch(() => fail('tus-js-client or hls.js did not load after the reload'));
+    if (API_KEY && (await page.inputValue('#api-key')) !== API_KEY) await page.fill('#api-key', API_KEY);
+    await page.setInputFiles('#file-input', FIXTURE);
+    await page.click('#upload-button');
+    const note = await until(async () => {
+      const text = await uploadNote();
+      return /Resuming|resumed/.test(text) && text;
+    }, 10_000, async () => `the page did not offer to resume after the reload: note "${await uploadNote()}"`);
+    log(`after the reload at ${Math.round(reloadedAt)} %: "${note}"`);
+    await until(() => uploadRequests.slice(before).some((r) => r.method === 'PATCH'), UPLOAD_TIMEOUT_MS,
+      async () => `no PATCH after the reload: ${JSON.stringify(uploadRequests.slice(before))}`);
+    // Its first PATCH may find the upload still held by the request the reload broke off
+    // (423, tried again) or the offset moved on meanwhile (409, asked again): none from zero.
+    const afterReload = uploadRequests.slice(before);
+    resumedAfterReload = Math.min(...afterReload.filter((r) => r.method === 'PATCH').map((r) => Number(r.offset)));
+    if (afterReload.some((r) => r.method === 'POST')) fail(`the reloaded page created a new upload: ${JSON.stringify(afterReload)}`);
+    if (!(resumedAfterReload > 0)) fail(`the reloaded page uploaded from ${resumedAfterReload}, not from where the upload stopped`);
   }
-  const videoId = (await upload.json()).id;
-  if (!videoId) fail('the 201 answer has no id');
-  log(`uploaded ${path.basename(FIXTURE)} as ${videoId}; upload progress values seen: ${[...uploadValues].map((v) => Math.round(v)).join(', ')}`);
+  await until(async () => (await progressValue()) === 100 && /^Uploaded/.test(await uploadNote()), UPLOAD_TIMEOUT_MS,
+    async () => `the upload did not finish (progress values ${[...uploadValues]}); note "${await uploadNote()}"; #error: ${await errorText()}`);
+  const creations = uploadRequests.filter((r) => r.method === 'POST');
+  if (creations.length !== 1) fail(`expected one upload created, saw ${JSON.stringify(creations)}`);
+  const lastPatch = uploadRequests.filter((r) => r.method === 'PATCH').pop();
+  const videoId = lastPatch && lastPatch.path.split('/').pop();
+  if (!videoId) fail('no PATCH to /v1/uploads/{id}');
+  log(`uploaded ${path.basename(FIXTURE)} as ${videoId}; PATCH offsets ${JSON.stringify(patchOffsets())}; upload progress values seen: ${[...uploadValues].join(', ')}`);
 
   // 4. The item follows the conversion live to `completed`; sample its frame progress bar.
   //    Play is offered while the video still converts: press it then (step 5 checks it plays).
@@ -219,6 +270,10 @@ async function run(browser) {
     refused_upload_error: refusal,
     ok: true,
     video_id: videoId,
+    patch_offsets: patchOffsets(),
+    resumed_after_cut_at: resumedAfterCut,
+    reloaded_at_percent: reloadedAt,
+    resumed_after_reload_at: resumedAfterReload,
     frame_progress_samples: frameSamples,
     intermediate_progress_seen: intermediate.length > 0,
     upload_progress_reached_100: true,

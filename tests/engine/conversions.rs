@@ -220,3 +220,74 @@ fn a_qcif_source_with_128_117_pixels_is_rounded_once_to_192_wide() {
         "{stream}"
     );
 }
+
+/// A 4K source (made here: 1 s of 3840x2160 at 30 fps) gets 2160p and 1440p on top of the
+/// usual ladder, at H.264 levels players accept (High 5.1 for 4K at 30 fps, as the master
+/// playlist says and the stream itself says too); `max_output_height` caps it.
+#[test]
+fn a_4k_source_gets_2160p_and_1440p_within_level_5_1_unless_capped() {
+    let temp = tempfile::tempdir().unwrap();
+    let source = temp.path().join("uhd.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=3840x2160:rate=30:duration=1")
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=1",
+        ])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // The default preset: High profile (ultrafast would make Constrained Baseline).
+    let options = ConvertOptions {
+        segment_seconds: 1.0,
+        ..ConvertOptions::default()
+    };
+    let (dir, report) = crate::helpers::convert_fixture_path(&source, &options);
+    assert_eq!(
+        sizes(&report),
+        [
+            (3840, 2160),
+            (2560, 1440),
+            (1920, 1080),
+            (1280, 720),
+            (854, 480),
+            (640, 360)
+        ]
+    );
+    assert_valid_hls(dir.path(), &source, &report, options.segment_seconds);
+    let top = &report.renditions[0];
+    assert_eq!(top.codecs[0], "avc1.640033", "High 5.1: {:?}", top.codecs);
+    let segment = dir.path().join("2160p").join("segment_00001.ts");
+    let probed = ffprobe(&[
+        "-select_streams",
+        "v",
+        "-show_entries",
+        "stream=profile,level,width,height",
+        segment.to_str().unwrap(),
+    ]);
+    let stream = &probed["streams"][0];
+    assert_eq!(stream["profile"], "High");
+    assert_eq!(stream["level"], 51);
+    assert_eq!(
+        (stream["width"].as_u64(), stream["height"].as_u64()),
+        (Some(3840), Some(2160))
+    );
+    let master = std::fs::read_to_string(dir.path().join("master.m3u8")).unwrap();
+    assert!(
+        master.contains("RESOLUTION=3840x2160") && master.contains("avc1.640033"),
+        "{master}"
+    );
+
+    let capped = ConvertOptions {
+        max_output_height: Some(1080),
+        ..options
+    };
+    let (_dir, report) = crate::helpers::convert_fixture_path(&source, &capped);
+    assert_eq!(sizes(&report)[0], (1920, 1080));
+    assert_eq!(report.renditions.len(), 4);
+}

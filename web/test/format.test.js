@@ -68,6 +68,11 @@ test('progress never says 100% before the video is completed', () => {
 });
 
 test('before any progress, the line says what the video waits for', () => {
+  assert.equal(progressLine({ status: 'importing' }), 'Downloading from its URL…');
+  assert.equal(
+    progressLine({ status: 'uploading', upload: { bytes_received: 1048576, bytes_expected: 4194304 } }),
+    `Uploading: ${formatBytes(1048576)} of ${formatBytes(4194304)}`,
+  );
   assert.equal(progressLine({ status: 'pending' }), 'Waiting for a worker…');
   assert.equal(progressLine({ status: 'processing' }), 'Starting…');
   assert.equal(progressLine({ status: 'canceled' }), 'Canceled before a worker started it.');

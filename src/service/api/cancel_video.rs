@@ -11,8 +11,9 @@ use super::problem::ApiError;
 use crate::service::db::videos::{self, CancelOutcome};
 use crate::service::video_resource::VideoResource;
 
-/// Cancels a conversion. A pending video is `canceled` at once; a running one stops within
-/// about a second (its status then becomes `canceled`).
+/// Cancels a conversion. An importing or pending video is `canceled` at once (an import's
+/// download stops within a lease renewal); a running one stops within about a second (its
+/// status then becomes `canceled`).
 #[utoipa::path(
     post,
     path = "/v1/videos/{id}/cancel",
@@ -34,7 +35,7 @@ pub async fn cancel_video(
             StatusCode::CONFLICT,
             "already-finished",
             format!(
-                "the video is already {status}; only pending or processing videos can be canceled"
+                "the video is already {status}; only importing, pending or processing videos can be canceled"
             ),
         )),
         CancelOutcome::Accepted { .. } => {

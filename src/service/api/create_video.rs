@@ -20,24 +20,32 @@ use crate::service::video_resource::VideoResource;
 
 /// Upload a video: multipart/form-data with a `file` field, or the raw bytes with a `video/*`
 /// (or `application/octet-stream`) Content-Type. The video is probed before it is accepted;
-/// the answer comes at once, and the conversion runs in the background.
+/// the answer comes at once, and the conversion runs in the background. Or import one: a JSON
+/// body `{"url": "https://..."}` answers `202` with the video `importing`; the server
+/// downloads it, probes it and queues it, or fails it with `url-not-allowed`,
+/// `import-too-large`, `import-timeout` or `import-failed` (or the probe's code).
 #[utoipa::path(
     post,
     path = "/v1/videos",
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, `Idempotent-Replayed: true`) instead of a second conversion; scoped to the client (its API key, else its address)"),
     ),
-    request_body(content = Vec<u8>, description = "The video file (raw body or multipart field `file`)", content_type = "video/mp4"),
+    request_body(description = "The video file (raw body or multipart field `file`), or a URL to import it from", content(
+        (Vec<u8> = "video/mp4"),
+        (super::import_video::ImportRequest = "application/json"),
+    )),
     responses(
         (status = 201, description = "Accepted and queued; poll the Location", body = VideoResource,
          headers(("Location" = String, description = "The video's status URL"))),
-        (status = 400, description = "Empty body, no `file` field, or a malformed Idempotency-Key", body = super::problem::Problem),
+        (status = 202, description = "An import: recorded as `importing`; poll the Location", body = VideoResource,
+         headers(("Location" = String, description = "The video's status URL"))),
+        (status = 400, description = "Empty body, no `file` field, a malformed Idempotency-Key, or (import) a body that is not `{\"url\": ...}` or a URL that is not one", body = super::problem::Problem),
         (status = 408, description = "The upload came too slowly (UPLOAD_MIN_RATE over UPLOAD_STALL_SECONDS); its partial file was removed", body = super::problem::Problem),
         (status = 413, description = "Larger than the upload limit", body = super::problem::Problem),
         (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem),
         (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem),
         (status = 403, description = "The API key is not valid", body = super::problem::Problem),
-        (status = 422, description = "Not a video (or a playlist, script or image naming other files), no video stream, unreadable, or beyond a limit (duration, resolution, frames, memory to read it)", body = super::problem::Problem),
+        (status = 422, description = "(Import) a URL that is not http or https, carries credentials or names a non-public address (`url-not-allowed`); or not a video (or a playlist, script or image naming other files), no video stream, unreadable, or beyond a limit (duration, resolution, frames, memory to read it)", body = super::problem::Problem),
         (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem),
         (status = 503, description = "Database or (with --role api) bucket unavailable, or the server could not probe the upload now", body = super::problem::Problem),
         (status = 507, description = "No room on the server for the upload", body = super::problem::Problem),
@@ -75,6 +83,9 @@ pub async fn create_video(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    if is_json(&content_type) {
+        return super::import_video::import_video(&state, request.into_body(), idempotency).await;
+    }
     tokio::fs::create_dir_all(state.uploads.dir())
         .await
         .map_err(|e| storage_error("cannot create the upload directory", e))?;
@@ -128,8 +139,9 @@ pub async fn create_video(
         original_filename: filename.as_deref(),
         content_type: Some(content_type.as_str()).filter(|t| !t.is_empty()),
         source_bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
-        source: serde_json::to_value(&source).unwrap_or_default(),
+        source: Some(serde_json::to_value(&source).unwrap_or_default()),
         max_attempts: state.max_attempts,
+        import_url: None,
     };
     let inserted = videos::insert(&state.pool, &new_video, idempotency).await;
     if !matches!(inserted, Ok(Inserted::New)) {
@@ -143,6 +155,16 @@ pub async fn create_video(
     created(&state, id).await
 }
 
+/// Whether the body is JSON: an import from a URL.
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/json")
+}
+
 /// `201 Created` with the video and its `Location`.
 async fn created(
     state: &AppState,
@@ -152,6 +174,11 @@ async fn created(
         .await?
         .ok_or_else(|| ApiError::video_not_found(id))?;
     let resource = VideoResource::from(row);
+    Ok((StatusCode::CREATED, location_of(&resource), Json(resource)))
+}
+
+/// Headers with `Location`: the video's status URL, where a client polls it.
+pub(super) fn location_of(resource: &VideoResource) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::LOCATION,
@@ -160,7 +187,7 @@ async fn created(
             .parse()
             .expect("a path is a header value"),
     );
-    Ok((StatusCode::CREATED, headers, Json(resource)))
+    headers
 }
 
 /// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
@@ -196,7 +223,7 @@ async fn existing_video(
 
 /// Probes the upload at `path` and checks it against the source limits, as every way of
 /// uploading does; the file is removed when refused (422, or 503 when it cannot be probed now).
-pub(super) async fn examine_upload(
+pub(crate) async fn examine_upload(
     state: &AppState,
     path: &Path,
 ) -> Result<crate::SourceInfo, ApiError> {

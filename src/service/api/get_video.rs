@@ -8,10 +8,11 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
-use crate::service::db::videos;
+use crate::service::db::{resumable_uploads, videos};
 use crate::service::video_resource::VideoResource;
 
-/// One video with its conversion status and, when completed, its playback URL.
+/// One video with its conversion status and, when completed, its playback URL. A resumable
+/// upload (tus) is shown from its creation on, as `uploading` with the bytes received.
 #[utoipa::path(
     get,
     path = "/v1/videos/{id}",
@@ -28,8 +29,12 @@ pub async fn get_video(
     headers: HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<VideoResource>, ApiError> {
-    let row = videos::get(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::video_not_found(id))?;
-    Ok(Json(state.present(row, &headers)))
+    if let Some(row) = videos::get(&state.pool, id).await? {
+        return Ok(Json(state.present(row, &headers)));
+    }
+    // A resumable upload becomes this video once whole; until then, how far it got.
+    match resumable_uploads::progress(&state.pool, id).await? {
+        Some(upload) => Ok(Json(upload.into())),
+        None => Err(ApiError::video_not_found(id)),
+    }
 }

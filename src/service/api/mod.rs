@@ -3,14 +3,17 @@
 //! Handlers validate and translate; the work is done by `db`, `storage` and the workers.
 
 pub mod auth;
+mod bucket_arrival;
 pub mod cancel_video;
 pub mod change_feed;
 pub mod client_id;
 pub mod create_video;
 pub mod delete_video;
+pub mod direct_uploads;
 pub mod extract;
 pub mod get_video;
 pub mod health;
+pub mod import_video;
 pub mod isolated_probe;
 pub mod list_videos;
 pub mod metrics;
@@ -79,6 +82,8 @@ pub struct AppState {
     pub upload_pace: upload_intake::UploadPace,
     /// Caps on open event streams.
     pub event_streams: stream_slots::StreamSlots,
+    /// Imports from a URL: the URL check and the pool's wake-up.
+    pub imports: crate::service::imports::Imports,
 }
 
 impl AppState {
@@ -140,9 +145,18 @@ pub fn router(state: AppState) -> Router {
         state.upload_limiter.clone(),
         rate_limit::limit_uploads,
     ));
+    let direct_create = post(direct_uploads::create).layer(axum::middleware::from_fn_with_state(
+        state.upload_limiter.clone(),
+        rate_limit::limit_uploads,
+    ));
     let videos = Router::new()
         .route("/v1/videos", uploads.get(list_videos::list_videos))
         .route("/v1/uploads", tus_create)
+        .route("/v1/direct-uploads", direct_create)
+        .route(
+            "/v1/direct-uploads/{id}/complete",
+            post(direct_uploads::complete),
+        )
         .route(
             "/v1/uploads/{id}",
             axum::routing::head(tus_uploads::head)

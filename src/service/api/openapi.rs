@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    cancel_video, create_video, delete_video, get_video, health, list_videos, metrics, play_video,
-    retry_video, tus_uploads, video_events, web_page, webhook_deliveries,
+    cancel_video, create_video, delete_video, direct_uploads, get_video, health, list_videos,
+    metrics, play_video, retry_video, tus_uploads, video_events, web_page, webhook_deliveries,
 };
 
 /// The API's OpenAPI description.
@@ -30,6 +30,8 @@ use super::{
         tus_uploads::head,
         tus_uploads::patch,
         tus_uploads::terminate,
+        direct_uploads::create,
+        direct_uploads::complete,
         webhook_deliveries::list_deliveries,
         webhook_deliveries::get_delivery,
         webhook_deliveries::replay_delivery,
@@ -106,7 +108,15 @@ mod tests {
         let status = &schemas["VideoStatus"]["enum"];
         assert_eq!(
             status,
-            &serde_json::json!(["pending", "processing", "completed", "failed", "canceled"])
+            &serde_json::json!([
+                "uploading",
+                "importing",
+                "pending",
+                "processing",
+                "completed",
+                "failed",
+                "canceled"
+            ])
         );
         // The source facts, the progress and the renditions are typed, not bare objects.
         for (schema, field) in [

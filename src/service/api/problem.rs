@@ -58,6 +58,16 @@ impl ApiError {
         self.status
     }
 
+    /// Its stable code, e.g. `not-a-video`.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// What happened and what to do.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// 404 for a video id.
     pub fn video_not_found(id: uuid::Uuid) -> ApiError {
         ApiError::new(

@@ -16,13 +16,13 @@ use crate::service::video_status::VideoStatus;
 /// Queues a failed video again with a fresh set of attempts, e.g. after a storage outage
 /// outlasted its retries. Possible while the server still holds its upload: it keeps it when
 /// the failure was not the video's fault, and removes it when the video itself cannot be
-/// converted (then upload a fixed file instead).
+/// converted (then upload a fixed file instead). A failed import is downloaded again.
 #[utoipa::path(
     post,
     path = "/v1/videos/{id}/retry",
     params(("id" = Uuid, Path, description = "Video id")),
     responses(
-        (status = 202, description = "Queued again", body = VideoResource),
+        (status = 202, description = "Queued again (an import: `importing` again)", body = VideoResource),
         (status = 404, description = "No such video", body = super::problem::Problem),
         (status = 409, description = "Not failed, or its upload is gone", body = super::problem::Problem),
     )
@@ -37,6 +37,10 @@ pub async fn retry_video(
         .ok_or_else(|| ApiError::video_not_found(id))?;
     if row.status != VideoStatus::Failed {
         return Err(not_retryable(row.status));
+    }
+    if row.source.is_none() {
+        // An import that failed before its file arrived: download it again.
+        return retry_import(&state, id).await;
     }
     let upload = Upload::of(id, row.source_key.as_deref());
     if !state.uploads.is_kept(&upload).await? {
@@ -57,6 +61,25 @@ pub async fn retry_video(
         };
     }
     tracing::info!("queued again");
+    let row = videos::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::video_not_found(id))?;
+    Ok((StatusCode::ACCEPTED, Json(row.into())))
+}
+
+/// Imports a failed import again.
+async fn retry_import(
+    state: &AppState,
+    id: Uuid,
+) -> Result<(StatusCode, Json<VideoResource>), ApiError> {
+    if !crate::service::db::imports::requeue_failed(&state.pool, id).await? {
+        return match videos::get(&state.pool, id).await? {
+            Some(now) => Err(not_retryable(now.status)),
+            None => Err(ApiError::video_not_found(id)),
+        };
+    }
+    state.imports.wake();
+    tracing::info!("import started again");
     let row = videos::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::video_not_found(id))?;

@@ -21,14 +21,13 @@ use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
 use super::AppState;
-use super::create_video::examine_upload;
+use super::bucket_arrival::{self, Arrival};
 use super::problem::ApiError;
-use super::upload_intake::{UploadPace, remove, sanitize_filename, storage_error, too_large};
+use super::upload_intake::{UploadPace, sanitize_filename, too_large};
 use crate::service::db::resumable_uploads::{self, ResumableUpload};
-use crate::service::db::videos::{self, Inserted, NewVideo};
+use crate::service::db::videos;
 use crate::service::storage::source_key;
 use crate::service::upload_parts::{self, AppendError, StoredUpload};
-use crate::service::uploads::Upload;
 
 /// The protocol version spoken.
 const TUS_VERSION: &str = "1.0.0";
@@ -645,54 +644,22 @@ async fn become_video(
     upload_parts::complete(store, stored)
         .await
         .map_err(|e| refused(e.into()))?;
-    tokio::fs::create_dir_all(state.uploads.dir())
-        .await
-        .map_err(|e| refused(storage_error("cannot create the upload directory", e)))?;
-    let path = state.uploads.path(id);
-    let forget = || async {
-        let _ = resumable_uploads::delete(&state.pool, id).await;
-        let _ = store.delete(&stored.key).await;
-    };
-    if let Err(error) = store.download(&stored.key, &path).await {
-        return Err(refused(error.into()));
-    }
-    let source = match examine_upload(state, &path).await {
-        Ok(source) => source,
-        // Not now (the server is short of resources): the joined upload stays, and the
-        // client's repeated last request tries again.
-        Err(error) if error.status() == StatusCode::SERVICE_UNAVAILABLE => {
-            return Err(refused(error));
-        }
-        Err(error) => {
-            forget().await;
-            return Err(refused(error));
-        }
-    };
-    // Workers elsewhere fetch it from the bucket, where it is already; else it waits here.
-    let source_key = if state.stage_sources {
-        remove(&path).await;
-        Some(stored.key.clone())
-    } else {
-        let _ = store.delete(&stored.key).await;
-        None
-    };
-    let new_video = NewVideo {
+    let arrival = Arrival {
         id,
-        source_key: source_key.as_deref(),
-        original_filename: upload.filename.as_deref(),
-        content_type: None,
-        source_bytes: i64::try_from(upload.length).unwrap_or(i64::MAX),
-        source: serde_json::to_value(&source).unwrap_or_default(),
-        max_attempts: state.max_attempts,
+        key: &stored.key,
+        filename: upload.filename.as_deref(),
+        bytes: upload.length,
     };
-    let inserted = videos::insert(&state.pool, &new_video, None).await;
-    if !matches!(inserted, Ok(Inserted::New)) {
-        state
-            .uploads
-            .discard(&Upload::of(id, source_key.as_deref()))
-            .await;
+    if let Err(error) = bucket_arrival::accept(state, arrival).await {
+        // Refused (the file's fault): nothing of it is left. The server's fault (short of
+        // resources, disk, database or bucket): the joined upload stays, and the client's
+        // repeated last request tries again.
+        if error.status().is_client_error() {
+            let _ = resumable_uploads::delete(&state.pool, id).await;
+            let _ = store.delete(&stored.key).await;
+        }
+        return Err(refused(error));
     }
-    inserted.map_err(|e| refused(e.into()))?;
     let _ = resumable_uploads::delete(&state.pool, id).await;
     tracing::info!(video_id = %id, bytes = upload.length, "resumable upload complete");
     Ok(())

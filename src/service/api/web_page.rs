@@ -1,6 +1,7 @@
 //! `GET /`: a page to upload videos, follow their conversion and play them. Its own files
-//! (`web/`) are built into the program, so it needs no build step; hls.js is served from
-//! where npm installed it (`make` runs `npm ci --prefix web`), never from a CDN.
+//! (`web/`) are built into the program, so it needs no build step; hls.js and tus-js-client
+//! are served from where npm installed them (`make` runs `npm ci --prefix web`), never from a
+//! CDN.
 
 use std::path::{Path, PathBuf};
 
@@ -28,16 +29,25 @@ const MODULES: [(&str, &str); 9] = [
 const STYLE_CSS: &str = include_str!("../../../web/style.css");
 /// hls.js's browser build, inside the npm packages directory.
 const HLS_JS: &str = "hls.js/dist/hls.min.js";
+/// tus-js-client's browser build (the global `tus`), for resumable uploads.
+const TUS_JS: &str = "tus-js-client/dist/tus.min.js";
 
 /// The page's routes: `/`, its modules (`/assets/app.js` and the ones it imports, see
-/// [`MODULES`]), `/assets/style.css` and `/assets/vendor/hls.min.js` (from `vendor_dir`,
-/// see [`vendor_dir`]).
+/// [`MODULES`]), `/assets/style.css`, `/assets/vendor/hls.min.js` and
+/// `/assets/vendor/tus.min.js` (from `vendor_dir`, see [`vendor_dir`]).
 pub fn routes(vendor_dir: &Path) -> Router<AppState> {
     let hls = vendor_dir.join(HLS_JS);
     if !hls.is_file() {
         tracing::warn!(
             path = %hls.display(),
             "hls.js is missing, so the page at / cannot play videos; run `make web` (npm ci --prefix web)"
+        );
+    }
+    let tus = vendor_dir.join(TUS_JS);
+    if !tus.is_file() {
+        tracing::warn!(
+            path = %tus.display(),
+            "tus-js-client is missing, so the page at / uploads in one request, which a dropped connection restarts; run `make web` (npm ci --prefix web)"
         );
     }
     let mut router = Router::new()
@@ -49,7 +59,9 @@ pub fn routes(vendor_dir: &Path) -> Router<AppState> {
             get(move || async move { asset("text/javascript; charset=utf-8", source) }),
         );
     }
-    router.route_service("/assets/vendor/hls.min.js", ServeFile::new(hls))
+    router
+        .route_service("/assets/vendor/hls.min.js", ServeFile::new(hls))
+        .route_service("/assets/vendor/tus.min.js", ServeFile::new(tus))
 }
 
 /// The npm packages directory: the configured one, else `web/node_modules` in the working

@@ -86,6 +86,50 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<ResumableUpload
     row.map(ResumableUpload::try_from).transpose()
 }
 
+/// How far an upload in progress got, as `GET /v1/videos/{id}` shows it.
+#[derive(Debug, Clone)]
+pub struct UploadProgress {
+    /// Its id, the video's to be.
+    pub id: Uuid,
+    /// The file name the metadata gave.
+    pub filename: Option<String>,
+    /// Bytes received so far (the tus offset).
+    pub received: u64,
+    /// Its size.
+    pub length: u64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When bytes last came (or it was created).
+    pub updated_at: DateTime<Utc>,
+    /// When it expires if not complete.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How far the upload `id` got, if it exists and has not expired.
+pub async fn progress(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<UploadProgress>> {
+    let row = sqlx::query!(
+        "SELECT id, filename, stored, length, created_at, coalesce(writer_seen_at, created_at) AS \"updated_at!\", expires_at
+         FROM resumable_uploads WHERE id = $1 AND expires_at > now()",
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        let stored: StoredUpload =
+            serde_json::from_value(row.stored).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(UploadProgress {
+            id: row.id,
+            filename: row.filename,
+            received: stored.offset(),
+            length: u64::try_from(row.length).unwrap_or(0),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            expires_at: row.expires_at,
+        })
+    })
+    .transpose()
+}
+
 /// Takes the upload for the request `writer`, unless another request holds it (and said so
 /// within [`WRITER_STALE_SECONDS`]); `None` when it is held, missing or expired.
 pub async fn take(pool: &PgPool, id: Uuid, writer: Uuid) -> sqlx::Result<Option<ResumableUpload>> {

@@ -26,7 +26,7 @@ pub struct VideoRow {
     pub original_filename: Option<String>,
     pub content_type: Option<String>,
     pub source_bytes: i64,
-    pub source: Json<SourceInfo>,
+    pub source: Option<Json<SourceInfo>>,
     pub progress: Option<Json<Progress>>,
     pub renditions: Option<Json<Vec<RenditionReport>>>,
     pub playback_url: Option<String>,
@@ -58,12 +58,14 @@ pub struct NewVideo<'a> {
     pub content_type: Option<&'a str>,
     /// Size of the upload.
     pub source_bytes: i64,
-    /// Probe facts.
-    pub source: Value,
+    /// Probe facts; none yet for an import.
+    pub source: Option<Value>,
     /// Attempts the job gets.
     pub max_attempts: i32,
     /// The S3 key of the staged upload, when the workers run elsewhere.
     pub source_key: Option<&'a str>,
+    /// A URL to import from: the video is `importing` until the import pool has it.
+    pub import_url: Option<&'a str>,
 }
 
 /// What [`insert`] did.
@@ -75,7 +77,8 @@ pub enum Inserted {
     Existing(Uuid),
 }
 
-/// Records a pending video and wakes the workers, in one transaction; with an idempotency
+/// Records a pending video and wakes the workers (or an importing one, for the import pool),
+/// in one transaction; with an idempotency
 /// key, records the key too, unless the key made a video already (a concurrent request with
 /// the same key won), whose id it returns.
 #[tracing::instrument(skip(pool, video, idempotency), fields(video_id = %video.id))]
@@ -123,8 +126,8 @@ pub async fn insert(
         }
     }
     sqlx::query!(
-        "INSERT INTO videos (id, original_filename, content_type, source_bytes, source, max_attempts, source_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO videos (id, status, original_filename, content_type, source_bytes, source, max_attempts, source_key, import_url)
+         VALUES ($1, CASE WHEN $8::text IS NULL THEN 'pending' ELSE 'importing' END, $2, $3, $4, $5, $6, $7, $8)",
         video.id,
         video.original_filename,
         video.content_type,
@@ -132,16 +135,19 @@ pub async fn insert(
         video.source,
         video.max_attempts,
         video.source_key,
+        video.import_url,
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "SELECT pg_notify($1, $2)",
-        JOBS_CHANNEL,
-        video.id.to_string()
-    )
-    .execute(&mut *tx)
-    .await?;
+    if video.import_url.is_none() {
+        sqlx::query!(
+            "SELECT pg_notify($1, $2)",
+            JOBS_CHANNEL,
+            video.id.to_string()
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(Inserted::New)
 }
@@ -604,9 +610,9 @@ pub enum CancelOutcome {
 pub async fn request_cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<CancelOutcome> {
     let updated = sqlx::query_scalar!(
         "UPDATE videos SET cancel_requested = true, updated_at = now(),
-                status = CASE WHEN status = 'pending' THEN 'canceled' ELSE status END,
-                finished_at = CASE WHEN status = 'pending' THEN now() ELSE finished_at END
-         WHERE id = $1 AND status IN ('pending', 'processing')
+                status = CASE WHEN status IN ('importing', 'pending') THEN 'canceled' ELSE status END,
+                finished_at = CASE WHEN status IN ('importing', 'pending') THEN now() ELSE finished_at END
+         WHERE id = $1 AND status IN ('importing', 'pending', 'processing')
          RETURNING status AS \"status: VideoStatus\"",
         id
     )

@@ -42,7 +42,7 @@ pub(super) async fn run(
         }
         match sweep_expired_uploads(&pool, &uploads).await {
             Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "removed expired resumable uploads"),
+            Ok(removed) => tracing::info!(removed, "removed expired resumable and direct uploads"),
             Err(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "expired upload sweep failed")
             }
@@ -99,15 +99,25 @@ pub async fn sweep_staged(
     Ok(removed)
 }
 
-/// Removes resumable uploads past their expiry: their parts and tail in the bucket, then their
-/// row; returns how many.
+/// Removes resumable and direct uploads past their expiry: their parts (and tail) in the
+/// bucket, then their row; returns how many.
 pub async fn sweep_expired_uploads(pool: &PgPool, uploads: &Uploads) -> anyhow::Result<usize> {
-    use crate::service::db::resumable_uploads;
+    use crate::service::db::{direct_uploads, resumable_uploads};
     let mut removed = 0;
     for upload in resumable_uploads::expired(pool, 100).await? {
         crate::service::upload_parts::discard(uploads.store(), &upload.stored).await?;
         if resumable_uploads::delete(pool, upload.id).await? {
             tracing::debug!(upload_id = %upload.id, "expired resumable upload removed");
+            removed += 1;
+        }
+    }
+    for upload in direct_uploads::expired(pool, 100).await? {
+        uploads
+            .store()
+            .abort_multipart(&upload.key, &upload.multipart_id)
+            .await?;
+        if direct_uploads::delete(pool, upload.id).await? {
+            tracing::debug!(upload_id = %upload.id, "expired direct upload removed");
             removed += 1;
         }
     }

@@ -42,7 +42,7 @@ impl S3Store {
         } else {
             self.remove_public_read().await?;
         }
-        self.allow_cross_origin_reads().await
+        self.allow_cross_origin_reads_and_part_uploads().await
     }
 
     /// Takes back the public-read statement [`Self::make_videos_public`] set, for a bucket
@@ -111,7 +111,7 @@ impl S3Store {
             .context("Failed to set the public-read bucket policy")
     }
 
-    async fn allow_cross_origin_reads(&self) -> anyhow::Result<()> {
+    async fn allow_cross_origin_reads_and_part_uploads(&self) -> anyhow::Result<()> {
         use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
         let rule = CorsRule::builder()
             .allowed_methods("GET")
@@ -121,8 +121,19 @@ impl S3Store {
             .max_age_seconds(3600)
             .build()
             .context("Failed to build the CORS rule")?;
+        // Direct uploads from a browser PUT their parts to presigned URLs: only a valid
+        // signature lets one through, whatever the origin.
+        let direct_uploads = CorsRule::builder()
+            .allowed_methods("PUT")
+            .allowed_origins("*")
+            .allowed_headers("*")
+            .expose_headers("ETag")
+            .max_age_seconds(3600)
+            .build()
+            .context("Failed to build the CORS rule for direct uploads")?;
         let cors = CorsConfiguration::builder()
             .cors_rules(rule)
+            .cors_rules(direct_uploads)
             .build()
             .context("Failed to build CORS")?;
         self.client

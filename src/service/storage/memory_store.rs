@@ -279,6 +279,43 @@ impl ObjectStore for MemoryStore {
         Ok(())
     }
 
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        lifetime: Duration,
+    ) -> Result<String, StorageError> {
+        self.answer(key)?;
+        Ok(format!(
+            "{}?uploadId={upload_id}&partNumber={number}&expires-in={}",
+            self.public_url(key),
+            lifetime.as_secs()
+        ))
+    }
+
+    async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<UploadedPart>, StorageError> {
+        self.answer(key)?;
+        let uploads = self.uploads();
+        let pending = uploads
+            .get(upload_id)
+            .filter(|p| p.key == key)
+            .ok_or_else(|| Self::no_upload(key, upload_id))?;
+        Ok(pending
+            .parts
+            .iter()
+            .map(|(number, bytes)| UploadedPart {
+                number: *number,
+                etag: format!("\"{number}-{}\"", bytes.len()),
+                bytes: bytes.len() as u64,
+            })
+            .collect())
+    }
+
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
         self.answer(key)?;
         self.uploads().remove(upload_id);

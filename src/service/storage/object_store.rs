@@ -169,6 +169,25 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         parts: &[UploadedPart],
     ) -> Result<(), StorageError>;
 
+    /// A URL that lets anyone PUT part `number` of multipart upload `upload_id` at `key` for
+    /// `lifetime` (at most 7 days): uploads straight to the bucket. The part's ETag comes
+    /// back in the answer's `ETag` header.
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        lifetime: Duration,
+    ) -> Result<String, StorageError>;
+
+    /// The parts of multipart upload `upload_id` stored so far, by number; `NotFound` when
+    /// the upload is no more (completed or aborted).
+    async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<UploadedPart>, StorageError>;
+
     /// Drops a multipart upload and its parts (an unknown one is fine).
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError>;
 

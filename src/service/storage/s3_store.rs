@@ -231,13 +231,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn presign_get(&self, key: &str, lifetime: Duration) -> Result<String, StorageError> {
-        let config =
-            aws_sdk_s3::presigning::PresigningConfig::expires_in(lifetime).map_err(|e| {
-                StorageError::Rejected {
-                    key: key.to_string(),
-                    detail: e.to_string(),
-                }
-            })?;
+        let config = presigning(key, lifetime)?;
         let request = self
             .client
             .get_object()
@@ -419,6 +413,64 @@ impl ObjectStore for S3Store {
         .map(|_| ())
     }
 
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        lifetime: Duration,
+    ) -> Result<String, StorageError> {
+        let config = presigning(key, lifetime)?;
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .presigned(config)
+            .await
+            .map_err(|e| classify(key, e))?;
+        Ok(request.uri().to_string())
+    }
+
+    async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<UploadedPart>, StorageError> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .retrying(key, || async {
+                    self.client
+                        .list_parts()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .set_part_number_marker(marker.clone())
+                        .send()
+                        .await
+                        .map_err(|e| classify(key, e))
+                })
+                .await?;
+            for part in page.parts() {
+                parts.push(UploadedPart {
+                    number: part.part_number.unwrap_or(0),
+                    etag: part.e_tag.clone().unwrap_or_default(),
+                    bytes: part.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                });
+            }
+            marker = page.next_part_number_marker.clone();
+            if !page.is_truncated.unwrap_or(false) || marker.is_none() {
+                break;
+            }
+        }
+        parts.sort_by_key(|part| part.number);
+        Ok(parts)
+    }
+
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
         let aborted = self
             .client
@@ -431,6 +483,19 @@ impl ObjectStore for S3Store {
             .map_err(|e| classify(key, e));
         unless_missing(aborted).map(|_| ())
     }
+}
+
+/// How long a presigned URL for `key` works; S3 refuses more than 7 days.
+fn presigning(
+    key: &str,
+    lifetime: Duration,
+) -> Result<aws_sdk_s3::presigning::PresigningConfig, StorageError> {
+    aws_sdk_s3::presigning::PresigningConfig::expires_in(lifetime).map_err(|e| {
+        StorageError::Rejected {
+            key: key.to_string(),
+            detail: e.to_string(),
+        }
+    })
 }
 
 /// What an S3 error means for the caller: not found (404), denied (403, or a credential
