@@ -75,6 +75,7 @@ convert: build
 # Compares against the ffmpeg CLI; writes bench/results.json and prints a table for BENCHMARKS.md.
 bench: build
 	python3 bench/compare_with_ffmpeg.py
+	python3 bench/stills_cost.py
 
 clean:
 	$(CARGO) clean

@@ -30,13 +30,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # With --test: Python clients nobody here wrote, in a venv of its own: the official Standard
-# Webhooks library (a verifier of our webhook signatures) and tus-py-client (tuspy, a tus
-# client the resumable-upload tests run).
+# Webhooks library (a verifier of our webhook signatures), tus-py-client (tuspy, a tus
+# client the resumable-upload tests run) and webvtt-py (a WebVTT parser the storyboard is
+# read with).
 if [ "${1:-}" = "--test" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-  if ! "$venv/bin/python" -c "import standardwebhooks, tusclient" 2>/dev/null; then
+  if ! "$venv/bin/python" -c "import standardwebhooks, tusclient, webvtt" 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      "standardwebhooks==1.1.0" "tuspy==1.1.0"
+      "standardwebhooks==1.1.0" "tuspy==1.1.0" "webvtt-py==0.5.1"
   fi
 fi

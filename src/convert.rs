@@ -13,11 +13,13 @@ use crate::ladder::Rendition;
 use crate::media::pipeline::{self, Pipeline};
 use crate::media::rung_encoder::EncoderSettings;
 use crate::media::source::{self, SourceInfo};
+use crate::media::still_maker::StillsPlan;
 use crate::plan::plan_for;
 use crate::progress::{Progress, ProgressMeter};
 use crate::publisher::Publisher;
 use crate::resume::ResumePoint;
 use crate::sink::Sink;
+use crate::stills::StillsReport;
 use crate::{CancelToken, ConvertOptions, Error};
 
 /// Path of the master playlist, relative to the output root.
@@ -68,6 +70,8 @@ pub struct ConvertReport {
     pub resumed_from_segment: Option<u64>,
     /// Asked to resume, why this run started from the beginning instead.
     pub resume_refused: Option<String>,
+    /// The poster and the storyboard, when [`ConvertOptions::stills`] asked for them.
+    pub stills: Option<StillsReport>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -184,16 +188,22 @@ fn run<S: Sink>(
     let meter = ProgressMeter::new(info.frames_expected, info.frame_rate, names)
         .resumed_after(resume.map_or(0, |p| p.frames));
 
+    let stills = renditions
+        .iter()
+        .max_by_key(|r| r.height)
+        .filter(|_| options.stills)
+        .map(|top| StillsPlan::for_video(top, info.duration));
     let pipeline = pipeline::start(
         source,
         &renditions,
         encoder_settings,
         options.audio_bitrate,
         options.segment_queue,
+        stills,
         cancel.clone(),
         resume,
     )?;
-    let mut publisher = Publisher::new(&renditions, &info, options, settings, resume);
+    let mut publisher = Publisher::new(&renditions, &info, options, settings, resume, stills);
     let mut reported = None;
     let consumed = publisher.begin(sink).and_then(|()| {
         let closing = |counts: &[u64]| ends_soon(&meter.measure(counts, started.elapsed()));
@@ -207,7 +217,7 @@ fn run<S: Sink>(
     });
     if consumed.is_err() {
         pipeline.abort();
-        for _ in pipeline.segments.iter() {}
+        pipeline.drain();
     }
     let counts = pipeline.frames_encoded();
     let missed = pipeline.missed_resume_point();
@@ -225,7 +235,7 @@ fn run<S: Sink>(
     consumed?;
     let summaries = summaries?;
 
-    let reports = publisher.finish(sink, &summaries)?;
+    let (reports, stills) = publisher.finish(sink, &summaries)?;
     sink.finish().map_err(|source| Error::Sink {
         object: "(finish)".into(),
         source,
@@ -243,6 +253,7 @@ fn run<S: Sink>(
         elapsed: started.elapsed(),
         resumed_from_segment: resume.map(|p| p.segments),
         resume_refused: refused,
+        stills,
     })
 }
 
@@ -292,6 +303,7 @@ fn consume<S: Sink>(
     progress: &mut dyn FnMut(&[u64]),
 ) -> Result<(), Error> {
     let mut ticks = pipeline.ticks.clone();
+    let mut stills = pipeline.stills.clone();
     loop {
         select! {
             recv(pipeline.segments) -> ready => match ready {
@@ -299,7 +311,17 @@ fn consume<S: Sink>(
                     let closing = closing(&pipeline.frames_encoded());
                     publisher.segment(sink, ready, pipeline.clock_clean(), closing)?;
                 }
-                Err(_) => return Ok(()),
+                // Every rendition is done: the stills follow once their thread is.
+                Err(_) => {
+                    for ready in pipeline.stills.iter() {
+                        publisher.still(sink, ready)?;
+                    }
+                    return Ok(());
+                }
+            },
+            recv(stills) -> ready => match ready {
+                Ok(ready) => publisher.still(sink, ready)?,
+                Err(_) => stills = never(),
             },
             recv(ticks) -> tick => match tick {
                 Ok(()) => progress(&pipeline.frames_encoded()),

@@ -44,6 +44,7 @@ mod resume;
 #[doc(hidden)]
 pub mod service;
 pub mod sink;
+pub mod stills;
 
 pub use cancel::CancelToken;
 pub use convert::{

@@ -190,6 +190,10 @@ pub struct ConvertOptions {
     /// after every segment it gains; at the end, the final playlists replace them, the same
     /// a run without it publishes. Default `false`: playlists only once every segment is.
     pub progressive: bool,
+    /// Make a poster (at the top rendition's size and a small one) and a storyboard (sprite
+    /// sheets of thumbnails and their WebVTT file) from the decoded frames, in the same pass
+    /// (see [`stills`](crate::stills)). Default `true`.
+    pub stills: bool,
 }
 
 impl Default for ConvertOptions {
@@ -204,6 +208,7 @@ impl Default for ConvertOptions {
             segment_queue: 8,
             limits: SourceLimits::unlimited(),
             progressive: false,
+            stills: true,
         }
     }
 }

@@ -9,14 +9,22 @@
 //! non-progressive run publishes replace them.
 
 use crate::convert::{MASTER_PLAYLIST, RenditionReport};
-use crate::hls::{AAC_LC, MasterPlaylist, MediaPlaylist, PlaylistKind, PlaylistSegment, Variant};
+use crate::hls::{
+    AAC_LC, IFrame, IFramePlaylist, IFrameVariant, MasterPlaylist, MediaPlaylist, PlaylistKind,
+    PlaylistSegment, Variant,
+};
 use crate::ladder::Rendition;
 use crate::media::pipeline::SegmentReady;
 use crate::media::rung_encoder::{RungSummary, max_bitrate};
 use crate::media::source::SourceInfo;
+use crate::media::still_maker::{Jpeg, StillReady, StillsPlan};
 use crate::media::ts_segmenter::SegmentJoin;
 use crate::resume::{PublishedSegment, RenditionPoint, ResumePoint};
 use crate::sink::{HlsObject, ObjectKind, Sink};
+use crate::stills::{
+    ImageReport, POSTER, POSTER_SMALL, STORYBOARD, StillsReport, StoryboardReport, render_vtt,
+    sheet_path,
+};
 use crate::{ConvertOptions, Error};
 
 /// The MPEG-TS overhead over the elementary streams' bitrates, for the bandwidth a growing
@@ -29,6 +37,8 @@ struct Published {
     playlist: MediaPlaylist,
     /// Bytes of each segment, in playlist order.
     sizes: Vec<u64>,
+    /// Bytes of each segment up to the end of its first keyframe (0: unknown).
+    keyframe_bytes: Vec<u64>,
     /// The RFC 6381 string of its video, once its first segment is cut.
     video_codec: Option<String>,
     /// Frames of each segment this run cut, in playlist order (0 for segments of an earlier
@@ -52,6 +62,7 @@ impl Published {
                 duration: segment.duration,
             });
             published.sizes.push(segment.bytes);
+            published.keyframe_bytes.push(segment.keyframe_bytes);
             published.frames.push(0);
             published.joins.push(None);
         }
@@ -60,6 +71,28 @@ impl Published {
 
     fn bytes(&self) -> u64 {
         self.sizes.iter().sum()
+    }
+
+    /// The I-frame playlist of its segments' first keyframes, when every one is known.
+    fn iframe_playlist(&self) -> Option<IFramePlaylist> {
+        if self.keyframe_bytes.contains(&0) || self.keyframe_bytes.is_empty() {
+            return None;
+        }
+        let iframes = self
+            .playlist
+            .segments
+            .iter()
+            .zip(&self.keyframe_bytes)
+            .map(|(segment, &length)| IFrame {
+                uri: segment.uri.clone(),
+                duration: segment.duration,
+                length,
+            })
+            .collect();
+        Some(IFramePlaylist {
+            media_sequence: self.playlist.media_sequence,
+            iframes,
+        })
     }
 
     /// BANDWIDTH: the peak segment bitrate. Segments under a second (the tail) would overstate
@@ -98,6 +131,10 @@ pub(crate) struct Publisher<'a> {
     resume_offered: u64,
     /// Frames in the segments an earlier run published, when resumed.
     frames_before: u64,
+    /// How the stills are made, when they are.
+    stills_plan: Option<StillsPlan>,
+    /// The stills published so far.
+    stills: Option<StillsReport>,
 }
 
 impl<'a> Publisher<'a> {
@@ -109,6 +146,7 @@ impl<'a> Publisher<'a> {
         options: &ConvertOptions,
         settings: String,
         resume: Option<&ResumePoint>,
+        stills_plan: Option<StillsPlan>,
     ) -> Publisher<'a> {
         let published = match resume {
             Some(point) => point.renditions.iter().map(Published::resumed).collect(),
@@ -125,6 +163,8 @@ impl<'a> Publisher<'a> {
             settings,
             resume_offered: resume.map_or(0, |p| p.segments),
             frames_before: resume.map_or(0, |p| p.frames),
+            stills_plan,
+            stills: None,
         }
     }
 
@@ -169,6 +209,7 @@ impl<'a> Publisher<'a> {
             duration: segment.duration,
         });
         entry.sizes.push(size);
+        entry.keyframe_bytes.push(segment.keyframe_bytes);
         entry.frames.push(segment.frames);
         entry.joins.push(segment.join);
         if entry.video_codec.is_none() {
@@ -220,10 +261,12 @@ impl<'a> Publisher<'a> {
                 segments: published.playlist.segments[..count]
                     .iter()
                     .zip(&published.sizes)
-                    .map(|(segment, &bytes)| PublishedSegment {
+                    .zip(&published.keyframe_bytes)
+                    .map(|((segment, &bytes), &keyframe_bytes)| PublishedSegment {
                         uri: segment.uri.clone(),
                         duration: segment.duration,
                         bytes,
+                        keyframe_bytes,
                     })
                     .collect(),
                 audio_dts: join.dts,
@@ -265,7 +308,11 @@ impl<'a> Publisher<'a> {
         let variants = (0..self.renditions.len())
             .map(|index| self.estimated_variant(index))
             .collect();
-        put_master(sink, &MasterPlaylist { variants }, true)?;
+        let master = MasterPlaylist {
+            variants,
+            ..MasterPlaylist::default()
+        };
+        put_master(sink, &master, true)?;
         self.playable = true;
         Ok(())
     }
@@ -329,13 +376,62 @@ impl<'a> Publisher<'a> {
         codecs
     }
 
-    /// Publishes the final (VOD) media playlists and the master playlist, measured; returns
-    /// what each rendition came to.
+    /// Publishes a sprite sheet as it fills, or, at the end, the posters and the storyboard's
+    /// WebVTT file.
+    pub(crate) fn still<S: Sink>(&mut self, sink: &mut S, ready: StillReady) -> Result<(), Error> {
+        let Some(plan) = self.stills_plan else {
+            return Ok(());
+        };
+        let stills = self.stills.get_or_insert_with(|| StillsReport {
+            storyboard: StoryboardReport {
+                path: STORYBOARD.into(),
+                tile_width: plan.layout.tile_width,
+                tile_height: plan.layout.tile_height,
+                interval: plan.interval,
+                ..StoryboardReport::default()
+            },
+            ..StillsReport::default()
+        });
+        match ready {
+            StillReady::Sheet { sheet, image } => {
+                let kind = ObjectKind::StoryboardSheet { sheet };
+                let report = put_image(sink, sheet_path(sheet), image, kind)?;
+                stills.storyboard.sheets.push(report);
+            }
+            StillReady::Done {
+                poster,
+                poster_small,
+                poster_time,
+                tiles,
+            } => {
+                stills.storyboard.thumbnails = tiles.len() as u64;
+                let vtt = render_vtt(&tiles, plan.layout);
+                put(
+                    sink,
+                    STORYBOARD.into(),
+                    vtt.into_bytes(),
+                    ObjectKind::Storyboard,
+                )?;
+                let kind = |image: &Jpeg| ObjectKind::Poster {
+                    width: image.width,
+                    height: image.height,
+                };
+                let (big, small) = (kind(&poster), kind(&poster_small));
+                stills.poster = put_image(sink, POSTER.into(), poster, big)?;
+                stills.poster_small = put_image(sink, POSTER_SMALL.into(), poster_small, small)?;
+                stills.poster_time = poster_time;
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes the final (VOD) media playlists, the I-frame playlists and the master
+    /// playlist, measured; returns what each rendition came to, and the stills.
     pub(crate) fn finish<S: Sink>(
         self,
         sink: &mut S,
         summaries: &[RungSummary],
-    ) -> Result<Vec<RenditionReport>, Error> {
+    ) -> Result<(Vec<RenditionReport>, Option<StillsReport>), Error> {
         let mut reports = Vec::new();
         let mut master = MasterPlaylist::default();
         for (index, summary) in summaries.iter().enumerate() {
@@ -352,6 +448,21 @@ impl<'a> Publisher<'a> {
                 entry.playlist.render().into_bytes(),
                 kind,
             )?;
+            if let Some(iframes) = entry.iframe_playlist() {
+                let uri = format!("{}/iframes.m3u8", rendition.name);
+                let kind = ObjectKind::IFramePlaylist {
+                    rendition: rendition.name.clone(),
+                };
+                put(sink, uri.clone(), iframes.render().into_bytes(), kind)?;
+                master.iframe_variants.push(IFrameVariant {
+                    uri,
+                    bandwidth: iframes.peak_bitrate(),
+                    average_bandwidth: iframes.average_bitrate(),
+                    width: rendition.width,
+                    height: rendition.height,
+                    codec: summary.codec_string.clone(),
+                });
+            }
             let duration = entry.playlist.duration();
             let average_bandwidth =
                 (entry.bytes() as f64 * 8.0 / duration.max(0.001)).round() as u64;
@@ -376,7 +487,9 @@ impl<'a> Publisher<'a> {
             master.variants.push(variant);
         }
         put_master(sink, &master, false)?;
-        Ok(reports)
+        // Complete only with its posters: a run whose stills thread made none has none.
+        let stills = self.stills.filter(|s| !s.poster.path.is_empty());
+        Ok((reports, stills))
     }
 }
 
@@ -393,6 +506,22 @@ fn put_master<S: Sink>(sink: &mut S, master: &MasterPlaylist, growing: bool) -> 
         master.render().into_bytes(),
         kind,
     )
+}
+
+fn put_image<S: Sink>(
+    sink: &mut S,
+    path: String,
+    image: Jpeg,
+    kind: ObjectKind,
+) -> Result<ImageReport, Error> {
+    let report = ImageReport {
+        path: path.clone(),
+        width: image.width,
+        height: image.height,
+        bytes: image.bytes.len() as u64,
+    };
+    put(sink, path, image.bytes, kind)?;
+    Ok(report)
 }
 
 fn put<S: Sink>(sink: &mut S, path: String, bytes: Vec<u8>, kind: ObjectKind) -> Result<(), Error> {

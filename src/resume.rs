@@ -68,6 +68,9 @@ pub(crate) struct PublishedSegment {
     pub(crate) uri: String,
     pub(crate) duration: f64,
     pub(crate) bytes: u64,
+    /// Bytes up to the end of its first keyframe, for the I-frame playlist (0: unknown).
+    #[serde(default)]
+    pub(crate) keyframe_bytes: u64,
 }
 
 impl ResumePoint {
@@ -130,6 +133,7 @@ mod tests {
             uri: uri.into(),
             duration: 2.0,
             bytes: 10,
+            keyframe_bytes: 4,
         };
         ResumePoint {
             settings: "s".into(),

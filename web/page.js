@@ -27,6 +27,10 @@ export const els = {
   nowPlaying: document.getElementById('now-playing'),
   player: document.getElementById('player'),
   placeholder: document.getElementById('screen-placeholder'),
+  scrub: document.getElementById('scrub'),
+  scrubPlayed: document.getElementById('scrub-played'),
+  scrubPreview: document.getElementById('scrub-preview'),
+  scrubTime: document.getElementById('scrub-time'),
 };
 
 /** Makes an element: h('p', {className: 'x', textContent: 'y'}, child, ...). */

@@ -1,12 +1,14 @@
 // The player: a video's playback_url (completed, or still converting and growing) played with hls.js
 // (/assets/vendor/hls.min.js, window.Hls), or natively where the browser plays HLS itself
-// (Safari), with a rendition picker.
+// (Safari), with a rendition picker; a completed video shows its poster before it plays and,
+// under the picture, a seek bar that previews the storyboard's thumbnails on hover.
 //
 // For the browser test: window.hls is the current Hls instance, and window.hlsErrors
 // records every hls.js error as {type, details, fatal, reason}.
 
 import { displayName, formatBitrate } from './format.js';
 import { els, h, showError } from './page.js';
+import { cueAt, parseStoryboard } from './storyboard.js';
 
 window.hls = null;
 window.hlsErrors = [];
@@ -22,6 +24,71 @@ export function initPlayer({ playing }) {
     if (window.hls) showPlayingLevel(window.hls);
   });
   resetRenditions();
+  initScrub();
+}
+
+/** The storyboard's cues of the video in the player (empty: none, or not loaded yet). */
+let storyboard = [];
+/** Counts showStills calls: a storyboard arriving for an earlier video is dropped. */
+let stillsRequest = 0;
+
+function initScrub() {
+  const moment = (event) => {
+    const box = els.scrub.getBoundingClientRect();
+    const fraction = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+    return { fraction, seconds: fraction * (els.player.duration || 0) };
+  };
+  els.scrub.addEventListener('mousemove', (event) => {
+    const { fraction, seconds } = moment(event);
+    const cue = cueAt(storyboard, seconds);
+    if (!cue || !Number.isFinite(els.player.duration)) {
+      els.scrubPreview.hidden = true;
+      return;
+    }
+    Object.assign(els.scrubPreview.style, {
+      width: `${cue.width}px`,
+      height: `${cue.height}px`,
+      backgroundImage: `url("${cue.url}")`,
+      backgroundPosition: `-${cue.x}px -${cue.y}px`,
+      left: `clamp(0px, calc(${fraction * 100}% - ${cue.width / 2}px), calc(100% - ${cue.width}px))`,
+    });
+    els.scrubTime.textContent = `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
+    els.scrubPreview.hidden = false;
+  });
+  els.scrub.addEventListener('mouseleave', () => { els.scrubPreview.hidden = true; });
+  els.scrub.addEventListener('click', (event) => {
+    if (Number.isFinite(els.player.duration)) els.player.currentTime = moment(event).seconds;
+  });
+  els.player.addEventListener('timeupdate', () => {
+    const share = els.player.duration ? els.player.currentTime / els.player.duration : 0;
+    els.scrubPlayed.style.width = `${Math.min(100, share * 100)}%`;
+  });
+}
+
+/** Shows `video`'s poster and loads its storyboard, when it has them (completed videos). */
+function showStills(video) {
+  storyboard = [];
+  stillsRequest += 1;
+  const request = stillsRequest;
+  els.scrub.hidden = true;
+  els.scrubPreview.hidden = true;
+  if (video.poster_url) els.player.poster = video.poster_url;
+  else els.player.removeAttribute('poster');
+  if (!video.storyboard_url) return;
+  const url = video.storyboard_url;
+  fetch(url)
+    .then((response) => (response.ok ? response.text() : Promise.reject(new Error(`HTTP ${response.status}`))))
+    .then((text) => {
+      if (request !== stillsRequest) return; // another video, or none, meanwhile
+      storyboard = parseStoryboard(text, storyboardBase(url));
+      els.scrub.hidden = storyboard.length === 0;
+    })
+    .catch(() => { if (request === stillsRequest) els.scrub.hidden = true; }); // the video still plays
+}
+
+/** The base a storyboard's relative sheet URLs resolve against: its own URL. */
+function storyboardBase(url) {
+  return new URL(url, window.location.href).href;
 }
 
 /** Plays `video` (one with a playback_url), instead of whatever played. */
@@ -33,6 +100,7 @@ export function play(video) {
   els.placeholder.hidden = true;
   els.nowPlaying.textContent = `Now playing: ${displayName(video)}`;
   els.player.scrollIntoView({ block: 'nearest' }); // below the list on narrow screens
+  showStills(video);
 
   const url = video.playback_url;
   if (window.Hls && Hls.isSupported()) {
@@ -67,6 +135,10 @@ export function stopPlayback({ reset = false } = {}) {
   if (reset) {
     resetRenditions();
     els.player.hidden = true;
+    els.player.removeAttribute('poster');
+    els.scrub.hidden = true;
+    storyboard = [];
+    stillsRequest += 1;
     els.placeholder.hidden = false;
     els.nowPlaying.textContent = 'Press Play on a video: it plays as soon as its first seconds are converted.';
   }

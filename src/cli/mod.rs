@@ -105,6 +105,9 @@ struct ConvertArgs {
     /// its first segment); the final ones replace them at the end.
     #[arg(long)]
     progressive: bool,
+    /// Make no poster and no storyboard.
+    #[arg(long)]
+    no_stills: bool,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +249,7 @@ fn run_convert(args: ConvertArgs) -> Result<(), Error> {
     let options = ConvertOptions {
         limits: args.limits.limits(),
         progressive: args.progressive,
+        stills: !args.no_stills,
         ..args.encoding.options()
     };
     options.validate()?;

@@ -21,6 +21,23 @@ pub struct Variant {
     pub codecs: Vec<String>,
 }
 
+/// One EXT-X-I-FRAME-STREAM-INF entry: a rendition's I-frame playlist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IFrameVariant {
+    /// URI of the I-frame playlist, relative to the master playlist.
+    pub uri: String,
+    /// Peak bitrate of its keyframes in bits per second.
+    pub bandwidth: u64,
+    /// Average bitrate of its keyframes in bits per second.
+    pub average_bandwidth: u64,
+    /// Picture width in pixels.
+    pub width: u32,
+    /// Picture height in pixels.
+    pub height: u32,
+    /// The video's RFC 6381 codec string.
+    pub codec: String,
+}
+
 /// The master playlist.
 ///
 /// ```
@@ -29,19 +46,27 @@ pub struct Variant {
 ///     uri: "360p/index.m3u8".into(), bandwidth: 900_000, average_bandwidth: 800_000,
 ///     width: 640, height: 360, frame_rate: 30.0,
 ///     codecs: vec!["avc1.64001e".into(), "mp4a.40.2".into()],
-/// }] };
+/// }], ..MasterPlaylist::default() };
 /// assert!(master.render().contains("RESOLUTION=640x360"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MasterPlaylist {
     /// The variants, in the order they are listed.
     pub variants: Vec<Variant>,
+    /// The I-frame playlists (RFC 8216 section 4.3.4.3), listed after the variants; with
+    /// any, the playlist declares version 4.
+    pub iframe_variants: Vec<IFrameVariant>,
 }
 
 impl MasterPlaylist {
     /// The playlist text.
     pub fn render(&self) -> String {
-        let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        let version = if self.iframe_variants.is_empty() {
+            3
+        } else {
+            4
+        };
+        let mut text = format!("#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-INDEPENDENT-SEGMENTS\n");
         for v in &self.variants {
             let _ = writeln!(
                 text,
@@ -55,6 +80,13 @@ impl MasterPlaylist {
                 v.uri
             );
         }
+        for v in &self.iframe_variants {
+            let _ = writeln!(
+                text,
+                "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},CODECS=\"{}\",URI=\"{}\"",
+                v.bandwidth, v.average_bandwidth, v.width, v.height, v.codec, v.uri
+            );
+        }
         text
     }
 }
@@ -62,6 +94,38 @@ impl MasterPlaylist {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iframe_playlists_follow_the_variants_and_raise_the_version() {
+        let master = MasterPlaylist {
+            variants: vec![Variant {
+                uri: "720p/index.m3u8".into(),
+                bandwidth: 3_000_000,
+                average_bandwidth: 2_700_000,
+                width: 1280,
+                height: 720,
+                frame_rate: 30.0,
+                codecs: vec!["avc1.64001f".into(), "mp4a.40.2".into()],
+            }],
+            iframe_variants: vec![IFrameVariant {
+                uri: "720p/iframes.m3u8".into(),
+                bandwidth: 400_000,
+                average_bandwidth: 150_000,
+                width: 1280,
+                height: 720,
+                codec: "avc1.64001f".into(),
+            }],
+        };
+        assert_eq!(
+            master.render(),
+            "#EXTM3U\n\
+             #EXT-X-VERSION:4\n\
+             #EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=2700000,RESOLUTION=1280x720,FRAME-RATE=30.000,CODECS=\"avc1.64001f,mp4a.40.2\"\n\
+             720p/index.m3u8\n\
+             #EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=400000,AVERAGE-BANDWIDTH=150000,RESOLUTION=1280x720,CODECS=\"avc1.64001f\",URI=\"720p/iframes.m3u8\"\n"
+        );
+    }
 
     #[test]
     fn a_two_variant_master_playlist_renders_exactly() {
@@ -79,6 +143,7 @@ mod tests {
                 variant("720p", 3_000_000, 1280, 720, "1f"),
                 variant("360p", 1_000_000, 640, 360, "1e"),
             ],
+            ..MasterPlaylist::default()
         };
         assert_eq!(
             master.render(),
@@ -104,6 +169,7 @@ mod tests {
                 frame_rate: 25.0,
                 codecs: vec!["avc1.64000d".into()],
             }],
+            ..MasterPlaylist::default()
         };
         assert!(
             master

@@ -4,9 +4,11 @@
 //! rendered to the exact text that is published.
 
 mod codecs;
+mod iframe_playlist;
 mod master_playlist;
 mod media_playlist;
 
 pub use codecs::{AAC_LC, avc_codec_string, fits_level_5_2, h264_high_level};
-pub use master_playlist::{MasterPlaylist, Variant};
+pub use iframe_playlist::{IFrame, IFramePlaylist};
+pub use master_playlist::{IFrameVariant, MasterPlaylist, Variant};
 pub use media_playlist::{MediaPlaylist, PlaylistKind, PlaylistSegment};

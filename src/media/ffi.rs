@@ -333,3 +333,21 @@ pub(crate) fn set_max_pixels(context: &mut codec::Context, pixels: u64) {
     // SAFETY: the codec context is valid and not yet opened; max_pixels is a plain int64.
     unsafe { (*context.as_mut_ptr()).max_pixels = i64::try_from(pixels).unwrap_or(i64::MAX) };
 }
+
+/// Sets the quality a frame asks of an encoder opened with `AV_CODEC_FLAG_QSCALE` (the
+/// JPEG quantizer, as `ffmpeg -q:v` does): `qscale` 2 (best) to 31.
+pub(crate) fn set_frame_qscale(frame: &mut frame::Video, qscale: i32) {
+    // SAFETY: `frame` owns a valid AVFrame; `quality` is a plain int field.
+    unsafe {
+        (*frame.as_mut_ptr()).quality = qscale * ffi::FF_QP2LAMBDA;
+    }
+}
+
+/// Pushes what the muxer wrote so far through its custom AVIO to the writer behind it,
+/// without asking the muxer to flush anything it holds back (unlike [`flush_muxer`]).
+pub(crate) fn flush_io(output: &mut format::context::Output) {
+    // SAFETY: `output` is a valid muxer; `pb` is the custom AVIO context it owns.
+    unsafe {
+        ffi::avio_flush((*output.as_mut_ptr()).pb);
+    }
+}

@@ -15,6 +15,7 @@ mod picture_filter;
 pub(crate) mod pipeline;
 pub(crate) mod rung_encoder;
 pub(crate) mod source;
+pub(crate) mod still_maker;
 mod thread_budget;
 pub(crate) mod timeline;
 pub(crate) mod ts_continuity;

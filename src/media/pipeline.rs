@@ -4,6 +4,9 @@
 //!  demux+decode thread ──frames, AAC packets──▶ one thread per rendition ──segments──▶ caller
 //!    (video decoded once,   bounded channels      (scale, x264, mux TS)    one bounded
 //!     audio encoded once)                                                   crossbeam channel
+//!          │
+//!          └──a frame every few seconds──▶ stills thread ──sheets, posters──▶ caller
+//!                                          (thumbnails, JPEG)
 //! ```
 //! Every channel is bounded, so a slow consumer slows the encoders instead of filling memory.
 //! A thread that fails records the error and drops its channel ends; the others see the
@@ -13,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded, never, select};
 use ffmpeg_next::Packet;
 
 use crate::Error;
@@ -24,6 +27,7 @@ use crate::media::ffi;
 use crate::media::file_layout::FileLayout;
 use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungStart, RungSummary};
 use crate::media::source::Source;
+use crate::media::still_maker::{StillMaker, StillReady, StillsPlan};
 use crate::media::thread_budget::x264_threads;
 use crate::media::timeline::{Boundaries, Segmenting, TICKS_PER_SECOND, seconds};
 use crate::media::ts_continuity::ContinuityCounters;
@@ -53,6 +57,19 @@ enum RungInput {
     End,
 }
 
+enum StillInput {
+    /// A sampled frame and its time on the output clock.
+    Frame {
+        frame: ffmpeg_next::frame::Video,
+        pts: i64,
+    },
+    /// The video ends here (output clock).
+    End { video_end: i64 },
+}
+
+/// Frames that may wait for the stills thread.
+const STILLS_QUEUE: usize = 2;
+
 /// Why a thread stopped early: its own failure, or because another one did.
 enum Stop {
     Failed(Error),
@@ -69,12 +86,17 @@ impl From<Error> for Stop {
 pub(crate) struct Pipeline {
     /// Finished segments, in the order the renditions produce them.
     pub(crate) segments: Receiver<SegmentReady>,
+    /// Sprite sheets as they fill, then the posters (none when no stills were asked for).
+    pub(crate) stills: Receiver<StillReady>,
     /// A tick after frames were encoded (coalesced: at most one waits).
     pub(crate) ticks: Receiver<()>,
     counters: Arc<Vec<AtomicU64>>,
     stop: Arc<AtomicBool>,
     first_error: Arc<Mutex<Option<Error>>>,
-    threads: Vec<JoinHandle<Option<RungSummary>>>,
+    /// The demux thread and the stills thread.
+    helpers: Vec<JoinHandle<()>>,
+    /// One per rendition, in order.
+    rungs: Vec<JoinHandle<Option<RungSummary>>>,
     /// Set when a resumed run did not find its resume point in the input.
     point_missed: Arc<AtomicBool>,
     /// Set once either stream's clock was repaired (see [`Pipeline::clock_clean`]).
@@ -108,11 +130,34 @@ impl Pipeline {
         self.stop.store(true, Ordering::Relaxed);
     }
 
+    /// Takes what is left in the output channels until every thread let go of them, after
+    /// [`Pipeline::abort`]: a thread blocked on a full channel would never see the stop.
+    pub(crate) fn drain(&self) {
+        let (mut segments, mut stills) = (self.segments.clone(), self.stills.clone());
+        let (mut segments_open, mut stills_open) = (true, true);
+        while segments_open || stills_open {
+            select! {
+                recv(segments) -> ready => if ready.is_err() {
+                    segments = never();
+                    segments_open = false;
+                },
+                recv(stills) -> ready => if ready.is_err() {
+                    stills = never();
+                    stills_open = false;
+                },
+            }
+        }
+    }
+
     /// Waits for every thread; the rendition summaries in order, or the first error.
     pub(crate) fn join(self) -> Result<Vec<RungSummary>, Error> {
         drop(self.segments);
+        drop(self.stills);
+        for helper in self.helpers {
+            let _ = helper.join();
+        }
         let summaries: Vec<_> = self
-            .threads
+            .rungs
             .into_iter()
             .map(|t| t.join().ok().flatten())
             .collect();
@@ -124,7 +169,7 @@ impl Pipeline {
         {
             return Err(error);
         }
-        let summaries: Option<Vec<RungSummary>> = summaries.into_iter().skip(1).collect();
+        let summaries: Option<Vec<RungSummary>> = summaries.into_iter().collect();
         summaries.ok_or_else(|| Error::Internal {
             context: "a rendition thread stopped without a result".into(),
             source: crate::error::LibavError::from_av(ffmpeg_next::Error::Bug),
@@ -154,14 +199,19 @@ const DECODE_BEFORE_POINT: i64 = TICKS_PER_SECOND;
 /// point: a stream with keyframes further apart is decoded from where this runs out.
 const MAX_WITHHELD_BYTES: usize = 64 << 20;
 
-/// Starts the threads for `source` and `renditions`; resumed from `resume`, when given, which
-/// must be for these renditions.
+/// Starts the threads for `source` and `renditions`, and for `stills` when asked; resumed from
+/// `resume`, when given, which must be for these renditions.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the conversion's parts, each used once to start its thread"
+)]
 pub(crate) fn start(
     source: Source,
     renditions: &[Rendition],
     settings: EncoderSettings,
     audio_bitrate: u32,
     segment_queue: usize,
+    stills: Option<StillsPlan>,
     cancel: CancelToken,
     resume: Option<&ResumePoint>,
 ) -> Result<Pipeline, Error> {
@@ -213,7 +263,7 @@ pub(crate) fn start(
     };
 
     let mut rung_inputs = Vec::new();
-    let mut threads = Vec::new();
+    let mut helpers = Vec::new();
     let mut rung_threads = Vec::new();
     let pixels: Vec<u64> = renditions
         .iter()
@@ -283,6 +333,23 @@ pub(crate) fn start(
             .filter(|_| ffi::duration_declared_by_header(&source.input)),
         frames: ffi::indexed_frames_with_data(&source.input, source.video_index),
     };
+    let (stills_output, stills_received) = bounded(STILLS_QUEUE);
+    let sampler = match stills {
+        Some(plan) => {
+            let (input, frames) = bounded(STILLS_QUEUE);
+            let record = record.clone();
+            let thread = std::thread::Builder::new()
+                .name("hls-stills".into())
+                .spawn(move || record(run_stills(StillMaker::new(plan), frames, &stills_output)));
+            helpers.push(thread.map_err(spawn_failed)?);
+            Some(Sampler {
+                input,
+                interval: plan.interval_ticks(),
+                next: None,
+            })
+        }
+        None => None,
+    };
     let skip = resume.map(|point| Skip {
         pts: point.pts,
         frames: point.frames,
@@ -305,6 +372,7 @@ pub(crate) fn start(
                     segmenting,
                     declared,
                     skip,
+                    sampler,
                     Flags {
                         point_missed: &missed,
                         clock_repaired: &repaired,
@@ -313,20 +381,22 @@ pub(crate) fn start(
                     &stop,
                 );
                 record(result);
-                None
             })
     };
-    threads.push(demux.map_err(spawn_failed)?);
-    for thread in rung_threads {
-        threads.push(thread.map_err(spawn_failed)?);
-    }
+    helpers.push(demux.map_err(spawn_failed)?);
+    let rungs = rung_threads
+        .into_iter()
+        .map(|thread| thread.map_err(spawn_failed))
+        .collect::<Result<_, _>>()?;
     Ok(Pipeline {
         segments,
+        stills: stills_received,
         ticks,
         counters,
         stop,
         first_error,
-        threads,
+        helpers,
+        rungs,
         point_missed,
         clock_repaired,
     })
@@ -336,6 +406,64 @@ pub(crate) fn start(
 struct Flags<'a> {
     point_missed: &'a AtomicBool,
     clock_repaired: &'a AtomicBool,
+}
+
+/// Hands the stills thread a frame every few seconds of video.
+struct Sampler {
+    input: Sender<StillInput>,
+    /// Ticks between samples.
+    interval: i64,
+    /// The time of the next sample; `None` before the first frame.
+    next: Option<i64>,
+}
+
+impl Sampler {
+    /// Offers a decoded frame: shared with the stills thread when a sample is due.
+    fn offer(&mut self, timed: &TimedFrame) -> Result<(), Error> {
+        let next = *self.next.get_or_insert(timed.pts);
+        if timed.pts < next {
+            return Ok(());
+        }
+        let frame =
+            ffi::share_frame(&timed.frame).map_err(Error::internal("sharing a decoded frame"))?;
+        let missed = (timed.pts - next) / self.interval;
+        self.next = Some(next + (missed + 1) * self.interval);
+        self.input
+            .send(StillInput::Frame {
+                frame,
+                pts: timed.pts,
+            })
+            .map_err(|_| Error::Canceled)
+    }
+
+    fn end(&self, video_end: i64) -> Result<(), Error> {
+        self.input
+            .send(StillInput::End { video_end })
+            .map_err(|_| Error::Canceled)
+    }
+}
+
+fn run_stills(
+    mut maker: StillMaker,
+    frames: Receiver<StillInput>,
+    output: &Sender<StillReady>,
+) -> Result<(), Stop> {
+    let mut out = |ready| output.send(ready).map_err(|_| Error::Canceled);
+    let stopped = |error: Error| match error {
+        Error::Canceled => Stop::Disconnected,
+        other => Stop::Failed(other),
+    };
+    loop {
+        match frames.recv() {
+            Ok(StillInput::Frame { frame, pts }) => {
+                maker.add(frame, pts, &mut out).map_err(stopped)?
+            }
+            Ok(StillInput::End { video_end }) => {
+                return maker.finish(video_end, &mut out).map_err(stopped);
+            }
+            Err(_) => return Err(Stop::Disconnected),
+        }
+    }
 }
 
 fn spawn_failed(error: std::io::Error) -> Error {
@@ -408,6 +536,7 @@ fn run_demux(
     segmenting: Segmenting,
     declared: Declared,
     mut skip: Option<Skip>,
+    mut sampler: Option<Sampler>,
     flags: Flags<'_>,
     cancel: &CancelToken,
     stop: &AtomicBool,
@@ -419,10 +548,11 @@ fn run_demux(
     let mut video_end = 0i64;
     let mut frames_sent = 0u64;
     // Resumed on a clean clock: video packets withheld from the decoder, from the latest
-    // keyframe on, until the point is near.
+    // keyframe on, until the point is near. Not with stills: they are made from the whole
+    // video again, so that a resumed run publishes the same poster and storyboard.
     let decode_from = skip.map_or(0, |s| s.pts - DECODE_BEFORE_POINT);
     let mut withheld: Option<(Vec<Packet>, usize)> = skip
-        .filter(|s| s.clean && decode_from > 0)
+        .filter(|s| s.clean && decode_from > 0 && sampler.is_none())
         .map(|_| (Vec::new(), 0));
     let point_missed = |skip: &Skip, found: Option<(i64, bool)>| {
         missed.store(true, Ordering::Relaxed);
@@ -452,6 +582,9 @@ fn run_demux(
         limits.check_decoded(frames_sent, seconds(timed.pts))?;
         let key = boundaries.crossed(timed.pts);
         video_end = video_end.max(timed.pts + timed.duration);
+        if let Some(sampler) = sampler.as_mut() {
+            sampler.offer(&timed)?;
+        }
         // Resumed: what lies before the point is published; the first frame at it must be
         // the one that opened the next segment.
         if let Some(skip) = skip.as_mut().filter(|s| !s.reached) {
@@ -597,6 +730,9 @@ fn run_demux(
     judge_damage(&video, declared, decoded_seconds, undecoded)?;
     if let Some(skip) = skip.filter(|s| !s.reached) {
         return Err(Stop::Failed(point_missed(&skip, None)));
+    }
+    if let Some(sampler) = &sampler {
+        sampler.end(video_end).map_err(|_| Stop::Disconnected)?;
     }
     for rung in rungs {
         rung.send(RungInput::End).map_err(|_| Stop::Disconnected)?;

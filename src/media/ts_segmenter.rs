@@ -25,6 +25,9 @@ pub(crate) struct FinishedSegment {
     pub(crate) duration: f64,
     /// MPEG-TS bytes, starting with PAT and PMT.
     pub(crate) bytes: Vec<u8>,
+    /// How many of them lead up to the end of the keyframe that opens the segment: its byte
+    /// range in an I-frame playlist. 0 when unknown.
+    pub(crate) keyframe_bytes: u64,
     /// The video's RFC 6381 codec string, read from its first keyframe's SPS.
     pub(crate) video_codec: Option<String>,
     /// Video frames in it.
@@ -72,6 +75,10 @@ impl Write for SharedBuffer {
 }
 
 impl SharedBuffer {
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
     fn take(&self) -> Vec<u8> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
@@ -90,6 +97,8 @@ pub(crate) struct TsSegmenter {
     video_codec: Option<String>,
     counters: ContinuityCounters,
     frames: u64,
+    /// The current segment's [`FinishedSegment::keyframe_bytes`].
+    keyframe_bytes: u64,
 }
 
 impl TsSegmenter {
@@ -159,6 +168,7 @@ impl TsSegmenter {
             video_codec: None,
             counters: continuation.counters,
             frames: 0,
+            keyframe_bytes: 0,
         })
     }
 
@@ -174,10 +184,12 @@ impl TsSegmenter {
         mut packet: Packet,
         out: &mut dyn FnMut(FinishedSegment) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let mut opens = false;
         match track {
             Track::Video => {
                 let pts = packet.pts().unwrap_or(0);
                 let opens_segment = packet.is_key() && self.boundaries.crossed(pts);
+                opens = opens_segment || self.segment_start.is_none();
                 match self.segment_start {
                     None => self.segment_start = Some(pts),
                     Some(start) if opens_segment => {
@@ -203,6 +215,12 @@ impl TsSegmenter {
         packet
             .write(&mut self.output)
             .map_err(Error::internal("muxing MPEG-TS"))?;
+        if opens {
+            // The muxer writes a video packet at once, whole: what reached the buffer ends
+            // with the keyframe.
+            ffi::flush_io(&mut self.output);
+            self.keyframe_bytes = self.buffer.len() as u64;
+        }
         Ok(())
     }
 
@@ -222,6 +240,7 @@ impl TsSegmenter {
                 sequence: self.sequence,
                 duration: seconds(self.video_end - start),
                 bytes,
+                keyframe_bytes: self.keyframe_bytes,
                 video_codec: self.video_codec.clone(),
                 frames: self.frames,
                 join: None,
@@ -251,6 +270,7 @@ impl TsSegmenter {
             sequence: self.sequence,
             duration: seconds(ticks),
             bytes,
+            keyframe_bytes: std::mem::take(&mut self.keyframe_bytes),
             video_codec: self.video_codec.clone(),
             frames: std::mem::take(&mut self.frames),
             join,

@@ -220,6 +220,10 @@ pub struct ConversionConfig {
     /// its first segment (growing EVENT playlists, `playable` before `completed`).
     #[arg(long, env = "PUBLISH_AT_END")]
     pub publish_at_end: bool,
+    /// Make a poster and a storyboard (seek-bar thumbnails) of every video, in the same pass
+    /// as its renditions.
+    #[arg(long, env = "STILLS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub stills: bool,
 }
 
 /// Who may use the API and watch the videos: API keys, anonymous access, private playback.
@@ -495,6 +499,7 @@ impl ConversionConfig {
             preset: self.preset,
             limits: self.source_limits(),
             progressive: !self.publish_at_end,
+            stills: self.stills,
             ..ConvertOptions::default()
         }
     }

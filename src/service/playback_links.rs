@@ -104,8 +104,8 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Whether `path` names a playlist of the published layout: `master.m3u8` or
-/// `{rendition}/index.m3u8`.
+/// Whether `path` names a playlist of the published layout: `master.m3u8`,
+/// `{rendition}/index.m3u8` or `{rendition}/iframes.m3u8`.
 pub fn is_playlist_path(path: &str) -> bool {
     let plain = |s: &str| {
         !s.is_empty()
@@ -114,17 +114,50 @@ pub fn is_playlist_path(path: &str) -> bool {
     };
     match path.split_once('/') {
         None => path == crate::MASTER_PLAYLIST,
-        Some((rendition, file)) => plain(rendition) && file == "index.m3u8",
+        Some((rendition, file)) => {
+            plain(rendition) && (file == "index.m3u8" || file == "iframes.m3u8")
+        }
     }
 }
 
-/// Rewrites every URI line of a playlist with `rewrite`; tags and blank lines are kept.
+/// Whether `path` names a still of the published layout: a poster, the storyboard's WebVTT
+/// file or one of its sprite sheets (see [`crate::stills`]).
+pub fn is_still_path(path: &str) -> bool {
+    let sheet = |name: &str| {
+        name.strip_prefix("sprite_")
+            .and_then(|n| n.strip_suffix(".jpg"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    path == crate::stills::POSTER
+        || path == crate::stills::POSTER_SMALL
+        || path == crate::stills::STORYBOARD
+        || path.strip_prefix("storyboard/").is_some_and(sheet)
+}
+
+/// Rewrites every URI of a playlist with `rewrite`: URI lines, and the `URI="..."`
+/// attributes of tags (`#EXT-X-I-FRAME-STREAM-INF`, `#EXT-X-MEDIA`); other tags and blank
+/// lines are kept.
 pub fn rewrite_uris(playlist: &str, mut rewrite: impl FnMut(&str) -> String) -> String {
+    const ATTRIBUTE: &str = "URI=\"";
     let mut out = String::with_capacity(playlist.len() * 2);
     for line in playlist.lines() {
         let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
+        if trimmed.is_empty() {
             out.push_str(line);
+        } else if trimmed.starts_with('#') {
+            match line.find(ATTRIBUTE).and_then(|at| {
+                let start = at + ATTRIBUTE.len();
+                line[start..]
+                    .find('"')
+                    .map(|length| (start, start + length))
+            }) {
+                Some((start, end)) => {
+                    out.push_str(&line[..start]);
+                    out.push_str(&rewrite(&line[start..end]));
+                    out.push_str(&line[end..]);
+                }
+                None => out.push_str(line),
+            }
         } else {
             out.push_str(&rewrite(trimmed));
         }
@@ -216,10 +249,44 @@ mod tests {
     fn only_the_published_playlist_paths_are_served() {
         assert!(is_playlist_path("master.m3u8"));
         assert!(is_playlist_path("720p/index.m3u8"));
+        assert!(is_playlist_path("720p/iframes.m3u8"));
+        assert!(!is_playlist_path("720p/poster.jpg"));
         assert!(!is_playlist_path("../master.m3u8"));
         assert!(!is_playlist_path("720p/segment_00001.ts"));
         assert!(!is_playlist_path("a/b/index.m3u8"));
         assert!(!is_playlist_path("/index.m3u8"));
+    }
+
+    #[test]
+    fn only_the_published_stills_are_served() {
+        for path in [
+            "poster.jpg",
+            "poster_small.jpg",
+            "storyboard/storyboard.vtt",
+            "storyboard/sprite_001.jpg",
+        ] {
+            assert!(is_still_path(path), "{path}");
+        }
+        for path in [
+            "storyboard/sprite_.jpg",
+            "storyboard/sprite_1a.jpg",
+            "storyboard/../poster.jpg",
+            "720p/poster.jpg",
+            "master.m3u8",
+            "storyboard/sprite_001.jpg/x",
+        ] {
+            assert!(!is_still_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn uri_attributes_of_tags_are_rewritten_too() {
+        let master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=2,URI=\"720p/iframes.m3u8\"\n";
+        let out = rewrite_uris(master, |uri| format!("{uri}?sig"));
+        assert_eq!(
+            out,
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8?sig\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=2,URI=\"720p/iframes.m3u8?sig\"\n"
+        );
     }
 
     #[test]

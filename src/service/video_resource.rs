@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use crate::service::db::videos::VideoRow;
 use crate::service::video_status::VideoStatus;
-use crate::{Progress, RenditionReport, SourceInfo};
+use crate::stills::StillsReport;
+use crate::{MASTER_PLAYLIST, Progress, RenditionReport, SourceInfo};
 
 /// Why a video failed.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,6 +53,14 @@ pub struct UploadState {
                     "codecs": ["avc1.64001f", "mp4a.40.2"], "playlist": "720p/index.m3u8",
                     "segments": 4, "bytes": 6_912_000, "duration": 20.0, "frames": 600,
                     "bandwidth": 3_100_000, "average_bandwidth": 2_760_000}],
+    "poster_url": "http://127.0.0.1:4566/videos/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b/1/poster.jpg",
+    "storyboard_url": "http://127.0.0.1:4566/videos/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b/1/storyboard/storyboard.vtt",
+    "stills": {"poster": {"path": "poster.jpg", "width": 1280, "height": 720, "bytes": 61_440},
+               "poster_small": {"path": "poster_small.jpg", "width": 640, "height": 360, "bytes": 20_480},
+               "poster_time": 6.0,
+               "storyboard": {"path": "storyboard/storyboard.vtt", "thumbnails": 10, "tile_width": 160,
+                              "tile_height": 90, "interval": 2.0,
+                              "sheets": [{"path": "storyboard/sprite_001.jpg", "width": 1600, "height": 90, "bytes": 30_720}]}},
     "duration_seconds": 20.0,
     "output_bytes": 9_437_184,
     "error": null,
@@ -90,6 +99,16 @@ pub struct VideoResource {
     pub progress: Option<Progress>,
     /// The renditions, once completed.
     pub renditions: Option<Vec<RenditionReport>>,
+    /// Once completed: the poster, a representative frame (not black, not a fade) at the top
+    /// rendition's size, as a JPEG; `null` without stills (`STILLS=false`).
+    pub poster_url: Option<String>,
+    /// Once completed: the storyboard for seek-bar previews, a WebVTT file whose cues name a
+    /// sprite sheet and a thumbnail in it (`sprite_001.jpg#xywh=0,0,160,90`), as video.js,
+    /// Vidstack and Plyr read it; `null` without stills.
+    pub storyboard_url: Option<String>,
+    /// Once completed: the poster, the small poster and the storyboard in detail (paths
+    /// relative to the playback URL's directory, sizes, thumbnails); `null` without stills.
+    pub stills: Option<StillsReport>,
     /// Duration of the output in seconds, once completed.
     pub duration_seconds: Option<f64>,
     /// Bytes published, once completed.
@@ -121,7 +140,19 @@ impl From<VideoRow> for VideoResource {
             (Some(code), Some(message)) => Some(VideoError { code, message }),
             _ => None,
         };
+        let stills = row
+            .stills
+            .map(|stills| stills.0)
+            .filter(|_| row.status == VideoStatus::Completed);
+        let base = row
+            .playback_url
+            .as_deref()
+            .and_then(|url| url.strip_suffix(MASTER_PLAYLIST));
+        let url = |path: &str| base.map(|base| format!("{base}{path}"));
         VideoResource {
+            poster_url: stills.as_ref().and_then(|s| url(&s.poster.path)),
+            storyboard_url: stills.as_ref().and_then(|s| url(&s.storyboard.path)),
+            stills,
             status_url: format!("/v1/videos/{}", row.id),
             id: row.id,
             status: row.status,
@@ -168,6 +199,9 @@ impl From<crate::service::db::resumable_uploads::UploadProgress> for VideoResour
             source: None,
             progress: None,
             renditions: None,
+            poster_url: None,
+            storyboard_url: None,
+            stills: None,
             duration_seconds: None,
             output_bytes: None,
             error: None,
@@ -202,13 +236,19 @@ impl Presenter {
                 .public_api_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", host.unwrap_or("localhost")));
-            let path = crate::MASTER_PLAYLIST;
-            resource.playback_url = Some(format!(
-                "{}/v1/videos/{}/play/{path}?{}",
-                base.trim_end_matches('/'),
-                resource.id,
-                links.query(resource.id, path)
-            ));
+            let link = |path: &str| {
+                format!(
+                    "{}/v1/videos/{}/play/{path}?{}",
+                    base.trim_end_matches('/'),
+                    resource.id,
+                    links.query(resource.id, path)
+                )
+            };
+            resource.playback_url = Some(link(MASTER_PLAYLIST));
+            if let Some(stills) = &resource.stills {
+                resource.poster_url = Some(link(&stills.poster.path));
+                resource.storyboard_url = Some(link(&stills.storyboard.path));
+            }
         }
         resource
     }

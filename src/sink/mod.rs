@@ -23,8 +23,9 @@ use crate::ResumePoint;
 pub use directory::DirectorySink;
 pub use memory::MemorySink;
 
-/// What an [`HlsObject`] is.
+/// What an [`HlsObject`] is. More kinds may come: match with a wildcard arm.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ObjectKind {
     /// An MPEG-TS segment of one rendition.
     Segment {
@@ -49,6 +50,27 @@ pub enum ObjectKind {
         /// one, measured, comes last.
         growing: bool,
     },
+    /// A rendition's I-frame playlist (`#EXT-X-I-FRAMES-ONLY`, byte ranges of its
+    /// segments), put with the final media playlists.
+    IFramePlaylist {
+        /// The rendition's name.
+        rendition: String,
+    },
+    /// A poster JPEG ([`POSTER`](crate::stills::POSTER) or
+    /// [`POSTER_SMALL`](crate::stills::POSTER_SMALL)), put before the final playlists.
+    Poster {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
+    /// A storyboard sprite sheet JPEG, put once it is full (the last one at the end).
+    StoryboardSheet {
+        /// The sheet's number, from 1.
+        sheet: u32,
+    },
+    /// The storyboard's WebVTT file, put after its sheets and before the final playlists.
+    Storyboard,
 }
 
 impl ObjectKind {
@@ -76,9 +98,20 @@ pub struct HlsObject {
 impl HlsObject {
     /// The MIME type to serve the object with.
     pub fn content_type(&self) -> &'static str {
-        match self.kind {
+        self.kind.content_type()
+    }
+}
+
+impl ObjectKind {
+    /// The MIME type to serve an object of this kind with.
+    pub fn content_type(&self) -> &'static str {
+        match self {
             ObjectKind::Segment { .. } => "video/mp2t",
-            _ => "application/vnd.apple.mpegurl",
+            ObjectKind::Poster { .. } | ObjectKind::StoryboardSheet { .. } => "image/jpeg",
+            ObjectKind::Storyboard => "text/vtt",
+            ObjectKind::MediaPlaylist { .. }
+            | ObjectKind::MasterPlaylist { .. }
+            | ObjectKind::IFramePlaylist { .. } => "application/vnd.apple.mpegurl",
         }
     }
 }

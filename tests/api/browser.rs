@@ -98,6 +98,28 @@ async fn the_page_uploads_follows_progress_and_plays_in_chromium() {
     assert_eq!(summary["played_while"]["status"], "processing", "{summary}");
     assert!(summary["ended_at"].as_f64().unwrap() > 19.5, "{summary}");
     assert!(summary["levels"].as_u64().unwrap() >= 2, "{summary}");
+    // The completed video's poster before play, and a storyboard thumbnail on hover: the
+    // poster at the top rendition's width, a preview one thumbnail wide at 75 % (about 15 s).
+    assert!(
+        summary["poster_width"].as_u64().unwrap() >= 640,
+        "{summary}"
+    );
+    assert_eq!(
+        summary["preview"]["width"].as_u64().unwrap(),
+        160,
+        "{summary}"
+    );
+    assert!(
+        summary["preview"]["time"]
+            .as_str()
+            .unwrap()
+            .starts_with("0:1"),
+        "{summary}"
+    );
+    assert!(
+        summary["preview_sheet_width"].as_u64().unwrap() >= 160,
+        "{summary}"
+    );
     // The refusal as the page words it: the problem's status, code and detail.
     let refusal = summary["refused_upload_error"].as_str().unwrap();
     assert!(

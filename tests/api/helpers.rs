@@ -90,7 +90,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
     start(config, temp).await
 }
 
-/// Starts a server with `config` (e.g. a second server on another test's database).
+/// A service with private playback: signed links, no public bucket, and the API key
+/// `operator` for reads as for writes.
+pub async fn spawn_private_app() -> TestApp {
+    spawn_app_with(|c| {
+        c.access.private_playback = true;
+        c.access.playback_secret = Some("test-signing-secret-of-32-bytes!".into());
+        c.access.api_keys = vec!["operator".into()];
+        c.access.private_reads = true;
+    })
+    .await
+}
+
 /// A second process of `app`'s service, in this test process: its database, its bucket and
 /// its upload directory, with `workers` workers.
 pub async fn another_process(app: &TestApp, workers: usize) -> TestApp {
@@ -103,6 +114,7 @@ pub async fn another_process(app: &TestApp, workers: usize) -> TestApp {
     start(config, temp).await
 }
 
+/// Starts a server with `config` (e.g. a second server on another test's database).
 pub async fn start(config: ServeConfig, temp: tempfile::TempDir) -> TestApp {
     let app = Application::build(config.clone())
         .await

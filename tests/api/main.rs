@@ -27,6 +27,7 @@ mod progressive;
 mod resume;
 mod secrets;
 mod sse;
+mod stills;
 #[path = "../support/synthetic_clip.rs"]
 mod synthetic_clip;
 mod tcp_proxy;

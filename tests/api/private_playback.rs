@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::helpers::{decode_url, fixture, problem, s3_endpoint, spawn_app, spawn_app_with};
+use crate::helpers::{
+    decode_url, fixture, problem, s3_endpoint, spawn_app, spawn_app_with, spawn_private_app,
+};
 
 async fn fetch_text(url: &str) -> String {
     reqwest::get(url).await.unwrap().text().await.unwrap()
@@ -50,13 +52,7 @@ async fn by_default_the_published_prefix_is_readable_by_anyone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_video_gets_no_public_policy_and_plays_through_its_signed_link() {
-    let app = spawn_app_with(|c| {
-        c.access.private_playback = true;
-        c.access.playback_secret = Some("test-signing-secret-of-32-bytes!".into());
-        c.access.api_keys = vec!["operator".into()];
-        c.access.private_reads = true;
-    })
-    .await;
+    let app = spawn_private_app().await;
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
     let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
     assert_eq!(video["status"], "completed", "{video}");

@@ -244,6 +244,33 @@ async function run(browser) {
     async () => `hls.currentLevel is ${await page.evaluate(() => window.hls.currentLevel)}, not the chosen ${chosen}`);
   if (await page.evaluate(() => window.hls.autoLevelEnabled)) fail('hls.js is still choosing levels itself after a rendition was picked');
   const timeAfterSwitch = await page.$eval('#player', (v) => v.currentTime);
+
+  // 6b. Played again now that it is completed: its poster shows before the picture, and
+  //     hovering the seek bar under it shows the storyboard's thumbnail for that moment.
+  step = 'step 6b (poster and storyboard)';
+  await page.click(`${item} button.play`);
+  await page.waitForFunction(() => document.querySelector('#player').getAttribute('poster'), null, { timeout: 15_000 })
+    .catch(() => fail('the completed video got no poster'));
+  const posterUrl = await page.$eval('#player', (v) => v.getAttribute('poster'));
+  const posterWidth = await page.evaluate(imageWidth, posterUrl);
+  if (!(posterWidth > 0)) fail(`the poster ${posterUrl} does not load as an image`);
+  await page.waitForSelector('#scrub:not([hidden])', { timeout: 15_000 })
+    .catch(() => fail('no seek bar with previews: the storyboard did not load'));
+  await page.waitForFunction(() => Number.isFinite(document.querySelector('#player').duration), null, { timeout: 15_000 })
+    .catch(() => fail('the player never knew the duration'));
+  const bar = await page.$eval('#scrub', (el) => { const b = el.getBoundingClientRect(); return { x: b.x, y: b.y, w: b.width, h: b.height }; });
+  await page.mouse.move(bar.x + bar.w * 0.75, bar.y + bar.h / 2);
+  await page.waitForSelector('#scrub-preview:not([hidden])', { timeout: 5_000 })
+    .catch(() => fail('hovering the seek bar showed no thumbnail'));
+  const preview = await page.$eval('#scrub-preview', (el) => ({
+    image: el.style.backgroundImage, position: el.style.backgroundPosition, width: el.offsetWidth, time: el.textContent,
+  }));
+  const sheet = (/url\("?([^")]+)"?\)/.exec(preview.image) || [])[1];
+  if (!sheet || !/sprite_\d{3}\.jpg/.test(sheet)) fail(`the preview shows no sprite sheet: ${JSON.stringify(preview)}`);
+  const sheetWidth = await page.evaluate(imageWidth, sheet);
+  if (!(sheetWidth > 0)) fail(`the sprite sheet ${sheet} does not load as an image`);
+  log(`poster ${posterWidth} px wide; hovering 75 % shows ${JSON.stringify(preview)}`);
+
   const errors = await hlsErrors(page);
   checkHlsErrors(errors);
 
@@ -281,6 +308,10 @@ async function run(browser) {
     played_while: pressedPlayWhile,
     ended_at: endedAt,
     current_time_after_switch: timeAfterSwitch,
+    poster_url: posterUrl,
+    poster_width: posterWidth,
+    preview,
+    preview_sheet_width: sheetWidth,
     levels,
     chosen_level: Number(chosen),
     hls_errors: errors,
@@ -317,6 +348,16 @@ function keepHlsLog(lines) {
 
 function hlsErrors(page) {
   return page.evaluate(() => window.hlsErrors || []).catch(() => []);
+}
+
+/** In the page: the natural width of the image at `url` once loaded, 0 when it fails. */
+function imageWidth(url) {
+  return new Promise((resolve) => {
+    const image = new Image();
+    image.onload = () => resolve(image.naturalWidth);
+    image.onerror = () => resolve(0);
+    image.src = url;
+  });
 }
 
 function playerState(page) {

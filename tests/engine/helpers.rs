@@ -133,14 +133,26 @@ pub fn video_span(frames: &[(f64, f64)]) -> f64 {
     end - first
 }
 
-/// A master playlist without its measured bitrates (BANDWIDTH, AVERAGE-BANDWIDTH), which
-/// differ from run to run where libx264 runs on several threads.
+/// A playlist without what it measured of the encoded bytes (a master's BANDWIDTH and
+/// AVERAGE-BANDWIDTH, an I-frame playlist's byte-range lengths), which differ from run to
+/// run where libx264 runs on several threads.
 pub fn without_bitrates(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
-        .split(',')
-        .filter(|field| !field.contains("BANDWIDTH="))
+        .lines()
+        .map(|line| match line.strip_prefix("#EXT-X-BYTERANGE:") {
+            // An I-frame playlist's keyframe lengths vary with the encoder as segments do.
+            Some(range) => format!(
+                "#EXT-X-BYTERANGE:*@{}",
+                range.split('@').nth(1).unwrap_or("")
+            ),
+            None => line
+                .split(',')
+                .filter(|field| !field.contains("BANDWIDTH="))
+                .collect::<Vec<_>>()
+                .join(","),
+        })
         .collect::<Vec<_>>()
-        .join(",")
+        .join("\n")
 }
 
 /// Parses `#EXTINF` durations and URIs of a media playlist.

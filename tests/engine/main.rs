@@ -15,6 +15,7 @@ mod limits_while_decoding;
 mod progressive;
 mod resume;
 mod skipped_frames;
+mod stills;
 #[path = "../support/synthetic_clip.rs"]
 mod synthetic_clip;
 mod timestamp_faults;

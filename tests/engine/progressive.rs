@@ -122,7 +122,8 @@ fn growing_playlists_only_name_what_was_published_before_them_and_only_grow() {
             } => {
                 final_counts.insert(rendition.clone(), playlist_segments(text(object)).len());
             }
-            ObjectKind::MasterPlaylist { growing: false } => {}
+            // The final master, and the stills and I-frame playlists, which never grow.
+            _ => {}
         }
         published.insert(object.path.clone());
     }
@@ -155,6 +156,7 @@ fn growing_playlists_only_name_what_was_published_before_them_and_only_grow() {
     let last_master = objects.last().unwrap();
     let codecs = |text: &str| -> Vec<String> {
         text.lines()
+            .filter(|l| l.starts_with("#EXT-X-STREAM-INF:"))
             .filter_map(|l| l.split("CODECS=\"").nth(1))
             .map(|c| c.trim_end_matches('"').to_string())
             .collect()

@@ -96,12 +96,13 @@ fn a_run_resumed_at_a_published_segment_cannot_be_told_from_an_uninterrupted_one
         "vp8_vorbis.webm",
         "hevc_2997.mp4",
     ] {
-        assert_resumes_seamlessly(name, &fixture(name), 0.5, true);
+        assert_resumes_seamlessly(name, &fixture(name), 0.5, true, true);
     }
 }
 
 /// Longer clips with keyframes every 1.2 s, closed and open groups of pictures, resumed late:
-/// on a clean clock the video before the last group of pictures is not even decoded.
+/// on a clean clock, without stills, the video before the last group of pictures is not even
+/// decoded.
 #[test]
 fn a_run_resumed_late_decodes_only_from_the_keyframe_before_the_point() {
     let dir = tempfile::tempdir().unwrap();
@@ -121,7 +122,7 @@ fn a_run_resumed_late_decodes_only_from_the_keyframe_before_the_point() {
             &path,
             &["-c:v", "libx264", "-x264-params", params, "-c:a", "aac"],
         );
-        assert_resumes_seamlessly(&format!("{name} GOP"), &path, 0.8, true);
+        assert_resumes_seamlessly(&format!("{name} GOP"), &path, 0.8, true, false);
     }
 }
 
@@ -158,17 +159,25 @@ fn a_run_resumed_after_repaired_timestamps_joins_seamlessly() {
         assert!(break_file(&mut bytes, extension, &broken) > 0, "{broken:?}");
         std::fs::write(&path, bytes).unwrap();
         // Resumed late, after the repair.
-        assert_resumes_seamlessly(&format!("{broken:?} in {extension}"), &path, 0.75, false);
+        assert_resumes_seamlessly(
+            &format!("{broken:?} in {extension}"),
+            &path,
+            0.75,
+            false,
+            true,
+        );
     }
 }
 
 /// Converts `input` whole, resumes it from the point `at` of the way through its resume
 /// points, and checks the joined output against the whole one, and against the source with
 /// every check of a conversion when `check_source` (not for sources whose clock is broken,
-/// which ffprobe measures otherwise).
-fn assert_resumes_seamlessly(name: &str, input: &Path, at: f64, check_source: bool) {
+/// which ffprobe measures otherwise). With `stills`, the resumed run's poster and storyboard
+/// are the uninterrupted run's, byte for byte.
+fn assert_resumes_seamlessly(name: &str, input: &Path, at: f64, check_source: bool, stills: bool) {
     let options = ConvertOptions {
         progressive: true,
+        stills,
         ladder: vec![
             Rung::with_default_bitrate(360),
             Rung::with_default_bitrate(240),
@@ -225,6 +234,24 @@ fn assert_resumes_seamlessly(name: &str, input: &Path, at: f64, check_source: bo
         } else if path.ends_with(".m3u8") {
             assert_eq!(without_bitrates(&rest_state[path]), without_bitrates(bytes));
         }
+    }
+    assert_eq!(report.stills, whole_report.stills, "{name}");
+    assert_eq!(report.stills.is_some(), stills, "{name}");
+    for (path, bytes) in whole_state
+        .iter()
+        .filter(|(p, _)| p.ends_with(".jpg") || p.ends_with(".vtt"))
+    {
+        assert!(rest_state[path] == *bytes, "{name}: {path} differs");
+    }
+    // The I-frame playlists list the earlier run's segments too (sizes from the point).
+    for rendition in &report.renditions {
+        let path = rendition.playlist.replace("index.m3u8", "iframes.m3u8");
+        let text = std::str::from_utf8(&rest_state[&path]).unwrap();
+        assert_eq!(
+            text.matches("#EXT-X-BYTERANGE:").count() as u64,
+            rendition.segments,
+            "{name}: {path}"
+        );
     }
     for (whole, resumed) in whole_report.renditions.iter().zip(&report.renditions) {
         assert_eq!(resumed.frames, whole.frames, "{name}");

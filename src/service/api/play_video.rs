@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::problem::ApiError;
-use crate::service::playback_links::{LinkError, PlaybackLinks, is_playlist_path, rewrite_uris};
+use crate::service::playback_links::{
+    LinkError, PlaybackLinks, is_playlist_path, is_still_path, rewrite_uris,
+};
 use crate::service::storage::{resolve_key, video_prefix};
 
 /// The signature of a link.
@@ -21,22 +23,26 @@ pub struct LinkQuery {
     signature: String,
 }
 
-/// A playlist of a playable video (completed, or converting with its first segments
-/// published), for a player holding a signed link (the `playback_url` of a video when the
-/// service runs with `PRIVATE_PLAYBACK`). Variant playlists are rewritten to signed links,
-/// segments to presigned S3 URLs, all valid as long as the link. While the video converts,
-/// the playlists grow and may be cached for a second only.
+/// A playlist or a still of a playable video (completed, or converting with its first
+/// segments published), for a player holding a signed link (the `playback_url`,
+/// `poster_url` or `storyboard_url` of a video when the service runs with
+/// `PRIVATE_PLAYBACK`). Variant and I-frame playlists are rewritten to signed links,
+/// segments to presigned S3 URLs, all valid as long as the link; a poster or a sprite sheet
+/// answers with a redirect to a presigned URL, and the storyboard's WebVTT file names its
+/// sheets by presigned URLs. While the video converts, the playlists grow and may be cached
+/// for a second only.
 #[utoipa::path(
     get,
     path = "/v1/videos/{id}/play/{path}",
     params(
         ("id" = Uuid, Path, description = "Video id"),
-        ("path" = String, Path, description = "`master.m3u8` or `{rendition}/index.m3u8`"),
+        ("path" = String, Path, description = "`master.m3u8`, `{rendition}/index.m3u8`, `{rendition}/iframes.m3u8`, `poster.jpg`, `poster_small.jpg`, `storyboard/storyboard.vtt` or `storyboard/sprite_{n}.jpg`"),
         LinkQuery,
     ),
     responses(
         (status = 200, description = "The playlist", content_type = "application/vnd.apple.mpegurl", body = String,
          example = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=3100000,AVERAGE-BANDWIDTH=2760000,RESOLUTION=1280x720,CODECS=\"avc1.64001f,mp4a.40.2\"\n720p/index.m3u8?expires=1764352800&signature=9f2c…\n"),
+        (status = 302, description = "A poster or sprite sheet: its presigned URL in `Location`"),
         (status = 403, description = "The signature does not match, or the link expired", body = super::problem::Problem),
         (status = 404, description = "No such playlist, or playback is public", body = super::problem::Problem),
     )
@@ -57,7 +63,7 @@ pub async fn play_video(
     let Some(links) = &state.presenter.playback else {
         return Err(not_found());
     };
-    if !is_playlist_path(&path) {
+    if !is_playlist_path(&path) && !is_still_path(&path) {
         return Err(not_found());
     }
     links
@@ -84,6 +90,9 @@ pub async fn play_video(
         .await?
         .ok_or_else(not_found)?;
     let prefix = published.prefix;
+    if is_still_path(&path) {
+        return still(&state, &prefix, &path, link.expires).await;
+    }
     let stored = state
         .store
         .get_bytes(&format!("{prefix}{path}"))
@@ -141,4 +150,77 @@ pub async fn play_video(
         HeaderValue::from_static("*"),
     );
     Ok(response)
+}
+
+/// A still behind a signed link: an image is a redirect to its presigned URL in the bucket;
+/// the storyboard's WebVTT file is served with each sheet named by its presigned URL, the
+/// `#xywh=` fragments kept.
+async fn still(
+    state: &AppState,
+    prefix: &str,
+    path: &str,
+    expires: u64,
+) -> Result<Response, ApiError> {
+    let lifetime = PlaybackLinks::remaining(expires);
+    let private = |mut response: Response| {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=60"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        response
+    };
+    if path != crate::stills::STORYBOARD {
+        let url = state
+            .store
+            .presign_get(&format!("{prefix}{path}"), lifetime)
+            .await?;
+        let location = HeaderValue::try_from(url).map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the storage gave an unusable URL",
+            )
+        })?;
+        let response = (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+        return Ok(private(response));
+    }
+    let stored = state
+        .store
+        .get_bytes(&format!("{prefix}{path}"))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "playlist-not-found",
+                "the video has no storyboard",
+            )
+        })?;
+    let mut presigned = std::collections::HashMap::new();
+    let mut body = String::with_capacity(stored.len() * 4);
+    for line in String::from_utf8_lossy(&stored).lines() {
+        match line.split_once("#xywh=") {
+            Some((sheet, fragment)) if is_still_path(&format!("storyboard/{sheet}")) => {
+                if !presigned.contains_key(sheet) {
+                    let key = format!("{prefix}storyboard/{sheet}");
+                    let url = state.store.presign_get(&key, lifetime).await?;
+                    presigned.insert(sheet.to_string(), url);
+                }
+                body.push_str(&presigned[sheet]);
+                body.push_str("#xywh=");
+                body.push_str(fragment);
+            }
+            _ => body.push_str(line),
+        }
+        body.push('\n');
+    }
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/vtt"));
+    Ok(private(response))
 }

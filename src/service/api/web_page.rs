@@ -15,7 +15,7 @@ use super::AppState;
 
 const INDEX_HTML: &str = include_str!("../../../web/index.html");
 /// The page's JavaScript modules, served as `/assets/{name}`: `app.js` imports the others.
-const MODULES: [(&str, &str); 9] = [
+const MODULES: [(&str, &str); 10] = [
     ("app.js", include_str!("../../../web/app.js")),
     ("api.js", include_str!("../../../web/api.js")),
     ("format.js", include_str!("../../../web/format.js")),
@@ -23,6 +23,7 @@ const MODULES: [(&str, &str); 9] = [
     ("live.js", include_str!("../../../web/live.js")),
     ("page.js", include_str!("../../../web/page.js")),
     ("player.js", include_str!("../../../web/player.js")),
+    ("storyboard.js", include_str!("../../../web/storyboard.js")),
     ("sse.js", include_str!("../../../web/sse.js")),
     ("upload.js", include_str!("../../../web/upload.js")),
 ];

