@@ -73,8 +73,23 @@ def main() -> None:
     for i in range(args.runs):
         for stills in ((True, False) if i % 2 == 0 else (False, True)):
             results[stills].append(convert(args.binary, source, stills))
+    if args.runs > 0:
+        report_times(source, args.runs, results)
+    if args.callgrind:
+        with tempfile.TemporaryDirectory() as tmp:
+            short = Path(tmp) / f"first_{args.callgrind}s{source.suffix}"
+            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source),
+                            "-t", str(args.callgrind), "-map", "0", "-c", "copy", str(short)],
+                           check=True)
+            on = instructions(args.binary, short, True)
+            off = instructions(args.binary, short, False)
+        print(f"callgrind, first {args.callgrind} s: off {off:,}, on {on:,} instructions; "
+              f"on / off {on / off:.4f}")
+
+
+def report_times(source: Path, runs: int, results: dict) -> None:
     print(f"| stills | wall s (median, min–max) | CPU s (median) |  # {source.name}, "
-          f"{args.runs} runs each, interleaved")
+          f"{runs} runs each, interleaved")
     print("|---|---|---|")
     for stills in (False, True):
         walls = [w for w, _ in results[stills]]
@@ -86,16 +101,6 @@ def main() -> None:
     cpu = statistics.median(c for _, c in results[True]) / statistics.median(
         c for _, c in results[False])
     print(f"on / off: wall {wall:.3f}, CPU {cpu:.3f}")
-    if args.callgrind:
-        with tempfile.TemporaryDirectory() as tmp:
-            short = Path(tmp) / f"first_{args.callgrind}s{source.suffix}"
-            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source),
-                            "-t", str(args.callgrind), "-map", "0", "-c", "copy", str(short)],
-                           check=True)
-            on = instructions(args.binary, short, True)
-            off = instructions(args.binary, short, False)
-        print(f"callgrind, first {args.callgrind} s: off {off:,}, on {on:,} instructions; "
-              f"on / off {on / off:.4f}")
 
 
 if __name__ == "__main__":

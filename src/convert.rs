@@ -4,11 +4,13 @@
 //! sink need not be `Send`; what it publishes, and in which order, is `publisher.rs`'s.
 
 use std::path::Path;
+use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{never, select};
 use serde::{Deserialize, Serialize};
 
+use crate::captions::SubtitleReport;
 use crate::ladder::Rendition;
 use crate::media::pipeline::{self, Pipeline};
 use crate::media::rung_encoder::EncoderSettings;
@@ -72,6 +74,8 @@ pub struct ConvertReport {
     pub resume_refused: Option<String>,
     /// The poster and the storyboard, when [`ConvertOptions::stills`] asked for them.
     pub stills: Option<StillsReport>,
+    /// The subtitle renditions made from the source's text subtitle tracks.
+    pub subtitles: Vec<SubtitleReport>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -221,6 +225,7 @@ fn run<S: Sink>(
     }
     let counts = pipeline.frames_encoded();
     let missed = pipeline.missed_resume_point();
+    let captions = pipeline.captions();
     let summaries = pipeline.join();
     if let (Some(point), true) = (resume, missed) {
         // Nothing was encoded: the demuxer stops at the first frame after the published ones.
@@ -235,7 +240,10 @@ fn run<S: Sink>(
     consumed?;
     let summaries = summaries?;
 
-    let (reports, stills) = publisher.finish(sink, &summaries)?;
+    let captions = std::mem::take(&mut *captions.lock().unwrap_or_else(PoisonError::into_inner));
+    let published = publisher.finish(sink, &summaries, &captions)?;
+    let (reports, stills, subtitles) =
+        (published.renditions, published.stills, published.subtitles);
     sink.finish().map_err(|source| Error::Sink {
         object: "(finish)".into(),
         source,
@@ -254,6 +262,7 @@ fn run<S: Sink>(
         resumed_from_segment: resume.map(|p| p.segments),
         resume_refused: refused,
         stills,
+        subtitles,
     })
 }
 

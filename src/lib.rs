@@ -25,6 +25,7 @@
 //! the crate pulls no async runtime, database, HTTP or AWS crate.
 
 mod cancel;
+pub mod captions;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;

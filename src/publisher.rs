@@ -8,10 +8,11 @@
 //! segment it gains, and at the end the same VOD playlists and master playlist a
 //! non-progressive run publishes replace them.
 
+use crate::captions::{Cue, SubtitleReport, segment_vtt, track_dirs};
 use crate::convert::{MASTER_PLAYLIST, RenditionReport};
 use crate::hls::{
     AAC_LC, IFrame, IFramePlaylist, IFrameVariant, MasterPlaylist, MediaPlaylist, PlaylistKind,
-    PlaylistSegment, Variant,
+    PlaylistSegment, SubtitleMedia, Variant,
 };
 use crate::ladder::Rendition;
 use crate::media::pipeline::SegmentReady;
@@ -31,9 +32,16 @@ use crate::{ConvertOptions, Error};
 /// master playlist announces before it is measured (PES and TS headers, PAT/PMT, PCR).
 const TS_OVERHEAD: f64 = 1.05;
 
+/// What a conversion published, as its report tells it.
+pub(crate) struct Published {
+    pub(crate) renditions: Vec<RenditionReport>,
+    pub(crate) stills: Option<StillsReport>,
+    pub(crate) subtitles: Vec<SubtitleReport>,
+}
+
 /// Segments published for one rendition.
 #[derive(Default)]
-struct Published {
+struct RenditionOutput {
     playlist: MediaPlaylist,
     /// Bytes of each segment, in playlist order.
     sizes: Vec<u64>,
@@ -48,12 +56,12 @@ struct Published {
     joins: Vec<Option<SegmentJoin>>,
 }
 
-impl Published {
+impl RenditionOutput {
     /// The segments an earlier run published, as `point` lists them for one rendition.
-    fn resumed(point: &RenditionPoint) -> Published {
-        let mut published = Published {
+    fn resumed(point: &RenditionPoint) -> RenditionOutput {
+        let mut published = RenditionOutput {
             video_codec: point.video_codec.clone(),
-            ..Published::default()
+            ..RenditionOutput::default()
         };
         published.playlist.media_sequence = 1;
         for segment in &point.segments {
@@ -117,7 +125,7 @@ impl Published {
 pub(crate) struct Publisher<'a> {
     renditions: &'a [Rendition],
     info: &'a SourceInfo,
-    published: Vec<Published>,
+    published: Vec<RenditionOutput>,
     /// Publish growing playlists while converting.
     progressive: bool,
     /// The target duration growing playlists announce.
@@ -149,8 +157,15 @@ impl<'a> Publisher<'a> {
         stills_plan: Option<StillsPlan>,
     ) -> Publisher<'a> {
         let published = match resume {
-            Some(point) => point.renditions.iter().map(Published::resumed).collect(),
-            None => renditions.iter().map(|_| Published::default()).collect(),
+            Some(point) => point
+                .renditions
+                .iter()
+                .map(RenditionOutput::resumed)
+                .collect(),
+            None => renditions
+                .iter()
+                .map(|_| RenditionOutput::default())
+                .collect(),
         };
         Publisher {
             renditions,
@@ -425,15 +440,86 @@ impl<'a> Publisher<'a> {
         Ok(())
     }
 
-    /// Publishes the final (VOD) media playlists, the I-frame playlists and the master
-    /// playlist, measured; returns what each rendition came to, and the stills.
+    /// Publishes the subtitle renditions, each track's `cues` (in the order of
+    /// [`SourceInfo::subtitles`]) cut at the video's segment boundaries; returns them as the
+    /// master playlist lists them.
+    fn publish_subtitles<S: Sink>(
+        &self,
+        sink: &mut S,
+        captions: &[Vec<Cue>],
+    ) -> Result<(Vec<SubtitleMedia>, Vec<SubtitleReport>), Error> {
+        let tracks = &self.info.subtitles;
+        let Some(video) = self.published.first().filter(|_| !tracks.is_empty()) else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let dirs = track_dirs(tracks.iter().map(|t| t.language.as_deref()));
+        let mut media = Vec::new();
+        let mut reports = Vec::new();
+        for (number, ((track, dir), cues)) in tracks.iter().zip(&dirs).zip(captions).enumerate() {
+            let mut playlist = MediaPlaylist {
+                media_sequence: video.playlist.media_sequence,
+                ..MediaPlaylist::default()
+            };
+            let mut from = 0.0;
+            for (index, segment) in video.playlist.segments.iter().enumerate() {
+                let sequence = video.playlist.media_sequence + index as u64;
+                let to = from + segment.duration;
+                let uri = format!("segment_{sequence:05}.vtt");
+                let kind = ObjectKind::SubtitleSegment {
+                    track: dir.clone(),
+                    sequence,
+                };
+                let text = segment_vtt(cues, from, to);
+                put(sink, format!("subs/{dir}/{uri}"), text.into_bytes(), kind)?;
+                playlist.segments.push(PlaylistSegment {
+                    uri,
+                    duration: segment.duration,
+                });
+                from = to;
+            }
+            let uri = format!("subs/{dir}/index.m3u8");
+            let kind = ObjectKind::SubtitlePlaylist { track: dir.clone() };
+            put(sink, uri.clone(), playlist.render().into_bytes(), kind)?;
+            let name = track
+                .title
+                .clone()
+                .or_else(|| track.language.clone())
+                .unwrap_or_else(|| format!("Subtitles {}", number + 1));
+            // One default at most: the first the source marks.
+            let default = track.default && !tracks[..number].iter().any(|t| t.default);
+            media.push(SubtitleMedia {
+                name: name.clone(),
+                language: track.language.clone(),
+                default,
+                forced: track.forced,
+                uri: uri.clone(),
+            });
+            reports.push(SubtitleReport {
+                name,
+                language: track.language.clone(),
+                playlist: uri,
+                cues: cues.len() as u64,
+                default,
+                forced: track.forced,
+            });
+        }
+        Ok((media, reports))
+    }
+
+    /// Publishes the subtitle renditions, the final (VOD) media playlists, the I-frame
+    /// playlists and the master playlist, measured; returns what each rendition came to.
     pub(crate) fn finish<S: Sink>(
         self,
         sink: &mut S,
         summaries: &[RungSummary],
-    ) -> Result<(Vec<RenditionReport>, Option<StillsReport>), Error> {
+        captions: &[Vec<Cue>],
+    ) -> Result<Published, Error> {
+        let (subtitle_media, subtitles) = self.publish_subtitles(sink, captions)?;
         let mut reports = Vec::new();
-        let mut master = MasterPlaylist::default();
+        let mut master = MasterPlaylist {
+            subtitles: subtitle_media,
+            ..MasterPlaylist::default()
+        };
         for (index, summary) in summaries.iter().enumerate() {
             let rendition = &self.renditions[index];
             let entry = &self.published[index];
@@ -489,7 +575,11 @@ impl<'a> Publisher<'a> {
         put_master(sink, &master, false)?;
         // Complete only with its posters: a run whose stills thread made none has none.
         let stills = self.stills.filter(|s| !s.poster.path.is_empty());
-        Ok((reports, stills))
+        Ok(Published {
+            renditions: reports,
+            stills,
+            subtitles,
+        })
     }
 }
 
@@ -540,8 +630,8 @@ fn put<S: Sink>(sink: &mut S, path: String, bytes: Vec<u8>, kind: ObjectKind) ->
 mod tests {
     use super::*;
 
-    fn published(segments: &[(f64, u64)]) -> Published {
-        let mut p = Published::default();
+    fn published(segments: &[(f64, u64)]) -> RenditionOutput {
+        let mut p = RenditionOutput::default();
         for (i, &(duration, bytes)) in segments.iter().enumerate() {
             p.playlist.segments.push(PlaylistSegment {
                 uri: format!("s{i}.ts"),

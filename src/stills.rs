@@ -12,6 +12,8 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::captions::vtt_time;
+
 /// Path of the poster at the top rendition's size, relative to the output root.
 pub const POSTER: &str = "poster.jpg";
 /// Path of the small poster, [`SMALL_POSTER_WIDTH`] pixels wide (or the top rendition's width
@@ -205,18 +207,6 @@ pub(crate) fn render_vtt(tiles: &[Tile], layout: SheetLayout) -> String {
         );
     }
     text
-}
-
-/// A WebVTT timestamp, `hh:mm:ss.ttt`.
-fn vtt_time(seconds: f64) -> String {
-    let millis = (seconds.max(0.0) * 1000.0).round() as u64;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        millis / 3_600_000,
-        millis / 60_000 % 60,
-        millis / 1000 % 60,
-        millis % 1000
-    )
 }
 
 /// One image a conversion published.

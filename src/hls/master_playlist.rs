@@ -38,6 +38,25 @@ pub struct IFrameVariant {
     pub codec: String,
 }
 
+/// One `#EXT-X-MEDIA:TYPE=SUBTITLES` entry: a subtitle rendition, in the group `subs` that
+/// every variant names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubtitleMedia {
+    /// What a player lists, e.g. `English` or `eng`.
+    pub name: String,
+    /// The language tag, when known.
+    pub language: Option<String>,
+    /// Chosen when the viewer chose nothing (the source's default track).
+    pub default: bool,
+    /// Only the parts in another language, or signs (FORCED=YES).
+    pub forced: bool,
+    /// URI of its media playlist, relative to the master playlist.
+    pub uri: String,
+}
+
+/// The group id of the subtitle renditions.
+const SUBTITLE_GROUP: &str = "subs";
+
 /// The master playlist.
 ///
 /// ```
@@ -56,6 +75,8 @@ pub struct MasterPlaylist {
     /// The I-frame playlists (RFC 8216 section 4.3.4.3), listed after the variants; with
     /// any, the playlist declares version 4.
     pub iframe_variants: Vec<IFrameVariant>,
+    /// The subtitle renditions, listed first; with any, every variant names their group.
+    pub subtitles: Vec<SubtitleMedia>,
 }
 
 impl MasterPlaylist {
@@ -67,10 +88,33 @@ impl MasterPlaylist {
             4
         };
         let mut text = format!("#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        // Quoted strings may hold neither quotes nor line breaks (RFC 8216 section 4.2).
+        let quoted = |s: &str| s.replace(['"', '\n', '\r'], "'");
+        for s in &self.subtitles {
+            let yes = |b: bool| if b { "YES" } else { "NO" };
+            let language = s
+                .language
+                .as_deref()
+                .map(|l| format!(",LANGUAGE=\"{}\"", quoted(l)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                text,
+                "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"{SUBTITLE_GROUP}\",NAME=\"{}\"{language},DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}\"",
+                quoted(&s.name),
+                yes(s.default),
+                yes(s.forced),
+                s.uri
+            );
+        }
+        let group = if self.subtitles.is_empty() {
+            String::new()
+        } else {
+            format!(",SUBTITLES=\"{SUBTITLE_GROUP}\"")
+        };
         for v in &self.variants {
             let _ = writeln!(
                 text,
-                "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},FRAME-RATE={:.3},CODECS=\"{}\"\n{}",
+                "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},FRAME-RATE={:.3},CODECS=\"{}\"{group}\n{}",
                 v.bandwidth,
                 v.average_bandwidth,
                 v.width,
@@ -115,6 +159,7 @@ mod tests {
                 height: 720,
                 codec: "avc1.64001f".into(),
             }],
+            subtitles: Vec::new(),
         };
         assert_eq!(
             master.render(),
@@ -153,6 +198,48 @@ mod tests {
              #EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=2700000,RESOLUTION=1280x720,FRAME-RATE=29.970,CODECS=\"avc1.64001f,mp4a.40.2\"\n\
              720p/index.m3u8\n\
              #EXT-X-STREAM-INF:BANDWIDTH=1000000,AVERAGE-BANDWIDTH=900000,RESOLUTION=640x360,FRAME-RATE=29.970,CODECS=\"avc1.64001e,mp4a.40.2\"\n\
+             360p/index.m3u8\n"
+        );
+    }
+
+    #[test]
+    fn subtitle_renditions_come_first_and_every_variant_names_their_group() {
+        let master = MasterPlaylist {
+            variants: vec![Variant {
+                uri: "360p/index.m3u8".into(),
+                bandwidth: 1,
+                average_bandwidth: 1,
+                width: 640,
+                height: 360,
+                frame_rate: 25.0,
+                codecs: vec!["avc1.64001e".into()],
+            }],
+            subtitles: vec![
+                SubtitleMedia {
+                    name: "English \"SDH\"".into(),
+                    language: Some("eng".into()),
+                    default: true,
+                    forced: false,
+                    uri: "subs/eng/index.m3u8".into(),
+                },
+                SubtitleMedia {
+                    name: "Subtitles 2".into(),
+                    language: None,
+                    default: false,
+                    forced: true,
+                    uri: "subs/und/index.m3u8".into(),
+                },
+            ],
+            ..MasterPlaylist::default()
+        };
+        assert_eq!(
+            master.render(),
+            "#EXTM3U\n\
+             #EXT-X-VERSION:3\n\
+             #EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"English 'SDH'\",LANGUAGE=\"eng\",DEFAULT=YES,AUTOSELECT=YES,FORCED=NO,URI=\"subs/eng/index.m3u8\"\n\
+             #EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"Subtitles 2\",DEFAULT=NO,AUTOSELECT=YES,FORCED=YES,URI=\"subs/und/index.m3u8\"\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=1,AVERAGE-BANDWIDTH=1,RESOLUTION=640x360,FRAME-RATE=25.000,CODECS=\"avc1.64001e\",SUBTITLES=\"subs\"\n\
              360p/index.m3u8\n"
         );
     }

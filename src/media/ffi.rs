@@ -351,3 +351,13 @@ pub(crate) fn flush_io(output: &mut format::context::Output) {
         ffi::avio_flush((*output.as_mut_ptr()).pb);
     }
 }
+
+/// Frees what a decoded subtitle holds (its rectangles and their text): `ffmpeg-next`'s
+/// `Subtitle` does not, so every decoded one must come here once read.
+pub(crate) fn free_subtitle(subtitle: &mut ffmpeg_next::Subtitle) {
+    // SAFETY: `subtitle` wraps a valid AVSubtitle that avcodec_decode_subtitle2 filled (or a
+    // zeroed one); avsubtitle_free frees its rects and zeroes it, so a second call is harmless.
+    unsafe {
+        ffi::avsubtitle_free(subtitle.as_mut_ptr());
+    }
+}

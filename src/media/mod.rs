@@ -16,6 +16,7 @@ pub(crate) mod pipeline;
 pub(crate) mod rung_encoder;
 pub(crate) mod source;
 pub(crate) mod still_maker;
+mod subtitle_track;
 mod thread_budget;
 pub(crate) mod timeline;
 pub(crate) mod ts_continuity;

@@ -21,6 +21,7 @@ use ffmpeg_next::Packet;
 
 use crate::Error;
 use crate::cancel::CancelToken;
+use crate::captions::Cue;
 use crate::ladder::Rendition;
 use crate::media::audio_track::{AUDIO_TIME_BASE, AudioTrack};
 use crate::media::ffi;
@@ -28,6 +29,7 @@ use crate::media::file_layout::FileLayout;
 use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungStart, RungSummary};
 use crate::media::source::Source;
 use crate::media::still_maker::{StillMaker, StillReady, StillsPlan};
+use crate::media::subtitle_track::SubtitleTrack;
 use crate::media::thread_budget::x264_threads;
 use crate::media::timeline::{Boundaries, Segmenting, TICKS_PER_SECOND, seconds};
 use crate::media::ts_continuity::ContinuityCounters;
@@ -101,6 +103,8 @@ pub(crate) struct Pipeline {
     point_missed: Arc<AtomicBool>,
     /// Set once either stream's clock was repaired (see [`Pipeline::clock_clean`]).
     clock_repaired: Arc<AtomicBool>,
+    /// Each text subtitle track's cues, once the demux thread read the whole input.
+    captions: Arc<Mutex<Vec<Vec<Cue>>>>,
 }
 
 impl Pipeline {
@@ -115,6 +119,13 @@ impl Pipeline {
     /// point made now needs nothing of the input before its last group of pictures.
     pub(crate) fn clock_clean(&self) -> bool {
         !self.clock_repaired.load(Ordering::Relaxed)
+    }
+
+    /// Where the demux thread leaves the cues of each text subtitle track of the source (in
+    /// the order of `SourceInfo::subtitles`) once it read the whole input: read it after
+    /// [`Pipeline::join`].
+    pub(crate) fn captions(&self) -> Arc<Mutex<Vec<Vec<Cue>>>> {
+        Arc::clone(&self.captions)
     }
 
     /// Frames encoded so far by each rendition.
@@ -350,6 +361,19 @@ pub(crate) fn start(
         }
         None => None,
     };
+    // Subtitles are a nicety: a track whose decoder does not open is left out.
+    let subtitles: Vec<(usize, Option<SubtitleTrack>)> = source
+        .subtitle_indexes
+        .iter()
+        .map(|&index| {
+            let stream = source.input.stream(index).expect("chosen stream exists");
+            let track = SubtitleTrack::new(&stream, source.start_micros)
+                .inspect_err(|error| tracing::warn!(%error, index, "subtitle track left out"))
+                .ok();
+            (index, track)
+        })
+        .collect();
+    let captions = Arc::new(Mutex::new(Vec::new()));
     let skip = resume.map(|point| Skip {
         pts: point.pts,
         frames: point.frames,
@@ -361,6 +385,7 @@ pub(crate) fn start(
         let (stop, record) = (Arc::clone(&stop), record.clone());
         let missed = Arc::clone(&point_missed);
         let repaired = Arc::clone(&clock_repaired);
+        let captions = Arc::clone(&captions);
         std::thread::Builder::new()
             .name("hls-demux".into())
             .spawn(move || {
@@ -373,6 +398,10 @@ pub(crate) fn start(
                     declared,
                     skip,
                     sampler,
+                    Subtitles {
+                        tracks: subtitles,
+                        cues: &captions,
+                    },
                     Flags {
                         point_missed: &missed,
                         clock_repaired: &repaired,
@@ -399,7 +428,15 @@ pub(crate) fn start(
         rungs,
         point_missed,
         clock_repaired,
+        captions,
     })
+}
+
+/// The source's text subtitle tracks (stream index, decoder when it opened), and where the
+/// demux thread leaves their cues at the end.
+struct Subtitles<'a> {
+    tracks: Vec<(usize, Option<SubtitleTrack>)>,
+    cues: &'a Mutex<Vec<Vec<Cue>>>,
 }
 
 /// What the demux thread tells the conversion while it runs.
@@ -537,6 +574,7 @@ fn run_demux(
     declared: Declared,
     mut skip: Option<Skip>,
     mut sampler: Option<Sampler>,
+    mut subtitles: Subtitles<'_>,
     flags: Flags<'_>,
     cancel: &CancelToken,
     stop: &AtomicBool,
@@ -689,6 +727,14 @@ fn run_demux(
             if video.clock_repaired() {
                 flags.clock_repaired.store(true, Ordering::Relaxed);
             }
+        } else if let Some((_, track)) = subtitles
+            .tracks
+            .iter_mut()
+            .find(|(index, _)| *index == packet.stream())
+        {
+            if let Some(track) = track.as_mut() {
+                track.decode(&packet);
+            }
         } else if Some(packet.stream()) == audio_index {
             if let Some(audio) = audio.as_mut() {
                 audio
@@ -734,6 +780,14 @@ fn run_demux(
     if let Some(sampler) = &sampler {
         sampler.end(video_end).map_err(|_| Stop::Disconnected)?;
     }
+    *subtitles
+        .cues
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = subtitles
+        .tracks
+        .into_iter()
+        .map(|(_, track)| track.map(SubtitleTrack::finish).unwrap_or_default())
+        .collect();
     for rung in rungs {
         rung.send(RungInput::End).map_err(|_| Stop::Disconnected)?;
     }

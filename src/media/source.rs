@@ -57,7 +57,37 @@ pub struct SourceInfo {
     pub pixel_format: String,
     /// The audio stream that will be used, if any.
     pub audio: Option<AudioInfo>,
+    /// The text subtitle tracks, which become WebVTT subtitle renditions (picture-based
+    /// subtitles, DVD and Blu-ray's, are not read).
+    pub subtitles: Vec<SubtitleInfo>,
 }
+
+/// A text subtitle track of the source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct SubtitleInfo {
+    /// The subtitle codec's libav name: `subrip`, `ass`, `ssa`, `mov_text`, `webvtt` or `text`.
+    pub codec: String,
+    /// The track's language as the container tags it (ISO 639-2, e.g. `eng`), if it does.
+    pub language: Option<String>,
+    /// The track's title, if any.
+    pub title: Option<String>,
+    /// Marked as the default track.
+    pub default: bool,
+    /// Marked as forced (only the parts in another language, or signs).
+    pub forced: bool,
+}
+
+/// The subtitle codecs whose cues are text, read as WebVTT cues.
+const TEXT_SUBTITLES: [codec::Id; 6] = [
+    codec::Id::SUBRIP,
+    codec::Id::SRT,
+    codec::Id::ASS,
+    codec::Id::SSA,
+    codec::Id::MOV_TEXT,
+    codec::Id::WEBVTT,
+];
 
 /// The audio stream a conversion uses.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -77,6 +107,8 @@ pub(crate) struct Source {
     pub(crate) input: format::context::Input,
     pub(crate) video_index: usize,
     pub(crate) audio_index: Option<usize>,
+    /// The text subtitle streams, in the order of [`SourceInfo::subtitles`].
+    pub(crate) subtitle_indexes: Vec<usize>,
     pub(crate) info: SourceInfo,
     /// Where the shared timeline starts, in microseconds (AV_TIME_BASE).
     pub(crate) start_micros: i64,
@@ -119,10 +151,16 @@ pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> 
         input = input_file::open(path, limits.max_pixels())?;
     }
     let start_micros = timeline_start(&input, video_index, audio_index);
+    let subtitle_indexes = text_subtitles(&input);
+    info.subtitles = subtitle_indexes
+        .iter()
+        .map(|&index| describe_subtitles(&input, index))
+        .collect();
     Ok(Source {
         input,
         video_index,
         audio_index,
+        subtitle_indexes,
         info,
         start_micros,
         limits: *limits,
@@ -178,6 +216,38 @@ fn choose_audio(input: &format::context::Input) -> Option<usize> {
         })
         .map(|s| s.index())
         .or_else(|| input.streams().best(media::Type::Audio).map(|s| s.index()))
+}
+
+fn text_subtitles(input: &format::context::Input) -> Vec<usize> {
+    input
+        .streams()
+        .filter(|s| {
+            s.parameters().medium() == media::Type::Subtitle
+                && TEXT_SUBTITLES.contains(&s.parameters().id())
+                && ffmpeg_next::decoder::find(s.parameters().id()).is_some()
+        })
+        .map(|s| s.index())
+        .collect()
+}
+
+fn describe_subtitles(input: &format::context::Input, index: usize) -> SubtitleInfo {
+    let stream = input.stream(index).expect("chosen stream exists");
+    let metadata = stream.metadata();
+    let tag = |name: &str| {
+        metadata
+            .get(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && *v != "und")
+            .map(str::to_string)
+    };
+    let disposition = stream.disposition();
+    SubtitleInfo {
+        codec: codec_name(stream.parameters().id()),
+        language: tag("language"),
+        title: tag("title"),
+        default: disposition.contains(format::stream::Disposition::DEFAULT),
+        forced: disposition.contains(format::stream::Disposition::FORCED),
+    }
 }
 
 fn codec_name(id: codec::Id) -> String {
@@ -248,6 +318,7 @@ fn describe(
         video_codec: codec_name(params.id()),
         pixel_format: format!("{:?}", video.format()).to_lowercase(),
         audio,
+        subtitles: Vec::new(),
     })
 }
 

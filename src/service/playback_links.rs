@@ -105,13 +105,19 @@ fn unix_now() -> u64 {
 }
 
 /// Whether `path` names a playlist of the published layout: `master.m3u8`,
-/// `{rendition}/index.m3u8` or `{rendition}/iframes.m3u8`.
+/// `{rendition}/index.m3u8`, `{rendition}/iframes.m3u8` or `subs/{track}/index.m3u8`.
 pub fn is_playlist_path(path: &str) -> bool {
     let plain = |s: &str| {
         !s.is_empty()
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
+    if let Some(track) = path
+        .strip_prefix("subs/")
+        .and_then(|p| p.strip_suffix("/index.m3u8"))
+    {
+        return plain(track);
+    }
     match path.split_once('/') {
         None => path == crate::MASTER_PLAYLIST,
         Some((rendition, file)) => {
@@ -250,6 +256,9 @@ mod tests {
         assert!(is_playlist_path("master.m3u8"));
         assert!(is_playlist_path("720p/index.m3u8"));
         assert!(is_playlist_path("720p/iframes.m3u8"));
+        assert!(is_playlist_path("subs/eng-2/index.m3u8"));
+        assert!(!is_playlist_path("subs/../index.m3u8"));
+        assert!(!is_playlist_path("subs/a/b/index.m3u8"));
         assert!(!is_playlist_path("720p/poster.jpg"));
         assert!(!is_playlist_path("../master.m3u8"));
         assert!(!is_playlist_path("720p/segment_00001.ts"));

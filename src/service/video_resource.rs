@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::captions::SubtitleReport;
 use crate::service::db::videos::VideoRow;
 use crate::service::video_status::VideoStatus;
 use crate::stills::StillsReport;
@@ -61,6 +62,8 @@ pub struct UploadState {
                "storyboard": {"path": "storyboard/storyboard.vtt", "thumbnails": 10, "tile_width": 160,
                               "tile_height": 90, "interval": 2.0,
                               "sheets": [{"path": "storyboard/sprite_001.jpg", "width": 1600, "height": 90, "bytes": 30_720}]}},
+    "subtitles": [{"name": "English", "language": "eng", "playlist": "subs/eng/index.m3u8", "cues": 212,
+                   "default": true, "forced": false}],
     "duration_seconds": 20.0,
     "output_bytes": 9_437_184,
     "error": null,
@@ -109,6 +112,10 @@ pub struct VideoResource {
     /// Once completed: the poster, the small poster and the storyboard in detail (paths
     /// relative to the playback URL's directory, sizes, thumbnails); `null` without stills.
     pub stills: Option<StillsReport>,
+    /// Once completed: the subtitle renditions made from the source's text subtitle tracks
+    /// (name, language, playlist relative to the playback URL's directory, cues, default,
+    /// forced), listed in the master playlist; empty when it has none.
+    pub subtitles: Option<Vec<SubtitleReport>>,
     /// Duration of the output in seconds, once completed.
     pub duration_seconds: Option<f64>,
     /// Bytes published, once completed.
@@ -153,6 +160,10 @@ impl From<VideoRow> for VideoResource {
             poster_url: stills.as_ref().and_then(|s| url(&s.poster.path)),
             storyboard_url: stills.as_ref().and_then(|s| url(&s.storyboard.path)),
             stills,
+            subtitles: row
+                .subtitles
+                .map(|subtitles| subtitles.0)
+                .filter(|_| row.status == VideoStatus::Completed),
             status_url: format!("/v1/videos/{}", row.id),
             id: row.id,
             status: row.status,
@@ -202,6 +213,7 @@ impl From<crate::service::db::resumable_uploads::UploadProgress> for VideoResour
             poster_url: None,
             storyboard_url: None,
             stills: None,
+            subtitles: None,
             duration_seconds: None,
             output_bytes: None,
             error: None,

@@ -71,6 +71,18 @@ pub enum ObjectKind {
     },
     /// The storyboard's WebVTT file, put after its sheets and before the final playlists.
     Storyboard,
+    /// A WebVTT segment of a subtitle rendition, put at the end with the others of its track.
+    SubtitleSegment {
+        /// The track's directory name, e.g. `eng`.
+        track: String,
+        /// Sequence number, from 1, as the video's segments.
+        sequence: u64,
+    },
+    /// A subtitle rendition's media playlist, put after its segments.
+    SubtitlePlaylist {
+        /// The track's directory name.
+        track: String,
+    },
 }
 
 impl ObjectKind {
@@ -108,10 +120,11 @@ impl ObjectKind {
         match self {
             ObjectKind::Segment { .. } => "video/mp2t",
             ObjectKind::Poster { .. } | ObjectKind::StoryboardSheet { .. } => "image/jpeg",
-            ObjectKind::Storyboard => "text/vtt",
+            ObjectKind::Storyboard | ObjectKind::SubtitleSegment { .. } => "text/vtt",
             ObjectKind::MediaPlaylist { .. }
             | ObjectKind::MasterPlaylist { .. }
-            | ObjectKind::IFramePlaylist { .. } => "application/vnd.apple.mpegurl",
+            | ObjectKind::IFramePlaylist { .. }
+            | ObjectKind::SubtitlePlaylist { .. } => "application/vnd.apple.mpegurl",
         }
     }
 }

@@ -7,6 +7,7 @@
 mod access;
 mod bad_requests;
 mod browser;
+mod captions;
 mod direct_uploads;
 mod edge_limits;
 mod faults;

@@ -391,3 +391,35 @@ pub fn assert_valid_hls(out: &Path, source: &Path, report: &ConvertReport, segme
         }
     }
 }
+
+/// The cues of a WebVTT file as webvtt-py reads them (`tests/clients/read_vtt.py`): start and
+/// end in seconds, and the text as a player shows it.
+pub fn read_vtt(path: &Path) -> Vec<(f64, f64, String)> {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv-test/bin/python");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/read_vtt.py");
+    let output = Command::new(python)
+        .arg(script)
+        .arg(path)
+        .output()
+        .expect("the test venv has webvtt-py (scripts/install-deps.sh --test)");
+    assert!(
+        output.status.success(),
+        "webvtt-py refused {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let cues: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let time = |t: &Value| {
+        t.as_str()
+            .unwrap()
+            .split(':')
+            .map(|p| p.parse::<f64>().unwrap())
+            .fold(0.0, |total, part| total * 60.0 + part)
+    };
+    cues.iter()
+        .map(|c| {
+            let text = c["text"].as_str().unwrap().to_string();
+            (time(&c["start"]), time(&c["end"]), text)
+        })
+        .collect()
+}

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod broken_timestamps;
+mod captions;
 #[cfg(feature = "cli")] // the `hls-ladder` command
 mod command;
 mod conversions;

@@ -6,45 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 use hls_ladder::{ConvertOptions, ConvertReport, MemorySink, ObjectKind, convert};
-use serde_json::Value;
 
-use crate::helpers::{convert_fixture, convert_fixture_path, ffprobe, number, playlist_segments};
-
-/// The cues of a WebVTT file as webvtt-py reads them: (start, end, payload).
-fn read_vtt(path: &Path) -> Vec<(f64, f64, String)> {
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv-test/bin/python");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/read_vtt.py");
-    let output = Command::new(python)
-        .arg(script)
-        .arg(path)
-        .output()
-        .expect("the test venv has webvtt-py (scripts/install-deps.sh --test)");
-    assert!(
-        output.status.success(),
-        "webvtt-py refused {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let cues: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
-    let time = |t: &Value| {
-        let parts: Vec<f64> = t
-            .as_str()
-            .unwrap()
-            .split(':')
-            .map(|p| p.parse().unwrap())
-            .collect();
-        parts.iter().fold(0.0, |total, part| total * 60.0 + part)
-    };
-    cues.iter()
-        .map(|c| {
-            (
-                time(&c["start"]),
-                time(&c["end"]),
-                c["text"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
+use crate::helpers::{
+    convert_fixture, convert_fixture_path, ffprobe, number, playlist_segments, read_vtt,
+};
 
 /// Width, height and codec of an image, as ffprobe decodes it.
 fn image_size(path: &Path) -> (u32, u32) {

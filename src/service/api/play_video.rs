@@ -36,7 +36,7 @@ pub struct LinkQuery {
     path = "/v1/videos/{id}/play/{path}",
     params(
         ("id" = Uuid, Path, description = "Video id"),
-        ("path" = String, Path, description = "`master.m3u8`, `{rendition}/index.m3u8`, `{rendition}/iframes.m3u8`, `poster.jpg`, `poster_small.jpg`, `storyboard/storyboard.vtt` or `storyboard/sprite_{n}.jpg`"),
+        ("path" = String, Path, description = "`master.m3u8`, `{rendition}/index.m3u8`, `{rendition}/iframes.m3u8`, `subs/{track}/index.m3u8`, `poster.jpg`, `poster_small.jpg`, `storyboard/storyboard.vtt` or `storyboard/sprite_{n}.jpg`"),
         LinkQuery,
     ),
     responses(
@@ -99,7 +99,7 @@ pub async fn play_video(
         .await?
         .ok_or_else(not_found)?;
     let playlist = String::from_utf8_lossy(&stored);
-    let body = match path.split_once('/') {
+    let body = match path.rsplit_once('/') {
         // The master playlist: each variant becomes a signed link, relative to this one.
         None => rewrite_uris(&playlist, |variant| {
             format!(
@@ -108,7 +108,7 @@ pub async fn play_video(
             )
         }),
         // A media playlist: each segment becomes a presigned URL of the bucket.
-        Some((rendition, _)) => {
+        Some((playlist_dir, _)) => {
             let mut presigned = std::collections::HashMap::new();
             for segment in playlist
                 .lines()
@@ -117,7 +117,7 @@ pub async fn play_video(
             {
                 // A resumed conversion's playlists name earlier claims' segments with `..`:
                 // resolved as a player would, and never outside the video's own objects.
-                let key = resolve_key(&prefix, rendition, segment)
+                let key = resolve_key(&prefix, playlist_dir, segment)
                     .filter(|key| key.starts_with(&video_prefix(id)))
                     .ok_or_else(not_found)?;
                 let url = state

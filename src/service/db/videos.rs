@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::captions::SubtitleReport;
 use crate::service::video_status::VideoStatus;
 use crate::stills::StillsReport;
 use crate::{Progress, RenditionReport, SourceInfo};
@@ -48,6 +49,8 @@ pub struct VideoRow {
     pub resume_refused: Option<String>,
     #[serde(default)]
     pub stills: Option<Json<StillsReport>>,
+    #[serde(default)]
+    pub subtitles: Option<Json<Vec<SubtitleReport>>>,
 }
 
 /// What a new upload records.
@@ -158,7 +161,7 @@ pub async fn insert(
 /// One video.
 #[tracing::instrument(level = "debug", skip(pool))]
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
-    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\" FROM videos WHERE id = $1", id)
+    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\", subtitles AS \"subtitles: Json<Vec<SubtitleReport>>\" FROM videos WHERE id = $1", id)
         .fetch_optional(pool)
         .await
 }
@@ -225,7 +228,7 @@ pub async fn list(
     let (after_time, after_id) = after.unzip();
     sqlx::query_as!(
         VideoRow,
-        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\"
+        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\", subtitles AS \"subtitles: Json<Vec<SubtitleReport>>\"
          FROM videos
          WHERE ($1::text IS NULL OR status = $1)
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
@@ -416,6 +419,8 @@ pub struct Completion {
     pub resume_refused: Option<String>,
     /// The poster and storyboard (hls_ladder::StillsReport) as JSON, when made.
     pub stills: Option<Value>,
+    /// The subtitle renditions (hls_ladder::SubtitleReport) as JSON.
+    pub subtitles: Value,
 }
 
 /// Marks a job completed; false when this worker no longer held it.
@@ -429,7 +434,7 @@ pub async fn complete(
         "UPDATE videos SET status = 'completed', playback_url = $3, renditions = $4, duration_seconds = $5,
                 output_bytes = $6, progress = $7, output_prefix = $8, lease_owner = NULL,
                 playable_at = coalesce(playable_at, now()),
-                resumed_from_segment = $9, resume_refused = $10, stills = $11,
+                resumed_from_segment = $9, resume_refused = $10, stills = $11, subtitles = $12,
                 lease_expires_at = NULL, finished_at = now(), updated_at = now()
          WHERE id = $1 AND lease_owner = $2",
         id,
@@ -443,6 +448,7 @@ pub async fn complete(
         done.resumed_from_segment,
         done.resume_refused,
         done.stills,
+        done.subtitles,
     )
     .execute(pool)
     .await?;

@@ -240,6 +240,7 @@ impl ConversionJob {
                 .stills
                 .as_ref()
                 .and_then(|stills| serde_json::to_value(stills).ok()),
+            subtitles: serde_json::to_value(&report.subtitles).unwrap_or(Value::Null),
         };
         let recorded = persist("recording the completion", || {
             videos::complete(&self.settings.pool, id, self.lease_token, &done)

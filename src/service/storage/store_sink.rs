@@ -64,7 +64,8 @@ fn cache_control(kind: &ObjectKind) -> &'static str {
         ObjectKind::Segment { .. }
         | ObjectKind::Poster { .. }
         | ObjectKind::StoryboardSheet { .. }
-        | ObjectKind::Storyboard => SEGMENT_CACHE,
+        | ObjectKind::Storyboard
+        | ObjectKind::SubtitleSegment { .. } => SEGMENT_CACHE,
         growing if growing.is_growing() => GROWING_PLAYLIST_CACHE,
         _ => FINAL_PLAYLIST_CACHE,
     }
