@@ -85,6 +85,153 @@ pub(crate) fn vtt_time(seconds: f64) -> String {
     )
 }
 
+/// Why a caption file was refused: the line (from 1) and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct CaptionError {
+    /// The line, from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// The most cues a caption file may hold.
+pub const MAX_CUES: usize = 20_000;
+
+/// Reads a WebVTT (starting with `WEBVTT`) or SRT caption file into cues, in time order, as
+/// plain text (tags such as `<i>` dropped, character references decoded). WebVTT's `NOTE`,
+/// `STYLE` and `REGION` blocks and cue settings are skipped; cue identifiers and SRT's
+/// numbers are optional.
+pub fn parse_captions(text: &str) -> Result<Vec<Cue>, CaptionError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines: Vec<&str> = text.lines().collect();
+    let fail = |line: usize, reason: &str| {
+        Err(CaptionError {
+            line: line + 1,
+            reason: reason.to_string(),
+        })
+    };
+    let webvtt = lines.first().is_some_and(|l| {
+        l.strip_prefix("WEBVTT")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    });
+    let mut cues = Vec::new();
+    let mut i = usize::from(webvtt);
+    while i < lines.len() {
+        let line = lines[i].trim();
+        if line.is_empty() {
+            i += 1;
+            continue;
+        }
+        if webvtt
+            && ["NOTE", "STYLE", "REGION"]
+                .iter()
+                .any(|b| line.starts_with(b))
+        {
+            while i < lines.len() && !lines[i].trim().is_empty() {
+                i += 1;
+            }
+            continue;
+        }
+        // A cue: an optional identifier (SRT's number), then its timing line.
+        let timing_at = if line.contains("-->") { i } else { i + 1 };
+        let Some(timing) = lines.get(timing_at).filter(|l| l.contains("-->")) else {
+            return fail(
+                i,
+                "expected a cue timing line such as `00:00:01.000 --> 00:00:02.500`",
+            );
+        };
+        let (start, rest) = timing.split_once("-->").expect("checked");
+        let end = rest.split_whitespace().next().unwrap_or("");
+        let (Some(start), Some(end)) = (caption_time(start.trim()), caption_time(end)) else {
+            return fail(
+                timing_at,
+                "a cue time must read hh:mm:ss.ttt (or hh:mm:ss,ttt)",
+            );
+        };
+        if end <= start {
+            return fail(timing_at, "the cue ends before it starts");
+        }
+        let mut body = Vec::new();
+        i = timing_at + 1;
+        while i < lines.len() && !lines[i].trim().is_empty() {
+            if lines[i].contains("-->") {
+                return fail(
+                    i,
+                    "a cue timing line inside a cue's text: a blank line is missing",
+                );
+            }
+            body.push(plain_text(lines[i]));
+            i += 1;
+        }
+        let text = body.join("\n").trim().to_string();
+        if !text.is_empty() {
+            cues.push(Cue { start, end, text });
+        }
+        if cues.len() > MAX_CUES {
+            return fail(i, &format!("more than {MAX_CUES} cues"));
+        }
+    }
+    if cues.is_empty() {
+        return fail(lines.len().saturating_sub(1), "the file holds no cue");
+    }
+    cues.sort_by(|a, b| a.start.total_cmp(&b.start));
+    Ok(cues)
+}
+
+/// Seconds of `hh:mm:ss.ttt`, `mm:ss.ttt` or SRT's `hh:mm:ss,ttt`.
+fn caption_time(stamp: &str) -> Option<f64> {
+    let (clock, millis) = stamp.split_once(['.', ','])?;
+    if millis.len() != 3 || !millis.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let parts: Vec<&str> = clock.split(':').collect();
+    if !(2..=3).contains(&parts.len())
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let numbers: Vec<u64> = parts
+        .iter()
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let (hours, minutes, seconds) = match numbers[..] {
+        [m, s] => (0, m, s),
+        [h, m, s] => (h, m, s),
+        _ => return None,
+    };
+    if minutes > 59 || seconds > 59 {
+        return None;
+    }
+    Some((hours * 3600 + minutes * 60 + seconds) as f64 + millis.parse::<f64>().ok()? / 1000.0)
+}
+
+/// A line of cue text without its tags (`<i>`, `<c.yellow>`, `<00:01.000>`) and with its
+/// character references decoded.
+fn plain_text(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut in_tag = false;
+    for c in line.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
+            _ => plain.push(c),
+        }
+    }
+    plain
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+        .replace("&lrm;", "")
+        .replace("&rlm;", "")
+        .replace("&amp;", "&")
+        .trim()
+        .to_string()
+}
+
 /// A subtitle rendition a conversion published.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -169,6 +316,65 @@ mod tests {
         );
         assert_eq!(dialogue_text("0,0,Default,,0,0,0,,{\\pos(1,2)}"), "");
         assert_eq!(dialogue_text("0,0,Default,,0,0,0,,a \\ b"), "a \\ b");
+    }
+
+    #[test]
+    fn srt_and_webvtt_files_read_as_plain_cues() {
+        let srt = "\u{feff}1\r\n00:00:01,000 --> 00:00:02,500\r\n<i>Hello</i> &amp; <b>bye</b>\r\n\r\n2\r\n00:01:02,250 --> 00:01:03,000\r\nTwo\r\nlines\r\n";
+        assert_eq!(
+            parse_captions(srt).unwrap(),
+            [
+                Cue {
+                    start: 1.0,
+                    end: 2.5,
+                    text: "Hello & bye".into()
+                },
+                Cue {
+                    start: 62.25,
+                    end: 63.0,
+                    text: "Two\nlines".into()
+                }
+            ]
+        );
+        let vtt = "WEBVTT - a title\n\nNOTE a comment\nover two lines\n\nSTYLE\n::cue { color: red }\n\nintro\n00:05.000 --> 00:06.000 align:start line:0\n<c.yellow>Yellow</c>\n\n01:00:00.000 --> 01:00:01.000\nLate\n";
+        let cues = parse_captions(vtt).unwrap();
+        assert_eq!(cues.len(), 2);
+        assert_eq!(
+            (cues[0].start, cues[0].end, cues[0].text.as_str()),
+            (5.0, 6.0, "Yellow")
+        );
+        assert_eq!(cues[1].start, 3600.0);
+    }
+
+    #[test]
+    fn a_bad_caption_file_names_the_line_that_is_wrong() {
+        let error = |text: &str| parse_captions(text).unwrap_err();
+        assert_eq!(
+            error("1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:03.5 --> 00:00:04,000\nbad\n")
+                .line,
+            6
+        );
+        assert_eq!(
+            error("WEBVTT\n\n00:00:02.000 --> 00:00:01.000\nbackwards\n").line,
+            3
+        );
+        assert!(
+            error("WEBVTT\n\n00:00:02.000 --> 00:00:01.000\nx\n")
+                .reason
+                .contains("ends before")
+        );
+        assert_eq!(error("just some text\nand more\n").line, 1);
+        assert_eq!(error("WEBVTT\n").reason, "the file holds no cue");
+        assert_eq!(error("").reason, "the file holds no cue");
+        assert_eq!(
+            error("WEBVTT\n\n00:01.000 --> 00:02.000\na\n00:03.000 --> 00:04.000\nb\n").line,
+            5
+        );
+        assert!(
+            error("00:00:01,000 --> 00:61:00,000\nx\n")
+                .reason
+                .contains("hh:mm:ss")
+        );
     }
 
     #[test]

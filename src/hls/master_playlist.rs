@@ -57,6 +57,81 @@ pub struct SubtitleMedia {
 /// The group id of the subtitle renditions.
 const SUBTITLE_GROUP: &str = "subs";
 
+impl SubtitleMedia {
+    /// Its `#EXT-X-MEDIA` line, without the line break.
+    pub fn render(&self) -> String {
+        // Quoted strings may hold neither quotes nor line breaks (RFC 8216 section 4.2).
+        let quoted = |s: &str| s.replace(['"', '\n', '\r'], "'");
+        let yes = |b: bool| if b { "YES" } else { "NO" };
+        let language = self
+            .language
+            .as_deref()
+            .map(|l| format!(",LANGUAGE=\"{}\"", quoted(l)))
+            .unwrap_or_default();
+        format!(
+            "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"{SUBTITLE_GROUP}\",NAME=\"{}\"{language},DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}\"",
+            quoted(&self.name),
+            yes(self.default),
+            yes(self.forced),
+            self.uri
+        )
+    }
+}
+
+/// A published master playlist's text with the subtitle rendition at `uri` replaced by
+/// `media` (added when it was not there), or removed when `media` is `None`; the variants
+/// name the subtitle group exactly when a subtitle rendition is left. For captions added to a
+/// video after its conversion.
+///
+/// ```
+/// use hls_ladder::hls::{SubtitleMedia, with_subtitle_media};
+/// let master = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n";
+/// let media = SubtitleMedia { name: "de".into(), language: Some("de".into()), default: false,
+///     forced: false, uri: "subs/de/index.m3u8".into() };
+/// let added = with_subtitle_media(master, "subs/de/index.m3u8", Some(&media));
+/// assert!(added.contains("BANDWIDTH=1,SUBTITLES=\"subs\"\n"));
+/// assert_eq!(with_subtitle_media(&added, "subs/de/index.m3u8", None), master);
+/// ```
+pub fn with_subtitle_media(master: &str, uri: &str, media: Option<&SubtitleMedia>) -> String {
+    let is_subtitle_media = |line: &str| line.starts_with("#EXT-X-MEDIA:TYPE=SUBTITLES,");
+    let names_uri = |line: &str| line.contains(&format!("URI=\"{uri}\""));
+    let group_attribute = format!(",SUBTITLES=\"{SUBTITLE_GROUP}\"");
+    let mut lines: Vec<String> = master
+        .lines()
+        .filter(|l| !(is_subtitle_media(l) && names_uri(l)))
+        .map(str::to_string)
+        .collect();
+    if let Some(media) = media {
+        // After the other subtitle renditions, else before the first variant.
+        let at = lines
+            .iter()
+            .rposition(|l| is_subtitle_media(l))
+            .map(|i| i + 1)
+            .or_else(|| {
+                lines
+                    .iter()
+                    .position(|l| l.starts_with("#EXT-X-STREAM-INF:"))
+            })
+            .unwrap_or(lines.len());
+        lines.insert(at, media.render());
+    }
+    let grouped = lines.iter().any(|l| is_subtitle_media(l));
+    for line in lines
+        .iter_mut()
+        .filter(|l| l.starts_with("#EXT-X-STREAM-INF:"))
+    {
+        let plain = line.replace(&group_attribute, "");
+        *line = if grouped {
+            format!("{plain}{group_attribute}")
+        } else {
+            plain
+        };
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
 /// The master playlist.
 ///
 /// ```
@@ -88,23 +163,8 @@ impl MasterPlaylist {
             4
         };
         let mut text = format!("#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-        // Quoted strings may hold neither quotes nor line breaks (RFC 8216 section 4.2).
-        let quoted = |s: &str| s.replace(['"', '\n', '\r'], "'");
-        for s in &self.subtitles {
-            let yes = |b: bool| if b { "YES" } else { "NO" };
-            let language = s
-                .language
-                .as_deref()
-                .map(|l| format!(",LANGUAGE=\"{}\"", quoted(l)))
-                .unwrap_or_default();
-            let _ = writeln!(
-                text,
-                "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"{SUBTITLE_GROUP}\",NAME=\"{}\"{language},DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}\"",
-                quoted(&s.name),
-                yes(s.default),
-                yes(s.forced),
-                s.uri
-            );
+        for media in &self.subtitles {
+            let _ = writeln!(text, "{}", media.render());
         }
         let group = if self.subtitles.is_empty() {
             String::new()

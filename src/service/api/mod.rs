@@ -26,6 +26,7 @@ pub mod retry_video;
 pub mod stream_slots;
 pub mod tus_uploads;
 pub mod upload_intake;
+pub mod video_captions;
 pub mod video_events;
 pub mod web_page;
 pub mod webhook_deliveries;
@@ -170,6 +171,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/videos/{id}/events", get(video_events::video_events))
         .route("/v1/videos/{id}/cancel", post(cancel_video::cancel_video))
         .route("/v1/videos/{id}/retry", post(retry_video::retry_video))
+        .route(
+            "/v1/videos/{id}/captions/{language}",
+            axum::routing::put(video_captions::put_captions)
+                .delete(video_captions::delete_captions)
+                .layer(DefaultBodyLimit::max(video_captions::MAX_CAPTION_BYTES)),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.keys.clone(),
             auth::require_api_key,

@@ -6,7 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     cancel_video, create_video, delete_video, direct_uploads, get_video, health, list_videos,
-    metrics, play_video, retry_video, tus_uploads, video_events, web_page, webhook_deliveries,
+    metrics, play_video, retry_video, tus_uploads, video_captions, video_events, web_page,
+    webhook_deliveries,
 };
 
 /// The API's OpenAPI description.
@@ -23,6 +24,8 @@ use super::{
         video_events::video_events,
         cancel_video::cancel_video,
         retry_video::retry_video,
+        video_captions::put_captions,
+        video_captions::delete_captions,
         play_video::play_video,
         delete_video::delete_video,
         tus_uploads::options,

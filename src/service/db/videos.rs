@@ -175,6 +175,51 @@ pub struct PublishedOutput {
     pub completed: bool,
 }
 
+/// What changing a video's sidecar captions needs of its row.
+#[derive(Debug)]
+pub struct CaptionTarget {
+    /// Captions go on completed videos only.
+    pub status: VideoStatus,
+    /// The completed claim's prefix (`None` for rows from before claims had prefixes).
+    pub output_prefix: Option<String>,
+    /// The renditions: the first one's playlist gives the segment boundaries.
+    pub renditions: Option<Json<Vec<RenditionReport>>>,
+    /// The subtitle renditions so far.
+    pub subtitles: Option<Json<Vec<SubtitleReport>>>,
+}
+
+/// Locks the video's row until `tx` ends, so that changes to its captions (each rewrites its
+/// master playlist) happen one at a time; `None` when there is no such video.
+pub async fn lock_for_captions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: Uuid,
+) -> sqlx::Result<Option<CaptionTarget>> {
+    sqlx::query_as!(
+        CaptionTarget,
+        "SELECT status AS \"status: VideoStatus\", output_prefix, renditions AS \"renditions: Json<Vec<RenditionReport>>\", subtitles AS \"subtitles: Json<Vec<SubtitleReport>>\"
+         FROM videos WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Records the video's subtitle renditions (hls_ladder::SubtitleReport as JSON).
+pub async fn set_subtitles(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: Uuid,
+    subtitles: Value,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE videos SET subtitles = $2, updated_at = now() WHERE id = $1",
+        id,
+        subtitles
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Where a playable video's objects are: the prefix of the claim that published them
 /// (`None` while nothing is playable). Rows completed before claims had prefixes have none
 /// recorded: their objects are directly under `videos/{id}/`.

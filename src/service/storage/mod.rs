@@ -19,7 +19,7 @@ pub use object_store::{
     ListedObject, MIN_PART_BYTES, ObjectHeaders, ObjectStore, StorageError, UploadedPart,
 };
 pub use s3_store::{S3Settings, S3Store};
-pub use store_sink::StoreSink;
+pub use store_sink::{CHANGEABLE_CACHE, StoreSink};
 
 /// The key prefix of one video's objects: `videos/{id}/`.
 pub fn video_prefix(id: uuid::Uuid) -> String {

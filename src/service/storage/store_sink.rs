@@ -39,6 +39,9 @@ const GROWING_PLAYLIST_CACHE: &str = "public, max-age=1";
 /// Cache-Control of a final playlist: it never changes at its key (every claim of a job
 /// publishes under a prefix of its own), so a CDN may keep it for a day.
 const FINAL_PLAYLIST_CACHE: &str = "public, max-age=86400";
+/// Cache-Control of what captions added later change (`PUT .../captions/{language}`): the
+/// final master playlist and the subtitle renditions, published again at the same key.
+pub const CHANGEABLE_CACHE: &str = "public, max-age=60";
 /// How long after a growing playlist is stored its final version may overwrite it. S3 keeps
 /// `Last-Modified` in whole seconds, and some stores answer a player's revalidation
 /// (`If-None-Match` and `If-Modified-Since`, as browsers send them) from `If-Modified-Since`
@@ -64,9 +67,11 @@ fn cache_control(kind: &ObjectKind) -> &'static str {
         ObjectKind::Segment { .. }
         | ObjectKind::Poster { .. }
         | ObjectKind::StoryboardSheet { .. }
-        | ObjectKind::Storyboard
-        | ObjectKind::SubtitleSegment { .. } => SEGMENT_CACHE,
+        | ObjectKind::Storyboard => SEGMENT_CACHE,
         growing if growing.is_growing() => GROWING_PLAYLIST_CACHE,
+        ObjectKind::MasterPlaylist { .. }
+        | ObjectKind::SubtitleSegment { .. }
+        | ObjectKind::SubtitlePlaylist { .. } => CHANGEABLE_CACHE,
         _ => FINAL_PLAYLIST_CACHE,
     }
 }
@@ -459,7 +464,7 @@ mod tests {
         assert_eq!(cache("v/1/360p/segment_00001.ts"), SEGMENT_CACHE);
         // The final versions, not the growing ones, are what stays.
         assert_eq!(cache("v/1/360p/index.m3u8"), FINAL_PLAYLIST_CACHE);
-        assert_eq!(cache("v/1/master.m3u8"), FINAL_PLAYLIST_CACHE);
+        assert_eq!(cache("v/1/master.m3u8"), CHANGEABLE_CACHE);
         let kinds = announced.lock().unwrap().clone();
         assert_eq!(kinds.len(), 4, "{kinds:?}");
         assert_eq!(kinds[1], ObjectKind::MasterPlaylist { growing: true });
