@@ -51,6 +51,33 @@ async fn allowing_loopback(
     .await
 }
 
+/// A client retrying an import with its `Idempotency-Key` gets the same answer: `202`, the
+/// same video, marked as a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_import_answers_as_the_first_time() {
+    let server = clip_server().await;
+    let app = allowing_loopback(|c| c.jobs.workers = 0).await;
+    let request = || {
+        app.client
+            .post(app.url("/v1/videos"))
+            .header("Idempotency-Key", "import-once")
+            .json(&json!({ "url": server.url("/file.mp4") }))
+            .send()
+    };
+    let first = request().await.unwrap();
+    assert_eq!(first.status(), 202);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = request().await.unwrap();
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    let listed = app.get_json("/v1/videos").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    app.stop().await;
+}
+
 async fn failure_of(app: &TestApp, id: &str) -> (String, String) {
     let video = app.wait_until_finished(id, Duration::from_secs(60)).await;
     assert_eq!(video["status"], "failed", "{video}");

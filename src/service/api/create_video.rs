@@ -28,7 +28,7 @@ use crate::service::video_resource::VideoResource;
     post,
     path = "/v1/videos",
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, `Idempotent-Replayed: true`) instead of a second conversion; scoped to the client (its API key, else its address)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, or 202 for an import, with `Idempotent-Replayed: true`) instead of a second conversion; scoped to the client (its API key, else its address)"),
     ),
     request_body(description = "The video file (raw body or multipart field `file`), or a URL to import it from", content(
         (Vec<u8> = "video/mp4"),
@@ -62,10 +62,17 @@ pub async fn create_video(
         client: &client.0,
         key,
     });
-    // A retry of an upload that was recorded: the same video, and its body is not read.
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    // A retry of an upload that was recorded: the same video, and its body is not read; the
+    // status the first answer had (an import's 202, an upload's 201).
     if let Some(key) = idempotency {
         if let Some(existing) = idempotency::find(&state.pool, key).await? {
-            return existing_video(&state, existing).await;
+            return existing_video(&state, existing, is_json(&content_type)).await;
         }
     }
     let id = Uuid::now_v7();
@@ -77,12 +84,6 @@ pub async fn create_video(
     if declared.is_some_and(|length| length > state.upload_limit) {
         return Err(too_large(state.upload_limit));
     }
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
     if is_json(&content_type) {
         return super::import_video::import_video(&state, request.into_body(), idempotency).await;
     }
@@ -149,7 +150,7 @@ pub async fn create_video(
     }
     if let Inserted::Existing(existing) = inserted? {
         // A concurrent request with the same key recorded its upload first.
-        return existing_video(&state, existing).await;
+        return existing_video(&state, existing, false).await;
     }
     tracing::info!(bytes, "upload accepted");
     created(&state, id).await
@@ -207,12 +208,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 /// The answer to an upload whose idempotency key made `id` already: that video, as the first
-/// answer gave it, marked `Idempotent-Replayed: true`.
+/// answer gave it (`202` for an `import`, else `201`), marked `Idempotent-Replayed: true`.
 async fn existing_video(
     state: &AppState,
     id: Uuid,
+    import: bool,
 ) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
     let (status, mut headers, body) = created(state, id).await?;
+    let status = if import { StatusCode::ACCEPTED } else { status };
     headers.insert(
         "idempotent-replayed",
         header::HeaderValue::from_static("true"),
