@@ -14,33 +14,21 @@ else the machine does, unlike wall time on a shared 2-core machine. The target i
 """
 import argparse
 import re
-import resource
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ab_binaries  # noqa: E402  (one timed conversion)
 import compare_with_ffmpeg as bench  # noqa: E402  (the real clip, cut and cached)
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def convert(binary: Path, source: Path, stills: bool) -> tuple[float, float]:
-    out = tempfile.mkdtemp()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    flags = [] if stills else ["--no-stills"]
-    subprocess.run([str(binary), "convert", str(source), out, *flags], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    shutil.rmtree(out)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return ab_binaries.run(str(binary), str(source), *([] if stills else ["--no-stills"]))
 
 
 def instructions(binary: Path, source: Path, stills: bool) -> int:

@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hls::{MediaPlaylist, PlaylistSegment};
+
 /// The MPEG-TS timestamp of the output clock's zero: the mpegts muxer delays every timestamp
 /// by twice its `max_delay` (0.7 s), so a picture at 0 s carries PTS 126000. Each WebVTT
 /// segment maps it to its `LOCAL` zero (`X-TIMESTAMP-MAP`), and its cue times are then the
@@ -280,6 +282,29 @@ pub(crate) fn track_dirs<'a>(languages: impl Iterator<Item = Option<&'a str>>) -
     dirs
 }
 
+/// A subtitle rendition of `cues` cut where the video's segments are (`durations`, the first
+/// numbered `first_sequence`): each segment's URI relative to the playlist with its WebVTT
+/// text, and the VOD media playlist that lists them.
+pub(crate) fn subtitle_rendition(
+    cues: &[Cue],
+    durations: &[f64],
+    first_sequence: u64,
+) -> (Vec<(String, String)>, MediaPlaylist) {
+    let mut playlist = MediaPlaylist {
+        media_sequence: first_sequence,
+        ..MediaPlaylist::default()
+    };
+    let mut segments = Vec::with_capacity(durations.len());
+    let mut from = 0.0;
+    for (sequence, &duration) in (first_sequence..).zip(durations) {
+        let uri = format!("segment_{sequence:05}.vtt");
+        segments.push((uri.clone(), segment_vtt(cues, from, from + duration)));
+        playlist.segments.push(PlaylistSegment { uri, duration });
+        from += duration;
+    }
+    (segments, playlist)
+}
+
 /// The WebVTT segment for the span `from..to` of the video: every cue shown in it (a cue
 /// across a boundary is in both segments, as players expect), its times the video's.
 pub(crate) fn segment_vtt(cues: &[Cue], from: f64, to: f64) -> String {
@@ -391,6 +416,30 @@ mod tests {
             track_dirs(languages.into_iter()),
             ["eng", "und", "eng-2", "pt-br", "x", "und-2"]
         );
+    }
+
+    #[test]
+    fn a_rendition_has_a_segment_per_video_segment_numbered_as_they_are() {
+        let cue = Cue {
+            start: 2.5,
+            end: 3.0,
+            text: "x".into(),
+        };
+        let (segments, playlist) = subtitle_rendition(&[cue], &[2.0, 6.0, 1.5], 1);
+        let uris: Vec<&str> = segments.iter().map(|(uri, _)| uri.as_str()).collect();
+        assert_eq!(
+            uris,
+            [
+                "segment_00001.vtt",
+                "segment_00002.vtt",
+                "segment_00003.vtt"
+            ]
+        );
+        assert!(!segments[0].1.contains("-->") && segments[1].1.contains("-->"));
+        assert!(!segments[2].1.contains("-->"));
+        assert_eq!(playlist.media_sequence, 1);
+        assert_eq!(playlist.segments[1].uri, "segment_00002.vtt");
+        assert_eq!(playlist.duration(), 9.5);
     }
 
     #[test]

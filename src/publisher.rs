@@ -8,7 +8,7 @@
 //! segment it gains, and at the end the same VOD playlists and master playlist a
 //! non-progressive run publishes replace them.
 
-use crate::captions::{Cue, SubtitleReport, segment_vtt, track_dirs};
+use crate::captions::{Cue, SubtitleReport, subtitle_rendition, track_dirs};
 use crate::convert::{MASTER_PLAYLIST, RenditionReport};
 use crate::hls::{
     AAC_LC, IFrame, IFramePlaylist, IFrameVariant, MasterPlaylist, MediaPlaylist, PlaylistKind,
@@ -456,26 +456,15 @@ impl<'a> Publisher<'a> {
         let mut media = Vec::new();
         let mut reports = Vec::new();
         for (number, ((track, dir), cues)) in tracks.iter().zip(&dirs).zip(captions).enumerate() {
-            let mut playlist = MediaPlaylist {
-                media_sequence: video.playlist.media_sequence,
-                ..MediaPlaylist::default()
-            };
-            let mut from = 0.0;
-            for (index, segment) in video.playlist.segments.iter().enumerate() {
-                let sequence = video.playlist.media_sequence + index as u64;
-                let to = from + segment.duration;
-                let uri = format!("segment_{sequence:05}.vtt");
+            let durations: Vec<f64> = video.playlist.segments.iter().map(|s| s.duration).collect();
+            let first = video.playlist.media_sequence;
+            let (segments, playlist) = subtitle_rendition(cues, &durations, first);
+            for ((uri, text), sequence) in segments.into_iter().zip(first..) {
                 let kind = ObjectKind::SubtitleSegment {
                     track: dir.clone(),
                     sequence,
                 };
-                let text = segment_vtt(cues, from, to);
                 put(sink, format!("subs/{dir}/{uri}"), text.into_bytes(), kind)?;
-                playlist.segments.push(PlaylistSegment {
-                    uri,
-                    duration: segment.duration,
-                });
-                from = to;
             }
             let uri = format!("subs/{dir}/index.m3u8");
             let kind = ObjectKind::SubtitlePlaylist { track: dir.clone() };

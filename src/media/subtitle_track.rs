@@ -20,8 +20,6 @@ pub(crate) struct SubtitleTrack {
     start_micros: i64,
     /// The cues so far, in decoding order.
     pub(crate) cues: Vec<Cue>,
-    /// Packets that did not decode.
-    pub(crate) damaged: u64,
 }
 
 impl SubtitleTrack {
@@ -39,14 +37,13 @@ impl SubtitleTrack {
             time_base: stream.time_base(),
             start_micros,
             cues: Vec::new(),
-            damaged: 0,
         })
     }
 
     /// Decodes one packet of the track into cues.
     pub(crate) fn decode(&mut self, packet: &Packet) {
         let Some(pts) = packet.pts().or(packet.dts()) else {
-            self.damaged += 1;
+            tracing::debug!("a subtitle packet without a timestamp");
             return;
         };
         let mut decoded = ffmpeg_next::Subtitle::new();
@@ -55,7 +52,6 @@ impl SubtitleTrack {
             Ok(false) => return,
             Err(error) => {
                 tracing::debug!(%error, "a subtitle packet did not decode");
-                self.damaged += 1;
                 return;
             }
         }

@@ -132,24 +132,27 @@ pub async fn play_video(
         }
     };
     let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/vnd.apple.mpegurl"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if published.completed {
-            "private, max-age=60"
-        } else {
-            "private, max-age=1"
-        }),
-    );
+    let cache = if published.completed {
+        "private, max-age=60"
+    } else {
+        "private, max-age=1"
+    };
+    Ok(for_any_player(response, cache))
+}
+
+/// A response any player may read (CORS), cached by the viewer's browser only, for `cache`.
+fn for_any_player(mut response: Response, cache: &'static str) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
-    Ok(response)
+    response
 }
 
 /// A still behind a signed link: an image is a redirect to its presigned URL in the bucket;
@@ -162,18 +165,7 @@ async fn still(
     expires: u64,
 ) -> Result<Response, ApiError> {
     let lifetime = PlaybackLinks::remaining(expires);
-    let private = |mut response: Response| {
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, max-age=60"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        response
-    };
+    let private = |response| for_any_player(response, "private, max-age=60");
     if path != crate::stills::STORYBOARD {
         let url = state
             .store

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
-use crate::captions::{SubtitleReport, parse_captions, segment_vtt};
-use crate::hls::{MediaPlaylist, PlaylistSegment, SubtitleMedia, with_subtitle_media};
+use crate::captions::{SubtitleReport, parse_captions, subtitle_rendition};
+use crate::hls::{SubtitleMedia, with_subtitle_media};
 use crate::service::db::videos::{self, CaptionTarget};
 use crate::service::storage::{CHANGEABLE_CACHE, ObjectHeaders, video_prefix};
 use crate::service::video_resource::VideoResource;
@@ -61,24 +61,13 @@ pub async fn put_captions(
         content_type,
         cache_control: CHANGEABLE_CACHE,
     };
-    let mut playlist = MediaPlaylist {
-        media_sequence: 1,
-        ..MediaPlaylist::default()
-    };
-    let mut from = 0.0;
-    for (index, duration) in durations.iter().enumerate() {
-        let uri = format!("segment_{:05}.vtt", index + 1);
-        let text = segment_vtt(&cues, from, from + duration);
+    let (segments, playlist) = subtitle_rendition(&cues, &durations, 1);
+    for (uri, text) in segments {
         let key = format!("{prefix}subs/{dir}/{uri}");
         state
             .store
             .put(&key, Bytes::from(text), headers("text/vtt"))
             .await?;
-        playlist.segments.push(PlaylistSegment {
-            uri,
-            duration: *duration,
-        });
-        from += duration;
     }
     let uri = format!("subs/{dir}/index.m3u8");
     let mpegurl = "application/vnd.apple.mpegurl";
