@@ -14,7 +14,7 @@ use crate::captions::SubtitleReport;
 use crate::ladder::Rendition;
 use crate::media::pipeline::{self, Pipeline};
 use crate::media::rung_encoder::EncoderSettings;
-use crate::media::source::{self, SourceInfo};
+use crate::media::source::{self, SourceInfo, separate_audio_tracks};
 use crate::media::still_maker::StillsPlan;
 use crate::plan::plan_for;
 use crate::progress::{Progress, ProgressMeter};
@@ -53,6 +53,28 @@ pub struct RenditionReport {
     pub average_bandwidth: u64,
 }
 
+/// An audio rendition of its own: one of the source's audio tracks, when it has several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct AudioReport {
+    /// What a player lists: the track's title, else its language, else `Audio {n}`.
+    pub name: String,
+    /// The track's language tag as the source has it, if any.
+    pub language: Option<String>,
+    /// AAC channels: 1 or 2.
+    pub channels: u16,
+    /// The rendition players choose when the viewer did not (the source's default track).
+    pub default: bool,
+    /// Path of the media playlist, relative to the output root (`audio/{language}/index.m3u8`).
+    pub playlist: String,
+    /// Number of segments.
+    pub segments: u64,
+    /// Total bytes of the segments.
+    pub bytes: u64,
+    /// Peak segment bitrate, bits per second.
+    pub bandwidth: u64,
+}
+
 /// What a finished conversion produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConvertReport {
@@ -76,6 +98,9 @@ pub struct ConvertReport {
     pub stills: Option<StillsReport>,
     /// The subtitle renditions made from the source's text subtitle tracks.
     pub subtitles: Vec<SubtitleReport>,
+    /// The audio renditions, one per audio track, when the source has several; empty when
+    /// its one track's audio is in every rendition's segments.
+    pub audio: Vec<AudioReport>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -175,10 +200,15 @@ fn run<S: Sink>(
             None,
             Some("the input, the ladder, the encoding settings or the version changed".to_string()),
         ),
-        Some(point) if point.renditions.len() != renditions.len() => (
-            None,
-            Some("the point does not list every rendition".to_string()),
-        ),
+        Some(point)
+            if point.renditions.len() != renditions.len()
+                || point.audio.len() != separate_audio_tracks(&source.info) =>
+        {
+            (
+                None,
+                Some("the point does not list every rendition".to_string()),
+            )
+        }
         other => (other, None),
     };
     let frame_rate = ffmpeg_next::Rational::from(source.info.frame_rate);
@@ -242,8 +272,12 @@ fn run<S: Sink>(
 
     let captions = std::mem::take(&mut *captions.lock().unwrap_or_else(PoisonError::into_inner));
     let published = publisher.finish(sink, &summaries, &captions)?;
-    let (reports, stills, subtitles) =
-        (published.renditions, published.stills, published.subtitles);
+    let (reports, stills, subtitles, audio) = (
+        published.renditions,
+        published.stills,
+        published.subtitles,
+        published.audio,
+    );
     sink.finish().map_err(|source| Error::Sink {
         object: "(finish)".into(),
         source,
@@ -263,6 +297,7 @@ fn run<S: Sink>(
         resume_refused: refused,
         stills,
         subtitles,
+        audio,
     })
 }
 

@@ -49,14 +49,14 @@ pub mod stills;
 
 pub use cancel::CancelToken;
 pub use convert::{
-    ConvertReport, MASTER_PLAYLIST, RenditionReport, convert, convert_with_cancel,
+    AudioReport, ConvertReport, MASTER_PLAYLIST, RenditionReport, convert, convert_with_cancel,
     resume_with_cancel,
 };
 pub use error::{Error, LibavError};
 pub use error_code::{ErrorCode, UnknownErrorCode};
 pub use ladder::Rendition;
 pub use limits::{Limit, SourceLimits};
-pub use media::source::{AudioInfo, SourceInfo};
+pub use media::source::{AudioInfo, MAX_AUDIO_TRACKS, SourceInfo};
 pub use options::{ConvertOptions, DEFAULT_LADDER, Preset, Rung};
 pub use plan::{Plan, PlannedRendition, plan, probe, probe_with_limits};
 pub use progress::{Progress, RenditionProgress};

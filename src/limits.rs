@@ -195,6 +195,7 @@ mod tests {
             video_codec: "h264".into(),
             pixel_format: "yuv420p".into(),
             audio: None,
+            audio_tracks: Vec::new(),
             subtitles: Vec::new(),
         }
     }

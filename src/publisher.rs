@@ -9,15 +9,16 @@
 //! non-progressive run publishes replace them.
 
 use crate::captions::{Cue, SubtitleReport, subtitle_rendition, track_dirs};
-use crate::convert::{MASTER_PLAYLIST, RenditionReport};
+use crate::convert::{AudioReport, MASTER_PLAYLIST, RenditionReport};
 use crate::hls::{
-    AAC_LC, IFrame, IFramePlaylist, IFrameVariant, MasterPlaylist, MediaPlaylist, PlaylistKind,
-    PlaylistSegment, SubtitleMedia, Variant,
+    AAC_LC, AudioMedia, IFrame, IFramePlaylist, IFrameVariant, MasterPlaylist, MediaPlaylist,
+    PlaylistKind, PlaylistSegment, SubtitleMedia, Variant,
 };
 use crate::ladder::Rendition;
-use crate::media::pipeline::SegmentReady;
+use crate::media::audio_track::output_channels;
+use crate::media::pipeline::{SegmentOf, SegmentReady};
 use crate::media::rung_encoder::{RungSummary, max_bitrate};
-use crate::media::source::SourceInfo;
+use crate::media::source::{SourceInfo, separate_audio_tracks};
 use crate::media::still_maker::{Jpeg, StillReady, StillsPlan};
 use crate::media::ts_segmenter::SegmentJoin;
 use crate::resume::{PublishedSegment, RenditionPoint, ResumePoint};
@@ -37,6 +38,7 @@ pub(crate) struct Published {
     pub(crate) renditions: Vec<RenditionReport>,
     pub(crate) stills: Option<StillsReport>,
     pub(crate) subtitles: Vec<SubtitleReport>,
+    pub(crate) audio: Vec<AudioReport>,
 }
 
 /// Segments published for one rendition.
@@ -126,6 +128,10 @@ pub(crate) struct Publisher<'a> {
     renditions: &'a [Rendition],
     info: &'a SourceInfo,
     published: Vec<RenditionOutput>,
+    /// The audio renditions of a source with several audio tracks (none otherwise).
+    audio: Vec<RenditionOutput>,
+    /// Their folders under `audio/`, by language.
+    audio_dirs: Vec<String>,
     /// Publish growing playlists while converting.
     progressive: bool,
     /// The target duration growing playlists announce.
@@ -167,10 +173,19 @@ impl<'a> Publisher<'a> {
                 .map(|_| RenditionOutput::default())
                 .collect(),
         };
+        let lanes = separate_audio_tracks(info);
+        let audio = match resume {
+            Some(point) => point.audio.iter().map(RenditionOutput::resumed).collect(),
+            None => (0..lanes).map(|_| RenditionOutput::default()).collect(),
+        };
+        let languages = info.audio_tracks.iter().map(|t| t.language.as_deref());
+        let audio_dirs = track_dirs(languages.take(lanes));
         Publisher {
             renditions,
             info,
             published,
+            audio,
+            audio_dirs,
             progressive: options.progressive,
             announced_target: options.segment_seconds.round().max(1.0) as u64,
             audio_bitrate: options.audio_bitrate,
@@ -187,7 +202,7 @@ impl<'a> Publisher<'a> {
     /// of the earlier run are playable again at once.
     pub(crate) fn begin<S: Sink>(&mut self, sink: &mut S) -> Result<(), Error> {
         if self.progressive && self.resume_offered > 0 {
-            self.grow(sink, 0)?;
+            self.grow(sink, SegmentOf::Rendition(0))?;
         }
         Ok(())
     }
@@ -202,8 +217,8 @@ impl<'a> Publisher<'a> {
         clock_clean: bool,
         closing: bool,
     ) -> Result<(), Error> {
-        let index = ready.rendition;
-        let name = &self.renditions[index].name;
+        let of = ready.of;
+        let name = self.folder(of);
         let segment = ready.segment;
         // A rendition's last segment: its final playlist follows at once.
         let last = segment.join.is_none();
@@ -215,7 +230,10 @@ impl<'a> Publisher<'a> {
             duration: segment.duration,
         };
         put(sink, format!("{name}/{uri}"), segment.bytes, kind)?;
-        let entry = &mut self.published[index];
+        let entry = match of {
+            SegmentOf::Rendition(index) => &mut self.published[index],
+            SegmentOf::Audio(number) => &mut self.audio[number],
+        };
         if entry.playlist.segments.is_empty() {
             entry.playlist.media_sequence = segment.sequence;
         }
@@ -235,25 +253,73 @@ impl<'a> Publisher<'a> {
         // seconds needs the final version to come a second after the growing one (the
         // service's sink waits for that).
         if self.progressive && !((last || closing) && self.playable) {
-            self.grow(sink, index)?;
+            self.grow(sink, of)?;
         }
         self.offer_resume_point(sink, clock_clean)
+    }
+
+    /// The folder of an output's playlist and segments: `{rendition}` or `audio/{language}`.
+    fn folder(&self, of: SegmentOf) -> String {
+        match of {
+            SegmentOf::Rendition(index) => self.renditions[index].name.clone(),
+            SegmentOf::Audio(number) => format!("audio/{}", self.audio_dirs[number]),
+        }
+    }
+
+    fn output(&self, of: SegmentOf) -> &RenditionOutput {
+        match of {
+            SegmentOf::Rendition(index) => &self.published[index],
+            SegmentOf::Audio(number) => &self.audio[number],
+        }
+    }
+
+    /// Every output: the renditions, then the audio renditions.
+    fn outputs(&self) -> impl Iterator<Item = SegmentOf> + use<> {
+        let renditions = (0..self.published.len()).map(SegmentOf::Rendition);
+        renditions.chain((0..self.audio.len()).map(SegmentOf::Audio))
+    }
+
+    /// The audio renditions as the master playlist lists them.
+    fn audio_media(&self) -> Vec<AudioMedia> {
+        let tracks = &self.info.audio_tracks[..self.audio.len()];
+        // Exactly one default: the first the source marks, else the one it would play alone.
+        let default = tracks
+            .iter()
+            .position(|t| t.default)
+            .or_else(|| {
+                tracks
+                    .iter()
+                    .position(|t| Some(t) == self.info.audio.as_ref())
+            })
+            .unwrap_or(0);
+        tracks
+            .iter()
+            .enumerate()
+            .map(|(number, track)| AudioMedia {
+                name: track
+                    .title
+                    .clone()
+                    .or_else(|| track.language.clone())
+                    .unwrap_or_else(|| format!("Audio {}", number + 1)),
+                language: track.language.clone(),
+                channels: output_channels(track.channels),
+                default: number == default,
+                uri: format!("{}/index.m3u8", self.folder(SegmentOf::Audio(number))),
+            })
+            .collect()
     }
 
     /// Hands the sink a new resume point when every rendition has published more segments
     /// than the last one covers, and they all cut at the same frame.
     fn offer_resume_point<S: Sink>(&mut self, sink: &mut S, clean: bool) -> Result<(), Error> {
-        let Some(count) = self.published.iter().map(|p| p.joins.len()).min() else {
+        let all = || self.published.iter().chain(&self.audio);
+        let Some(count) = all().map(|p| p.joins.len()).min() else {
             return Ok(());
         };
         if count as u64 <= self.resume_offered {
             return Ok(());
         }
-        let joins: Option<Vec<&SegmentJoin>> = self
-            .published
-            .iter()
-            .map(|p| p.joins[count - 1].as_ref())
-            .collect();
+        let joins: Option<Vec<&SegmentJoin>> = all().map(|p| p.joins[count - 1].as_ref()).collect();
         let frames: Vec<u64> = self
             .published
             .iter()
@@ -265,13 +331,10 @@ impl<'a> Publisher<'a> {
         if joins.iter().any(|j| j.pts != joins[0].pts) || frames.iter().any(|&f| f != frames[0]) {
             return Ok(());
         }
-        let renditions = self
-            .published
-            .iter()
-            .zip(self.renditions)
-            .zip(&joins)
-            .map(|((published, rendition), join)| RenditionPoint {
-                name: rendition.name.clone(),
+        let mut points = self.outputs().zip(&joins).map(|(of, join)| {
+            let published = self.output(of);
+            RenditionPoint {
+                name: self.folder(of),
                 video_codec: published.video_codec.clone(),
                 segments: published.playlist.segments[..count]
                     .iter()
@@ -286,8 +349,10 @@ impl<'a> Publisher<'a> {
                     .collect(),
                 audio_dts: join.dts,
                 continuity: join.continuity.clone(),
-            })
-            .collect();
+            }
+        });
+        let renditions = points.by_ref().take(self.published.len()).collect();
+        let audio = points.collect();
         let point = ResumePoint {
             settings: self.settings.clone(),
             segments: count as u64,
@@ -295,6 +360,7 @@ impl<'a> Publisher<'a> {
             pts: joins[0].pts,
             clean,
             renditions,
+            audio,
         };
         self.resume_offered = count as u64;
         sink.resume_point(&point).map_err(|source| Error::Sink {
@@ -306,25 +372,25 @@ impl<'a> Publisher<'a> {
     /// Publishes what a new segment of rendition `index` changed: its growing playlist once
     /// the video is playable; every growing playlist and the master playlist at the moment it
     /// becomes playable (every rendition has a segment).
-    fn grow<S: Sink>(&mut self, sink: &mut S, index: usize) -> Result<(), Error> {
+    fn grow<S: Sink>(&mut self, sink: &mut S, of: SegmentOf) -> Result<(), Error> {
         if self.playable {
-            return self.put_growing_playlist(sink, index);
+            return self.put_growing_playlist(sink, of);
         }
         if self
-            .published
-            .iter()
-            .any(|p| p.playlist.segments.is_empty())
+            .outputs()
+            .any(|of| self.output(of).playlist.segments.is_empty())
         {
             return Ok(());
         }
-        for index in 0..self.renditions.len() {
-            self.put_growing_playlist(sink, index)?;
+        for of in self.outputs() {
+            self.put_growing_playlist(sink, of)?;
         }
         let variants = (0..self.renditions.len())
             .map(|index| self.estimated_variant(index))
             .collect();
         let master = MasterPlaylist {
             variants,
+            audio: self.audio_media(),
             ..MasterPlaylist::default()
         };
         put_master(sink, &master, true)?;
@@ -332,18 +398,18 @@ impl<'a> Publisher<'a> {
         Ok(())
     }
 
-    fn put_growing_playlist<S: Sink>(&self, sink: &mut S, index: usize) -> Result<(), Error> {
-        let rendition = &self.renditions[index];
+    fn put_growing_playlist<S: Sink>(&self, sink: &mut S, of: SegmentOf) -> Result<(), Error> {
         let playlist = MediaPlaylist {
             kind: PlaylistKind::Event,
             min_target_duration: self.announced_target,
-            ..self.published[index].playlist.clone()
+            ..self.output(of).playlist.clone()
         };
+        let folder = self.folder(of);
+        let path = format!("{folder}/index.m3u8");
         let kind = ObjectKind::MediaPlaylist {
-            rendition: rendition.name.clone(),
+            rendition: folder,
             growing: true,
         };
-        let path = playlist_path(rendition);
         put(sink, path, playlist.render().into_bytes(), kind)
     }
 
@@ -504,9 +570,22 @@ impl<'a> Publisher<'a> {
         captions: &[Vec<Cue>],
     ) -> Result<Published, Error> {
         let (subtitle_media, subtitles) = self.publish_subtitles(sink, captions)?;
+        let audio = self.publish_audio_playlists(sink)?;
+        // A variant plays with one audio rendition at a time: the most demanding counts for
+        // the peak, the default one for the average.
+        let audio_peak = audio.iter().map(|a| a.bandwidth).max().unwrap_or(0);
+        let audio_average = self
+            .audio
+            .iter()
+            .zip(&audio)
+            .find(|(_, report)| report.default)
+            .map_or(0, |(entry, _)| {
+                (entry.bytes() as f64 * 8.0 / entry.playlist.duration().max(0.001)).round() as u64
+            });
         let mut reports = Vec::new();
         let mut master = MasterPlaylist {
             subtitles: subtitle_media,
+            audio: self.audio_media(),
             ..MasterPlaylist::default()
         };
         for (index, summary) in summaries.iter().enumerate() {
@@ -541,7 +620,8 @@ impl<'a> Publisher<'a> {
             let duration = entry.playlist.duration();
             let average_bandwidth =
                 (entry.bytes() as f64 * 8.0 / duration.max(0.001)).round() as u64;
-            let bandwidth = entry.peak_bitrate().max(average_bandwidth);
+            let bandwidth = entry.peak_bitrate().max(average_bandwidth) + audio_peak;
+            let average_bandwidth = average_bandwidth + audio_average;
             let variant = self.variant(
                 index,
                 summary.codec_string.clone(),
@@ -568,7 +648,34 @@ impl<'a> Publisher<'a> {
             renditions: reports,
             stills,
             subtitles,
+            audio,
         })
+    }
+
+    /// Publishes the final (VOD) playlists of the audio renditions; returns what each came to.
+    fn publish_audio_playlists<S: Sink>(&self, sink: &mut S) -> Result<Vec<AudioReport>, Error> {
+        let media = self.audio_media();
+        let mut reports = Vec::new();
+        for ((number, entry), media) in self.audio.iter().enumerate().zip(media) {
+            let folder = self.folder(SegmentOf::Audio(number));
+            let kind = ObjectKind::MediaPlaylist {
+                rendition: folder,
+                growing: false,
+            };
+            let bytes = entry.playlist.render().into_bytes();
+            put(sink, media.uri.clone(), bytes, kind)?;
+            reports.push(AudioReport {
+                name: media.name,
+                language: media.language,
+                channels: media.channels,
+                default: media.default,
+                playlist: media.uri,
+                segments: entry.playlist.segments.len() as u64,
+                bytes: entry.bytes(),
+                bandwidth: entry.peak_bitrate(),
+            });
+        }
+        Ok(reports)
     }
 }
 

@@ -44,6 +44,10 @@ pub struct ResumePoint {
     #[serde(default)]
     pub(crate) clean: bool,
     pub(crate) renditions: Vec<RenditionPoint>,
+    /// The audio renditions of a source with several audio tracks, in the order of
+    /// `SourceInfo::audio_tracks` (their `audio_dts` is where the next segment starts).
+    #[serde(default)]
+    pub(crate) audio: Vec<RenditionPoint>,
 }
 
 /// One rendition at a resume point.
@@ -94,12 +98,15 @@ impl ResumePoint {
     /// after [`ResumePoint::rebase`], `720p/../../old/720p/segment_00003.ts`): what must be
     /// kept for a run resumed from it.
     pub fn segment_paths(&self) -> impl Iterator<Item = String> + '_ {
-        self.renditions.iter().flat_map(|rendition| {
-            rendition
-                .segments
-                .iter()
-                .map(move |segment| format!("{}/{}", rendition.name, segment.uri))
-        })
+        self.renditions
+            .iter()
+            .chain(&self.audio)
+            .flat_map(|rendition| {
+                rendition
+                    .segments
+                    .iter()
+                    .map(move |segment| format!("{}/{}", rendition.name, segment.uri))
+            })
     }
 
     /// Makes the point usable by a run that publishes under another output root than the
@@ -114,10 +121,12 @@ impl ResumePoint {
         } else {
             format!("{earlier_root}/")
         };
-        for rendition in &mut self.renditions {
+        for rendition in self.renditions.iter_mut().chain(&mut self.audio) {
+            // Up from the playlist's folder (`720p/`, `audio/eng/`) to the output root.
+            let up = "../".repeat(rendition.name.split('/').count());
             for segment in &mut rendition.segments {
                 if !segment.uri.starts_with("../") {
-                    segment.uri = format!("../{root}{}/{}", rendition.name, segment.uri);
+                    segment.uri = format!("{up}{root}{}/{}", rendition.name, segment.uri);
                 }
             }
         }
@@ -151,6 +160,13 @@ mod tests {
                 audio_dts: 0,
                 continuity: vec![],
             }],
+            audio: vec![RenditionPoint {
+                name: "audio/eng".into(),
+                video_codec: None,
+                segments: vec![segment("segment_00001.ts"), segment("segment_00002.ts")],
+                audio_dts: 4 * 90_000,
+                continuity: vec![],
+            }],
         }
     }
 
@@ -163,7 +179,9 @@ mod tests {
             paths,
             [
                 "360p/../../1/360p/segment_00001.ts",
-                "360p/../../2/360p/segment_00002.ts"
+                "360p/../../2/360p/segment_00002.ts",
+                "audio/eng/../../../2/audio/eng/segment_00001.ts",
+                "audio/eng/../../../2/audio/eng/segment_00002.ts",
             ]
         );
         assert_eq!(point.seconds(), 4.0);

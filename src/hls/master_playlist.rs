@@ -57,6 +57,45 @@ pub struct SubtitleMedia {
 /// The group id of the subtitle renditions.
 const SUBTITLE_GROUP: &str = "subs";
 
+/// One `#EXT-X-MEDIA:TYPE=AUDIO` entry: an audio rendition, in the group `audio` that every
+/// variant names (a source with several audio tracks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioMedia {
+    /// What a player lists, e.g. `English` or `eng`.
+    pub name: String,
+    /// The language tag, when known.
+    pub language: Option<String>,
+    /// Audio channels: 1 or 2.
+    pub channels: u16,
+    /// Chosen when the viewer chose nothing (the source's default track); exactly one is.
+    pub default: bool,
+    /// URI of its media playlist, relative to the master playlist.
+    pub uri: String,
+}
+
+/// The group id of the audio renditions.
+const AUDIO_GROUP: &str = "audio";
+
+impl AudioMedia {
+    /// Its `#EXT-X-MEDIA` line, without the line break.
+    pub fn render(&self) -> String {
+        let quoted = |s: &str| s.replace(['"', '\n', '\r'], "'");
+        let yes = |b: bool| if b { "YES" } else { "NO" };
+        let language = self
+            .language
+            .as_deref()
+            .map(|l| format!(",LANGUAGE=\"{}\"", quoted(l)))
+            .unwrap_or_default();
+        format!(
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{AUDIO_GROUP}\",NAME=\"{}\"{language},DEFAULT={},AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{}\"",
+            quoted(&self.name),
+            yes(self.default),
+            self.channels,
+            self.uri
+        )
+    }
+}
+
 impl SubtitleMedia {
     /// Its `#EXT-X-MEDIA` line, without the line break.
     pub fn render(&self) -> String {
@@ -152,6 +191,9 @@ pub struct MasterPlaylist {
     pub iframe_variants: Vec<IFrameVariant>,
     /// The subtitle renditions, listed first; with any, every variant names their group.
     pub subtitles: Vec<SubtitleMedia>,
+    /// The audio renditions, listed first; with any, every variant names their group and
+    /// its own segments carry no audio.
+    pub audio: Vec<AudioMedia>,
 }
 
 impl MasterPlaylist {
@@ -163,14 +205,19 @@ impl MasterPlaylist {
             4
         };
         let mut text = format!("#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        for media in &self.audio {
+            let _ = writeln!(text, "{}", media.render());
+        }
         for media in &self.subtitles {
             let _ = writeln!(text, "{}", media.render());
         }
-        let group = if self.subtitles.is_empty() {
-            String::new()
-        } else {
-            format!(",SUBTITLES=\"{SUBTITLE_GROUP}\"")
-        };
+        let mut group = String::new();
+        if !self.audio.is_empty() {
+            let _ = write!(group, ",AUDIO=\"{AUDIO_GROUP}\"");
+        }
+        if !self.subtitles.is_empty() {
+            let _ = write!(group, ",SUBTITLES=\"{SUBTITLE_GROUP}\"");
+        }
         for v in &self.variants {
             let _ = writeln!(
                 text,
@@ -219,7 +266,7 @@ mod tests {
                 height: 720,
                 codec: "avc1.64001f".into(),
             }],
-            subtitles: Vec::new(),
+            ..MasterPlaylist::default()
         };
         assert_eq!(
             master.render(),
@@ -300,6 +347,51 @@ mod tests {
              #EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"English 'SDH'\",LANGUAGE=\"eng\",DEFAULT=YES,AUTOSELECT=YES,FORCED=NO,URI=\"subs/eng/index.m3u8\"\n\
              #EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"Subtitles 2\",DEFAULT=NO,AUTOSELECT=YES,FORCED=YES,URI=\"subs/und/index.m3u8\"\n\
              #EXT-X-STREAM-INF:BANDWIDTH=1,AVERAGE-BANDWIDTH=1,RESOLUTION=640x360,FRAME-RATE=25.000,CODECS=\"avc1.64001e\",SUBTITLES=\"subs\"\n\
+             360p/index.m3u8\n"
+        );
+    }
+
+    #[test]
+    fn audio_renditions_come_first_and_every_variant_names_both_groups() {
+        let media = |name: &str, language: Option<&str>, channels, default| AudioMedia {
+            name: name.into(),
+            language: language.map(str::to_string),
+            channels,
+            default,
+            uri: format!("audio/{}/index.m3u8", language.unwrap_or("und")),
+        };
+        let master = MasterPlaylist {
+            variants: vec![Variant {
+                uri: "360p/index.m3u8".into(),
+                bandwidth: 1,
+                average_bandwidth: 1,
+                width: 640,
+                height: 360,
+                frame_rate: 25.0,
+                codecs: vec!["avc1.64001e".into(), "mp4a.40.2".into()],
+            }],
+            audio: vec![
+                media("English", Some("eng"), 2, false),
+                media("French \"VF\"", Some("fra"), 1, true),
+            ],
+            subtitles: vec![SubtitleMedia {
+                name: "eng".into(),
+                language: Some("eng".into()),
+                default: false,
+                forced: false,
+                uri: "subs/eng/index.m3u8".into(),
+            }],
+            ..MasterPlaylist::default()
+        };
+        assert_eq!(
+            master.render(),
+            "#EXTM3U\n\
+             #EXT-X-VERSION:3\n\
+             #EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"English\",LANGUAGE=\"eng\",DEFAULT=NO,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"audio/eng/index.m3u8\"\n\
+             #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"French 'VF'\",LANGUAGE=\"fra\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"1\",URI=\"audio/fra/index.m3u8\"\n\
+             #EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"eng\",LANGUAGE=\"eng\",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=\"subs/eng/index.m3u8\"\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=1,AVERAGE-BANDWIDTH=1,RESOLUTION=640x360,FRAME-RATE=25.000,CODECS=\"avc1.64001e,mp4a.40.2\",AUDIO=\"audio\",SUBTITLES=\"subs\"\n\
              360p/index.m3u8\n"
         );
     }

@@ -11,6 +11,6 @@ mod media_playlist;
 pub use codecs::{AAC_LC, avc_codec_string, fits_level_5_2, h264_high_level};
 pub use iframe_playlist::{IFrame, IFramePlaylist};
 pub use master_playlist::{
-    IFrameVariant, MasterPlaylist, SubtitleMedia, Variant, with_subtitle_media,
+    AudioMedia, IFrameVariant, MasterPlaylist, SubtitleMedia, Variant, with_subtitle_media,
 };
 pub use media_playlist::{MediaPlaylist, PlaylistKind, PlaylistSegment};

@@ -1,5 +1,6 @@
-//! The audio of a conversion: decoded, resampled to 48 kHz stereo and encoded to AAC once,
-//! then shared by every rendition.
+//! One audio track of a conversion: decoded, resampled to 48 kHz stereo (mono for a mono
+//! source) and encoded to AAC once, then shared by every rendition, or published as an audio
+//! rendition of its own when the source has several tracks.
 
 use ffmpeg_next::{
     ChannelLayout, Packet, Rational, Rescale, codec, decoder, encoder, filter, format, frame,
@@ -17,10 +18,20 @@ pub(crate) const AUDIO_TIME_BASE: Rational = Rational(1, SAMPLE_RATE);
 /// Samples in one AAC frame.
 const AAC_FRAME: u32 = 1024;
 
+/// Channels of the AAC made from a track of `source` channels: mono stays mono (half the
+/// bits for the same quality), the rest is mixed to stereo.
+pub(crate) fn output_channels(source: u16) -> u16 {
+    if source == 1 { 1 } else { 2 }
+}
+
 pub(crate) struct AudioTrack {
     decoder: decoder::Audio,
     encoder: encoder::Audio,
+    /// What the encoder takes: stereo, or mono for a mono source.
+    layout: ChannelLayout,
     resampler: Option<filter::Graph>,
+    /// The sample format, layout and rate the resampler was built for.
+    shape: Option<(format::Sample, ChannelLayout, u32)>,
     stream_time_base: Rational,
     start: i64,
     continuity: Continuity,
@@ -48,9 +59,13 @@ impl AudioTrack {
             .encoder()
             .audio()
             .map_err(Error::internal("creating the AAC encoder"))?;
+        let layout = match output_channels(decoder.channels()) {
+            1 => ChannelLayout::MONO,
+            _ => ChannelLayout::STEREO,
+        };
         encoder.set_rate(SAMPLE_RATE);
-        encoder.set_channel_layout(ChannelLayout::STEREO);
-        encoder.set_channels(2);
+        encoder.set_channel_layout(layout);
+        encoder.set_channels(layout.channels());
         encoder.set_format(format::Sample::F32(format::sample::Type::Planar));
         encoder.set_bit_rate(bitrate as usize);
         encoder.set_time_base(AUDIO_TIME_BASE);
@@ -61,7 +76,9 @@ impl AudioTrack {
         Ok(AudioTrack {
             decoder,
             encoder,
+            layout,
             resampler: None,
+            shape: None,
             stream_time_base: stream.time_base(),
             start: start_micros.rescale(
                 Rational::new(1, ffmpeg_next::ffi::AV_TIME_BASE),
@@ -116,14 +133,21 @@ impl AudioTrack {
         self.drain_decoder(layout, out)
     }
 
-    /// Flushes decoder, resampler and encoder.
+    /// Flushes decoder, resampler and encoder; with `pad_to`, adds silence after the last
+    /// sample up to that many seconds on the timeline (the video's end): an audio rendition
+    /// of its own then lasts as long as the video, and a track with no sample at all becomes
+    /// silence.
     pub(crate) fn finish(
         &mut self,
         layout: &mut FileLayout,
+        pad_to: Option<f64>,
         out: &mut dyn FnMut(Packet) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let _ = self.decoder.send_eof();
         self.drain_decoder(layout, out)?;
+        if let Some(end) = pad_to {
+            self.pad(end, out)?;
+        }
         if let Some(graph) = self.resampler.as_mut() {
             graph
                 .get("in")
@@ -158,22 +182,70 @@ impl AudioTrack {
                     });
                     layout.record(Lane::Audio, position, seconds(placed));
                     decoded.set_pts(Some(placed));
-                    if self.resampler.is_none() {
-                        self.resampler = Some(resampler(&decoded, self.stream_time_base)?);
-                    }
-                    let graph = self.resampler.as_mut().expect("just built");
-                    let mut input = graph.get("in").expect("graph has an input");
-                    if input.source().add(&decoded).is_err() {
-                        // A frame whose layout or rate changed midway: dropped, like a damaged packet.
-                        self.errors += 1;
-                        continue;
-                    }
-                    self.drain_resampler(out)?;
+                    self.resample(&decoded, out)?;
                 }
                 Err(e) if drained(&e) => return Ok(()),
                 Err(_) => self.errors += 1,
             }
         }
+    }
+
+    /// Adds silence after the last sample decoded up to `end` seconds on the timeline.
+    fn pad(
+        &mut self,
+        end: f64,
+        out: &mut dyn FnMut(Packet) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let (sample, layout, rate) = self.shape.unwrap_or((
+            format::Sample::F32(format::sample::Type::Planar),
+            self.layout,
+            SAMPLE_RATE as u32,
+        ));
+        let rate_base = Rational::new(1, rate as i32);
+        let mut at = self.continuity.end();
+        let end = seconds_in(end, self.stream_time_base);
+        // Within an AAC frame of the end, the encoder's own padding finishes the job.
+        let step = i64::from(AAC_FRAME).rescale(rate_base, self.stream_time_base);
+        while end - at > step {
+            let samples = (end - at)
+                .rescale(self.stream_time_base, rate_base)
+                .min(4096) as usize;
+            let mut silence = frame::Audio::new(sample, samples, layout);
+            silence.set_rate(rate);
+            let quiet = if matches!(sample, format::Sample::U8(_)) {
+                0x80
+            } else {
+                0
+            };
+            for plane in 0..silence.planes() {
+                silence.data_mut(plane).fill(quiet);
+            }
+            silence.set_pts(Some(at));
+            self.resample(&silence, out)?;
+            at += (samples as i64).rescale(rate_base, self.stream_time_base);
+        }
+        Ok(())
+    }
+
+    /// Hands a decoded frame (its pts placed on the timeline) to the resampler, built for the
+    /// first one.
+    fn resample(
+        &mut self,
+        decoded: &frame::Audio,
+        out: &mut dyn FnMut(Packet) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if self.resampler.is_none() {
+            self.resampler = Some(resampler(decoded, self.stream_time_base, self.layout)?);
+            self.shape = Some((decoded.format(), input_layout(decoded), decoded.rate()));
+        }
+        let graph = self.resampler.as_mut().expect("just built");
+        let mut input = graph.get("in").expect("graph has an input");
+        if input.source().add(decoded).is_err() {
+            // A frame whose layout or rate changed midway: dropped, like a damaged packet.
+            self.errors += 1;
+            return Ok(());
+        }
+        self.drain_resampler(out)
     }
 
     fn drain_resampler(
@@ -216,15 +288,29 @@ impl AudioTrack {
     }
 }
 
+/// The channel layout of a decoded frame, when it declares none the default for its count.
+fn input_layout(frame: &frame::Audio) -> ChannelLayout {
+    if frame.channel_layout().is_empty() {
+        ChannelLayout::default(i32::from(frame.channels()))
+    } else {
+        frame.channel_layout()
+    }
+}
+
 /// `abuffer -> aresample -> aformat -> abuffersink` turning any layout and rate into 48 kHz
-/// stereo float planar, in 1024-sample frames. `async=1` fills gaps and trims overlaps in broken
+/// float planar in `layout` (stereo or mono), in 1024-sample frames. `async=1` fills gaps and trims overlaps in broken
 /// timestamps; `first_pts=0` pads a track starting after the video with silence and trims what
 /// comes before the video, so both start together and stay in sync.
-fn resampler(first: &frame::Audio, time_base: Rational) -> Result<filter::Graph, Error> {
-    let layout = if first.channel_layout().is_empty() {
-        ChannelLayout::default(i32::from(first.channels()))
+fn resampler(
+    first: &frame::Audio,
+    time_base: Rational,
+    output: ChannelLayout,
+) -> Result<filter::Graph, Error> {
+    let layout = input_layout(first);
+    let output = if output == ChannelLayout::MONO {
+        "mono"
     } else {
-        first.channel_layout()
+        "stereo"
     };
     let args = format!(
         "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
@@ -235,7 +321,7 @@ fn resampler(first: &frame::Audio, time_base: Rational) -> Result<filter::Graph,
         layout.bits()
     );
     let spec = format!(
-        "aresample={SAMPLE_RATE}:async=1:first_pts=0,aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"
+        "aresample={SAMPLE_RATE}:async=1:first_pts=0,aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts={output}"
     );
     let build = || -> Result<filter::Graph, ffmpeg_next::Error> {
         let mut graph = filter::Graph::new();

@@ -3,7 +3,8 @@
 //! Synchronous and self-contained: it knows nothing of HTTP, SQL, S3 or async runtimes. It
 //! hands finished segments to its caller through a bounded channel ([`pipeline`]).
 
-mod audio_track;
+mod audio_lane;
+pub(crate) mod audio_track;
 mod continuity;
 mod demuxers;
 pub(crate) mod ffi;

@@ -5,8 +5,11 @@
 //!    (video decoded once,   bounded channels      (scale, x264, mux TS)    one bounded
 //!     audio encoded once)                                                   crossbeam channel
 //!          │
-//!          └──a frame every few seconds──▶ stills thread ──sheets, posters──▶ caller
-//!                                          (thumbnails, JPEG)
+//!          ├──a frame every few seconds──▶ stills thread ──sheets, posters──▶ caller
+//!          │                               (thumbnails, JPEG)
+//!          └──AAC packets, frame times──▶ one thread per audio track ──segments──▶ caller
+//!             (sources with several        (mux audio-only TS, cut where
+//!              audio tracks only)            the video is cut)
 //! ```
 //! Every channel is bounded, so a slow consumer slows the encoders instead of filling memory.
 //! A thread that fails records the error and drops its channel ends; the others see the
@@ -23,6 +26,7 @@ use crate::Error;
 use crate::cancel::CancelToken;
 use crate::captions::Cue;
 use crate::ladder::Rendition;
+use crate::media::audio_lane::{AudioLane, LaneStart};
 use crate::media::audio_track::{AUDIO_TIME_BASE, AudioTrack};
 use crate::media::ffi;
 use crate::media::file_layout::FileLayout;
@@ -43,10 +47,33 @@ const RUNG_QUEUE: usize = 4;
 /// A finished segment of one rendition, as it travels to the caller.
 #[derive(Debug)]
 pub(crate) struct SegmentReady {
-    /// Index of the rendition in the list given to [`start`].
-    pub(crate) rendition: usize,
+    pub(crate) of: SegmentOf,
     pub(crate) segment: FinishedSegment,
 }
+
+/// Which output a segment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SegmentOf {
+    /// The rendition at this index in the list given to [`start`].
+    Rendition(usize),
+    /// The audio rendition of the source's audio track at this index (of
+    /// `SourceInfo::audio_tracks`), when the source has several.
+    Audio(usize),
+}
+
+/// What the demux thread tells an audio track's own rendition.
+enum LaneInput {
+    /// A video frame at this time (90 kHz) went to the renditions; it opens a segment.
+    Video {
+        pts: i64,
+        opens: bool,
+    },
+    Audio(Packet),
+    End,
+}
+
+/// Messages that may wait for an audio track's thread: they are small.
+const LANE_QUEUE: usize = 64;
 
 enum RungInput {
     Frame {
@@ -238,18 +265,21 @@ pub(crate) fn start(
         source.limits,
         (source.info.width, source.info.height),
     )?;
-    let audio = match source.audio_index {
-        Some(index) => {
+    let audio = source
+        .audio_indexes
+        .iter()
+        .map(|&index| {
             let stream = source.input.stream(index).expect("chosen stream exists");
-            Some(AudioTrack::new(
-                &stream,
-                source.start_micros,
-                audio_bitrate,
-            )?)
-        }
-        None => None,
-    };
-    let audio_parameters = audio.as_ref().map(|a| (a.parameters(), AUDIO_TIME_BASE));
+            let track = AudioTrack::new(&stream, source.start_micros, audio_bitrate)?;
+            Ok((index, track))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    // One track is muxed into every rendition; several are renditions of their own.
+    let separate_audio = audio.len() > 1;
+    let audio_parameters = audio
+        .first()
+        .filter(|_| !separate_audio)
+        .map(|(_, a)| (a.parameters(), AUDIO_TIME_BASE));
 
     let (segment_tx, segments) = bounded(segment_queue);
     let (tick_tx, ticks) = bounded(1);
@@ -337,6 +367,27 @@ pub(crate) fn start(
         );
     }
     let segmenting = settings.segmenting;
+    let mut lane_inputs = Vec::new();
+    for (number, (_, track)) in audio.iter().enumerate().filter(|_| separate_audio) {
+        let start = match resume.and_then(|point| point.audio.get(number)) {
+            Some(at) => LaneStart {
+                from: Some(at.audio_dts),
+                continuation: Some(Continuation {
+                    sequence: point_segments(resume) + 1,
+                    counters: ContinuityCounters::continuing(at.continuity.iter().copied()),
+                }),
+            },
+            None => LaneStart::default(),
+        };
+        let lane = AudioLane::new(track.parameters(), AUDIO_TIME_BASE, segmenting, start)?;
+        let (tx, rx) = bounded(LANE_QUEUE);
+        lane_inputs.push(tx);
+        let (segment_tx, record) = (segment_tx.clone(), record.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("hls-audio-{number}"))
+            .spawn(move || record(run_lane(number, lane, rx, &segment_tx)));
+        helpers.push(thread.map_err(spawn_failed)?);
+    }
     let declared = Declared {
         duration: source
             .info
@@ -394,6 +445,7 @@ pub(crate) fn start(
                     video,
                     audio,
                     &rung_inputs,
+                    &lane_inputs,
                     segmenting,
                     declared,
                     skip,
@@ -510,6 +562,45 @@ fn spawn_failed(error: std::io::Error) -> Error {
     }
 }
 
+/// A resumed run's published segment count (0 for a run from the beginning).
+fn point_segments(resume: Option<&ResumePoint>) -> u64 {
+    resume.map_or(0, |point| point.segments)
+}
+
+fn run_lane(
+    number: usize,
+    mut lane: AudioLane,
+    inputs: Receiver<LaneInput>,
+    segments: &Sender<SegmentReady>,
+) -> Result<(), Stop> {
+    let mut delivered = true;
+    let mut out = |segment: FinishedSegment| {
+        let ready = SegmentReady {
+            of: SegmentOf::Audio(number),
+            segment,
+        };
+        if segments.send(ready).is_err() {
+            delivered = false;
+            return Err(Error::Canceled);
+        }
+        Ok(())
+    };
+    let result = (|| {
+        loop {
+            match inputs.recv() {
+                Ok(LaneInput::Video { pts, opens }) => lane.video(pts, opens, &mut out)?,
+                Ok(LaneInput::Audio(packet)) => lane.audio(packet, &mut out)?,
+                Ok(LaneInput::End) => return lane.finish(&mut out).map_err(Stop::from),
+                Err(_) => return Err(Stop::Disconnected),
+            }
+        }
+    })();
+    match result {
+        Err(Stop::Failed(_)) if !delivered => Err(Stop::Disconnected),
+        other => other,
+    }
+}
+
 fn run_rung(
     index: usize,
     mut encoder: RungEncoder,
@@ -522,7 +613,7 @@ fn run_rung(
     let mut out = |segment: FinishedSegment| {
         if segments
             .send(SegmentReady {
-                rendition: index,
+                of: SegmentOf::Rendition(index),
                 segment,
             })
             .is_err()
@@ -568,8 +659,9 @@ fn run_rung(
 fn run_demux(
     mut source: Source,
     mut video: VideoDecoder,
-    mut audio: Option<AudioTrack>,
+    mut audio: Vec<(usize, AudioTrack)>,
     rungs: &[Sender<RungInput>],
+    lanes: &[Sender<LaneInput>],
     segmenting: Segmenting,
     declared: Declared,
     mut skip: Option<Skip>,
@@ -656,9 +748,22 @@ fn run_demux(
             };
             rung.send(input).map_err(|_| Error::Canceled)?;
         }
+        for lane in lanes {
+            let input = LaneInput::Video {
+                pts: timed.pts,
+                opens: key,
+            };
+            lane.send(input).map_err(|_| Error::Canceled)?;
+        }
         Ok(())
     };
-    let mut send_audio = |packet: Packet| -> Result<(), Error> {
+    // Track `number`'s AAC: to its own rendition when there are several, else to every one.
+    let send_audio = |number: usize, packet: Packet| -> Result<(), Error> {
+        if let Some(lane) = lanes.get(number) {
+            return lane
+                .send(LaneInput::Audio(packet))
+                .map_err(|_| Error::Canceled);
+        }
         for rung in rungs {
             rung.send(RungInput::Audio(packet.clone()))
                 .map_err(|_| Error::Canceled)?;
@@ -674,7 +779,6 @@ fn run_demux(
     };
 
     let video_index = source.video_index;
-    let audio_index = source.audio_index;
     let mut layout = FileLayout::default();
     loop {
         if cancel.is_canceled() {
@@ -735,15 +839,14 @@ fn run_demux(
             if let Some(track) = track.as_mut() {
                 track.decode(&packet);
             }
-        } else if Some(packet.stream()) == audio_index {
-            if let Some(audio) = audio.as_mut() {
-                audio
-                    .encode(&packet, &mut layout, &mut send_audio)
-                    .map_err(disconnected)?;
-                limits.check_decoded(0, audio.decoded_seconds())?;
-                if audio.clock_repaired() {
-                    flags.clock_repaired.store(true, Ordering::Relaxed);
-                }
+        } else if let Some(number) = audio.iter().position(|(i, _)| *i == packet.stream()) {
+            let track = &mut audio[number].1;
+            track
+                .encode(&packet, &mut layout, &mut |p| send_audio(number, p))
+                .map_err(disconnected)?;
+            limits.check_decoded(0, track.decoded_seconds())?;
+            if track.clock_repaired() {
+                flags.clock_repaired.store(true, Ordering::Relaxed);
             }
         }
     }
@@ -757,15 +860,18 @@ fn run_demux(
     video
         .finish(&mut layout, &mut send_frame)
         .map_err(disconnected)?;
-    if let Some(audio) = audio.as_mut() {
-        audio
-            .finish(&mut layout, &mut send_audio)
+    // An audio rendition of its own lasts as long as the video.
+    let pad_to = (!lanes.is_empty()).then(|| seconds(video_end));
+    for (number, (_, track)) in audio.iter_mut().enumerate() {
+        track
+            .finish(&mut layout, pad_to, &mut |p| send_audio(number, p))
             .map_err(disconnected)?;
     }
     // Judged on the file's own clock too: a repaired jump shortens the timeline, not the data.
     let audio_seconds = audio
-        .as_ref()
-        .map_or(0.0, |a| a.decoded_seconds().max(a.clock_seconds()));
+        .iter()
+        .map(|(_, a)| a.decoded_seconds().max(a.clock_seconds()))
+        .fold(0.0, f64::max);
     let decoded_seconds = seconds(video_end)
         .max(video.clock_seconds())
         .max(audio_seconds);
@@ -790,6 +896,9 @@ fn run_demux(
         .collect();
     for rung in rungs {
         rung.send(RungInput::End).map_err(|_| Stop::Disconnected)?;
+    }
+    for lane in lanes {
+        lane.send(LaneInput::End).map_err(|_| Stop::Disconnected)?;
     }
     Ok(())
 }

@@ -72,7 +72,7 @@ impl RungEncoder {
         let audio_time_base = audio.as_ref().map(|(_, tb)| *tb).unwrap_or(TICKS);
         let has_audio = audio.is_some();
         let segmenter = TsSegmenter::new(
-            codec::Parameters::from(&*encoder),
+            Some(codec::Parameters::from(&*encoder)),
             audio,
             settings.segmenting,
             start.continuation,

@@ -55,8 +55,12 @@ pub struct SourceInfo {
     pub video_codec: String,
     /// The decoded pixel format, e.g. `"yuv420p"`.
     pub pixel_format: String,
-    /// The audio stream that will be used, if any.
+    /// The audio track that will be used, if any: with several, the default one.
     pub audio: Option<AudioInfo>,
+    /// Every audio track that will be used, in the source's order (at most
+    /// [`MAX_AUDIO_TRACKS`]). With one, its AAC is muxed into every variant's segments; with
+    /// more, each becomes an audio rendition of its own (see ARCHITECTURE.md).
+    pub audio_tracks: Vec<AudioInfo>,
     /// The text subtitle tracks, which become WebVTT subtitle renditions (picture-based
     /// subtitles, DVD and Blu-ray's, are not read).
     pub subtitles: Vec<SubtitleInfo>,
@@ -89,7 +93,21 @@ const TEXT_SUBTITLES: [codec::Id; 6] = [
     codec::Id::WEBVTT,
 ];
 
-/// The audio stream a conversion uses.
+/// The most audio tracks a conversion encodes: one AAC encoder each. Tracks beyond are left
+/// out (a file with dozens of tracks would otherwise cost dozens of encoders).
+pub const MAX_AUDIO_TRACKS: usize = 8;
+
+/// How many audio renditions of their own a conversion of a source described by `info`
+/// publishes: one per audio track when it has several, none when its one track is muxed into
+/// every rendition's segments.
+pub(crate) fn separate_audio_tracks(info: &SourceInfo) -> usize {
+    match info.audio_tracks.len() {
+        0 | 1 => 0,
+        n => n,
+    }
+}
+
+/// An audio track a conversion uses.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -100,13 +118,20 @@ pub struct AudioInfo {
     pub sample_rate: u32,
     /// Channel count (6 for 5.1).
     pub channels: u16,
+    /// The track's language as the container tags it (ISO 639-2, e.g. `eng`), if it does.
+    pub language: Option<String>,
+    /// The track's title, if any.
+    pub title: Option<String>,
+    /// The source marks it as its default track.
+    pub default: bool,
 }
 
 /// An opened input with its chosen streams.
 pub(crate) struct Source {
     pub(crate) input: format::context::Input,
     pub(crate) video_index: usize,
-    pub(crate) audio_index: Option<usize>,
+    /// Every audio stream used, in the order of [`SourceInfo::audio_tracks`].
+    pub(crate) audio_indexes: Vec<usize>,
     /// The text subtitle streams, in the order of [`SourceInfo::subtitles`].
     pub(crate) subtitle_indexes: Vec<usize>,
     pub(crate) info: SourceInfo,
@@ -139,8 +164,17 @@ pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> 
     let mut input = input_file::open(path, limits.max_pixels())?;
 
     let video_index = choose_video(&input)?;
-    let audio_index = choose_audio(&input);
+    let audio_indexes = audio_tracks(&input);
+    let audio_index = choose_audio(&input, &audio_indexes);
     let mut info = describe(&input, video_index, audio_index)?;
+    if audio_indexes.len() > 1 {
+        info.audio_tracks = audio_indexes
+            .iter()
+            .map(|&index| describe_audio(&input, index))
+            .collect::<Result<_, _>>()?;
+    } else {
+        info.audio_tracks.extend(info.audio.clone());
+    }
     if info.duration.is_none() || crate::media::ffi::duration_guessed_from_bitrate(&input) {
         // Measured, not trusted: count the packets, then read again from the start.
         let measured =
@@ -159,7 +193,13 @@ pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> 
     Ok(Source {
         input,
         video_index,
-        audio_index,
+        audio_indexes: audio_index.map_or(Vec::new(), |chosen| {
+            if audio_indexes.len() > 1 {
+                audio_indexes
+            } else {
+                vec![chosen]
+            }
+        }),
         subtitle_indexes,
         info,
         start_micros,
@@ -203,19 +243,40 @@ fn choose_video(input: &format::context::Input) -> Result<usize, Error> {
     Err(Error::NoVideoStream { found })
 }
 
-fn choose_audio(input: &format::context::Input) -> Option<usize> {
-    let audio: Vec<_> = input
+/// The audio tracks to publish: those libav can decode, in the source's order, at most
+/// [`MAX_AUDIO_TRACKS`]. A track that cannot be decoded is left out when others can be.
+fn audio_tracks(input: &format::context::Input) -> Vec<usize> {
+    let decodable: Vec<usize> = input
         .streams()
         .filter(|s| s.parameters().medium() == media::Type::Audio)
+        .filter(|s| ffmpeg_next::decoder::find(s.parameters().id()).is_some())
+        .map(|s| s.index())
         .collect();
-    audio
-        .iter()
-        .find(|s| {
+    if decodable.len() > MAX_AUDIO_TRACKS {
+        tracing::warn!(
+            tracks = decodable.len(),
+            kept = MAX_AUDIO_TRACKS,
+            "audio tracks beyond the limit left out"
+        );
+    }
+    decodable.into_iter().take(MAX_AUDIO_TRACKS).collect()
+}
+
+/// The default audio track: the first the source marks as default among those published,
+/// else libav's best audio stream (which may be one that cannot be decoded: then the
+/// conversion says so, when it is the only one).
+fn choose_audio(input: &format::context::Input, published: &[usize]) -> Option<usize> {
+    let marked = published.iter().copied().find(|&index| {
+        input.stream(index).is_some_and(|s| {
             s.disposition()
                 .contains(format::stream::Disposition::DEFAULT)
         })
-        .map(|s| s.index())
-        .or_else(|| input.streams().best(media::Type::Audio).map(|s| s.index()))
+    });
+    let best = input.streams().best(media::Type::Audio).map(|s| s.index());
+    marked
+        .or(best.filter(|b| published.contains(b)))
+        .or(published.first().copied())
+        .or(best)
 }
 
 fn text_subtitles(input: &format::context::Input) -> Vec<usize> {
@@ -232,14 +293,7 @@ fn text_subtitles(input: &format::context::Input) -> Vec<usize> {
 
 fn describe_subtitles(input: &format::context::Input, index: usize) -> SubtitleInfo {
     let stream = input.stream(index).expect("chosen stream exists");
-    let metadata = stream.metadata();
-    let tag = |name: &str| {
-        metadata
-            .get(name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty() && *v != "und")
-            .map(str::to_string)
-    };
+    let tag = |name: &str| stream_tag(&stream, name);
     let disposition = stream.disposition();
     SubtitleInfo {
         codec: codec_name(stream.parameters().id()),
@@ -248,6 +302,16 @@ fn describe_subtitles(input: &format::context::Input, index: usize) -> SubtitleI
         default: disposition.contains(format::stream::Disposition::DEFAULT),
         forced: disposition.contains(format::stream::Disposition::FORCED),
     }
+}
+
+/// A metadata tag of `stream`, trimmed; `None` when empty or `und` (undetermined).
+fn stream_tag(stream: &format::stream::Stream, name: &str) -> Option<String> {
+    stream
+        .metadata()
+        .get(name)
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "und")
+        .map(str::to_string)
 }
 
 fn codec_name(id: codec::Id) -> String {
@@ -318,6 +382,7 @@ fn describe(
         video_codec: codec_name(params.id()),
         pixel_format: format!("{:?}", video.format()).to_lowercase(),
         audio,
+        audio_tracks: Vec::new(),
         subtitles: Vec::new(),
     })
 }
@@ -334,10 +399,16 @@ fn describe_audio(input: &format::context::Input, index: usize) -> Result<AudioI
     let audio = codec::Context::from_parameters(params.clone())
         .and_then(|c| c.decoder().audio())
         .map_err(Error::from_input("reading the audio stream parameters"))?;
+    let tag = |name: &str| stream_tag(&stream, name);
     Ok(AudioInfo {
         codec: codec_name(params.id()),
         sample_rate: audio.rate(),
         channels: audio.channels(),
+        language: tag("language"),
+        title: tag("title"),
+        default: stream
+            .disposition()
+            .contains(format::stream::Disposition::DEFAULT),
     })
 }
 

@@ -90,6 +90,14 @@ pub(crate) struct TsSegmenter {
     video_time_base: Rational,
     audio_time_base: Rational,
     audio_packets_time_base: Rational,
+    /// The audio stream's index in the muxer: 1 after the video, 0 in an audio rendition.
+    audio_stream: usize,
+    /// Whether the muxer has a video stream; without, segments are cut by [`TsSegmenter::cut_at`].
+    has_video: bool,
+    /// Packets written since the last cut.
+    packets: u64,
+    /// Segments cut so far.
+    cuts: u64,
     boundaries: Boundaries,
     segment_start: Option<i64>,
     sequence: u64,
@@ -103,10 +111,11 @@ pub(crate) struct TsSegmenter {
 
 impl TsSegmenter {
     /// A muxer for one video stream (its packets' timestamps in [`TICKS`]) and, optionally,
-    /// the shared AAC stream (timestamps in `audio_time_base`); resumed, it numbers its
-    /// segments and continuity counters on from `continuation`.
+    /// the shared AAC stream (timestamps in `audio_time_base`), or for an AAC stream alone (an
+    /// audio rendition); resumed, it numbers its segments and continuity counters on from
+    /// `continuation`.
     pub(crate) fn new(
-        video: codec::Parameters,
+        video: Option<codec::Parameters>,
         audio: Option<(codec::Parameters, Rational)>,
         segmenting: Segmenting,
         continuation: Option<Continuation>,
@@ -117,10 +126,14 @@ impl TsSegmenter {
             .map_err(fail("creating the output of"))?;
         let mut output =
             format::output_to_stream(io, None, Some("mpegts")).map_err(fail("creating"))?;
-        output
-            .add_stream(encoder::find(codec::Id::None))
-            .map_err(fail("adding video to"))?
-            .set_parameters(video);
+        let has_video = video.is_some();
+        if let Some(video) = video {
+            output
+                .add_stream(encoder::find(codec::Id::None))
+                .map_err(fail("adding video to"))?
+                .set_parameters(video);
+        }
+        let audio_stream = usize::from(has_video);
         let audio_packets_time_base = audio.as_ref().map(|(_, tb)| *tb).unwrap_or(TICKS);
         if let Some((parameters, _)) = audio {
             output
@@ -149,8 +162,14 @@ impl TsSegmenter {
                 source: crate::error::LibavError::from_av(ffmpeg_next::Error::OptionNotFound),
             });
         }
-        let video_time_base = output.stream(0).expect("video stream").time_base();
-        let audio_time_base = output.stream(1).map(|s| s.time_base()).unwrap_or(TICKS);
+        let video_time_base = match has_video {
+            true => output.stream(0).expect("video stream").time_base(),
+            false => TICKS,
+        };
+        let audio_time_base = output
+            .stream(audio_stream)
+            .map(|s| s.time_base())
+            .unwrap_or(TICKS);
         let continuation = continuation.unwrap_or(Continuation {
             sequence: 1,
             counters: ContinuityCounters::default(),
@@ -161,6 +180,10 @@ impl TsSegmenter {
             video_time_base,
             audio_time_base,
             audio_packets_time_base,
+            audio_stream,
+            has_video,
+            packets: 0,
+            cuts: 0,
             boundaries: Boundaries::new(segmenting),
             segment_start: None,
             sequence: continuation.sequence,
@@ -208,10 +231,17 @@ impl TsSegmenter {
                 packet.rescale_ts(TICKS, self.video_time_base);
             }
             Track::Audio => {
-                packet.set_stream(1);
+                if !self.has_video {
+                    let tb = self.audio_packets_time_base;
+                    let end = packet.pts().unwrap_or(0) + packet.duration();
+                    let end = ffmpeg_next::Rescale::rescale(&end, tb, TICKS);
+                    self.video_end = self.video_end.max(end);
+                }
+                packet.set_stream(self.audio_stream);
                 packet.rescale_ts(self.audio_packets_time_base, self.audio_time_base);
             }
         }
+        self.packets += 1;
         packet
             .write(&mut self.output)
             .map_err(Error::internal("muxing MPEG-TS"))?;
@@ -220,6 +250,25 @@ impl TsSegmenter {
             // with the keyframe.
             ffi::flush_io(&mut self.output);
             self.keyframe_bytes = self.buffer.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Audio rendition: ends the segment so far where the video's next segment starts, at
+    /// `pts` (the first call sets where the first one starts). A segment with no packet yet
+    /// is not cut: its time goes to the next.
+    pub(crate) fn cut_at(
+        &mut self,
+        pts: i64,
+        out: &mut dyn FnMut(FinishedSegment) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match self.segment_start {
+            None => self.segment_start = Some(pts),
+            Some(start) if pts > start && self.packets > 0 => {
+                self.cut(pts - start, (pts, pts), out)?;
+                self.segment_start = Some(pts);
+            }
+            Some(_) => {}
         }
         Ok(())
     }
@@ -234,7 +283,9 @@ impl TsSegmenter {
             .map_err(Error::internal("finishing MPEG-TS"))?;
         let start = self.segment_start.unwrap_or(0);
         let mut bytes = self.buffer.take();
-        if !bytes.is_empty() {
+        // An audio rendition whose last cut came after its last packet has nothing more.
+        let nothing_new = !self.has_video && self.packets == 0 && self.cuts > 0;
+        if !bytes.is_empty() && !nothing_new {
             self.counters.renumber(&mut bytes);
             out(FinishedSegment {
                 sequence: self.sequence,
@@ -266,6 +317,8 @@ impl TsSegmenter {
             dts,
             continuity: self.counters.next(),
         });
+        self.packets = 0;
+        self.cuts += 1;
         out(FinishedSegment {
             sequence: self.sequence,
             duration: seconds(ticks),

@@ -120,42 +120,6 @@ fn non_square_pixels_are_shown_at_their_display_aspect() {
 }
 
 #[test]
-fn of_several_audio_tracks_the_default_one_is_used() {
-    let options = short_segments();
-    let (dir, report) = convert_fixture("two_audio_tracks.mkv", &options);
-    assert_valid_hls(
-        dir.path(),
-        &fixture("two_audio_tracks.mkv"),
-        &report,
-        options.segment_seconds,
-    );
-    // The default track is an 880 Hz tone, the other 440 Hz: a 660 Hz high-pass keeps only the default.
-    let output = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-i"])
-        .arg(dir.path().join("240p/index.m3u8"))
-        .args([
-            "-vn",
-            "-af",
-            "highpass=f=660,highpass=f=660,volumedetect",
-            "-f",
-            "null",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&output.stderr);
-    let mean: f64 = log
-        .lines()
-        .find_map(|l| l.split("mean_volume: ").nth(1))
-        .and_then(|v| v.trim_end_matches(" dB").parse().ok())
-        .unwrap_or_else(|| panic!("no volumedetect output:\n{log}"));
-    assert!(
-        mean > -30.0,
-        "the 880 Hz default track survives a 660 Hz high-pass (mean {mean} dB)"
-    );
-}
-
-#[test]
 fn playlists_come_after_their_segments_and_the_master_last() {
     let mut sink = hls_ladder::MemorySink::new();
     hls_ladder::convert(

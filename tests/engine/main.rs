@@ -1,6 +1,7 @@
 //! Integration tests of the engine: real fixtures converted through libav, the output checked
 //! by `ffprobe`/`ffmpeg` as an independent client.
 
+mod audio_tracks;
 mod bad_input;
 mod broken_timestamps;
 mod captions;
