@@ -75,6 +75,18 @@ pub struct AudioReport {
     pub bandwidth: u64,
 }
 
+/// The MP4 download of one rendition ([`ConvertOptions::mp4_download`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct DownloadReport {
+    /// The rendition it holds, e.g. `1080p`.
+    pub rendition: String,
+    /// Its path relative to the output root: `download/{rendition}.mp4`.
+    pub path: String,
+    /// Its size.
+    pub bytes: u64,
+}
+
 /// What a finished conversion produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConvertReport {
@@ -101,6 +113,8 @@ pub struct ConvertReport {
     /// The audio renditions, one per audio track, when the source has several; empty when
     /// its one track's audio is in every rendition's segments.
     pub audio: Vec<AudioReport>,
+    /// The MP4 download, when [`ConvertOptions::mp4_download`] asked for one.
+    pub downloads: Vec<DownloadReport>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -200,6 +214,10 @@ fn run<S: Sink>(
             None,
             Some("the input, the ladder, the encoding settings or the version changed".to_string()),
         ),
+        Some(_) if options.mp4_download => (
+            None,
+            Some("an MP4 download needs every packet from the start".to_string()),
+        ),
         Some(point)
             if point.renditions.len() != renditions.len()
                 || point.audio.len() != separate_audio_tracks(&source.info) =>
@@ -234,6 +252,9 @@ fn run<S: Sink>(
         options.audio_bitrate,
         options.segment_queue,
         stills,
+        options
+            .mp4_download
+            .then(|| download_plan(&renditions, options)),
         cancel.clone(),
         resume,
     )?;
@@ -272,11 +293,12 @@ fn run<S: Sink>(
 
     let captions = std::mem::take(&mut *captions.lock().unwrap_or_else(PoisonError::into_inner));
     let published = publisher.finish(sink, &summaries, &captions)?;
-    let (reports, stills, subtitles, audio) = (
+    let (reports, stills, subtitles, audio, downloads) = (
         published.renditions,
         published.stills,
         published.subtitles,
         published.audio,
+        published.downloads,
     );
     sink.finish().map_err(|source| Error::Sink {
         object: "(finish)".into(),
@@ -298,7 +320,46 @@ fn run<S: Sink>(
         stills,
         subtitles,
         audio,
+        downloads,
     })
+}
+
+/// The tallest rendition up to this height gets the MP4 download.
+const DOWNLOAD_MAX_HEIGHT: u32 = 1080;
+
+/// Which rendition the MP4 download holds (the tallest up to 1080p, else the smallest), and
+/// the scratch file it is muxed into.
+fn download_plan(renditions: &[Rendition], options: &ConvertOptions) -> pipeline::Download {
+    let fits = |r: &&Rendition| r.height.min(r.width) <= DOWNLOAD_MAX_HEIGHT;
+    let chosen = renditions
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| fits(r))
+        .max_by_key(|(_, r)| r.height.min(r.width))
+        .or_else(|| {
+            renditions
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, r)| r.height.min(r.width))
+        })
+        .map_or(0, |(index, _)| index);
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let unique = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!(
+        "hls-ladder-{}-{}-{unique}.mp4",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let dir = options
+        .scratch_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
+    pipeline::Download {
+        rendition: chosen,
+        path: dir.join(name),
+    }
 }
 
 /// What must not change between a run and the run that resumes it: the input (its length

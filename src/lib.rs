@@ -49,8 +49,8 @@ pub mod stills;
 
 pub use cancel::CancelToken;
 pub use convert::{
-    AudioReport, ConvertReport, MASTER_PLAYLIST, RenditionReport, convert, convert_with_cancel,
-    resume_with_cancel,
+    AudioReport, ConvertReport, DownloadReport, MASTER_PLAYLIST, RenditionReport, convert,
+    convert_with_cancel, resume_with_cancel,
 };
 pub use error::{Error, LibavError};
 pub use error_code::{ErrorCode, UnknownErrorCode};
@@ -61,7 +61,7 @@ pub use options::{ConvertOptions, DEFAULT_LADDER, Preset, Rung};
 pub use plan::{Plan, PlannedRendition, plan, probe, probe_with_limits};
 pub use progress::{Progress, RenditionProgress};
 pub use resume::ResumePoint;
-pub use sink::{DirectorySink, HlsObject, MemorySink, ObjectKind, Sink, SinkError};
+pub use sink::{DirectorySink, FileObject, HlsObject, MemorySink, ObjectKind, Sink, SinkError};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -194,6 +194,16 @@ pub struct ConvertOptions {
     /// sheets of thumbnails and their WebVTT file) from the decoded frames, in the same pass
     /// (see [`stills`](crate::stills)). Default `true`.
     pub stills: bool,
+    /// Also mux a progressive MP4 with its index at the front (`faststart`) of one
+    /// rendition, the highest up to 1080p, from the same encoded packets as its segments (no
+    /// second encode): `download/{rendition}.mp4`, handed to
+    /// [`Sink::put_file`](crate::Sink::put_file) before the final playlists. The file needs
+    /// every packet from the start, so such a conversion offers no resume points and is not
+    /// resumed. Default `false`.
+    pub mp4_download: bool,
+    /// Where the MP4 download is written while it is muxed (moving its index to the front
+    /// needs a seekable file). Default `None`: the system's temporary folder.
+    pub scratch_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ConvertOptions {
@@ -209,6 +219,8 @@ impl Default for ConvertOptions {
             limits: SourceLimits::unlimited(),
             progressive: false,
             stills: true,
+            mp4_download: false,
+            scratch_dir: None,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! non-progressive run publishes replace them.
 
 use crate::captions::{Cue, SubtitleReport, subtitle_rendition, track_dirs};
-use crate::convert::{AudioReport, MASTER_PLAYLIST, RenditionReport};
+use crate::convert::{AudioReport, DownloadReport, MASTER_PLAYLIST, RenditionReport};
 use crate::hls::{
     AAC_LC, AudioMedia, IFrame, IFramePlaylist, IFrameVariant, MasterPlaylist, MediaPlaylist,
     PlaylistKind, PlaylistSegment, SubtitleMedia, Variant,
@@ -22,7 +22,7 @@ use crate::media::source::{SourceInfo, separate_audio_tracks};
 use crate::media::still_maker::{Jpeg, StillReady, StillsPlan};
 use crate::media::ts_segmenter::SegmentJoin;
 use crate::resume::{PublishedSegment, RenditionPoint, ResumePoint};
-use crate::sink::{HlsObject, ObjectKind, Sink};
+use crate::sink::{FileObject, HlsObject, ObjectKind, Sink};
 use crate::stills::{
     ImageReport, POSTER, POSTER_SMALL, STORYBOARD, StillsReport, StoryboardReport, render_vtt,
     sheet_path,
@@ -39,6 +39,7 @@ pub(crate) struct Published {
     pub(crate) stills: Option<StillsReport>,
     pub(crate) subtitles: Vec<SubtitleReport>,
     pub(crate) audio: Vec<AudioReport>,
+    pub(crate) downloads: Vec<DownloadReport>,
 }
 
 /// Segments published for one rendition.
@@ -143,6 +144,9 @@ pub(crate) struct Publisher<'a> {
     settings: String,
     /// Segments the last resume point handed to the sink covers.
     resume_offered: u64,
+    /// Whether resume points are offered (not with an MP4 download, which needs every
+    /// packet from the start).
+    resumable: bool,
     /// Frames in the segments an earlier run published, when resumed.
     frames_before: u64,
     /// How the stills are made, when they are.
@@ -192,6 +196,7 @@ impl<'a> Publisher<'a> {
             playable: false,
             settings,
             resume_offered: resume.map_or(0, |p| p.segments),
+            resumable: !options.mp4_download,
             frames_before: resume.map_or(0, |p| p.frames),
             stills_plan,
             stills: None,
@@ -312,6 +317,9 @@ impl<'a> Publisher<'a> {
     /// Hands the sink a new resume point when every rendition has published more segments
     /// than the last one covers, and they all cut at the same frame.
     fn offer_resume_point<S: Sink>(&mut self, sink: &mut S, clean: bool) -> Result<(), Error> {
+        if !self.resumable {
+            return Ok(());
+        }
         let all = || self.published.iter().chain(&self.audio);
         let Some(count) = all().map(|p| p.joins.len()).min() else {
             return Ok(());
@@ -641,6 +649,7 @@ impl<'a> Publisher<'a> {
             });
             master.variants.push(variant);
         }
+        let downloads = self.publish_downloads(sink, summaries)?;
         put_master(sink, &master, false)?;
         // Complete only with its posters: a run whose stills thread made none has none.
         let stills = self.stills.filter(|s| !s.poster.path.is_empty());
@@ -649,7 +658,45 @@ impl<'a> Publisher<'a> {
             stills,
             subtitles,
             audio,
+            downloads,
         })
+    }
+
+    /// Hands the sink the MP4 download a rendition muxed, from its file.
+    fn publish_downloads<S: Sink>(
+        &self,
+        sink: &mut S,
+        summaries: &[RungSummary],
+    ) -> Result<Vec<DownloadReport>, Error> {
+        let mut reports = Vec::new();
+        for (rendition, summary) in self.renditions.iter().zip(summaries) {
+            let Some(file) = &summary.download else {
+                continue;
+            };
+            let path = format!("download/{}.mp4", rendition.name);
+            let failed = |source: crate::sink::SinkError| Error::Sink {
+                object: path.clone(),
+                source,
+            };
+            let bytes = std::fs::metadata(file.path())
+                .map_err(|e| failed(Box::new(e)))?
+                .len();
+            sink.put_file(FileObject {
+                path: path.clone(),
+                file: file.path(),
+                bytes,
+                kind: ObjectKind::Download {
+                    rendition: rendition.name.clone(),
+                },
+            })
+            .map_err(failed)?;
+            reports.push(DownloadReport {
+                rendition: rendition.name.clone(),
+                path,
+                bytes,
+            });
+        }
+        Ok(reports)
     }
 
     /// Publishes the final (VOD) playlists of the audio renditions; returns what each came to.

@@ -108,6 +108,10 @@ struct ConvertArgs {
     /// Make no poster and no storyboard.
     #[arg(long)]
     no_stills: bool,
+    /// Also write OUTDIR/download/{rendition}.mp4: a progressive MP4 (faststart) of the
+    /// rendition up to 1080p, from the same encoded packets.
+    #[arg(long)]
+    mp4_download: bool,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +254,7 @@ fn run_convert(args: ConvertArgs) -> Result<(), Error> {
         limits: args.limits.limits(),
         progressive: args.progressive,
         stills: !args.no_stills,
+        mp4_download: args.mp4_download,
         ..args.encoding.options()
     };
     options.validate()?;

@@ -12,6 +12,7 @@ mod file_layout;
 pub(crate) mod input_file;
 mod interleave;
 mod mp4_clock;
+pub(crate) mod mp4_writer;
 mod picture_filter;
 pub(crate) mod pipeline;
 pub(crate) mod rung_encoder;

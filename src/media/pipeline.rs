@@ -30,7 +30,9 @@ use crate::media::audio_lane::{AudioLane, LaneStart};
 use crate::media::audio_track::{AUDIO_TIME_BASE, AudioTrack};
 use crate::media::ffi;
 use crate::media::file_layout::FileLayout;
-use crate::media::rung_encoder::{EncoderSettings, RungEncoder, RungStart, RungSummary};
+use crate::media::rung_encoder::{
+    DownloadPlan, EncoderSettings, RungEncoder, RungStart, RungSummary,
+};
 use crate::media::source::Source;
 use crate::media::still_maker::{StillMaker, StillReady, StillsPlan};
 use crate::media::subtitle_track::SubtitleTrack;
@@ -83,7 +85,16 @@ enum RungInput {
         key: bool,
     },
     Audio(Packet),
+    /// The default audio track's AAC for the MP4 download only, when the segments have none.
+    DownloadAudio(Packet),
     End,
+}
+
+/// An MP4 download to mux along the rendition at this index, into a file at `path`.
+#[derive(Debug, Clone)]
+pub(crate) struct Download {
+    pub(crate) rendition: usize,
+    pub(crate) path: std::path::PathBuf,
 }
 
 enum StillInput {
@@ -250,6 +261,7 @@ pub(crate) fn start(
     audio_bitrate: u32,
     segment_queue: usize,
     stills: Option<StillsPlan>,
+    download: Option<Download>,
     cancel: CancelToken,
     resume: Option<&ResumePoint>,
 ) -> Result<Pipeline, Error> {
@@ -280,6 +292,11 @@ pub(crate) fn start(
         .first()
         .filter(|_| !separate_audio)
         .map(|(_, a)| (a.parameters(), AUDIO_TIME_BASE));
+    // With several tracks the download has the default one's audio, sent for it alone.
+    let download_audio = source
+        .default_audio
+        .filter(|_| separate_audio)
+        .map(|n| (audio[n].1.parameters(), AUDIO_TIME_BASE));
 
     let (segment_tx, segments) = bounded(segment_queue);
     let (tick_tx, ticks) = bounded(1);
@@ -324,9 +341,19 @@ pub(crate) fn start(
                         sequence: point.segments + 1,
                         counters: ContinuityCounters::continuing(at.continuity.iter().copied()),
                     }),
+                    // A conversion with a download is never resumed.
+                    download: None,
                 }
             }
-            None => RungStart::default(),
+            None => RungStart {
+                download: download.as_ref().filter(|d| d.rendition == index).map(|d| {
+                    DownloadPlan {
+                        path: d.path.clone(),
+                        audio: download_audio.clone(),
+                    }
+                }),
+                ..RungStart::default()
+            },
         };
         let (tx, rx) = bounded::<RungInput>(RUNG_QUEUE);
         rung_inputs.push(tx);
@@ -432,6 +459,11 @@ pub(crate) fn start(
         skipped: 0,
         reached: false,
     });
+    // Which track's AAC the download's rendition also gets, when the segments have none.
+    let download_audio_route = download
+        .as_ref()
+        .zip(source.default_audio.filter(|_| separate_audio))
+        .map(|(d, track)| (track, d.rendition));
     let demux = {
         let (stop, record) = (Arc::clone(&stop), record.clone());
         let missed = Arc::clone(&point_missed);
@@ -446,6 +478,7 @@ pub(crate) fn start(
                     audio,
                     &rung_inputs,
                     &lane_inputs,
+                    download_audio_route,
                     segmenting,
                     declared,
                     skip,
@@ -637,6 +670,7 @@ fn run_rung(
                     let _ = ticks.try_send(());
                 }
                 Ok(RungInput::Audio(packet)) => encoder.add_audio(packet, &mut out)?,
+                Ok(RungInput::DownloadAudio(packet)) => encoder.add_download_audio(packet)?,
                 Ok(RungInput::End) => break,
                 Err(_) => return Err(Stop::Disconnected),
             }
@@ -662,6 +696,7 @@ fn run_demux(
     mut audio: Vec<(usize, AudioTrack)>,
     rungs: &[Sender<RungInput>],
     lanes: &[Sender<LaneInput>],
+    download_audio: Option<(usize, usize)>,
     segmenting: Segmenting,
     declared: Declared,
     mut skip: Option<Skip>,
@@ -760,6 +795,11 @@ fn run_demux(
     // Track `number`'s AAC: to its own rendition when there are several, else to every one.
     let send_audio = |number: usize, packet: Packet| -> Result<(), Error> {
         if let Some(lane) = lanes.get(number) {
+            if let Some((_, rung)) = download_audio.filter(|(track, _)| *track == number) {
+                rungs[rung]
+                    .send(RungInput::DownloadAudio(packet.clone()))
+                    .map_err(|_| Error::Canceled)?;
+            }
             return lane
                 .send(LaneInput::Audio(packet))
                 .map_err(|_| Error::Canceled);

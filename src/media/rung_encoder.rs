@@ -12,6 +12,7 @@ use crate::ladder::Rendition;
 use crate::media::drained;
 use crate::media::ffi;
 use crate::media::interleave::{Interleaver, Track};
+use crate::media::mp4_writer::{Mp4Writer, ScratchFile};
 use crate::media::timeline::{Segmenting, TICKS, TICKS_PER_SECOND};
 use crate::media::ts_segmenter::{Continuation, FinishedSegment, TsSegmenter};
 use crate::options::Preset;
@@ -29,7 +30,7 @@ pub(crate) struct EncoderSettings {
 }
 
 /// Where a rendition starts: at the beginning, or, resumed, after segments already published.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct RungStart {
     /// Frames in the published segments.
     pub(crate) frames_before: u64,
@@ -37,13 +38,27 @@ pub(crate) struct RungStart {
     pub(crate) audio_from: Option<i64>,
     /// Where the muxer takes over.
     pub(crate) continuation: Option<Continuation>,
+    /// Also mux an MP4 download of this rendition.
+    pub(crate) download: Option<DownloadPlan>,
+}
+
+/// An MP4 download muxed by one rendition, from the start (never in a resumed run).
+#[derive(Clone)]
+pub(crate) struct DownloadPlan {
+    /// The file to write.
+    pub(crate) path: std::path::PathBuf,
+    /// Its audio when the renditions' segments have none (a source with several tracks: the
+    /// default one's, sent to this rendition only for the download).
+    pub(crate) audio: Option<(codec::Parameters, Rational)>,
 }
 
 /// What a rendition reports when it is done.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct RungSummary {
     pub(crate) codec_string: String,
     pub(crate) frames: u64,
+    /// The MP4 download, when this rendition muxed one.
+    pub(crate) download: Option<ScratchFile>,
 }
 
 pub(crate) struct RungEncoder {
@@ -56,6 +71,7 @@ pub(crate) struct RungEncoder {
     audio_time_base: Rational,
     segmenter: Option<TsSegmenter>,
     audio_from: Option<i64>,
+    download: Option<Mp4Writer>,
     /// Frames encoded, counting those of published segments when resumed.
     pub(crate) frames: u64,
 }
@@ -71,6 +87,14 @@ impl RungEncoder {
         let encoder = open_x264(rendition, settings, x264_threads)?;
         let audio_time_base = audio.as_ref().map(|(_, tb)| *tb).unwrap_or(TICKS);
         let has_audio = audio.is_some();
+        let download = match start.download {
+            Some(plan) => Some(Mp4Writer::create(
+                &plan.path,
+                codec::Parameters::from(&*encoder),
+                plan.audio.or_else(|| audio.clone()),
+            )?),
+            None => None,
+        };
         let segmenter = TsSegmenter::new(
             Some(codec::Parameters::from(&*encoder)),
             audio,
@@ -87,6 +111,7 @@ impl RungEncoder {
             audio_time_base,
             segmenter: Some(segmenter),
             audio_from: start.audio_from,
+            download,
             frames: start.frames_before,
         })
     }
@@ -141,6 +166,14 @@ impl RungEncoder {
         self.mux_ready(out)
     }
 
+    /// Queues one AAC packet for the MP4 download only (the segments have no audio).
+    pub(crate) fn add_download_audio(&mut self, packet: Packet) -> Result<(), Error> {
+        match self.download.as_mut() {
+            Some(download) => download.write(Track::Audio, packet),
+            None => Ok(()),
+        }
+    }
+
     /// Flushes the encoder and the muxer; the last segment goes to `out`.
     pub(crate) fn finish(
         mut self,
@@ -156,9 +189,14 @@ impl RungEncoder {
         let segmenter = self.segmenter.take().expect("finished once");
         let codec_string = segmenter.video_codec().unwrap_or("avc1.640028").to_string();
         segmenter.finish(out)?;
+        let download = match self.download.take() {
+            Some(writer) => Some(writer.finish()?),
+            None => None,
+        };
         Ok(RungSummary {
             codec_string,
             frames: self.frames,
+            download,
         })
     }
 
@@ -210,6 +248,9 @@ impl RungEncoder {
     ) -> Result<(), Error> {
         let segmenter = self.segmenter.as_mut().expect("not finished");
         while let Some((track, packet)) = self.interleaver.pop() {
+            if let Some(download) = self.download.as_mut() {
+                download.write(track, packet.clone())?;
+            }
             segmenter.write(track, packet, out)?;
         }
         Ok(())

@@ -132,6 +132,8 @@ pub(crate) struct Source {
     pub(crate) video_index: usize,
     /// Every audio stream used, in the order of [`SourceInfo::audio_tracks`].
     pub(crate) audio_indexes: Vec<usize>,
+    /// The default one's position in `audio_indexes`.
+    pub(crate) default_audio: Option<usize>,
     /// The text subtitle streams, in the order of [`SourceInfo::subtitles`].
     pub(crate) subtitle_indexes: Vec<usize>,
     pub(crate) info: SourceInfo,
@@ -190,16 +192,19 @@ pub(crate) fn open(path: &Path, limits: &SourceLimits) -> Result<Source, Error> 
         .iter()
         .map(|&index| describe_subtitles(&input, index))
         .collect();
+    let audio_indexes = audio_index.map_or(Vec::new(), |chosen| {
+        if audio_indexes.len() > 1 {
+            audio_indexes
+        } else {
+            vec![chosen]
+        }
+    });
+    let default_audio = audio_index.and_then(|i| audio_indexes.iter().position(|&a| a == i));
     Ok(Source {
         input,
         video_index,
-        audio_indexes: audio_index.map_or(Vec::new(), |chosen| {
-            if audio_indexes.len() > 1 {
-                audio_indexes
-            } else {
-                vec![chosen]
-            }
-        }),
+        audio_indexes,
+        default_audio,
         subtitle_indexes,
         info,
         start_micros,

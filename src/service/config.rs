@@ -224,6 +224,12 @@ pub struct ConversionConfig {
     /// as its renditions.
     #[arg(long, env = "STILLS", default_value_t = true, action = clap::ArgAction::Set)]
     pub stills: bool,
+    /// Also publish a progressive MP4 (faststart) of every video's rendition up to 1080p,
+    /// muxed from the same encoded packets (`downloads` in the status); an upload may ask
+    /// otherwise with `?mp4_download=true|false`. A conversion with a download is not resumed
+    /// after a crash: it starts over.
+    #[arg(long, env = "MP4_DOWNLOAD", default_value_t = false, action = clap::ArgAction::Set)]
+    pub mp4_download: bool,
 }
 
 /// Who may use the API and watch the videos: API keys, anonymous access, private playback.
@@ -418,9 +424,13 @@ impl ServeConfig {
         ServeConfig::from_arg_matches(&matches).expect("the defaults are valid")
     }
 
-    /// The conversion options every job uses (see [`ConversionConfig::convert_options`]).
+    /// The conversion options every job uses (see [`ConversionConfig::convert_options`]);
+    /// MP4 downloads are muxed in the upload folder.
     pub fn convert_options(&self) -> ConvertOptions {
-        self.conversion.convert_options()
+        ConvertOptions {
+            scratch_dir: Some(self.upload_dir()),
+            ..self.conversion.convert_options()
+        }
     }
 
     /// The largest input accepted (see [`ConversionConfig::source_limits`]).
@@ -500,6 +510,7 @@ impl ConversionConfig {
             limits: self.source_limits(),
             progressive: !self.publish_at_end,
             stills: self.stills,
+            mp4_download: self.mp4_download,
             ..ConvertOptions::default()
         }
     }

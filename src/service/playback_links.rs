@@ -105,15 +105,17 @@ fn unix_now() -> u64 {
 }
 
 /// Whether `path` names a playlist of the published layout: `master.m3u8`,
-/// `{rendition}/index.m3u8`, `{rendition}/iframes.m3u8` or `subs/{track}/index.m3u8`.
+/// `{rendition}/index.m3u8`, `{rendition}/iframes.m3u8`, `subs/{track}/index.m3u8` or
+/// `audio/{track}/index.m3u8`.
 pub fn is_playlist_path(path: &str) -> bool {
     let plain = |s: &str| {
         !s.is_empty()
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
-    if let Some(track) = path
-        .strip_prefix("subs/")
+    if let Some(track) = ["subs/", "audio/"]
+        .iter()
+        .find_map(|folder| path.strip_prefix(folder))
         .and_then(|p| p.strip_suffix("/index.m3u8"))
     {
         return plain(track);
@@ -124,6 +126,18 @@ pub fn is_playlist_path(path: &str) -> bool {
             plain(rendition) && (file == "index.m3u8" || file == "iframes.m3u8")
         }
     }
+}
+
+/// Whether `path` names an MP4 download of the published layout: `download/{rendition}.mp4`.
+pub fn is_download_path(path: &str) -> bool {
+    path.strip_prefix("download/")
+        .and_then(|p| p.strip_suffix(".mp4"))
+        .is_some_and(|rendition| {
+            !rendition.is_empty()
+                && rendition
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
 }
 
 /// Whether `path` names a still of the published layout: a poster, the storyboard's WebVTT
@@ -259,6 +273,12 @@ mod tests {
         assert!(is_playlist_path("subs/eng-2/index.m3u8"));
         assert!(!is_playlist_path("subs/../index.m3u8"));
         assert!(!is_playlist_path("subs/a/b/index.m3u8"));
+        assert!(is_playlist_path("audio/fra/index.m3u8"));
+        assert!(is_download_path("download/1080p.mp4"));
+        assert!(!is_download_path("download/../x.mp4"));
+        assert!(!is_download_path("download/.mp4"));
+        assert!(!is_playlist_path("audio/../index.m3u8"));
+        assert!(!is_playlist_path("audio/fra/segment_00001.ts"));
         assert!(!is_playlist_path("720p/poster.jpg"));
         assert!(!is_playlist_path("../master.m3u8"));
         assert!(!is_playlist_path("720p/segment_00001.ts"));

@@ -95,7 +95,11 @@ impl Uploads {
     pub async fn stage(&self, id: Uuid) -> Result<Upload, StorageError> {
         let key = source_key(id);
         let path = self.path(id);
-        let stored = self.store.put_file(&key, &path).await;
+        let headers = crate::service::storage::ObjectHeaders {
+            content_type: "application/octet-stream",
+            cache_control: "private, no-store",
+        };
+        let stored = self.store.put_file(&key, &path, headers).await;
         remove_file(&path).await;
         stored?;
         Ok(Upload::of(id, Some(&key)))

@@ -20,6 +20,18 @@ pub struct VideoError {
     pub message: String,
 }
 
+/// An MP4 download of a completed video (`MP4_DOWNLOAD`, or `?mp4_download=true` on upload).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DownloadLink {
+    /// The rendition it holds, e.g. `1080p`: the tallest up to 1080p.
+    pub rendition: String,
+    /// Where to fetch it: a progressive MP4 with its index at the front, which a browser's
+    /// `<video>` plays while it downloads; a signed link with private playback.
+    pub url: String,
+    /// Its size.
+    pub bytes: u64,
+}
+
 /// How far a resumable upload got, while the video is `uploading`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UploadState {
@@ -64,6 +76,8 @@ pub struct UploadState {
                               "sheets": [{"path": "storyboard/sprite_001.jpg", "width": 1600, "height": 90, "bytes": 30_720}]}},
     "subtitles": [{"name": "English", "language": "eng", "playlist": "subs/eng/index.m3u8", "cues": 212,
                    "default": true, "forced": false}],
+    "downloads": [{"rendition": "1080p", "bytes": 5_242_880,
+                   "url": "http://127.0.0.1:4566/videos/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b/1/download/1080p.mp4"}],
     "duration_seconds": 20.0,
     "output_bytes": 9_437_184,
     "error": null,
@@ -116,6 +130,9 @@ pub struct VideoResource {
     /// (name, language, playlist relative to the playback URL's directory, cues, default,
     /// forced), listed in the master playlist; empty when it has none.
     pub subtitles: Option<Vec<SubtitleReport>>,
+    /// Once completed with an MP4 download: the file, its rendition and size; `null`
+    /// otherwise.
+    pub downloads: Option<Vec<DownloadLink>>,
     /// Duration of the output in seconds, once completed.
     pub duration_seconds: Option<f64>,
     /// Bytes published, once completed.
@@ -156,7 +173,24 @@ impl From<VideoRow> for VideoResource {
             .as_deref()
             .and_then(|url| url.strip_suffix(MASTER_PLAYLIST));
         let url = |path: &str| base.map(|base| format!("{base}{path}"));
+        let downloads = row
+            .downloads
+            .map(|downloads| downloads.0)
+            .filter(|d| row.status == VideoStatus::Completed && !d.is_empty())
+            .map(|downloads| {
+                downloads
+                    .into_iter()
+                    .filter_map(|d| {
+                        Some(DownloadLink {
+                            url: url(&d.path)?,
+                            rendition: d.rendition,
+                            bytes: d.bytes,
+                        })
+                    })
+                    .collect()
+            });
         VideoResource {
+            downloads,
             poster_url: stills.as_ref().and_then(|s| url(&s.poster.path)),
             storyboard_url: stills.as_ref().and_then(|s| url(&s.storyboard.path)),
             stills,
@@ -214,6 +248,7 @@ impl From<crate::service::db::resumable_uploads::UploadProgress> for VideoResour
             storyboard_url: None,
             stills: None,
             subtitles: None,
+            downloads: None,
             duration_seconds: None,
             output_bytes: None,
             error: None,
@@ -260,6 +295,9 @@ impl Presenter {
             if let Some(stills) = &resource.stills {
                 resource.poster_url = Some(link(&stills.poster.path));
                 resource.storyboard_url = Some(link(&stills.storyboard.path));
+            }
+            for download in resource.downloads.iter_mut().flatten() {
+                download.url = link(&format!("download/{}.mp4", download.rendition));
             }
         }
         resource

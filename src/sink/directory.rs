@@ -4,7 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{HlsObject, ObjectKind, Sink, SinkError};
+use super::{FileObject, HlsObject, ObjectKind, Sink, SinkError};
 
 /// Writes every object under a root directory, creating rendition folders as needed.
 ///
@@ -45,6 +45,18 @@ impl Sink for DirectorySink {
                 fs::rename(&partial, &path)?;
             }
         }
+        Ok(())
+    }
+
+    /// Copies the file in (under a temporary name, renamed into place), never through memory.
+    fn put_file(&mut self, object: FileObject<'_>) -> Result<(), SinkError> {
+        let path = self.root.join(&object.path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let partial = path.with_extension("partial");
+        fs::copy(object.file, &partial)?;
+        fs::rename(&partial, &path)?;
         Ok(())
     }
 }

@@ -18,6 +18,8 @@
 mod directory;
 mod memory;
 
+use std::path::Path;
+
 use crate::ResumePoint;
 
 pub use directory::DirectorySink;
@@ -29,7 +31,8 @@ pub use memory::MemorySink;
 pub enum ObjectKind {
     /// An MPEG-TS segment of one rendition.
     Segment {
-        /// The rendition's name, e.g. `"720p"`.
+        /// The rendition's name, e.g. `"720p"`, or, for the audio rendition of one of a
+        /// source's several audio tracks, `"audio/{language}"`.
         rendition: String,
         /// Sequence number, from 1, as in the media playlist.
         sequence: u64,
@@ -38,7 +41,7 @@ pub enum ObjectKind {
     },
     /// A rendition's media playlist.
     MediaPlaylist {
-        /// The rendition's name.
+        /// The rendition's name (`"audio/{language}"` for an audio rendition).
         rendition: String,
         /// An `EVENT` playlist that will grow (progressive publishing), not the final one.
         growing: bool,
@@ -83,6 +86,13 @@ pub enum ObjectKind {
         /// The track's directory name.
         track: String,
     },
+    /// A progressive MP4 of one rendition with its index at the front (`faststart`), for
+    /// downloading ([`ConvertOptions::mp4_download`](crate::ConvertOptions)); handed to
+    /// [`Sink::put_file`] before the final playlists.
+    Download {
+        /// The rendition's name.
+        rendition: String,
+    },
 }
 
 impl ObjectKind {
@@ -119,6 +129,7 @@ impl ObjectKind {
     pub fn content_type(&self) -> &'static str {
         match self {
             ObjectKind::Segment { .. } => "video/mp2t",
+            ObjectKind::Download { .. } => "video/mp4",
             ObjectKind::Poster { .. } | ObjectKind::StoryboardSheet { .. } => "image/jpeg",
             ObjectKind::Storyboard | ObjectKind::SubtitleSegment { .. } => "text/vtt",
             ObjectKind::MediaPlaylist { .. }
@@ -129,6 +140,19 @@ impl ObjectKind {
     }
 }
 
+/// A large object of the output, in a file rather than in memory: the MP4 download.
+#[derive(Debug, Clone)]
+pub struct FileObject<'a> {
+    /// Relative path with `/` separators, e.g. `download/720p.mp4`.
+    pub path: String,
+    /// The file holding it; removed once [`Sink::put_file`] returns.
+    pub file: &'a Path,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// What the object is.
+    pub kind: ObjectKind,
+}
+
 /// The error a sink reports; any error type will do.
 pub type SinkError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -137,6 +161,19 @@ pub trait Sink {
     /// Stores one object. Called in publishing order on the thread that runs the conversion;
     /// an error stops the conversion.
     fn put(&mut self, object: HlsObject) -> Result<(), SinkError>;
+
+    /// Stores a large object from a file (the MP4 download), which the conversion removes
+    /// when this returns: a sink that stores in the background copies or uploads it before
+    /// returning. The default reads the file into memory and calls [`Sink::put`]; sinks for
+    /// large outputs stream it instead.
+    fn put_file(&mut self, object: FileObject<'_>) -> Result<(), SinkError> {
+        let bytes = std::fs::read(object.file)?;
+        self.put(HlsObject {
+            path: object.path,
+            bytes,
+            kind: object.kind,
+        })
+    }
 
     /// Called once after the master playlist was put: a sink that stores in the background
     /// waits here until everything is stored. The default does nothing.
@@ -158,6 +195,10 @@ pub trait Sink {
 impl<S: Sink + ?Sized> Sink for &mut S {
     fn put(&mut self, object: HlsObject) -> Result<(), SinkError> {
         (**self).put(object)
+    }
+
+    fn put_file(&mut self, object: FileObject<'_>) -> Result<(), SinkError> {
+        (**self).put_file(object)
     }
 
     fn resume_point(&mut self, point: &ResumePoint) -> Result<(), SinkError> {

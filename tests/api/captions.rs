@@ -1,7 +1,6 @@
 //! Subtitle renditions as a player sees them: hls.js in Chromium (`tests/browser/
 //! captions_test.mjs`) lists the tracks of a converted video and shows a cue at its time.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -96,24 +95,13 @@ async fn play_with_hls_js(
     cue: &str,
     at: f64,
 ) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/captions_test.mjs");
-    let (page, playback, cue) = (app.url("/"), playback.to_string(), cue.to_string());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .env("PAGE_URL", page)
-            .env("PLAYBACK_URL", playback)
-            .env("CUE_TEXT", cue)
-            .env("CUE_AT", at.to_string())
-            .output()
-            .expect("node runs (`make web` installs playwright-core)")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+    let env = vec![
+        ("PAGE_URL", app.url("/")),
+        ("PLAYBACK_URL", playback.to_string()),
+        ("CUE_TEXT", cue.to_string()),
+        ("CUE_AT", at.to_string()),
+    ];
+    crate::helpers::run_browser_script("captions_test.mjs", env).await
 }
 
 async fn put_captions(

@@ -449,11 +449,35 @@ pub async fn run_readme_session(app: &TestApp, marker: &str, file: &Path) -> Val
     })
     .await
     .unwrap();
+    last_json_line(&output)
+}
+
+/// A command's output: it must have succeeded, and its last line is JSON.
+fn last_json_line(output: &std::process::Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_str(stdout.lines().last().unwrap()).unwrap_or_else(|_| panic!("{stdout}"))
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// Runs the browser test `tests/browser/{script}` with Node (playwright-core driving Debian's
+/// Chromium) and `env`; it must succeed. Its result: the JSON of its last output line.
+pub async fn run_browser_script(script: &str, env: Vec<(&'static str, String)>) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser")
+        .join(script);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(script)
+            .envs(env)
+            .output()
+            .expect("node runs (`make web` installs playwright-core)")
+    })
+    .await
+    .unwrap();
+    last_json_line(&output)
 }

@@ -5,10 +5,12 @@
 #![cfg(feature = "server")]
 
 mod access;
+mod audio_tracks;
 mod bad_requests;
 mod browser;
 mod captions;
 mod direct_uploads;
+mod downloads;
 mod edge_limits;
 mod faults;
 mod fencing;

@@ -9,23 +9,11 @@
 // own <video>. Prints one JSON line: the tracks as hls.js lists them, the text track's cues,
 // and the cue showing at CUE_AT seconds; or the reason on stderr with exit code 1.
 
+import { launch } from './chromium.mjs';
+
 const { PAGE_URL, PLAYBACK_URL, CUE_TEXT } = process.env;
 const CUE_AT = Number(process.env.CUE_AT || '1.5');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-let playwright;
-try {
-  playwright = await import(new URL('../../web/node_modules/playwright-core/index.mjs', import.meta.url));
-} catch (error) {
-  console.error(`captions_test: cannot load playwright-core (${error.message}); run \`npm ci --prefix web\` first`);
-  process.exit(1);
-}
-
-const browser = await playwright.chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch('captions_test');
 try {
   const page = await browser.newPage();
   await page.goto(PAGE_URL, { waitUntil: 'load' });

@@ -8,6 +8,7 @@ mod captions;
 #[cfg(feature = "cli")] // the `hls-ladder` command
 mod command;
 mod conversions;
+mod downloads;
 mod formats;
 mod fuzz;
 mod helpers;

@@ -63,6 +63,7 @@ pub(super) async fn accept(state: &AppState, arrival: Arrival<'_>) -> Result<(),
         source: Some(serde_json::to_value(&source).unwrap_or_default()),
         max_attempts: state.max_attempts,
         import_url: None,
+        mp4_download: None,
     };
     match videos::insert(&state.pool, &new_video, None).await {
         Ok(Inserted::New) => {

@@ -3,8 +3,10 @@
 use std::path::Path;
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::AppState;
@@ -18,6 +20,15 @@ use crate::service::db::videos::{self, Inserted, NewVideo};
 use crate::service::uploads::Upload;
 use crate::service::video_resource::VideoResource;
 
+/// What an upload may ask for besides the server's defaults, as query parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadOptions {
+    /// Also publish a progressive MP4 (faststart) of the rendition up to 1080p, listed in
+    /// `downloads` once completed; by default the server's `MP4_DOWNLOAD`.
+    pub mp4_download: Option<bool>,
+}
+
 /// Upload a video: multipart/form-data with a `file` field, or the raw bytes with a `video/*`
 /// (or `application/octet-stream`) Content-Type. The video is probed before it is accepted;
 /// the answer comes at once, and the conversion runs in the background. Or import one: a JSON
@@ -28,6 +39,7 @@ use crate::service::video_resource::VideoResource;
     post,
     path = "/v1/videos",
     params(
+        UploadOptions,
         ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, or 202 for an import, with `Idempotent-Replayed: true`) instead of a second conversion; scoped to the client (its API key, else its address)"),
     ),
     request_body(description = "The video file (raw body or multipart field `file`), or a URL to import it from", content(
@@ -39,7 +51,7 @@ use crate::service::video_resource::VideoResource;
          headers(("Location" = String, description = "The video's status URL"))),
         (status = 202, description = "An import: recorded as `importing`; poll the Location", body = VideoResource,
          headers(("Location" = String, description = "The video's status URL"))),
-        (status = 400, description = "Empty body, no `file` field, a malformed Idempotency-Key, or (import) a body that is not `{\"url\": ...}` or a URL that is not one", body = super::problem::Problem),
+        (status = 400, description = "Empty body, no `file` field, a malformed Idempotency-Key, a query parameter that is not `true` or `false`, or (import) a body that is not `{\"url\": ...}` or a URL that is not one", body = super::problem::Problem),
         (status = 408, description = "The upload came too slowly (UPLOAD_MIN_RATE over UPLOAD_STALL_SECONDS); its partial file was removed", body = super::problem::Problem),
         (status = 413, description = "Larger than the upload limit", body = super::problem::Problem),
         (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem),
@@ -57,6 +69,8 @@ pub async fn create_video(
     request: Request,
 ) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
     let client = ClientId::of(request.extensions());
+    let Query(asked) = Query::<UploadOptions>::try_from_uri(request.uri())
+        .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", error.body_text()))?;
     let idempotency_key = idempotency_key(request.headers())?;
     let idempotency = idempotency_key.as_deref().map(|key| IdempotencyKey {
         client: &client.0,
@@ -85,7 +99,9 @@ pub async fn create_video(
         return Err(too_large(state.upload_limit));
     }
     if is_json(&content_type) {
-        return super::import_video::import_video(&state, request.into_body(), idempotency).await;
+        let body = request.into_body();
+        return super::import_video::import_video(&state, body, idempotency, asked.mp4_download)
+            .await;
     }
     tokio::fs::create_dir_all(state.uploads.dir())
         .await
@@ -143,6 +159,7 @@ pub async fn create_video(
         source: Some(serde_json::to_value(&source).unwrap_or_default()),
         max_attempts: state.max_attempts,
         import_url: None,
+        mp4_download: asked.mp4_download,
     };
     let inserted = videos::insert(&state.pool, &new_video, idempotency).await;
     if !matches!(inserted, Ok(Inserted::New)) {

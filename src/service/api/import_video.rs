@@ -33,6 +33,9 @@ pub struct ImportRequest {
     /// The file name to show, as metadata only; by default the URL's last path segment.
     #[schema(max_length = 255)]
     pub filename: Option<String>,
+    /// Also publish an MP4 download (see `POST /v1/videos?mp4_download`); by default the
+    /// server's setting, or the query parameter's.
+    pub mp4_download: Option<bool>,
 }
 
 /// Records the import of `body` as an `importing` video and wakes the import pool.
@@ -40,6 +43,7 @@ pub(super) async fn import_video(
     state: &AppState,
     body: Body,
     idempotency: Option<IdempotencyKey<'_>>,
+    mp4_download: Option<bool>,
 ) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
@@ -81,6 +85,7 @@ pub(super) async fn import_video(
         max_attempts: state.max_attempts,
         source_key: None,
         import_url: Some(url.as_str()),
+        mp4_download: request.mp4_download.or(mp4_download),
     };
     let inserted = videos::insert(&state.pool, &new_video, idempotency).await?;
     let id = match inserted {

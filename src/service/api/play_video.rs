@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::problem::ApiError;
 use crate::service::playback_links::{
-    LinkError, PlaybackLinks, is_playlist_path, is_still_path, rewrite_uris,
+    LinkError, PlaybackLinks, is_download_path, is_playlist_path, is_still_path, rewrite_uris,
 };
 use crate::service::storage::{resolve_key, video_prefix};
 
@@ -36,7 +36,7 @@ pub struct LinkQuery {
     path = "/v1/videos/{id}/play/{path}",
     params(
         ("id" = Uuid, Path, description = "Video id"),
-        ("path" = String, Path, description = "`master.m3u8`, `{rendition}/index.m3u8`, `{rendition}/iframes.m3u8`, `subs/{track}/index.m3u8`, `poster.jpg`, `poster_small.jpg`, `storyboard/storyboard.vtt` or `storyboard/sprite_{n}.jpg`"),
+        ("path" = String, Path, description = "`master.m3u8`, `{rendition}/index.m3u8`, `{rendition}/iframes.m3u8`, `subs/{track}/index.m3u8`, `audio/{track}/index.m3u8`, `download/{rendition}.mp4`, `poster.jpg`, `poster_small.jpg`, `storyboard/storyboard.vtt` or `storyboard/sprite_{n}.jpg`"),
         LinkQuery,
     ),
     responses(
@@ -63,7 +63,8 @@ pub async fn play_video(
     let Some(links) = &state.presenter.playback else {
         return Err(not_found());
     };
-    if !is_playlist_path(&path) && !is_still_path(&path) {
+    let redirected = is_still_path(&path) || is_download_path(&path);
+    if !is_playlist_path(&path) && !redirected {
         return Err(not_found());
     }
     links
@@ -90,7 +91,7 @@ pub async fn play_video(
         .await?
         .ok_or_else(not_found)?;
     let prefix = published.prefix;
-    if is_still_path(&path) {
+    if redirected {
         return still(&state, &prefix, &path, link.expires).await;
     }
     let stored = state
@@ -155,7 +156,8 @@ fn for_any_player(mut response: Response, cache: &'static str) -> Response {
     response
 }
 
-/// A still behind a signed link: an image is a redirect to its presigned URL in the bucket;
+/// A still or an MP4 download behind a signed link: an image or a download is a redirect to
+/// its presigned URL in the bucket;
 /// the storyboard's WebVTT file is served with each sheet named by its presigned URL, the
 /// `#xywh=` fragments kept.
 async fn still(

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::captions::SubtitleReport;
 use crate::service::video_status::VideoStatus;
 use crate::stills::StillsReport;
-use crate::{Progress, RenditionReport, SourceInfo};
+use crate::{DownloadReport, Progress, RenditionReport, SourceInfo};
 
 /// The channel workers LISTEN on; a new job NOTIFYs it.
 pub const JOBS_CHANNEL: &str = "hls_transcoder_jobs";
@@ -51,6 +51,8 @@ pub struct VideoRow {
     pub stills: Option<Json<StillsReport>>,
     #[serde(default)]
     pub subtitles: Option<Json<Vec<SubtitleReport>>>,
+    #[serde(default)]
+    pub downloads: Option<Json<Vec<DownloadReport>>>,
 }
 
 /// What a new upload records.
@@ -72,6 +74,8 @@ pub struct NewVideo<'a> {
     pub source_key: Option<&'a str>,
     /// A URL to import from: the video is `importing` until the import pool has it.
     pub import_url: Option<&'a str>,
+    /// Whether to publish an MP4 download too; `None`: the server's default.
+    pub mp4_download: Option<bool>,
 }
 
 /// What [`insert`] did.
@@ -132,8 +136,8 @@ pub async fn insert(
         }
     }
     sqlx::query!(
-        "INSERT INTO videos (id, status, original_filename, content_type, source_bytes, source, max_attempts, source_key, import_url)
-         VALUES ($1, CASE WHEN $8::text IS NULL THEN 'pending' ELSE 'importing' END, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO videos (id, status, original_filename, content_type, source_bytes, source, max_attempts, source_key, import_url, mp4_download)
+         VALUES ($1, CASE WHEN $8::text IS NULL THEN 'pending' ELSE 'importing' END, $2, $3, $4, $5, $6, $7, $8, $9)",
         video.id,
         video.original_filename,
         video.content_type,
@@ -142,6 +146,7 @@ pub async fn insert(
         video.max_attempts,
         video.source_key,
         video.import_url,
+        video.mp4_download,
     )
     .execute(&mut *tx)
     .await?;
@@ -161,7 +166,7 @@ pub async fn insert(
 /// One video.
 #[tracing::instrument(level = "debug", skip(pool))]
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<VideoRow>> {
-    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\", subtitles AS \"subtitles: Json<Vec<SubtitleReport>>\" FROM videos WHERE id = $1", id)
+    sqlx::query_as!(VideoRow, "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\", subtitles AS \"subtitles: Json<Vec<SubtitleReport>>\", downloads AS \"downloads: Json<Vec<DownloadReport>>\" FROM videos WHERE id = $1", id)
         .fetch_optional(pool)
         .await
 }
@@ -273,7 +278,7 @@ pub async fn list(
     let (after_time, after_id) = after.unzip();
     sqlx::query_as!(
         VideoRow,
-        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\", subtitles AS \"subtitles: Json<Vec<SubtitleReport>>\"
+        "SELECT id, status AS \"status: VideoStatus\", original_filename, content_type, source_bytes, source AS \"source: Json<SourceInfo>\", progress AS \"progress: Json<Progress>\", renditions AS \"renditions: Json<Vec<RenditionReport>>\", playback_url, playable_at, duration_seconds, output_bytes, error_code, error_message, attempts, max_attempts, source_key, version, created_at, updated_at, started_at, finished_at, resumed_from_segment, resume_refused, stills AS \"stills: Json<StillsReport>\", subtitles AS \"subtitles: Json<Vec<SubtitleReport>>\", downloads AS \"downloads: Json<Vec<DownloadReport>>\"
          FROM videos
          WHERE ($1::text IS NULL OR status = $1)
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
@@ -302,6 +307,8 @@ pub struct ClaimedJob {
     /// This claim's number (from 1, never reused for the video): its output goes under
     /// `videos/{id}/{claim}/` and nowhere else.
     pub claim: i64,
+    /// Whether the upload asked for an MP4 download; `None`: the server's default.
+    pub mp4_download: Option<bool>,
 }
 
 /// Takes the oldest pending job, or a processing one whose worker's lease ran out, and leases
@@ -326,7 +333,7 @@ pub async fn claim(
              ORDER BY created_at
              FOR UPDATE SKIP LOCKED
              LIMIT 1)
-         RETURNING id, attempts, max_attempts, source_key, claims",
+         RETURNING id, attempts, max_attempts, source_key, claims, mp4_download",
         lease_token,
         lease_seconds,
     )
@@ -338,6 +345,7 @@ pub async fn claim(
         max_attempts: r.max_attempts,
         source_key: r.source_key,
         claim: r.claims,
+        mp4_download: r.mp4_download,
     }))
 }
 
@@ -466,6 +474,8 @@ pub struct Completion {
     pub stills: Option<Value>,
     /// The subtitle renditions (hls_ladder::SubtitleReport) as JSON.
     pub subtitles: Value,
+    /// The MP4 downloads (hls_ladder::DownloadReport) as JSON.
+    pub downloads: Value,
 }
 
 /// Marks a job completed; false when this worker no longer held it.
@@ -479,7 +489,7 @@ pub async fn complete(
         "UPDATE videos SET status = 'completed', playback_url = $3, renditions = $4, duration_seconds = $5,
                 output_bytes = $6, progress = $7, output_prefix = $8, lease_owner = NULL,
                 playable_at = coalesce(playable_at, now()),
-                resumed_from_segment = $9, resume_refused = $10, stills = $11, subtitles = $12,
+                resumed_from_segment = $9, resume_refused = $10, stills = $11, subtitles = $12, downloads = $13,
                 lease_expires_at = NULL, finished_at = now(), updated_at = now()
          WHERE id = $1 AND lease_owner = $2",
         id,
@@ -494,6 +504,7 @@ pub async fn complete(
         done.resume_refused,
         done.stills,
         done.subtitles,
+        done.downloads,
     )
     .execute(pool)
     .await?;

@@ -161,7 +161,10 @@ impl ConversionJob {
             self.output_prefix(),
             stored_master,
         ));
-        let options = self.settings.options.clone();
+        let mut options = self.settings.options.clone();
+        if let Some(asked) = self.job.mp4_download {
+            options.mp4_download = asked;
+        }
         let span = tracing::Span::current();
         let converted = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
@@ -241,6 +244,7 @@ impl ConversionJob {
                 .as_ref()
                 .and_then(|stills| serde_json::to_value(stills).ok()),
             subtitles: serde_json::to_value(&report.subtitles).unwrap_or(Value::Null),
+            downloads: serde_json::to_value(&report.downloads).unwrap_or(Value::Null),
         };
         let recorded = persist("recording the completion", || {
             videos::complete(&self.settings.pool, id, self.lease_token, &done)

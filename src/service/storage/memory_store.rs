@@ -134,15 +134,16 @@ impl ObjectStore for MemoryStore {
         Ok(())
     }
 
-    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        headers: ObjectHeaders<'_>,
+    ) -> Result<(), StorageError> {
         self.answer(key)?;
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|e| StorageError::local_file(path, e))?;
-        let headers = ObjectHeaders {
-            content_type: "application/octet-stream",
-            cache_control: "",
-        };
         self.insert(key, bytes.into(), headers);
         Ok(())
     }

@@ -124,7 +124,12 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     /// Stores a file's bytes, streamed from disk (never held in memory whole by S3); tried
     /// again as [`ObjectStore::put`].
-    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError>;
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        headers: ObjectHeaders<'_>,
+    ) -> Result<(), StorageError>;
 
     /// Writes an object into a file, streamed; returns its size. A partial file is removed.
     async fn download(&self, key: &str, path: &Path) -> Result<u64, StorageError>;

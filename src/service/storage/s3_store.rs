@@ -153,7 +153,12 @@ impl ObjectStore for S3Store {
         .map(|_| ())
     }
 
-    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        headers: ObjectHeaders<'_>,
+    ) -> Result<(), StorageError> {
         self.retrying(key, || async {
             let body = ByteStream::from_path(path).await.map_err(|e| {
                 StorageError::local_file(path, std::io::Error::other(e.to_string()))
@@ -162,7 +167,8 @@ impl ObjectStore for S3Store {
                 .put_object()
                 .bucket(&self.bucket)
                 .key(key)
-                .content_type("application/octet-stream")
+                .content_type(headers.content_type)
+                .cache_control(headers.cache_control)
                 .body(body)
                 .send()
                 .await

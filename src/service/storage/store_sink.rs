@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use super::object_store::{ObjectHeaders, ObjectStore, StorageError};
 use crate::ResumePoint;
-use crate::sink::{HlsObject, ObjectKind, Sink, SinkError};
+use crate::sink::{FileObject, HlsObject, ObjectKind, Sink, SinkError};
 
 /// Cache-Control of segments: they never change once published.
 const SEGMENT_CACHE: &str = "public, max-age=31536000, immutable";
@@ -65,6 +65,7 @@ fn cache_control(kind: &ObjectKind) -> &'static str {
     match kind {
         // Each is put once under its claim's prefix, like a segment.
         ObjectKind::Segment { .. }
+        | ObjectKind::Download { .. }
         | ObjectKind::Poster { .. }
         | ObjectKind::StoryboardSheet { .. }
         | ObjectKind::Storyboard => SEGMENT_CACHE,
@@ -270,6 +271,23 @@ impl Sink for StoreSink {
             ObjectKind::Segment { .. } => self.put_segment(key, bytes, &object.kind)?,
             kind => self.put_playlist(key, bytes, kind),
         }
+        Ok(())
+    }
+
+    /// Streams the file to the store before returning (the conversion removes it then); it is
+    /// put before the final playlists, so it is stored before the master names the video
+    /// complete.
+    fn put_file(&mut self, object: FileObject<'_>) -> Result<(), SinkError> {
+        self.check_finished()?;
+        let key = format!("{}{}", self.prefix, object.path);
+        let headers = ObjectHeaders {
+            content_type: object.kind.content_type(),
+            cache_control: cache_control(&object.kind),
+        };
+        self.runtime
+            .block_on(self.store.put_file(&key, object.file, headers))?;
+        self.uploaded_bytes
+            .fetch_add(object.bytes, Ordering::Relaxed);
         Ok(())
     }
 
