@@ -11,6 +11,20 @@ use crate::helpers::spawn_app;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hls_js_lists_the_subtitle_tracks_and_shows_a_cue_at_its_time() {
     let app = spawn_app().await;
+    lists_the_tracks_and_shows_a_cue(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subtitle_renditions_play_behind_signed_playback_links() {
+    let app = crate::helpers::spawn_private_app().await;
+    lists_the_tracks_and_shows_a_cue(&app).await;
+    app.stop().await;
+}
+
+/// Uploads a clip with two subtitle tracks to `app` and plays its `playback_url` with hls.js:
+/// both tracks listed with their language and flags, the English cue shown at its time.
+async fn lists_the_tracks_and_shows_a_cue(app: &crate::helpers::TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let (en, fr) = (dir.path().join("en.srt"), dir.path().join("fr.srt"));
     std::fs::write(&en, "1\n00:00:01,000 --> 00:00:02,500\nHello there\n").unwrap();
@@ -60,7 +74,7 @@ async fn hls_js_lists_the_subtitle_tracks_and_shows_a_cue_at_its_time() {
     assert_eq!(subtitles[1]["language"], "fre");
 
     let playback = video["playback_url"].as_str().unwrap().to_string();
-    let result = play_with_hls_js(&app, &playback, "Hello there", 1.5).await;
+    let result = play_with_hls_js(app, &playback, "Hello there", 1.5).await;
     let tracks = result["tracks"].as_array().unwrap();
     assert_eq!(tracks.len(), 2, "{result}");
     assert_eq!(tracks[0]["name"], "English", "{result}");
@@ -85,7 +99,6 @@ async fn hls_js_lists_the_subtitle_tracks_and_shows_a_cue_at_its_time() {
     );
     let shown_at = result["showing"]["time"].as_f64().unwrap();
     assert!((1.0..2.5).contains(&shown_at), "{result}");
-    app.stop().await;
 }
 
 /// Runs `tests/browser/captions_test.mjs` against `playback` and returns its result.

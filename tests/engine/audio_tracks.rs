@@ -306,3 +306,43 @@ fn a_single_audio_track_stays_in_every_variant_and_mono_stays_mono() {
     ]);
     assert_eq!(streams["streams"][0]["channels"], 1, "{streams}");
 }
+
+/// Published progressively, the growing master comes once every video and audio rendition
+/// has a segment, and lists the audio group like the final one.
+#[test]
+fn a_progressive_run_publishes_the_audio_renditions_before_its_first_master() {
+    let options = hls_ladder::ConvertOptions {
+        progressive: true,
+        ..short_segments()
+    };
+    let mut sink = hls_ladder::MemorySink::new();
+    let report =
+        hls_ladder::convert(fixture("two_audio_tracks.mkv"), &options, &mut sink, |_| {}).unwrap();
+    let first_master = sink
+        .objects
+        .iter()
+        .position(|o| {
+            matches!(
+                o.kind,
+                hls_ladder::ObjectKind::MasterPlaylist { growing: true }
+            )
+        })
+        .expect("a growing master");
+    for audio in &report.audio {
+        let growing = sink.objects[..first_master].iter().any(|o| {
+            o.path == audio.playlist
+                && matches!(
+                    o.kind,
+                    hls_ladder::ObjectKind::MediaPlaylist { growing: true, .. }
+                )
+        });
+        assert!(growing, "{} before the first master", audio.playlist);
+    }
+    let text = String::from_utf8(sink.objects[first_master].bytes.clone()).unwrap();
+    assert_eq!(
+        text.matches("#EXT-X-MEDIA:TYPE=AUDIO,").count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains(",AUDIO=\"audio\""), "{text}");
+}
