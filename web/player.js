@@ -1,12 +1,14 @@
 // The player: a video's playback_url (completed, or still converting and growing) played with hls.js
 // (/assets/vendor/hls.min.js, window.Hls), or natively where the browser plays HLS itself
-// (Safari), with a rendition picker; a completed video shows its poster before it plays and,
-// under the picture, a seek bar that previews the storyboard's thumbnails on hover.
+// (Safari), with a rendition picker and, for a source with several audio tracks, an audio
+// picker; a completed video shows its poster before it plays, a link to its MP4 download when
+// it has one and, under the picture, a seek bar that previews the storyboard's thumbnails on
+// hover.
 //
 // For the browser test: window.hls is the current Hls instance, and window.hlsErrors
 // records every hls.js error as {type, details, fatal, reason}.
 
-import { displayName, formatBitrate } from './format.js';
+import { displayName, formatBitrate, formatBytes } from './format.js';
 import { els, h, showError } from './page.js';
 import { cueAt, parseStoryboard } from './storyboard.js';
 
@@ -22,6 +24,9 @@ export function initPlayer({ playing }) {
   els.rendition.addEventListener('change', () => {
     if (window.hls) window.hls.currentLevel = Number(els.rendition.value);
     if (window.hls) showPlayingLevel(window.hls);
+  });
+  els.audioTrack.addEventListener('change', () => {
+    if (window.hls) window.hls.audioTrack = Number(els.audioTrack.value);
   });
   resetRenditions();
   initScrub();
@@ -101,6 +106,7 @@ export function play(video) {
   els.nowPlaying.textContent = `Now playing: ${displayName(video)}`;
   els.player.scrollIntoView({ block: 'nearest' }); // below the list on narrow screens
   showStills(video);
+  showDownload(video);
 
   const url = video.playback_url;
   if (window.Hls && Hls.isSupported()) {
@@ -109,6 +115,7 @@ export function play(video) {
     hls.on(Hls.Events.ERROR, (_event, data) => onHlsError(hls, data));
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       fillRenditions(hls);
+      fillAudioTracks(hls);
       startVideo();
     });
     hls.on(Hls.Events.LEVEL_SWITCHED, () => showPlayingLevel(hls));
@@ -137,6 +144,7 @@ export function stopPlayback({ reset = false } = {}) {
     els.player.hidden = true;
     els.player.removeAttribute('poster');
     els.scrub.hidden = true;
+    els.download.hidden = true;
     storyboard = [];
     stillsRequest += 1;
     els.placeholder.hidden = false;
@@ -153,6 +161,31 @@ function resetRenditions() {
   els.rendition.replaceChildren(h('option', { value: '-1', textContent: 'Auto' }));
   els.rendition.value = '-1';
   els.rendition.disabled = true;
+  els.audioTrack.replaceChildren();
+  els.audioField.hidden = true;
+}
+
+/** The audio renditions (a source with several audio tracks), the playing one selected. */
+function fillAudioTracks(hls) {
+  const tracks = hls.audioTracks || [];
+  els.audioTrack.replaceChildren(...tracks.map((track, index) => h('option', {
+    value: String(index),
+    textContent: [track.name, track.lang].filter(Boolean).join(' · ') || `Track ${index + 1}`,
+  })));
+  els.audioTrack.value = String(Math.max(hls.audioTrack, 0));
+  els.audioField.hidden = tracks.length < 2;
+}
+
+/** The MP4 download link of a completed video that has one. */
+function showDownload(video) {
+  const download = (video.downloads || [])[0];
+  els.download.hidden = !download;
+  if (!download) {
+    els.download.removeAttribute('href');
+    return;
+  }
+  els.download.href = download.url;
+  els.download.textContent = `Download MP4 (${download.rendition}, ${formatBytes(download.bytes)})`;
 }
 
 function fillRenditions(hls) {

@@ -21,6 +21,8 @@ async fn the_page_uploads_follows_progress_and_plays_in_chromium() {
     let app = spawn_app_with(|c| {
         c.access.api_keys = vec![key.into()];
         c.access.private_reads = true;
+        // The page offers the MP4 download of a completed video.
+        c.conversion.mp4_download = true;
     })
     .await;
     let temp = tempfile::tempdir().unwrap();

@@ -271,6 +271,18 @@ async function run(browser) {
   if (!(sheetWidth > 0)) fail(`the sprite sheet ${sheet} does not load as an image`);
   log(`poster ${posterWidth} px wide; hovering 75 % shows ${JSON.stringify(preview)}`);
 
+  // 6c. The completed video's MP4 download is offered, and it is an MP4.
+  step = 'step 6c (download link)';
+  await page.waitForSelector('#download:not([hidden])', { timeout: 5_000 })
+    .catch(() => fail('the completed video offers no MP4 download'));
+  const download = await page.$eval('#download', (a) => ({ href: a.href, text: a.textContent }));
+  const fetched = await page.evaluate(async (href) => {
+    const response = await fetch(href, { method: 'HEAD' });
+    return { status: response.status, type: response.headers.get('content-type') };
+  }, download.href);
+  if (fetched.status !== 200 || fetched.type !== 'video/mp4') fail(`the download link ${download.href} answers ${JSON.stringify(fetched)}`);
+  log(`download offered: ${download.text}`);
+
   const errors = await hlsErrors(page);
   checkHlsErrors(errors);
 
