@@ -75,7 +75,8 @@ convert: build
 # Compares against the ffmpeg CLI; writes bench/results.json and prints a table for BENCHMARKS.md.
 bench: build
 	python3 bench/compare_with_ffmpeg.py
-	python3 bench/stills_cost.py
+	python3 bench/option_cost.py --option stills
+	python3 bench/option_cost.py --option mp4-download --runs 3
 
 clean:
 	$(CARGO) clean

@@ -356,6 +356,8 @@ fn download_plan(renditions: &[Rendition], options: &ConvertOptions) -> pipeline
         .scratch_dir
         .clone()
         .unwrap_or_else(std::env::temp_dir);
+    // Made when missing; one that cannot be made fails the download's muxer, which says so.
+    let _ = std::fs::create_dir_all(&dir);
     pipeline::Download {
         rendition: chosen,
         path: dir.join(name),

@@ -396,11 +396,11 @@ pub(crate) fn start(
     let segmenting = settings.segmenting;
     let mut lane_inputs = Vec::new();
     for (number, (_, track)) in audio.iter().enumerate().filter(|_| separate_audio) {
-        let start = match resume.and_then(|point| point.audio.get(number)) {
-            Some(at) => LaneStart {
+        let start = match resume.and_then(|point| Some((point, point.audio.get(number)?))) {
+            Some((point, at)) => LaneStart {
                 from: Some(at.audio_dts),
                 continuation: Some(Continuation {
-                    sequence: point_segments(resume) + 1,
+                    sequence: point.segments + 1,
                     counters: ContinuityCounters::continuing(at.continuity.iter().copied()),
                 }),
             },
@@ -593,11 +593,6 @@ fn spawn_failed(error: std::io::Error) -> Error {
         context: format!("starting a thread: {error}"),
         source: crate::error::LibavError::from_av(ffmpeg_next::Error::Bug),
     }
-}
-
-/// A resumed run's published segment count (0 for a run from the beginning).
-fn point_segments(resume: Option<&ResumePoint>) -> u64 {
-    resume.map_or(0, |point| point.segments)
 }
 
 fn run_lane(

