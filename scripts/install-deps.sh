@@ -29,15 +29,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# With --test: Python clients nobody here wrote, in a venv of its own: the official Standard
-# Webhooks library (a verifier of our webhook signatures), tus-py-client (tuspy, a tus
-# client the resumable-upload tests run) and webvtt-py (a WebVTT parser the storyboard is
-# read with).
+# With --test: Python clients and checkers nobody here wrote, in a venv of its own, exactly as
+# tests/clients/requirements.txt pins them (the official Standard Webhooks library, tuspy,
+# webvtt-py, openapi-spec-validator, Schemathesis, openapi-python-client); installed again
+# whenever that file changes.
 if [ "${1:-}" = "--test" ]; then
-  venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-  if ! "$venv/bin/python" -c "import standardwebhooks, tusclient, webvtt" 2>/dev/null; then
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  venv="$root/.venv-test"
+  requirements="$root/tests/clients/requirements.txt"
+  if ! cmp -s "$requirements" "$venv/installed-requirements.txt"; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      "standardwebhooks==1.1.0" "tuspy==1.1.0" "webvtt-py==0.5.1"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/installed-requirements.txt"
   fi
 fi

@@ -42,7 +42,7 @@ pub struct Progress {
     pub eta: Option<Duration>,
     /// Wall time since the conversion started.
     #[serde(with = "secs")]
-    #[cfg_attr(feature = "server", schema(value_type = f64))]
+    #[cfg_attr(feature = "server", schema(value_type = f64, default = 0.0))]
     pub elapsed: Duration,
     /// Progress of each rendition.
     pub renditions: Vec<RenditionProgress>,

@@ -182,3 +182,30 @@ async fn an_unwritable_upload_directory_gets_503_until_it_is_fixed() {
     assert_eq!(video["status"], "completed", "{video}");
     app.stop().await;
 }
+
+/// A page size outside what the OpenAPI document allows (1 to 100) is refused, not clamped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_size_outside_the_documented_range_is_a_bad_query() {
+    let app = spawn_app().await;
+    for path in [
+        "/v1/videos?limit=0",
+        "/v1/videos?limit=101",
+        "/v1/webhook-deliveries?limit=101",
+        "/v1/webhook-deliveries?status=elsewhere",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            ["bad-query", "bad-status"].contains(&problem["code"].as_str().unwrap()),
+            "{path}: {problem}"
+        );
+    }
+    assert_eq!(app.get("/v1/videos?limit=100").await.status(), 200);
+    app.stop().await;
+}

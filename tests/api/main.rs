@@ -25,6 +25,7 @@ mod lifecycle;
 mod live_events;
 mod memory_storage;
 mod multipart_storage;
+mod openapi_clients;
 mod private_playback;
 mod progressive;
 mod resume;

@@ -20,8 +20,8 @@ use crate::service::video_resource::VideoResource;
     params(("id" = Uuid, Path, description = "Video id")),
     responses(
         (status = 202, description = "Canceled, or stopping", body = VideoResource),
-        (status = 404, description = "No such video", body = super::problem::Problem),
-        (status = 409, description = "Already completed, failed or canceled", body = super::problem::Problem),
+        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already completed, failed or canceled", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state))]

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
@@ -29,6 +29,20 @@ pub struct UploadOptions {
     pub mp4_download: Option<bool>,
 }
 
+/// A video file's bytes, as the raw body of an upload.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct VideoBytes(pub Vec<u8>);
+
+/// A multipart upload: the video in the `file` field (the part's file name becomes the
+/// video's `original_filename`).
+#[derive(ToSchema)]
+pub struct UploadForm {
+    /// The video file.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
 /// Upload a video: multipart/form-data with a `file` field, or the raw bytes with a `video/*`
 /// (or `application/octet-stream`) Content-Type. The video is probed before it is accepted;
 /// the answer comes at once, and the conversion runs in the background. Or import one: a JSON
@@ -42,8 +56,10 @@ pub struct UploadOptions {
         UploadOptions,
         ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, or 202 for an import, with `Idempotent-Replayed: true`) instead of a second conversion; scoped to the client (its API key, else its address)"),
     ),
-    request_body(description = "The video file (raw body or multipart field `file`), or a URL to import it from", content(
-        (Vec<u8> = "video/mp4"),
+    request_body(description = "The video file (raw body with a `video/*` or `application/octet-stream` type, or multipart field `file`), or a URL to import it from", content(
+        (VideoBytes = "video/mp4"),
+        (VideoBytes = "application/octet-stream"),
+        (UploadForm = "multipart/form-data"),
         (super::import_video::ImportRequest = "application/json"),
     )),
     responses(
@@ -51,16 +67,16 @@ pub struct UploadOptions {
          headers(("Location" = String, description = "The video's status URL"))),
         (status = 202, description = "An import: recorded as `importing`; poll the Location", body = VideoResource,
          headers(("Location" = String, description = "The video's status URL"))),
-        (status = 400, description = "Empty body, no `file` field, a malformed Idempotency-Key, a query parameter that is not `true` or `false`, or (import) a body that is not `{\"url\": ...}` or a URL that is not one", body = super::problem::Problem),
-        (status = 408, description = "The upload came too slowly (UPLOAD_MIN_RATE over UPLOAD_STALL_SECONDS); its partial file was removed", body = super::problem::Problem),
-        (status = 413, description = "Larger than the upload limit", body = super::problem::Problem),
-        (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem),
-        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem),
-        (status = 403, description = "The API key is not valid", body = super::problem::Problem),
-        (status = 422, description = "(Import) a URL that is not http or https, carries credentials or names a non-public address (`url-not-allowed`); or not a video (or a playlist, script or image naming other files), no video stream, unreadable, or beyond a limit (duration, resolution, frames, memory to read it)", body = super::problem::Problem),
-        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem),
-        (status = 503, description = "Database or (with --role api) bucket unavailable, or the server could not probe the upload now", body = super::problem::Problem),
-        (status = 507, description = "No room on the server for the upload", body = super::problem::Problem),
+        (status = 400, description = "Empty body, no `file` field, a malformed Idempotency-Key, a query parameter that is not `true` or `false`, or (import) a body that is not `{\"url\": ...}` or a URL that is not one", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The upload came too slowly (UPLOAD_MIN_RATE over UPLOAD_STALL_SECONDS); its partial file was removed", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the upload limit", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key is not valid", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "(Import) a URL that is not http or https, carries credentials or names a non-public address (`url-not-allowed`); or not a video (or a playlist, script or image naming other files), no video stream, unreadable, or beyond a limit (duration, resolution, frames, memory to read it)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database or (with --role api) bucket unavailable, or the server could not probe the upload now", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "No room on the server for the upload", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip_all, fields(video_id))]

@@ -151,17 +151,18 @@ fn shorten(numbers: &[String]) -> String {
 #[utoipa::path(
     post,
     path = "/v1/direct-uploads",
+    operation_id = "create_direct_upload",
     tag = "direct uploads",
     request_body(content = DirectUploadRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "PUT the parts, then POST complete_url", body = DirectUploadPlan,
          headers(("Location" = String, description = "The completion URL"))),
-        (status = 400, description = "The body is not `{\"size\": N}` with N > 0", body = super::problem::Problem),
-        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem),
-        (status = 403, description = "The API key is not valid", body = super::problem::Problem),
-        (status = 413, description = "Larger than the upload limit", body = super::problem::Problem),
-        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem),
-        (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem),
+        (status = 400, description = "The body is not `{\"size\": N}` with N > 0", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key is not valid", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the upload limit", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip_all, fields(video_id))]
@@ -259,17 +260,18 @@ pub async fn create(
 #[utoipa::path(
     post,
     path = "/v1/direct-uploads/{id}/complete",
+    operation_id = "complete_direct_upload",
     tag = "direct uploads",
     params(("id" = Uuid, Path, description = "The upload's id")),
     responses(
         (status = 201, description = "The video, queued", body = VideoResource,
          headers(("Location" = String, description = "The video's status URL"))),
         (status = 200, description = "Completed already: the video", body = VideoResource),
-        (status = 400, description = "The id is not a UUID", body = super::problem::Problem),
-        (status = 404, description = "No such upload, or it expired", body = super::problem::Problem),
-        (status = 409, description = "Parts are missing or of the wrong size (`upload-incomplete`, saying which), or another request is completing it (`upload-busy`)", body = super::problem::Problem),
-        (status = 422, description = "Not a video, or beyond a limit (as `POST /v1/videos`); the upload is removed", body = super::problem::Problem),
-        (status = 503, description = "Database or bucket unavailable, or the server could not probe it now: try again", body = super::problem::Problem),
+        (status = 400, description = "The id is not a UUID", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such upload, or it expired", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Parts are missing or of the wrong size (`upload-incomplete`, saying which), or another request is completing it (`upload-busy`)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a video, or beyond a limit (as `POST /v1/videos`); the upload is removed", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database or bucket unavailable, or the server could not probe it now: try again", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state, headers))]

@@ -16,10 +16,13 @@ use crate::service::video_status::VideoStatus;
 
 /// Query parameters of the list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only videos with this status.
+    #[param(value_type = Option<VideoStatus>)]
     pub status: Option<String>,
-    /// Page size, 1 to 100 (default 20).
+    /// Page size, 1 to 100 (default 20); outside, `400 bad-query`.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -52,7 +55,7 @@ pub struct VideoPage {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of videos", body = VideoPage),
-        (status = 400, description = "Unknown status or malformed cursor", body = super::problem::Problem),
+        (status = 400, description = "Unknown status or malformed cursor", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state, headers))]
@@ -69,7 +72,7 @@ pub async fn list_videos(
         .status
         .as_deref()
         .and_then(|s| s.parse::<VideoStatus>().ok());
-    let limit = page_size(query.limit);
+    let limit = page_size(query.limit)?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows = videos::list(&state.pool, status, after, limit + 1).await?;
     let (rows, next_cursor) = into_page(rows, limit, |row| (row.created_at, row.id));

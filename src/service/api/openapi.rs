@@ -2,6 +2,7 @@
 
 use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
 use super::{
@@ -44,9 +45,139 @@ use super::{
         metrics::metrics,
         openapi_json,
     ),
-    modifiers(&ApiKeyScheme)
+    components(schemas(crate::service::webhooks::payload::WebhookPayload)),
+    modifiers(&ApiKeyScheme, &ProblemDocuments)
 )]
 pub struct ApiDoc;
+
+/// The document as served: [`ApiDoc`] with the OpenAPI 3.1 `webhooks` section (utoipa does
+/// not write one): a POST per event type, its signed headers and its payload.
+pub fn document() -> serde_json::Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    let header = |name: &str, description: &str| {
+        serde_json::json!({"name": name, "in": "header", "required": true,
+            "description": description, "schema": {"type": "string"}})
+    };
+    let parameters = serde_json::json!([
+        header(
+            "webhook-id",
+            "The event's id, the same on every attempt: deduplicate by it"
+        ),
+        header(
+            "webhook-timestamp",
+            "Unix seconds of this attempt; refuse one far from now"
+        ),
+        header(
+            "webhook-signature",
+            "`v1,<base64>`: HMAC-SHA256, keyed with WEBHOOK_SECRET, of `{webhook-id}.{webhook-timestamp}.{body}` (Standard Webhooks)"
+        ),
+        header("webhook-event", "The event type, as in the body"),
+        header(
+            "webhook-delivery",
+            "The delivery's id (`GET /v1/webhook-deliveries/{id}`)"
+        ),
+        header("webhook-attempt", "This attempt's number, from 1"),
+    ]);
+    let webhooks: serde_json::Map<String, serde_json::Value> = crate::service::webhooks::payload::EVENT_TYPES
+        .iter()
+        .map(|event| {
+            let operation = serde_json::json!({"post": {
+                "operationId": event.replace('.', "_"),
+                "summary": format!("`{event}`, posted to every WEBHOOK_URLS endpoint"),
+                "parameters": parameters,
+                "requestBody": {"required": true, "content": {"application/json": {"schema":
+                    {"$ref": "#/components/schemas/WebhookPayload"}}}},
+                "responses": {"2XX": {"description": "Received; any other answer (or none within the request timeout) is tried again later"}},
+            }});
+            (event.to_string(), operation)
+        })
+        .collect();
+    document["webhooks"] = serde_json::Value::Object(webhooks);
+    link_operations(&mut document);
+    document
+}
+
+/// OpenAPI links from a created video to what can be done with it, by its `id`: what lets a
+/// client generator or a stateful test (Schemathesis) chain create, read, cancel, retry and
+/// delete.
+fn link_operations(document: &mut serde_json::Value) {
+    let by_id = |operation: &str| serde_json::json!({"operationId": operation, "parameters": {"id": "$response.body#/id"}});
+    let links = serde_json::json!({
+        "GetVideo": by_id("get_video"),
+        "VideoEvents": by_id("video_events"),
+        "CancelVideo": by_id("cancel_video"),
+        "RetryVideo": by_id("retry_video"),
+        "DeleteVideo": by_id("delete_video"),
+    });
+    for status in ["201", "202"] {
+        let response = &mut document["paths"]["/v1/videos"]["post"]["responses"][status];
+        if response.is_object() {
+            response["links"] = links.clone();
+        }
+    }
+    let response = &mut document["paths"]["/v1/videos/{id}"]["get"]["responses"]["200"];
+    if response.is_object() {
+        response["links"] = serde_json::json!({
+            "CancelVideo": by_id("cancel_video"),
+            "DeleteVideo": by_id("delete_video"),
+        });
+    }
+}
+
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What every error answer has in common, written once for the whole document: the
+/// `Problem.code` enum of every stable code, and the `400 bad-path` of every operation with a
+/// path parameter (a malformed one, e.g. an id that is not a UUID).
+struct ProblemDocuments;
+
+impl Modify for ProblemDocuments {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        if let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") {
+            if let Some(RefOr::T(Schema::Object(code))) = problem.properties.get_mut("code") {
+                let codes = super::problem::problem_codes();
+                code.enum_values = Some(codes.into_iter().map(Into::into).collect());
+            }
+        }
+        const BAD_PATH: &str =
+            "A malformed path parameter, e.g. an id that is not a UUID (`bad-path`)";
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.contains('{') {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                match responses.get_mut("400") {
+                    Some(RefOr::T(response)) if !response.description.contains("bad-path") => {
+                        response.description = format!("{}; or: {BAD_PATH}", response.description);
+                    }
+                    Some(_) => {}
+                    None => {
+                        let content = ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build();
+                        let response = ResponseBuilder::new()
+                            .description(BAD_PATH)
+                            .content(PROBLEM_JSON, content)
+                            .build();
+                        responses.insert("400".into(), RefOr::T(response));
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// Declares the optional bearer API key: none, or `Authorization: Bearer KEY` when the server
 /// has `API_KEYS` (for every request under /v1 that changes something, and for reads too with
@@ -70,8 +201,8 @@ impl Modify for ApiKeyScheme {
 
 /// The OpenAPI document.
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "hls-ladder"}, "paths": {"/v1/videos": {}}}))))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json() -> Json<serde_json::Value> {
+    Json(document())
 }
 
 #[cfg(test)]
@@ -96,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_video_is_described_field_by_field_and_every_reference_resolves() {
-        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let document = document();
         let schemas = &document["components"]["schemas"];
         let mut found = Vec::new();
         refs(&document, &mut found);
@@ -131,5 +262,61 @@ mod tests {
             let text = schemas[schema].to_string();
             assert!(text.contains(field), "{schema} lacks {field}: {text}");
         }
+    }
+
+    #[test]
+    fn errors_are_problem_json_and_parameters_are_where_they_are() {
+        let document = document();
+        assert_eq!(document["webhooks"].as_object().unwrap().len(), 4);
+        let codes = &document["components"]["schemas"]["Problem"]["properties"]["code"]["enum"];
+        for code in [
+            "bad-path",
+            "video-not-found",
+            "not-a-video",
+            "input-too-long",
+        ] {
+            assert!(codes.as_array().unwrap().contains(&code.into()), "{codes}");
+        }
+        let mut operation_ids = Vec::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let here = format!("{method} {path}");
+                operation_ids.push(operation["operationId"].as_str().unwrap().to_string());
+                let responses = operation["responses"].as_object().unwrap();
+                for (status, response) in responses {
+                    let schema = response["content"].as_object().and_then(|content| {
+                        content
+                            .iter()
+                            .find(|(_, c)| c["schema"]["$ref"] == "#/components/schemas/Problem")
+                    });
+                    if let Some((media_type, _)) = schema {
+                        assert_eq!(media_type, PROBLEM_JSON, "{here} {status}");
+                    }
+                    if status.starts_with('4') || status.starts_with('5') {
+                        let types: Vec<&String> = response["content"]
+                            .as_object()
+                            .map(|c| c.keys().collect())
+                            .unwrap_or_default();
+                        assert!(
+                            types.iter().all(|t| *t == PROBLEM_JSON),
+                            "{here} {status}: {types:?}"
+                        );
+                    }
+                }
+                if path.contains('{') {
+                    assert!(responses.contains_key("400"), "{here} documents no 400");
+                }
+                // A path parameter is in the path; everything else is not.
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    let name = parameter["name"].as_str().unwrap();
+                    let in_path = path.contains(&format!("{{{name}}}"));
+                    assert_eq!(parameter["in"] == "path", in_path, "{here}: {parameter}");
+                }
+            }
+        }
+        let count = operation_ids.len();
+        operation_ids.sort();
+        operation_ids.dedup();
+        assert_eq!(operation_ids.len(), count, "operation ids are unique");
     }
 }

@@ -7,9 +7,20 @@ use uuid::Uuid;
 
 use super::problem::ApiError;
 
-/// The page size asked for: 20 by default, kept within 1 to 100.
-pub(super) fn page_size(asked: Option<i64>) -> i64 {
-    asked.unwrap_or(20).clamp(1, 100)
+/// The largest page.
+pub(super) const MAX_PAGE: i64 = 100;
+
+/// The page size asked for: 20 by default; outside 1 to [`MAX_PAGE`], `400 bad-query` (as the
+/// OpenAPI document says).
+pub(super) fn page_size(asked: Option<i64>) -> Result<i64, ApiError> {
+    match asked.unwrap_or(20) {
+        size @ 1..=MAX_PAGE => Ok(size),
+        other => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            format!("limit must be between 1 and {MAX_PAGE}, not {other}"),
+        )),
+    }
 }
 
 /// Cuts rows fetched with one more than `limit` to the page, and gives the cursor of the next

@@ -43,8 +43,8 @@ pub struct LinkQuery {
         (status = 200, description = "The playlist", content_type = "application/vnd.apple.mpegurl", body = String,
          example = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=3100000,AVERAGE-BANDWIDTH=2760000,RESOLUTION=1280x720,CODECS=\"avc1.64001f,mp4a.40.2\"\n720p/index.m3u8?expires=1764352800&signature=9f2c…\n"),
         (status = 302, description = "A poster or sprite sheet: its presigned URL in `Location`"),
-        (status = 403, description = "The signature does not match, or the link expired", body = super::problem::Problem),
-        (status = 404, description = "No such playlist, or playback is public", body = super::problem::Problem),
+        (status = 403, description = "The signature does not match, or the link expired", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such playlist, or playback is public", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(level = "debug", skip(state, link))]

@@ -10,7 +10,72 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::ErrorCode;
 use crate::service::storage::StorageError;
+
+/// Every `code` an API error answers with besides a conversion's own ([`ErrorCode`]): with
+/// those, the `Problem.code` enum of the OpenAPI document. A new code goes here first (tests
+/// fail on a code that is not listed).
+pub const API_CODES: &[&str] = &[
+    "already-finished",
+    "bad-captions",
+    "bad-cursor",
+    "bad-idempotency-key",
+    "bad-json",
+    "bad-language",
+    "bad-multipart",
+    "bad-path",
+    "bad-playback-signature",
+    "bad-query",
+    "bad-status",
+    "bad-tus-header",
+    "bad-url",
+    "body-too-large",
+    "captions-not-found",
+    "database-unavailable",
+    "delivery-not-found",
+    "disk-full",
+    "empty-upload",
+    "event-streams-full",
+    "internal",
+    "internal-error",
+    "invalid-api-key",
+    "missing-api-key",
+    "missing-file-field",
+    "no-such-endpoint",
+    "not-completed",
+    "not-found",
+    "not-retryable",
+    "output-missing",
+    "playback-link-expired",
+    "playlist-not-found",
+    "probe-unavailable",
+    "source-gone",
+    "storage-unavailable",
+    "too-many-event-streams",
+    "too-many-uploads",
+    "tus-version-unsupported",
+    "unsupported-content-type",
+    "upload-busy",
+    "upload-incomplete",
+    "upload-interrupted",
+    "upload-not-found",
+    "upload-offset-mismatch",
+    "upload-storage-unavailable",
+    "upload-too-large",
+    "upload-too-slow",
+    "url-not-allowed",
+    "video-not-found",
+];
+
+/// Every code a problem document may carry, in the order the OpenAPI document lists them.
+pub fn problem_codes() -> Vec<&'static str> {
+    let mut codes: Vec<&'static str> = API_CODES.to_vec();
+    codes.extend(ErrorCode::ALL.iter().map(|code| code.as_str()));
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,6 +111,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with this status, code and detail.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+        debug_assert!(
+            problem_codes().contains(&code),
+            "`{code}` is not in problem::API_CODES"
+        );
         ApiError {
             status,
             code,
@@ -162,5 +231,60 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The code literals of `text`: each string right after a `StatusCode::X,` (how every
+    /// `ApiError::new` call in the service is written).
+    fn literal_codes(text: &str) -> Vec<String> {
+        let mut codes = Vec::new();
+        for piece in text.split("StatusCode::").skip(1) {
+            let Some((_, rest)) = piece.split_once(',') else {
+                continue;
+            };
+            let rest = rest.trim_start();
+            if let Some(quoted) = rest.strip_prefix('"') {
+                let code = &quoted[..quoted.find('"').unwrap_or(0)];
+                if !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+                    codes.push(code.to_string());
+                }
+            }
+        }
+        codes
+    }
+
+    fn sources(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_code_the_service_answers_with_is_listed() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/service");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        let known = problem_codes();
+        let mut seen = 0;
+        for file in files {
+            for code in literal_codes(&std::fs::read_to_string(&file).unwrap()) {
+                seen += 1;
+                assert!(
+                    known.contains(&code.as_str()),
+                    "{}: `{code}` is not in API_CODES",
+                    file.display()
+                );
+            }
+        }
+        assert!(seen > 50, "only {seen} codes found: the scan is broken");
     }
 }

@@ -23,8 +23,8 @@ use crate::service::video_status::VideoStatus;
     params(("id" = Uuid, Path, description = "Video id")),
     responses(
         (status = 202, description = "Queued again (an import: `importing` again)", body = VideoResource),
-        (status = 404, description = "No such video", body = super::problem::Problem),
-        (status = 409, description = "Not failed, or its upload is gone", body = super::problem::Problem),
+        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not failed, or its upload is gone", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state))]

@@ -148,6 +148,7 @@ fn metadata_filename(metadata: Option<&str>) -> Result<Option<String>, ApiError>
 #[utoipa::path(
     options,
     path = "/v1/uploads",
+    operation_id = "tus_options",
     tag = "resumable uploads (tus 1.0.0)",
     responses(
         (status = 204, description = "The tus versions, extensions and largest upload this server takes",
@@ -175,25 +176,26 @@ pub async fn options(State(state): State<AppState>) -> Response {
 #[utoipa::path(
     post,
     path = "/v1/uploads",
+    operation_id = "create_upload",
     tag = "resumable uploads (tus 1.0.0)",
     params(
         ("Tus-Resumable" = String, Header, description = "`1.0.0`"),
         ("Upload-Length" = u64, Header, description = "The size of the whole upload in bytes (at most the upload limit)"),
         ("Upload-Metadata" = Option<String>, Header, description = "`key base64value` pairs, comma-separated; `filename` becomes the video's `original_filename`"),
     ),
-    request_body(content = Vec<u8>, description = "Optionally, the first bytes of the upload (creation-with-upload)", content_type = "application/offset+octet-stream"),
+    request_body(content = super::create_video::VideoBytes, description = "Optionally, the first bytes of the upload (creation-with-upload)", content_type = "application/offset+octet-stream"),
     responses(
         (status = 201, description = "Created; continue with PATCH at the Location",
          headers(("Location" = String, description = "`/v1/uploads/{id}`: the id becomes the video's when the last byte has come"),
                  ("Upload-Expires" = String, description = "When the unfinished upload is removed (24 h after its creation)"),
                  ("Upload-Offset" = u64, description = "Bytes stored, when the request carried some"))),
-        (status = 400, description = "Upload-Length missing, malformed or 0, Upload-Defer-Length, or malformed Upload-Metadata", body = super::problem::Problem),
-        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem),
-        (status = 403, description = "The API key is not valid", body = super::problem::Problem),
-        (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem),
-        (status = 413, description = "Upload-Length is larger than the upload limit", body = super::problem::Problem),
-        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem),
-        (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem),
+        (status = 400, description = "Upload-Length missing, malformed or 0, Upload-Defer-Length, or malformed Upload-Metadata", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key is not valid", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Upload-Length is larger than the upload limit", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(State(state): State<AppState>, request: Request) -> Response {
@@ -314,6 +316,7 @@ fn not_found(id: Uuid) -> Box<Response> {
 #[utoipa::path(
     head,
     path = "/v1/uploads/{id}",
+    operation_id = "upload_offset",
     tag = "resumable uploads (tus 1.0.0)",
     params(("id" = String, Path, description = "The upload's id"), ("Tus-Resumable" = String, Header, description = "`1.0.0`")),
     responses(
@@ -376,23 +379,24 @@ pub async fn head(
 #[utoipa::path(
     patch,
     path = "/v1/uploads/{id}",
+    operation_id = "append_to_upload",
     tag = "resumable uploads (tus 1.0.0)",
     params(("id" = String, Path, description = "The upload's id"), ("Tus-Resumable" = String, Header, description = "`1.0.0`"),
            ("Upload-Offset" = u64, Header, description = "Where these bytes go: the offset HEAD gives")),
-    request_body(content = Vec<u8>, description = "The next bytes of the upload", content_type = "application/offset+octet-stream"),
+    request_body(content = super::create_video::VideoBytes, description = "The next bytes of the upload", content_type = "application/offset+octet-stream"),
     responses(
         (status = 204, description = "Stored; with the last byte, the upload is now the video `/v1/videos/{id}`",
          headers(("Upload-Offset" = u64, description = "The new offset"), ("Upload-Expires" = String, description = "When the unfinished upload is removed"))),
-        (status = 400, description = "Upload-Offset missing or malformed", body = super::problem::Problem),
-        (status = 404, description = "No such upload (never made, terminated or expired)", body = super::problem::Problem),
-        (status = 408, description = "The body stopped (no bytes for UPLOAD_STALL_SECONDS, or broke off); what came is kept, Upload-Offset says how much", body = super::problem::Problem),
-        (status = 409, description = "Upload-Offset is not the upload's offset", body = super::problem::Problem),
-        (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem),
-        (status = 413, description = "The body goes past Upload-Length", body = super::problem::Problem),
-        (status = 415, description = "Not application/offset+octet-stream", body = super::problem::Problem),
-        (status = 422, description = "Whole, the upload is not a video the service takes (the same refusals as POST /v1/videos); nothing of it is kept", body = super::problem::Problem),
-        (status = 423, description = "Another request is appending to this upload", body = super::problem::Problem),
-        (status = 503, description = "Database or bucket unavailable, or the upload could not be probed now", body = super::problem::Problem),
+        (status = 400, description = "Upload-Offset missing or malformed", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such upload (never made, terminated or expired)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body stopped (no bytes for UPLOAD_STALL_SECONDS, or broke off); what came is kept, Upload-Offset says how much", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Upload-Offset is not the upload's offset", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body goes past Upload-Length", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/offset+octet-stream", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Whole, the upload is not a video the service takes (the same refusals as POST /v1/videos); nothing of it is kept", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Another request is appending to this upload", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database or bucket unavailable, or the upload could not be probed now", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch(
@@ -669,13 +673,14 @@ async fn become_video(
 #[utoipa::path(
     delete,
     path = "/v1/uploads/{id}",
+    operation_id = "terminate_upload",
     tag = "resumable uploads (tus 1.0.0)",
     params(("id" = String, Path, description = "The upload's id"), ("Tus-Resumable" = String, Header, description = "`1.0.0`")),
     responses(
         (status = 204, description = "Terminated: its bytes are removed"),
-        (status = 404, description = "No such upload", body = super::problem::Problem),
-        (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem),
-        (status = 423, description = "A request is appending to this upload", body = super::problem::Problem),
+        (status = 404, description = "No such upload", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "A request is appending to this upload", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn terminate(

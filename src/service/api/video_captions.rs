@@ -34,10 +34,10 @@ pub const MAX_CAPTION_BYTES: usize = 2 << 20;
     request_body(content = String, content_type = "text/vtt", description = "A WebVTT or SRT file, UTF-8, at most 2 MiB"),
     responses(
         (status = 200, description = "Published: the video, its `subtitles` listing the track", body = VideoResource),
-        (status = 404, description = "No such video", body = super::problem::Problem),
-        (status = 409, description = "The video is not completed", body = super::problem::Problem),
-        (status = 413, description = "The file is larger than 2 MiB", body = super::problem::Problem),
-        (status = 422, description = "Not a caption file, or a bad language tag: the problem names the line that is wrong", body = super::problem::Problem),
+        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The video is not completed", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than 2 MiB", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a caption file, or a bad language tag: the problem names the line that is wrong", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state, body), fields(bytes = body.len()))]
@@ -107,9 +107,9 @@ pub async fn put_captions(
     ),
     responses(
         (status = 200, description = "Removed: the video without the track", body = VideoResource),
-        (status = 404, description = "No such video, or no such track", body = super::problem::Problem),
-        (status = 409, description = "The video is not completed", body = super::problem::Problem),
-        (status = 422, description = "A bad language tag", body = super::problem::Problem),
+        (status = 404, description = "No such video, or no such track", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The video is not completed", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad language tag", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state))]

@@ -15,9 +15,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -27,6 +29,7 @@ use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::stream_slots::StreamSlot;
 use crate::service::db::videos::{self, VideoRow};
+use crate::service::video_resource::VideoResource;
 
 /// The shortest gap between two progress events of one stream (about 10 a second).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -41,6 +44,58 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// second) and `deleted` (data: `{"id"}`). The `id` of each event is the video's version: send it back as
 /// `Last-Event-ID` when reconnecting. The stream ends after a final status (`completed`,
 /// `failed`, `canceled`) or `deleted`.
+/// One event of a video's stream, as its `event:`, `id:` and `data:` lines say it (`data` is
+/// one line of JSON). The stream is `text/event-stream`; this describes its events.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum VideoEvent {
+    /// The video as `GET /v1/videos/{id}` answers it: sent first, and after every change of
+    /// status; the last event when the status is final.
+    Status {
+        /// The video's version: send it back as `Last-Event-ID` when reconnecting.
+        id: i64,
+        /// The video.
+        data: VideoResource,
+    },
+    /// The video became playable while it still converts (its `playback_url` plays).
+    Playable {
+        /// The video's version.
+        id: i64,
+        /// The video.
+        data: VideoResource,
+    },
+    /// Per-frame progress, at most about 10 a second.
+    Progress {
+        /// The video's version.
+        id: i64,
+        /// The id, status and progress.
+        data: ProgressEvent,
+    },
+    /// The video was deleted: the last event.
+    Deleted {
+        /// Its id.
+        data: DeletedEvent,
+    },
+}
+
+/// The `data` of a `progress` event.
+#[derive(Serialize, ToSchema)]
+pub struct ProgressEvent {
+    /// The video's id.
+    pub id: Uuid,
+    /// Its status.
+    pub status: crate::service::video_status::VideoStatus,
+    /// Its progress.
+    pub progress: Option<crate::Progress>,
+}
+
+/// The `data` of a `deleted` event.
+#[derive(Serialize, ToSchema)]
+pub struct DeletedEvent {
+    /// The video's id.
+    pub id: Uuid,
+}
+
 #[utoipa::path(
     get,
     path = "/v1/videos/{id}/events",
@@ -49,12 +104,12 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
         ("Last-Event-ID" = Option<i64>, Header, description = "The last event id received, when reconnecting"),
     ),
     responses(
-        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String,
+        (status = 200, description = "An event stream (`text/event-stream`): each event's `event:` line is its type, `id:` the video's version, `data:` one line of JSON; the schema is the events it sends", content_type = "text/event-stream", body = VideoEvent,
          example = json!("id: 3\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"processing\",…}\n\nid: 4\nevent: progress\ndata: {\"id\":\"0193…\",\"status\":\"processing\",\"progress\":{\"frames_done\":120,\"frames_expected\":300,\"percent\":40.0,\"fps\":61.2,\"speed\":2.04,\"eta\":2.9,\"elapsed\":1.96,\"renditions\":[{\"name\":\"720p\",\"frames_done\":124},{\"name\":\"360p\",\"frames_done\":120}]}}\n\nid: 9\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"completed\",\"playback_url\":\"http://…/master.m3u8\",…}\n\n")),
         (status = 204, description = "The client has already seen the final status"),
-        (status = 404, description = "No such video", body = super::problem::Problem),
-        (status = 429, description = "This client has as many event streams open as it may (MAX_EVENT_STREAMS_PER_CLIENT)", body = super::problem::Problem),
-        (status = 503, description = "The server has as many event streams open as it may (MAX_EVENT_STREAMS)", body = super::problem::Problem),
+        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This client has as many event streams open as it may (MAX_EVENT_STREAMS_PER_CLIENT)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server has as many event streams open as it may (MAX_EVENT_STREAMS)", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state, headers, client))]
@@ -231,7 +286,8 @@ impl EventStream {
     async fn send_deleted(&mut self) -> Next {
         let event = Event::default()
             .event("deleted")
-            .data(json!({"id": self.id}).to_string());
+            .json_data(DeletedEvent { id: self.id })
+            .expect("an id serialises");
         self.send(event).await;
         Next::End
     }

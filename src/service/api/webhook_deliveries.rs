@@ -110,12 +110,15 @@ impl WebhookDelivery {
 
 /// Query parameters of the list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// Only the deliveries about this video.
     pub video_id: Option<Uuid>,
     /// Only `pending`, `delivered` or `failed` ones.
+    #[param(pattern = "^(pending|delivered|failed)$")]
     pub status: Option<String>,
-    /// Page size, 1 to 100 (default 20).
+    /// Page size, 1 to 100 (default 20); outside, `400 bad-query`.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -148,7 +151,7 @@ pub struct DeliveryPage {
     params(DeliveryQuery),
     responses(
         (status = 200, description = "A page of deliveries", body = DeliveryPage),
-        (status = 400, description = "Unknown status or malformed cursor", body = super::problem::Problem),
+        (status = 400, description = "Unknown status or malformed cursor", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state))]
@@ -157,7 +160,7 @@ pub async fn list_deliveries(
     ApiQuery(query): ApiQuery<DeliveryQuery>,
 ) -> Result<Json<DeliveryPage>, ApiError> {
     check_status_filter(query.status.as_deref(), &STATUSES)?;
-    let limit = page_size(query.limit);
+    let limit = page_size(query.limit)?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows = webhooks::list(
         &state.pool,
@@ -179,7 +182,7 @@ pub async fn list_deliveries(
     params(("id" = Uuid, Path, description = "Delivery id")),
     responses(
         (status = 200, description = "The delivery", body = WebhookDelivery),
-        (status = 404, description = "No such delivery", body = super::problem::Problem),
+        (status = 404, description = "No such delivery", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state))]
@@ -199,7 +202,7 @@ pub async fn get_delivery(
     params(("id" = Uuid, Path, description = "Delivery id")),
     responses(
         (status = 202, description = "Queued; the attempt follows within a second", body = WebhookDelivery),
-        (status = 404, description = "No such delivery", body = super::problem::Problem),
+        (status = 404, description = "No such delivery", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip(state))]

@@ -221,11 +221,11 @@ impl Dispatcher {
             .map_err(|e| format!("the stored event is unreadable: {e}"))?;
         // The Standard Webhooks payload: the type is in the signed body.
         let happened = row.updated_at;
-        let body = serde_json::to_vec(&serde_json::json!({
-            "type": delivery.event_type,
-            "timestamp": happened,
-            "data": self.presenter.present(row, None),
-        }))
+        let body = serde_json::to_vec(&super::payload::WebhookPayload {
+            kind: delivery.event_type.clone(),
+            timestamp: happened,
+            data: self.presenter.present(row, None),
+        })
         .map_err(|e| format!("the body could not be made: {e}"))?;
         let now = chrono::Utc::now().timestamp();
         let id = delivery.event_id.to_string();

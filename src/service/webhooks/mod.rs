@@ -7,6 +7,7 @@
 //! written in Rust can check with [`signature::verify`].
 
 pub mod dispatcher;
+pub mod payload;
 pub mod signature;
 
 pub use dispatcher::WebhookSettings;
