@@ -106,6 +106,11 @@ impl RenditionOutput {
         })
     }
 
+    /// AVERAGE-BANDWIDTH: all its bytes over its duration, in bits per second.
+    fn average_bitrate(&self) -> u64 {
+        (self.bytes() as f64 * 8.0 / self.playlist.duration().max(0.001)).round() as u64
+    }
+
     /// BANDWIDTH: the peak segment bitrate. Segments under a second (the tail) would overstate
     /// it, so they count only when there is nothing else.
     fn peak_bitrate(&self) -> u64 {
@@ -587,9 +592,7 @@ impl<'a> Publisher<'a> {
             .iter()
             .zip(&audio)
             .find(|(_, report)| report.default)
-            .map_or(0, |(entry, _)| {
-                (entry.bytes() as f64 * 8.0 / entry.playlist.duration().max(0.001)).round() as u64
-            });
+            .map_or(0, |(entry, _)| entry.average_bitrate());
         let mut reports = Vec::new();
         let mut master = MasterPlaylist {
             subtitles: subtitle_media,
@@ -626,8 +629,7 @@ impl<'a> Publisher<'a> {
                 });
             }
             let duration = entry.playlist.duration();
-            let average_bandwidth =
-                (entry.bytes() as f64 * 8.0 / duration.max(0.001)).round() as u64;
+            let average_bandwidth = entry.average_bitrate();
             let bandwidth = entry.peak_bitrate().max(average_bandwidth) + audio_peak;
             let average_bandwidth = average_bandwidth + audio_average;
             let variant = self.variant(

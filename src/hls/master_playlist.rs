@@ -79,42 +79,72 @@ const AUDIO_GROUP: &str = "audio";
 impl AudioMedia {
     /// Its `#EXT-X-MEDIA` line, without the line break.
     pub fn render(&self) -> String {
-        let quoted = |s: &str| s.replace(['"', '\n', '\r'], "'");
-        let yes = |b: bool| if b { "YES" } else { "NO" };
-        let language = self
-            .language
-            .as_deref()
-            .map(|l| format!(",LANGUAGE=\"{}\"", quoted(l)))
-            .unwrap_or_default();
-        format!(
-            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{AUDIO_GROUP}\",NAME=\"{}\"{language},DEFAULT={},AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{}\"",
-            quoted(&self.name),
-            yes(self.default),
-            self.channels,
-            self.uri
-        )
+        let channels = format!("CHANNELS=\"{}\"", self.channels);
+        let media = Media {
+            kind: "AUDIO",
+            group: AUDIO_GROUP,
+            name: &self.name,
+            language: self.language.as_deref(),
+            default: self.default,
+            uri: &self.uri,
+        };
+        media.render(&channels)
     }
 }
 
 impl SubtitleMedia {
     /// Its `#EXT-X-MEDIA` line, without the line break.
     pub fn render(&self) -> String {
-        // Quoted strings may hold neither quotes nor line breaks (RFC 8216 section 4.2).
-        let quoted = |s: &str| s.replace(['"', '\n', '\r'], "'");
-        let yes = |b: bool| if b { "YES" } else { "NO" };
+        let forced = format!("FORCED={}", yes(self.forced));
+        let media = Media {
+            kind: "SUBTITLES",
+            group: SUBTITLE_GROUP,
+            name: &self.name,
+            language: self.language.as_deref(),
+            default: self.default,
+            uri: &self.uri,
+        };
+        media.render(&forced)
+    }
+}
+
+/// What every `#EXT-X-MEDIA` line has (RFC 8216 section 4.3.4.1), whatever its type.
+struct Media<'a> {
+    kind: &'static str,
+    group: &'static str,
+    name: &'a str,
+    language: Option<&'a str>,
+    default: bool,
+    uri: &'a str,
+}
+
+impl Media<'_> {
+    /// The line, with the type's own attribute (`CHANNELS=...`, `FORCED=...`) after
+    /// AUTOSELECT.
+    fn render(&self, own: &str) -> String {
         let language = self
             .language
-            .as_deref()
             .map(|l| format!(",LANGUAGE=\"{}\"", quoted(l)))
             .unwrap_or_default();
         format!(
-            "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"{SUBTITLE_GROUP}\",NAME=\"{}\"{language},DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}\"",
-            quoted(&self.name),
+            "#EXT-X-MEDIA:TYPE={},GROUP-ID=\"{}\",NAME=\"{}\"{language},DEFAULT={},AUTOSELECT=YES,{own},URI=\"{}\"",
+            self.kind,
+            self.group,
+            quoted(self.name),
             yes(self.default),
-            yes(self.forced),
             self.uri
         )
     }
+}
+
+/// A quoted-string attribute's value: it may hold neither quotes nor line breaks (RFC 8216
+/// section 4.2).
+fn quoted(value: &str) -> String {
+    value.replace(['"', '\n', '\r'], "'")
+}
+
+fn yes(value: bool) -> &'static str {
+    if value { "YES" } else { "NO" }
 }
 
 /// A published master playlist's text with the subtitle rendition at `uri` replaced by

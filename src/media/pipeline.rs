@@ -595,38 +595,45 @@ fn spawn_failed(error: std::io::Error) -> Error {
     }
 }
 
+/// Runs the body of a thread that hands the segments of `of` to `segments` through the
+/// `out` it is given. A failure after the caller stopped taking segments is a disconnect,
+/// not an error of the thread's own.
+fn delivering<T>(
+    of: SegmentOf,
+    segments: &Sender<SegmentReady>,
+    body: impl FnOnce(&mut dyn FnMut(FinishedSegment) -> Result<(), Error>) -> Result<T, Stop>,
+) -> Result<T, Stop> {
+    let mut delivered = true;
+    let mut out = |segment: FinishedSegment| {
+        if segments.send(SegmentReady { of, segment }).is_err() {
+            delivered = false;
+            return Err(Error::Canceled);
+        }
+        Ok(())
+    };
+    let result = body(&mut out);
+    match result {
+        Err(Stop::Failed(_)) if !delivered => Err(Stop::Disconnected),
+        other => other,
+    }
+}
+
 fn run_lane(
     number: usize,
     mut lane: AudioLane,
     inputs: Receiver<LaneInput>,
     segments: &Sender<SegmentReady>,
 ) -> Result<(), Stop> {
-    let mut delivered = true;
-    let mut out = |segment: FinishedSegment| {
-        let ready = SegmentReady {
-            of: SegmentOf::Audio(number),
-            segment,
-        };
-        if segments.send(ready).is_err() {
-            delivered = false;
-            return Err(Error::Canceled);
-        }
-        Ok(())
-    };
-    let result = (|| {
+    delivering(SegmentOf::Audio(number), segments, |out| {
         loop {
             match inputs.recv() {
-                Ok(LaneInput::Video { pts, opens }) => lane.video(pts, opens, &mut out)?,
-                Ok(LaneInput::Audio(packet)) => lane.audio(packet, &mut out)?,
-                Ok(LaneInput::End) => return lane.finish(&mut out).map_err(Stop::from),
+                Ok(LaneInput::Video { pts, opens }) => lane.video(pts, opens, out)?,
+                Ok(LaneInput::Audio(packet)) => lane.audio(packet, out)?,
+                Ok(LaneInput::End) => return lane.finish(out).map_err(Stop::from),
                 Err(_) => return Err(Stop::Disconnected),
             }
         }
-    })();
-    match result {
-        Err(Stop::Failed(_)) if !delivered => Err(Stop::Disconnected),
-        other => other,
-    }
+    })
 }
 
 fn run_rung(
@@ -637,21 +644,7 @@ fn run_rung(
     ticks: &Sender<()>,
     counter: &AtomicU64,
 ) -> Result<RungSummary, Stop> {
-    let mut delivered = true;
-    let mut out = |segment: FinishedSegment| {
-        if segments
-            .send(SegmentReady {
-                of: SegmentOf::Rendition(index),
-                segment,
-            })
-            .is_err()
-        {
-            delivered = false;
-            return Err(Error::Canceled);
-        }
-        Ok(())
-    };
-    let result = (|| {
+    delivering(SegmentOf::Rendition(index), segments, |mut out| {
         loop {
             match inputs.recv() {
                 Ok(RungInput::Frame {
@@ -674,11 +667,7 @@ fn run_rung(
         counter.store(summary.frames, Ordering::Relaxed);
         let _ = ticks.try_send(());
         Ok(summary)
-    })();
-    match result {
-        Err(Stop::Failed(_)) if !delivered => Err(Stop::Disconnected),
-        other => other,
-    }
+    })
 }
 
 #[expect(

@@ -9,7 +9,7 @@ use hls_ladder::ConvertReport;
 
 use crate::helpers::{
     assert_valid_hls, attribute, convert_fixture, convert_fixture_path, decode_warnings, ffprobe,
-    fixture, playlist_segments, short_segments,
+    fixture, playlist_segments, short_segments, volume_through,
 };
 
 /// The `#EXT-X-MEDIA:TYPE=AUDIO` lines of the master playlist in `out`.
@@ -20,24 +20,6 @@ fn audio_media(out: &Path) -> Vec<String> {
         .filter(|l| l.starts_with("#EXT-X-MEDIA:TYPE=AUDIO,"))
         .map(str::to_string)
         .collect()
-}
-
-/// Mean volume (dB) of a playlist's audio through a third-order `filter` (`highpass` or
-/// `lowpass`) at `hz`, by ffmpeg's volumedetect.
-fn volume_through(playlist: &Path, filter: &str, hz: u32) -> f64 {
-    let pass = format!("{filter}=f={hz}");
-    let filter = format!("{pass},{pass},{pass},volumedetect");
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-i"])
-        .arg(playlist)
-        .args(["-vn", "-af", &filter, "-f", "null", "-"])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&output.stderr);
-    log.lines()
-        .find_map(|l| l.split("mean_volume: ").nth(1))
-        .and_then(|v| v.trim_end_matches(" dB").parse().ok())
-        .unwrap_or_else(|| panic!("no volumedetect output:\n{log}"))
 }
 
 /// Every audio rendition: decodes without a warning, holds one AAC stream and no video in

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use hls_ladder::{ConvertOptions, MemorySink, ObjectKind, Rung, convert, resume_with_cancel};
 
-use crate::helpers::{convert_fixture, ffprobe, fixture, number, short_segments};
+use crate::helpers::{convert_fixture, ffprobe, fixture, number, short_segments, volume_through};
 
 fn with_download() -> ConvertOptions {
     ConvertOptions {
@@ -127,24 +127,10 @@ fn with_several_audio_tracks_the_download_has_the_default_one() {
         .collect();
     assert_eq!(audio.len(), 1, "{probe}");
     // The default track is the 880 Hz one: it passes a 660 Hz high-pass, 440 Hz would not.
-    let mut volumes = Vec::new();
-    for filter in ["highpass", "lowpass"] {
-        let pass = format!("{filter}=f=660");
-        let output = Command::new("ffmpeg")
-            .args(["-nostdin", "-i"])
-            .arg(&file)
-            .args(["-vn", "-af", &format!("{pass},{pass},{pass},volumedetect")])
-            .args(["-f", "null", "-"])
-            .output()
-            .unwrap();
-        let log = String::from_utf8_lossy(&output.stderr).into_owned();
-        let mean: f64 = log
-            .lines()
-            .find_map(|l| l.split("mean_volume: ").nth(1))
-            .and_then(|v| v.trim_end_matches(" dB").parse().ok())
-            .unwrap_or_else(|| panic!("{log}"));
-        volumes.push(mean);
-    }
+    let volumes = [
+        volume_through(&file, "highpass", 660),
+        volume_through(&file, "lowpass", 660),
+    ];
     assert!(
         volumes[0] > volumes[1] + 10.0,
         "above/below 660 Hz: {volumes:?}"

@@ -432,3 +432,21 @@ pub fn read_vtt(path: &Path) -> Vec<(f64, f64, String)> {
         })
         .collect()
 }
+
+/// Mean volume (dB) of a playlist's audio through a third-order `filter` (`highpass` or
+/// `lowpass`) at `hz`, by ffmpeg's volumedetect.
+pub fn volume_through(playlist: &Path, filter: &str, hz: u32) -> f64 {
+    let pass = format!("{filter}=f={hz}");
+    let filter = format!("{pass},{pass},{pass},volumedetect");
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-i"])
+        .arg(playlist)
+        .args(["-vn", "-af", &filter, "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    log.lines()
+        .find_map(|l| l.split("mean_volume: ").nth(1))
+        .and_then(|v| v.trim_end_matches(" dB").parse().ok())
+        .unwrap_or_else(|| panic!("no volumedetect output:\n{log}"))
+}
