@@ -24,7 +24,8 @@ try {
     video.src = url;
     await Promise.race([metadata, sleep(15_000)]);
     await video.play().catch((e) => errors.push(`play: ${e.message}`));
-    const deadline = Date.now() + 20_000;
+    // Generous: on a loaded 2-core machine headless Chromium decodes slowly (seen: 1.15 s in 20 s).
+    const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && video.currentTime < 1.5 && !video.ended) await sleep(50);
     return {
       duration: video.duration,
