@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
+use sha2::Digest;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -23,6 +24,7 @@ use crate::service::video_resource::VideoResource;
 /// What an upload may ask for besides the server's defaults, as query parameters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct UploadOptions {
     /// Also publish a progressive MP4 (faststart) of the rendition up to 1080p, listed in
     /// `downloads` once completed; by default the server's `MP4_DOWNLOAD`.
@@ -54,7 +56,7 @@ pub struct UploadForm {
     path = "/v1/videos",
     params(
         UploadOptions,
-        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, or 202 for an import, with `Idempotent-Replayed: true`) instead of a second conversion; scoped to the client (its API key, else its address)"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[\\x21-\\x7E]{1,255}$", description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, or 202 for an import, with `Idempotent-Replayed: true`) instead of a second conversion; the same key with another request (another URL, upload kind, length or query) is `422 idempotency-key-reused`; scoped to the client (its API key, else its address)"),
     ),
     request_body(description = "The video file (raw body with a `video/*` or `application/octet-stream` type, or multipart field `file`), or a URL to import it from", content(
         (VideoBytes = "video/mp4"),
@@ -73,7 +75,7 @@ pub struct UploadForm {
         (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The API key is not valid", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "(Import) a URL that is not http or https, carries credentials or names a non-public address (`url-not-allowed`); or not a video (or a playlist, script or image naming other files), no video stream, unreadable, or beyond a limit (duration, resolution, frames, memory to read it)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An Idempotency-Key sent before with another request (`idempotency-key-reused`); or (import) a URL that is not http or https, carries credentials or names a non-public address (`url-not-allowed`); or not a video (or a playlist, script or image naming other files), no video stream, unreadable, or beyond a limit (duration, resolution, frames, memory to read it)", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database or (with --role api) bucket unavailable, or the server could not probe the upload now", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 507, description = "No room on the server for the upload", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -88,25 +90,12 @@ pub async fn create_video(
     let Query(asked) = Query::<UploadOptions>::try_from_uri(request.uri())
         .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", error.body_text()))?;
     let idempotency_key = idempotency_key(request.headers())?;
-    let idempotency = idempotency_key.as_deref().map(|key| IdempotencyKey {
-        client: &client.0,
-        key,
-    });
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    // A retry of an upload that was recorded: the same video, and its body is not read; the
-    // status the first answer had (an import's 202, an upload's 201).
-    if let Some(key) = idempotency {
-        if let Some(existing) = idempotency::find(&state.pool, key).await? {
-            return existing_video(&state, existing, is_json(&content_type)).await;
-        }
-    }
-    let id = Uuid::now_v7();
-    tracing::Span::current().record("video_id", tracing::field::display(id));
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -114,11 +103,53 @@ pub async fn create_video(
     if declared.is_some_and(|length| length > state.upload_limit) {
         return Err(too_large(state.upload_limit));
     }
-    if is_json(&content_type) {
-        let body = request.into_body();
-        return super::import_video::import_video(&state, body, idempotency, asked.mp4_download)
-            .await;
+    let query = request.uri().query().unwrap_or("").to_string();
+    // An import's body is small: read first, so that a key sent again with another URL is
+    // told apart. An upload's is not read again on a retry; its kind, type and length are
+    // what the key remembers.
+    let (request, import) = if is_json(&content_type) {
+        let import = super::import_video::Import::read(request.into_body()).await?;
+        (None, Some(import))
+    } else {
+        (Some(request), None)
+    };
+    let asked_for = match &import {
+        Some(import) => import.asked(),
+        None => {
+            let media_type = content_type.split(';').next().unwrap_or("").trim();
+            let length = declared.filter(|_| is_video_type(&content_type));
+            format!("upload\n{}\n{length:?}", media_type.to_ascii_lowercase())
+        }
+    };
+    let digest = hex::encode(sha2::Sha256::digest(format!("{query}\n{asked_for}")));
+    let idempotency = idempotency_key.as_deref().map(|key| IdempotencyKey {
+        client: &client.0,
+        key,
+        request: &digest,
+    });
+    // A retry of an upload that was recorded: the same video, and its body is not read; the
+    // status the first answer had (an import's 202, an upload's 201).
+    if let Some(key) = idempotency {
+        if let Some(existing) = idempotency::find(&state.pool, key).await? {
+            check_same_request(&existing, idempotency)?;
+            return existing_video(&state, existing.video_id, import.is_some()).await;
+        }
     }
+    let id = Uuid::now_v7();
+    tracing::Span::current().record("video_id", tracing::field::display(id));
+    let request = match (request, import) {
+        (_, Some(import)) => {
+            return super::import_video::import_video(
+                &state,
+                import,
+                idempotency,
+                asked.mp4_download,
+            )
+            .await;
+        }
+        (Some(request), None) => request,
+        (None, None) => unreachable!("a request is an import or an upload"),
+    };
     tokio::fs::create_dir_all(state.uploads.dir())
         .await
         .map_err(|e| storage_error("cannot create the upload directory", e))?;
@@ -183,7 +214,8 @@ pub async fn create_video(
     }
     if let Inserted::Existing(existing) = inserted? {
         // A concurrent request with the same key recorded its upload first.
-        return existing_video(&state, existing, false).await;
+        check_same_request(&existing, idempotency)?;
+        return existing_video(&state, existing.video_id, false).await;
     }
     tracing::info!(bytes, "upload accepted");
     created(&state, id).await
@@ -222,6 +254,22 @@ pub(super) fn location_of(resource: &VideoResource) -> HeaderMap {
             .expect("a path is a header value"),
     );
     headers
+}
+
+/// `422 idempotency-key-reused` when the key was first sent with another request: a key names
+/// one request, not a slot for any.
+pub(super) fn check_same_request(
+    remembered: &idempotency::Remembered,
+    idempotency: Option<IdempotencyKey<'_>>,
+) -> Result<(), ApiError> {
+    match idempotency {
+        Some(key) if !remembered.same_request(key.request) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "this Idempotency-Key was sent before with another request (another URL, upload kind, length or query); use a new key for a new request",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.

@@ -16,6 +16,7 @@ use super::AppState;
 use super::bucket_arrival::{self, Arrival};
 use super::create_video::location_of;
 use super::extract::ApiPath;
+use super::json_body;
 use super::problem::ApiError;
 use super::upload_intake::{sanitize_filename, too_large};
 use crate::service::db::direct_uploads::{self, DirectUpload, Taken};
@@ -33,6 +34,7 @@ const _: () = assert!(PART_BYTES >= MIN_PART_BYTES, "S3 refuses smaller parts");
 
 /// What to upload straight to the bucket.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"size": 734_003_200_u64, "filename": "holiday.mp4"}))]
 pub struct DirectUploadRequest {
     /// The file's exact size in bytes (at most the server's upload limit).
@@ -170,13 +172,9 @@ pub async fn create(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<(StatusCode, HeaderMap, Json<DirectUploadPlan>), ApiError> {
-    let request: DirectUploadRequest = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-json",
-            format!("the body must be a JSON object like {{\"size\": 1048576, \"filename\": \"clip.mp4\"}}: {error}"),
-        )
-    })?;
+    let request: DirectUploadRequest =
+        json_body::parse(&body, r#"{"size": 1048576, "filename": "clip.mp4"}"#)?;
+    json_body::check_length("filename", request.filename.as_deref(), 255)?;
     if request.size == 0 {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -11,19 +11,25 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::create_video::location_of;
+use super::json_body;
 use super::problem::ApiError;
 use super::upload_intake::sanitize_filename;
 use crate::service::db::idempotency::IdempotencyKey;
 use crate::service::db::videos::{self, Inserted, NewVideo};
 use crate::service::video_resource::VideoResource;
 
-/// Largest JSON body of an import request.
-const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Largest JSON body of an import request: room for the longest `url` and `filename` the
+/// document allows, every character written as a `\\uXXXX\\uXXXX` pair.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+const _: () = assert!((MAX_URL_CHARS + MAX_FILENAME_CHARS) * 12 + 1024 <= MAX_BODY_BYTES);
+/// Longest file name accepted.
+const MAX_FILENAME_CHARS: usize = 255;
 /// Longest URL accepted.
 pub const MAX_URL_CHARS: usize = 4096;
 
 /// A video to import from a URL.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://example.com/holiday.mp4"}))]
 pub struct ImportRequest {
     /// An http or https URL of the video file, at most 4096 characters; it must resolve to
@@ -38,30 +44,47 @@ pub struct ImportRequest {
     pub mp4_download: Option<bool>,
 }
 
-/// Records the import of `body` as an `importing` video and wakes the import pool.
+/// An import request, read and checked.
+pub(super) struct Import {
+    request: ImportRequest,
+    url: Url,
+}
+
+impl Import {
+    /// Reads the JSON body of an import: `400 bad-json`/`bad-url`, or `413 body-too-large`.
+    pub(super) async fn read(body: Body) -> Result<Import, ApiError> {
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body-too-large",
+                    format!("an import request is a JSON object of at most {MAX_BODY_BYTES} bytes"),
+                )
+            })?;
+        let request: ImportRequest = json_body::parse(&bytes, r#"{"url": "https://..."}"#)?;
+        json_body::check_length("filename", request.filename.as_deref(), MAX_FILENAME_CHARS)?;
+        let url = parse_url(&request.url)?;
+        Ok(Import { request, url })
+    }
+
+    /// What this import asks for, as an idempotency key remembers it.
+    pub(super) fn asked(&self) -> String {
+        format!(
+            "import\n{}\n{:?}\n{:?}",
+            self.url, self.request.filename, self.request.mp4_download
+        )
+    }
+}
+
+/// Records `import` as an `importing` video and wakes the import pool.
 pub(super) async fn import_video(
     state: &AppState,
-    body: Body,
+    import: Import,
     idempotency: Option<IdempotencyKey<'_>>,
     mp4_download: Option<bool>,
 ) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                format!("an import request is a JSON object of at most {MAX_BODY_BYTES} bytes"),
-            )
-        })?;
-    let request: ImportRequest = serde_json::from_slice(&bytes).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-json",
-            format!("the body must be a JSON object like {{\"url\": \"https://...\"}}: {error}"),
-        )
-    })?;
-    let url = parse_url(&request.url)?;
+    let Import { request, url } = import;
     state
         .imports
         .downloader
@@ -88,9 +111,12 @@ pub(super) async fn import_video(
         mp4_download: request.mp4_download.or(mp4_download),
     };
     let inserted = videos::insert(&state.pool, &new_video, idempotency).await?;
-    let id = match inserted {
+    let id = match &inserted {
         Inserted::New => id,
-        Inserted::Existing(existing) => existing,
+        Inserted::Existing(existing) => {
+            super::create_video::check_same_request(existing, idempotency)?;
+            existing.video_id
+        }
     };
     // Read before the pool is woken, so that the answer says what was recorded.
     let row = videos::get(&state.pool, id)
@@ -113,7 +139,7 @@ pub(super) async fn import_video(
 
 /// The URL, or 400 when it is not one.
 fn parse_url(text: &str) -> Result<Url, ApiError> {
-    if text.len() > MAX_URL_CHARS {
+    if text.chars().count() > MAX_URL_CHARS {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-url",

@@ -17,6 +17,7 @@ use crate::service::video_status::VideoStatus;
 /// Query parameters of the list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only videos with this status.
     #[param(value_type = Option<VideoStatus>)]
@@ -24,7 +25,7 @@ pub struct ListQuery {
     /// Page size, 1 to 100 (default 20); outside, `400 bad-query`.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page; anything else is `400 bad-cursor`.
     pub cursor: Option<String>,
 }
 

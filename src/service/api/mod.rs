@@ -15,6 +15,7 @@ pub mod get_video;
 pub mod health;
 pub mod import_video;
 pub mod isolated_probe;
+mod json_body;
 pub mod list_videos;
 pub mod metrics;
 pub mod openapi;

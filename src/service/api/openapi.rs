@@ -1,6 +1,7 @@
 //! `GET /openapi.json`: the OpenAPI 3 document, generated from the handlers' annotations.
 
 use axum::Json;
+use axum::extract::State;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
@@ -94,7 +95,145 @@ pub fn document() -> serde_json::Value {
         .collect();
     document["webhooks"] = serde_json::Value::Object(webhooks);
     link_operations(&mut document);
+    event_fields_as_text(&mut document["components"]["schemas"]["VideoEvent"]);
+    without_object_defaults(&mut document["components"]["schemas"]);
+    for_each_parameter(&mut document, "cursor", |schema| {
+        schema["pattern"] = super::pagination::CURSOR_PATTERN.into();
+    });
+    for_each_parameter(&mut document, "Tus-Resumable", |schema| {
+        *schema = serde_json::json!({"type": "string", "enum": [tus_uploads::TUS_VERSION]});
+    });
+    for_each_parameter(&mut document, "Upload-Metadata", |schema| {
+        schema["pattern"] = tus_uploads::METADATA_PATTERN.into();
+    });
+    // An empty upload is refused (`empty-upload`).
+    for_each_parameter(&mut document, "Upload-Length", |schema| {
+        schema["minimum"] = 1.into();
+    });
+    // A query or header parameter is absent or has a value; it is never `null` (utoipa writes
+    // an `Option` as nullable).
+    for_each_parameter(&mut document, "", |schema| {
+        if let Some(types) = schema.get_mut("type").and_then(|t| t.as_array_mut()) {
+            types.retain(|t| t != "null");
+            if types.len() == 1 {
+                schema["type"] = types[0].take();
+            }
+        }
+    });
+    // The parts of a multipart upload besides `file` (an upload client's metadata) are
+    // ignored; a part's name is text a Content-Disposition header can carry.
+    // tus: the first bytes of a creation are optional (creation-with-upload), and a PATCH
+    // may carry none; an empty body is no bytes, not an empty upload.
+    document["paths"]["/v1/uploads"]["post"]["requestBody"]["required"] = false.into();
+    for (path, method) in [("/v1/uploads", "post"), ("/v1/uploads/{id}", "patch")] {
+        let content = &mut document["paths"][path][method]["requestBody"]["content"];
+        content["application/offset+octet-stream"]["schema"] =
+            serde_json::json!({"type": "string", "format": "binary"});
+    }
+    // An empty upload is refused (`empty-upload`).
+    document["components"]["schemas"]["VideoBytes"]["minLength"] = 1.into();
+    document["components"]["schemas"]["UploadForm"]["properties"]["file"]["minLength"] = 1.into();
+    let form = &mut document["components"]["schemas"]["UploadForm"];
+    form["additionalProperties"] = serde_json::json!({"type": "string"});
+    form["propertyNames"] = serde_json::json!({"pattern": "^[^\\u0000-\\u001f\\u007f\"\\\\]*$"});
     document
+}
+
+/// Calls `change` with the schema of every parameter named `name` (of every parameter when
+/// `name` is empty), in every operation.
+fn for_each_parameter(
+    document: &mut serde_json::Value,
+    name: &str,
+    mut change: impl FnMut(&mut serde_json::Value),
+) {
+    let paths = document["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut());
+    let operations = paths.flat_map(|item| {
+        item.as_object_mut()
+            .into_iter()
+            .flat_map(|item| item.values_mut())
+    });
+    for operation in operations {
+        let parameters = operation
+            .get_mut("parameters")
+            .and_then(|p| p.as_array_mut());
+        for parameter in parameters.into_iter().flatten() {
+            if name.is_empty() || parameter["name"] == name {
+                change(&mut parameter["schema"]);
+            }
+        }
+    }
+}
+
+/// Removes every `default` that is an object (and the one-way `oneOf` that carried it): the answers' types read back leniently
+/// (`serde(default)`), which utoipa writes as a default for a nested object; it says nothing
+/// to a client (the server always sends the field), and client generators refuse a model
+/// with a default (openapi-python-client drops the model, and every answer naming it fails).
+/// `schemas` is a map of schemas by name (`components.schemas`, or an object's `properties`,
+/// where a property may itself be called `default`).
+fn without_object_defaults(schemas: &mut serde_json::Value) {
+    for schema in schemas
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|map| map.values_mut())
+    {
+        without_object_default(schema);
+    }
+}
+
+fn without_object_default(schema: &mut serde_json::Value) {
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    if map.get("default").is_some_and(serde_json::Value::is_object) {
+        map.remove("default");
+    }
+    // What is left of utoipa's wrapper around a reference with a default: `{"oneOf": [X]}`,
+    // which generators read as a union of one; it is X.
+    if map.len() == 1 {
+        if let Some(serde_json::Value::Array(only)) = map.get_mut("oneOf") {
+            if only.len() == 1 {
+                let inner = only.remove(0);
+                *schema = inner;
+                return without_object_default(schema);
+            }
+        }
+    }
+    for (keyword, inner) in map.iter_mut() {
+        match (keyword.as_str(), inner) {
+            ("properties", properties) => without_object_defaults(properties),
+            (_, serde_json::Value::Array(items)) => {
+                items.iter_mut().for_each(without_object_default)
+            }
+            (_, inner @ serde_json::Value::Object(_)) => without_object_default(inner),
+            _ => {}
+        }
+    }
+}
+
+/// An event of a `text/event-stream` as it is on the wire: every field is text, so `id` is a
+/// string of digits and `data` a string of JSON whose own schema is its `contentSchema` (as
+/// OpenAPI 3.2 describes server-sent events, and as Schemathesis checks them).
+fn event_fields_as_text(event: &mut serde_json::Value) {
+    for variant in event["oneOf"].as_array_mut().into_iter().flatten() {
+        let properties = &mut variant["properties"];
+        if let Some(data) = properties.get_mut("data") {
+            let description = data["description"].take();
+            let mut schema = data.take();
+            schema
+                .as_object_mut()
+                .map(|schema| schema.remove("description"));
+            *data = serde_json::json!({"type": "string", "description": description,
+                "contentMediaType": "application/json", "contentSchema": schema});
+        }
+        if let Some(id) = properties.get_mut("id") {
+            let description = id["description"].take();
+            *id = serde_json::json!({"type": "string", "pattern": "^[0-9]+$",
+                "description": description});
+        }
+    }
 }
 
 /// OpenAPI links from a created video to what can be done with it, by its `id`: what lets a
@@ -120,8 +259,28 @@ fn link_operations(document: &mut serde_json::Value) {
         response["links"] = serde_json::json!({
             "CancelVideo": by_id("cancel_video"),
             "DeleteVideo": by_id("delete_video"),
+            "PutCaptions": by_id("put_captions"),
+            "DeleteCaptions": by_id("delete_captions"),
         });
     }
+    let mut link = |path: &str, method: &str, status: &str, links: serde_json::Value| {
+        let response = &mut document["paths"][path][method]["responses"][status];
+        if response.is_object() {
+            response["links"] = links;
+        }
+    };
+    link(
+        "/v1/direct-uploads",
+        "post",
+        "201",
+        serde_json::json!({"CompleteDirectUpload": by_id("complete_direct_upload")}),
+    );
+    link(
+        "/v1/webhook-deliveries/{id}/replay",
+        "post",
+        "202",
+        serde_json::json!({"GetDelivery": by_id("get_delivery")}),
+    );
 }
 
 /// The media type of every error answer.
@@ -201,8 +360,15 @@ impl Modify for ApiKeyScheme {
 
 /// The OpenAPI document.
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "hls-ladder"}, "paths": {"/v1/videos": {}}}))))]
-pub async fn openapi_json() -> Json<serde_json::Value> {
-    Json(document())
+pub async fn openapi_json(State(state): State<super::AppState>) -> Json<serde_json::Value> {
+    let mut document = document();
+    // This server's upload limit, which `size` may not exceed (413 `upload-too-large`).
+    document["components"]["schemas"]["DirectUploadRequest"]["properties"]["size"]["maximum"] =
+        state.upload_limit.into();
+    for_each_parameter(&mut document, "Upload-Length", |schema| {
+        schema["maximum"] = state.upload_limit.into();
+    });
+    Json(document)
 }
 
 #[cfg(test)]
@@ -251,6 +417,23 @@ mod tests {
                 "failed",
                 "canceled"
             ])
+        );
+        // No object default (client generators refuse them), but a property named `default`
+        // stays.
+        let poster = &schemas["StillsReport"]["properties"]["poster"];
+        assert_eq!(
+            poster["$ref"], "#/components/schemas/ImageReport",
+            "{poster}"
+        );
+        assert!(poster.get("default").is_none(), "{poster}");
+        let rendition = &schemas["RenditionReport"]["allOf"][0];
+        assert_eq!(
+            rendition["$ref"], "#/components/schemas/Rendition",
+            "{rendition}"
+        );
+        assert_eq!(
+            schemas["AudioInfo"]["properties"]["default"]["type"],
+            "boolean"
         );
         // The source facts, the progress and the renditions are typed, not bare objects.
         for (schema, field) in [
@@ -318,5 +501,66 @@ mod tests {
         operation_ids.sort();
         operation_ids.dedup();
         assert_eq!(operation_ids.len(), count, "operation ids are unique");
+    }
+
+    /// The document's pattern of a parameter.
+    fn pattern_of(document: &serde_json::Value, name: &str) -> regex::Regex {
+        let mut found = None;
+        let mut document = document.clone();
+        for_each_parameter(&mut document, name, |schema| {
+            found = schema["pattern"].as_str().map(str::to_string);
+        });
+        let pattern = found.unwrap_or_else(|| panic!("{name} has no pattern"));
+        regex::Regex::new(&pattern).unwrap()
+    }
+
+    #[test]
+    fn the_patterns_of_the_document_are_what_the_parsers_take() {
+        let document = document();
+        let metadata = pattern_of(&document, "Upload-Metadata");
+        for header in [
+            "filename aG9saWRheS5tcDQ=",
+            "filename aG9saWRheS5tcDQ=,filetype dmlkZW8vbXA0",
+            "filename aG9saWRheS5tcDQ=, is_confidential",
+            "k",
+            "k ",
+            "k  QQ==",
+            " k QUI= , l QUJD ",
+            "k QQ== ,",
+            ",k",
+            "",
+            "k QR==",
+            "k QUJ=",
+            "k QQ",
+            "k\tQQ==",
+            "a\tb QQ==",
+            "k QQ== QQ==",
+            "k Q",
+            "k QQ==\t",
+            "\u{7f} QQ==",
+        ] {
+            assert_eq!(
+                metadata.is_match(header),
+                super::super::tus_uploads::metadata_filename(Some(header)).is_ok(),
+                "{header:?}"
+            );
+        }
+        let cursor = pattern_of(&document, "cursor");
+        for text in [
+            "1764331200000000_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
+            "0_0193EE29-8A1C-7B3E-A4F0-5C6D7E8F9A0B",
+            "",
+            "1_0193ee298a1c7b3ea4f05c6d7e8f9a0b",
+            "+1_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
+            "99999999999999999_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
+            "1_{0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b}",
+            "1_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0g",
+        ] {
+            assert_eq!(
+                cursor.is_match(text),
+                super::super::pagination::decode_cursor(text).is_ok(),
+                "{text:?}"
+            );
+        }
     }
 }

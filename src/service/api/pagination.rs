@@ -7,6 +7,11 @@ use uuid::Uuid;
 
 use super::problem::ApiError;
 
+/// A cursor as [`decode_cursor`] takes it (the pattern the document gives the `cursor`
+/// parameters): Unix microseconds, `_`, a hyphenated UUID.
+pub(super) const CURSOR_PATTERN: &str =
+    "^[0-9]{1,16}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
 /// The largest page.
 pub(super) const MAX_PAGE: i64 = 100;
 
@@ -57,7 +62,12 @@ pub(super) fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiEr
             "the cursor is not one this API returned",
         )
     };
+    // Exactly what `encode_cursor` writes (the documented pattern), nothing looser.
     let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let digits = (1..=16).contains(&micros.len()) && micros.bytes().all(|b| b.is_ascii_digit());
+    if !digits || id.len() != 36 {
+        return Err(bad());
+    }
     let time =
         DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
     Ok((time, id.parse().map_err(|_| bad())?))
@@ -72,7 +82,16 @@ mod tests {
         let time = DateTime::from_timestamp_micros(1_764_300_000_123_456).unwrap();
         let id = Uuid::now_v7();
         assert_eq!(decode_cursor(&encode_cursor(time, id)).unwrap(), (time, id));
-        assert!(decode_cursor("yesterday").is_err());
+        for garbage in [
+            "yesterday",
+            "",
+            "_",
+            "+1_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
+            "1_0193ee298a1c7b3ea4f05c6d7e8f9a0b",
+            "99999999999999999_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
+        ] {
+            assert!(decode_cursor(garbage).is_err(), "{garbage:?}");
+        }
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! `GET /v1/videos/{id}/play/{path}`: with private playback, the playlists of a video behind
 //! signed links, their URIs rewritten so that a player needs no credentials.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
+use super::extract::{ApiPath, ApiQuery};
 use super::problem::ApiError;
 use crate::service::playback_links::{
     LinkError, PlaybackLinks, is_download_path, is_playlist_path, is_still_path, rewrite_uris,
@@ -16,6 +17,8 @@ use crate::service::storage::{resolve_key, video_prefix};
 
 /// The signature of a link.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct LinkQuery {
     /// Unix time after which the link is refused.
     expires: u64,
@@ -50,8 +53,8 @@ pub struct LinkQuery {
 #[tracing::instrument(level = "debug", skip(state, link))]
 pub async fn play_video(
     State(state): State<AppState>,
-    Path((id, path)): Path<(Uuid, String)>,
-    Query(link): Query<LinkQuery>,
+    ApiPath((id, path)): ApiPath<(Uuid, String)>,
+    ApiQuery(link): ApiQuery<LinkQuery>,
 ) -> Result<Response, ApiError> {
     let not_found = || {
         ApiError::new(

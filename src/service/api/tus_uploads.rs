@@ -29,8 +29,8 @@ use crate::service::db::videos;
 use crate::service::storage::source_key;
 use crate::service::upload_parts::{self, AppendError, StoredUpload};
 
-/// The protocol version spoken.
-const TUS_VERSION: &str = "1.0.0";
+/// The tus protocol version this server speaks.
+pub const TUS_VERSION: &str = "1.0.0";
 /// The extensions offered.
 const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,expiration";
 /// How long an unfinished upload may wait for its next bytes.
@@ -115,7 +115,15 @@ fn expires(at: chrono::DateTime<Utc>) -> HeaderValue {
 
 /// `filename` from `Upload-Metadata` (`key base64,key base64`), sanitised; `400` when the
 /// header is not what the protocol says.
-fn metadata_filename(metadata: Option<&str>) -> Result<Option<String>, ApiError> {
+/// What [`metadata_filename`] takes, as the document's pattern of `Upload-Metadata`:
+/// comma-separated `key` or `key base64value` pairs (standard base64, canonical padding).
+pub const METADATA_PATTERN: &str = concat!(
+    r"^[ \t]*[\x21-\x2B\x2D-\x7E]+(?: +(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)?[ \t]*",
+    r"(?:,[ \t]*[\x21-\x2B\x2D-\x7E]+(?: +(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)?[ \t]*)*$",
+);
+
+/// The `filename` of an `Upload-Metadata` header; `400 bad-tus-header` when it is malformed.
+pub(super) fn metadata_filename(metadata: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(metadata) = metadata else {
         return Ok(None);
     };
@@ -128,12 +136,17 @@ fn metadata_filename(metadata: Option<&str>) -> Result<Option<String>, ApiError>
     };
     let mut filename = None;
     for pair in metadata.split(',') {
-        let mut parts = pair.trim().splitn(2, ' ');
-        let key = parts.next().unwrap_or("");
+        let pair = pair.trim_matches([' ', '\t']);
+        let (key, value) = match pair.split_once(' ') {
+            Some((key, value)) => (key, value.trim_start_matches(' ')),
+            None => (pair, ""),
+        };
         if key.is_empty() {
             return Err(bad("a key is empty"));
         }
-        let value = parts.next().unwrap_or("").trim();
+        if !key.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+            return Err(bad("a key has a character other than visible ASCII"));
+        }
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(value)
             .map_err(|_| bad("a value is not base64"))?;
@@ -194,6 +207,7 @@ pub async fn options(State(state): State<AppState>) -> Response {
         (status = 403, description = "The API key is not valid", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Upload-Length is larger than the upload limit", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "(creation-with-upload) The bytes sent complete the upload and are not a video, or one beyond a limit (as `POST /v1/videos`); the upload is removed", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
     )

@@ -96,17 +96,38 @@ pub struct DeletedEvent {
     pub id: Uuid,
 }
 
+/// The `Last-Event-ID` a reconnecting client sends back: 0 when none; an id is a video
+/// version, a whole number from 0, and anything else is `400 bad-last-event-id`.
+fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(0);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|id| *id >= 0)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-last-event-id",
+                "Last-Event-ID must be an id this event stream sent: a whole number from 0",
+            )
+        })
+}
+
 #[utoipa::path(
     get,
     path = "/v1/videos/{id}/events",
     params(
         ("id" = Uuid, Path, description = "Video id"),
-        ("Last-Event-ID" = Option<i64>, Header, description = "The last event id received, when reconnecting"),
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "The last event id received, when reconnecting; anything but a whole number from 0 is `400 bad-last-event-id`"),
     ),
     responses(
         (status = 200, description = "An event stream (`text/event-stream`): each event's `event:` line is its type, `id:` the video's version, `data:` one line of JSON; the schema is the events it sends", content_type = "text/event-stream", body = VideoEvent,
          example = json!("id: 3\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"processing\",…}\n\nid: 4\nevent: progress\ndata: {\"id\":\"0193…\",\"status\":\"processing\",\"progress\":{\"frames_done\":120,\"frames_expected\":300,\"percent\":40.0,\"fps\":61.2,\"speed\":2.04,\"eta\":2.9,\"elapsed\":1.96,\"renditions\":[{\"name\":\"720p\",\"frames_done\":124},{\"name\":\"360p\",\"frames_done\":120}]}}\n\nid: 9\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"completed\",\"playback_url\":\"http://…/master.m3u8\",…}\n\n")),
         (status = 204, description = "The client has already seen the final status"),
+        (status = 400, description = "A `Last-Event-ID` that is not an id this stream sends (`bad-last-event-id`)", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "This client has as many event streams open as it may (MAX_EVENT_STREAMS_PER_CLIENT)", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The server has as many event streams open as it may (MAX_EVENT_STREAMS)", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -119,11 +140,7 @@ pub async fn video_events(
     client: ClientId,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let seen = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(0);
+    let seen = last_event_id(&headers)?;
     // Subscribe before reading the row, so no change falls between the two.
     let changes = state.change_feed.subscribe();
     let row = videos::get(&state.pool, id)

@@ -111,6 +111,7 @@ impl WebhookDelivery {
 /// Query parameters of the list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// Only the deliveries about this video.
     pub video_id: Option<Uuid>,
@@ -120,7 +121,7 @@ pub struct DeliveryQuery {
     /// Page size, 1 to 100 (default 20); outside, `400 bad-query`.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page; anything else is `400 bad-cursor`.
     pub cursor: Option<String>,
 }
 

@@ -84,7 +84,7 @@ pub enum Inserted {
     /// The video is recorded.
     New,
     /// The client's idempotency key already made this video: nothing was recorded.
-    Existing(Uuid),
+    Existing(super::idempotency::Remembered),
 }
 
 /// Records a pending video and wakes the workers (or an importing one, for the import pool),
@@ -101,23 +101,27 @@ pub async fn insert(
     if let Some(key) = idempotency {
         // Taken by the first request to commit; a later one waits on the row lock, then
         // sees the winner's video.
-        let taken = sqlx::query_scalar!(
-            "INSERT INTO idempotency_keys (client, key, video_id) VALUES ($1, $2, $3)
+        let taken = sqlx::query_as!(
+            super::idempotency::Remembered,
+            "INSERT INTO idempotency_keys (client, key, video_id, request) VALUES ($1, $2, $3, $5)
              ON CONFLICT (client, key) DO UPDATE SET
                  video_id = CASE WHEN idempotency_keys.created_at < now() - make_interval(hours => $4::float8::int)
                                  THEN EXCLUDED.video_id ELSE idempotency_keys.video_id END,
+                 request = CASE WHEN idempotency_keys.created_at < now() - make_interval(hours => $4::float8::int)
+                                THEN EXCLUDED.request ELSE idempotency_keys.request END,
                  created_at = CASE WHEN idempotency_keys.created_at < now() - make_interval(hours => $4::float8::int)
                                  THEN now() ELSE idempotency_keys.created_at END
-             RETURNING video_id",
+             RETURNING video_id, request",
             key.client,
             key.key,
             video.id,
             super::idempotency::KEY_HOURS,
+            key.request,
         )
         .fetch_one(&mut *tx)
         .await?;
-        if taken != video.id {
-            let alive = sqlx::query_scalar!("SELECT id FROM videos WHERE id = $1", taken)
+        if taken.video_id != video.id {
+            let alive = sqlx::query_scalar!("SELECT id FROM videos WHERE id = $1", taken.video_id)
                 .fetch_optional(&mut *tx)
                 .await?;
             if alive.is_some() {
@@ -125,11 +129,12 @@ pub async fn insert(
             }
             // The key's video was deleted: the key is this upload's now.
             sqlx::query!(
-                "UPDATE idempotency_keys SET video_id = $3, created_at = now()
+                "UPDATE idempotency_keys SET video_id = $3, request = $4, created_at = now()
                  WHERE client = $1 AND key = $2",
                 key.client,
                 key.key,
                 video.id,
+                key.request,
             )
             .execute(&mut *tx)
             .await?;
