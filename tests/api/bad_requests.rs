@@ -209,3 +209,97 @@ async fn a_page_size_outside_the_documented_range_is_a_bad_query() {
     assert_eq!(app.get("/v1/videos?limit=100").await.status(), 200);
     app.stop().await;
 }
+
+/// What the OpenAPI document does not allow is refused as it says, and what it allows is
+/// taken: unknown query parameters, an empty or malformed cursor, a `Last-Event-ID` that is
+/// not an event id, JSON bodies with properties they do not name or strings over their
+/// `maxLength`; a whole number written `219.0` is a whole number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_outside_the_document_are_refused_and_inside_it_are_taken() {
+    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
+    let id = app.upload_id(&fixture("no_audio.mp4")).await;
+    for (path, code) in [
+        ("/v1/videos?colour=blue", "bad-query"),
+        ("/v1/videos?cursor=", "bad-cursor"),
+        (
+            "/v1/videos?cursor=1_%7B0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b%7D",
+            "bad-cursor",
+        ),
+        ("/v1/webhook-deliveries?colour=blue", "bad-query"),
+        (
+            "/v1/videos/0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b/play/master.m3u8?expires=1",
+            "bad-query",
+        ),
+    ] {
+        problem(app.get(path).await, 400, code).await;
+    }
+    problem(
+        app.client
+            .post(app.url("/v1/videos?colour=blue"))
+            .header("Content-Type", "video/mp4")
+            .body(vec![0u8; 16])
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "bad-query",
+    )
+    .await;
+    for last in ["-1", "null", "9223372036854775808", "1.5"] {
+        let response = app
+            .client
+            .get(app.url(&format!("/v1/videos/{id}/events")))
+            .header("Last-Event-ID", last)
+            .send()
+            .await
+            .unwrap();
+        problem(response, 400, "bad-last-event-id").await;
+    }
+    let post_json =
+        |path: &str, body: serde_json::Value| app.client.post(app.url(path)).json(&body).send();
+    for (path, body) in [
+        (
+            "/v1/videos",
+            serde_json::json!({"url": "https://example.com/a.mp4", "colour": "blue"}),
+        ),
+        (
+            "/v1/videos",
+            serde_json::json!({"url": "https://example.com/a.mp4", "filename": "é".repeat(256)}),
+        ),
+        (
+            "/v1/videos",
+            serde_json::json!({"url": format!("https://example.com/{}", "é".repeat(4080))}),
+        ),
+        (
+            "/v1/direct-uploads",
+            serde_json::json!({"size": 1000, "colour": "blue"}),
+        ),
+        (
+            "/v1/direct-uploads",
+            serde_json::json!({"size": 1000, "filename": "a".repeat(256)}),
+        ),
+        ("/v1/direct-uploads", serde_json::json!({"size": 1000.5})),
+    ] {
+        let answer = post_json(path, body.clone()).await.unwrap();
+        let code = if body["url"].as_str().is_some_and(|u| u.len() > 4096) {
+            "bad-url"
+        } else {
+            "bad-json"
+        };
+        problem(answer, 400, code).await;
+    }
+    // At the limits, and a whole number written as a float.
+    let longest =
+        serde_json::json!({"url": "https://93.184.215.14/a.mp4", "filename": "é".repeat(255)});
+    assert_eq!(
+        post_json("/v1/videos", longest).await.unwrap().status(),
+        202
+    );
+    let float = post_json("/v1/direct-uploads", serde_json::json!({"size": 219.0}))
+        .await
+        .unwrap();
+    assert_eq!(float.status(), 201);
+    let plan: serde_json::Value = float.json().await.unwrap();
+    assert_eq!(plan["parts"][0]["bytes"], 219, "{plan}");
+    app.stop().await;
+}

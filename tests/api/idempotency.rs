@@ -69,3 +69,80 @@ async fn a_retried_upload_with_the_same_key_gets_the_same_video() {
     }
     app.stop().await;
 }
+
+/// A key names one request: sent again with another one (another kind of upload, another
+/// length, another query, another URL to import), it is refused, not answered with the first
+/// request's video; the first request's retry still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_sent_again_with_another_request_is_refused() {
+    let app = spawn_app_with(|c| {
+        c.jobs.workers = 0;
+        c.imports.import_allow_private = true;
+    })
+    .await;
+    let bytes = tokio::fs::read(fixture("no_audio.mp4")).await.unwrap();
+    // A connection of its own each: a refused upload's body is not read.
+    let post = |query: &str| {
+        reqwest::Client::new()
+            .post(app.url(&format!("/v1/videos{query}")))
+            .header("Idempotency-Key", "one-request")
+    };
+    let first = post("")
+        .header("Content-Type", "video/mp4")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    let (first, _) = id_of(first).await;
+    let others = [
+        // Another length.
+        post("")
+            .header("Content-Type", "video/mp4")
+            .body(bytes[..bytes.len() - 1].to_vec()),
+        // Another query.
+        post("?mp4_download=true")
+            .header("Content-Type", "video/mp4")
+            .body(bytes.clone()),
+        // Another kind: an import.
+        post("").json(&serde_json::json!({"url": "http://127.0.0.1:9/clip.mp4"})),
+        // Another kind: a multipart form.
+        post("").multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.clone()).file_name("clip.mp4"),
+        )),
+    ];
+    for request in others {
+        problem(request.send().await.unwrap(), 422, "idempotency-key-reused").await;
+    }
+    // The same request again is the retry it always was.
+    let again = post("")
+        .header("Content-Type", "video/mp4")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id_of(again).await, (first, true));
+
+    // An import's key names its URL.
+    let import = |url: &str| {
+        app.client
+            .post(app.url("/v1/videos"))
+            .header("Idempotency-Key", "one-import")
+            .json(&serde_json::json!({ "url": url }))
+            .send()
+    };
+    let imported = import("http://127.0.0.1:9/a.mp4").await.unwrap();
+    assert_eq!(imported.status(), 202);
+    let again = import("http://127.0.0.1:9/a.mp4").await.unwrap();
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    problem(
+        import("http://127.0.0.1:9/b.mp4").await.unwrap(),
+        422,
+        "idempotency-key-reused",
+    )
+    .await;
+    let listed = app.get_json("/v1/videos").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+    app.stop().await;
+}

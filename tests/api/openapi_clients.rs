@@ -121,7 +121,21 @@ async fn a_client_generated_from_the_document_uploads_polls_lists_and_deletes() 
     let (generated, generated_dir) = (package.clone(), dir.path().to_path_buf());
     let script = format!("{root}/tests/clients/generated_client_round_trip.py");
     let base = app.address.clone();
-    let (generator, client) = tokio::task::spawn_blocking(move || {
+    // The README's example, as written, but for this service and a fixture.
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let example = &readme[readme.find("<!-- generated-client-example -->").unwrap()..];
+    let example = &example[example.find("```python\n").unwrap() + 10..];
+    let example = &example[..example.find("```").unwrap()];
+    let fixture = format!("{root}/fixtures/h264_aac.mp4");
+    let readme_example = example
+        .replace("\"http://127.0.0.1:8080\"", &format!("{:?}", app.address))
+        .replace("open(\"holiday.mp4\"", &format!("open({fixture:?}"));
+    assert_eq!(
+        readme_example.matches(&fixture).count(),
+        1,
+        "{readme_example}"
+    );
+    let (generator, client, readme_run) = tokio::task::spawn_blocking(move || {
         // Generated here, from the live document; never kept in the repository.
         let generator = Command::new(venv("openapi-python-client"))
             .args(["generate", "--meta", "none", "--path"])
@@ -137,7 +151,12 @@ async fn a_client_generated_from_the_document_uploads_polls_lists_and_deletes() 
             .arg(format!("{root}/fixtures/h264_aac.mp4"))
             .output()
             .expect("python runs");
-        (generator, client)
+        let readme_run = Command::new(venv("python"))
+            .args(["-c", &readme_example])
+            .env("PYTHONPATH", &generated_dir)
+            .output()
+            .expect("python runs");
+        (generator, client, readme_run)
     })
     .await
     .unwrap();
@@ -180,6 +199,18 @@ async fn a_client_generated_from_the_document_uploads_polls_lists_and_deletes() 
         assert_eq!(deleted[1], 404, "{seen}");
         assert_eq!(deleted[2], "video-not-found", "{seen}");
     }
+    let readme_said = said(&readme_run);
+    assert!(readme_run.status.success(), "{readme_said}");
+    let readme_video: serde_json::Value =
+        serde_json::from_str(readme_said.lines().last().unwrap_or_default()).unwrap();
+    assert!(
+        ["pending", "processing", "completed"].contains(&readme_video["status"].as_str().unwrap()),
+        "{readme_video}"
+    );
+    assert_eq!(
+        app.get_video(readme_video["id"].as_str().unwrap()).await["original_filename"],
+        "holiday.mp4"
+    );
     // The multipart upload's part file name came through the generated form.
     assert!(
         videos
