@@ -19,7 +19,7 @@ use crate::service::db::videos::{self, Inserted, NewVideo};
 use crate::service::video_resource::VideoResource;
 
 /// Largest JSON body of an import request: room for the longest `url` and `filename` the
-/// document allows, every character written as a `\\uXXXX\\uXXXX` pair.
+/// document allows, every character written as an escaped surrogate pair (12 bytes).
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const _: () = assert!((MAX_URL_CHARS + MAX_FILENAME_CHARS) * 12 + 1024 <= MAX_BODY_BYTES);
 /// Longest file name accepted.

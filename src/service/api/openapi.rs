@@ -120,8 +120,6 @@ pub fn document() -> serde_json::Value {
             }
         }
     });
-    // The parts of a multipart upload besides `file` (an upload client's metadata) are
-    // ignored; a part's name is text a Content-Disposition header can carry.
     // tus: the first bytes of a creation are optional (creation-with-upload), and a PATCH
     // may carry none; an empty body is no bytes, not an empty upload.
     document["paths"]["/v1/uploads"]["post"]["requestBody"]["required"] = false.into();
@@ -133,6 +131,8 @@ pub fn document() -> serde_json::Value {
     // An empty upload is refused (`empty-upload`).
     document["components"]["schemas"]["VideoBytes"]["minLength"] = 1.into();
     document["components"]["schemas"]["UploadForm"]["properties"]["file"]["minLength"] = 1.into();
+    // The parts of a multipart upload besides `file` (an upload client's metadata) are
+    // ignored; a part's name is text a Content-Disposition header can carry.
     let form = &mut document["components"]["schemas"]["UploadForm"];
     form["additionalProperties"] = serde_json::json!({"type": "string"});
     form["propertyNames"] = serde_json::json!({"pattern": "^[^\\u0000-\\u001f\\u007f\"\\\\]*$"});
