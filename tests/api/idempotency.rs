@@ -87,22 +87,17 @@ async fn a_key_sent_again_with_another_request_is_refused() {
             .post(app.url(&format!("/v1/videos{query}")))
             .header("Idempotency-Key", "one-request")
     };
-    let first = post("")
-        .header("Content-Type", "video/mp4")
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
-    let (first, _) = id_of(first).await;
+    let raw = |query: &str, body: &[u8]| {
+        post(query)
+            .header("Content-Type", "video/mp4")
+            .body(body.to_vec())
+    };
+    let (first, _) = id_of(raw("", &bytes).send().await.unwrap()).await;
     let others = [
         // Another length.
-        post("")
-            .header("Content-Type", "video/mp4")
-            .body(bytes[..bytes.len() - 1].to_vec()),
+        raw("", &bytes[..bytes.len() - 1]),
         // Another query.
-        post("?mp4_download=true")
-            .header("Content-Type", "video/mp4")
-            .body(bytes.clone()),
+        raw("?mp4_download=true", &bytes),
         // Another kind: an import.
         post("").json(&serde_json::json!({"url": "http://127.0.0.1:9/clip.mp4"})),
         // Another kind: a multipart form.
@@ -115,12 +110,7 @@ async fn a_key_sent_again_with_another_request_is_refused() {
         problem(request.send().await.unwrap(), 422, "idempotency-key-reused").await;
     }
     // The same request again is the retry it always was.
-    let again = post("")
-        .header("Content-Type", "video/mp4")
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
+    let again = raw("", &bytes).send().await.unwrap();
     assert_eq!(id_of(again).await, (first, true));
 
     // An import's key names its URL.

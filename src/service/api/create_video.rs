@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::client_id::ClientId;
+use super::import_video::Import;
 use super::problem::ApiError;
 use super::upload_intake::{
     is_video_type, receive_file_field, remove, storage_error, too_large, write_stream,
@@ -20,6 +21,9 @@ use crate::service::db::idempotency::{self, IdempotencyKey};
 use crate::service::db::videos::{self, Inserted, NewVideo};
 use crate::service::uploads::Upload;
 use crate::service::video_resource::VideoResource;
+
+/// An `Idempotency-Key` as [`idempotency_key`] takes it (the pattern the document gives it).
+pub(super) const IDEMPOTENCY_KEY_PATTERN: &str = "^[\\x21-\\x7E]{1,255}$";
 
 /// What an upload may ask for besides the server's defaults, as query parameters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -56,7 +60,7 @@ pub struct UploadForm {
     path = "/v1/videos",
     params(
         UploadOptions,
-        ("Idempotency-Key" = Option<String>, Header, pattern = "^[\\x21-\\x7E]{1,255}$", description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, or 202 for an import, with `Idempotent-Replayed: true`) instead of a second conversion; the same key with another request (another URL, upload kind, length or query) is `422 idempotency-key-reused`; scoped to the client (its API key, else its address)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID): a retry with the same key within 24 hours gets the video the first request made (201, or 202 for an import, with `Idempotent-Replayed: true`) instead of a second conversion; the same key with another request (another URL, upload kind, length or query) is `422 idempotency-key-reused`; scoped to the client (its API key, else its address)"),
     ),
     request_body(description = "The video file (raw body with a `video/*` or `application/octet-stream` type, or multipart field `file`), or a URL to import it from", content(
         (VideoBytes = "video/mp4"),
@@ -107,15 +111,14 @@ pub async fn create_video(
     // An import's body is small: read first, so that a key sent again with another URL is
     // told apart. An upload's is not read again on a retry; its kind, type and length are
     // what the key remembers.
-    let (request, import) = if is_json(&content_type) {
-        let import = super::import_video::Import::read(request.into_body()).await?;
-        (None, Some(import))
+    let incoming = if is_json(&content_type) {
+        Incoming::Import(Import::read(request.into_body()).await?)
     } else {
-        (Some(request), None)
+        Incoming::Upload(request)
     };
-    let asked_for = match &import {
-        Some(import) => import.asked(),
-        None => {
+    let asked_for = match &incoming {
+        Incoming::Import(import) => import.asked(),
+        Incoming::Upload(_) => {
             let media_type = content_type.split(';').next().unwrap_or("").trim();
             let length = declared.filter(|_| is_video_type(&content_type));
             format!("upload\n{}\n{length:?}", media_type.to_ascii_lowercase())
@@ -132,13 +135,14 @@ pub async fn create_video(
     if let Some(key) = idempotency {
         if let Some(existing) = idempotency::find(&state.pool, key).await? {
             check_same_request(&existing, idempotency)?;
-            return existing_video(&state, existing.video_id, import.is_some()).await;
+            let import = matches!(incoming, Incoming::Import(_));
+            return existing_video(&state, existing.video_id, import).await;
         }
     }
     let id = Uuid::now_v7();
     tracing::Span::current().record("video_id", tracing::field::display(id));
-    let request = match (request, import) {
-        (_, Some(import)) => {
+    let request = match incoming {
+        Incoming::Import(import) => {
             return super::import_video::import_video(
                 &state,
                 import,
@@ -147,8 +151,7 @@ pub async fn create_video(
             )
             .await;
         }
-        (Some(request), None) => request,
-        (None, None) => unreachable!("a request is an import or an upload"),
+        Incoming::Upload(request) => request,
     };
     tokio::fs::create_dir_all(state.uploads.dir())
         .await
@@ -256,6 +259,13 @@ pub(super) fn location_of(resource: &VideoResource) -> HeaderMap {
     headers
 }
 
+/// What a `POST /v1/videos` brings: an import (its JSON body read), or an upload (its body
+/// still to read).
+enum Incoming {
+    Import(Import),
+    Upload(Request),
+}
+
 /// `422 idempotency-key-reused` when the key was first sent with another request: a key names
 /// one request, not a slot for any.
 pub(super) fn check_same_request(
@@ -273,7 +283,7 @@ pub(super) fn check_same_request(
 }
 
 /// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };

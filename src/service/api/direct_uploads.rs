@@ -18,7 +18,7 @@ use super::create_video::location_of;
 use super::extract::ApiPath;
 use super::json_body;
 use super::problem::ApiError;
-use super::upload_intake::{sanitize_filename, too_large};
+use super::upload_intake::{MAX_FILENAME_CHARS, sanitize_filename, too_large};
 use crate::service::db::direct_uploads::{self, DirectUpload, Taken};
 use crate::service::db::videos;
 use crate::service::storage::{MIN_PART_BYTES, StorageError, UploadedPart, source_key};
@@ -174,7 +174,7 @@ pub async fn create(
 ) -> Result<(StatusCode, HeaderMap, Json<DirectUploadPlan>), ApiError> {
     let request: DirectUploadRequest =
         json_body::parse(&body, r#"{"size": 1048576, "filename": "clip.mp4"}"#)?;
-    json_body::check_length("filename", request.filename.as_deref(), 255)?;
+    json_body::check_length("filename", request.filename.as_deref(), MAX_FILENAME_CHARS)?;
     if request.size == 0 {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

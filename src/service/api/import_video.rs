@@ -13,7 +13,7 @@ use super::AppState;
 use super::create_video::location_of;
 use super::json_body;
 use super::problem::ApiError;
-use super::upload_intake::sanitize_filename;
+use super::upload_intake::{MAX_FILENAME_CHARS, sanitize_filename};
 use crate::service::db::idempotency::IdempotencyKey;
 use crate::service::db::videos::{self, Inserted, NewVideo};
 use crate::service::video_resource::VideoResource;
@@ -22,8 +22,6 @@ use crate::service::video_resource::VideoResource;
 /// document allows, every character written as an escaped surrogate pair (12 bytes).
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const _: () = assert!((MAX_URL_CHARS + MAX_FILENAME_CHARS) * 12 + 1024 <= MAX_BODY_BYTES);
-/// Longest file name accepted.
-const MAX_FILENAME_CHARS: usize = 255;
 /// Longest URL accepted.
 pub const MAX_URL_CHARS: usize = 4096;
 

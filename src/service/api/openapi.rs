@@ -97,18 +97,19 @@ pub fn document() -> serde_json::Value {
     link_operations(&mut document);
     event_fields_as_text(&mut document["components"]["schemas"]["VideoEvent"]);
     without_object_defaults(&mut document["components"]["schemas"]);
-    for_each_parameter(&mut document, "cursor", |schema| {
-        schema["pattern"] = super::pagination::CURSOR_PATTERN.into();
-    });
+    // The patterns the parsers apply (each tested against its parser).
+    for (name, pattern) in [
+        ("cursor", super::pagination::CURSOR_PATTERN),
+        ("Upload-Metadata", tus_uploads::METADATA_PATTERN),
+        ("language", video_captions::LANGUAGE_PATTERN),
+        ("Idempotency-Key", create_video::IDEMPOTENCY_KEY_PATTERN),
+    ] {
+        for_each_parameter(&mut document, name, |schema| {
+            schema["pattern"] = pattern.into();
+        });
+    }
     for_each_parameter(&mut document, "Tus-Resumable", |schema| {
         *schema = serde_json::json!({"type": "string", "enum": [tus_uploads::TUS_VERSION]});
-    });
-    for_each_parameter(&mut document, "Upload-Metadata", |schema| {
-        schema["pattern"] = tus_uploads::METADATA_PATTERN.into();
-    });
-    // An empty upload is refused (`empty-upload`).
-    for_each_parameter(&mut document, "Upload-Length", |schema| {
-        schema["minimum"] = 1.into();
     });
     // A query or header parameter is absent or has a value; it is never `null` (utoipa writes
     // an `Option` as nullable).
@@ -129,6 +130,9 @@ pub fn document() -> serde_json::Value {
             serde_json::json!({"type": "string", "format": "binary"});
     }
     // An empty upload is refused (`empty-upload`).
+    for_each_parameter(&mut document, "Upload-Length", |schema| {
+        schema["minimum"] = 1.into();
+    });
     document["components"]["schemas"]["VideoBytes"]["minLength"] = 1.into();
     document["components"]["schemas"]["UploadForm"]["properties"]["file"]["minLength"] = 1.into();
     // The parts of a multipart upload besides `file` (an upload client's metadata) are
@@ -167,10 +171,12 @@ fn for_each_parameter(
     }
 }
 
-/// Removes every `default` that is an object (and the one-way `oneOf` that carried it): the answers' types read back leniently
-/// (`serde(default)`), which utoipa writes as a default for a nested object; it says nothing
-/// to a client (the server always sends the field), and client generators refuse a model
-/// with a default (openapi-python-client drops the model, and every answer naming it fails).
+/// Removes every `default` that is an object, and the one-way `oneOf` that carried it. The
+/// answers' types read back leniently (`serde(default)`), which utoipa writes as a default
+/// for a nested object; it says nothing to a client (the server always sends the field), and
+/// client generators refuse a model with a default (openapi-python-client drops the model,
+/// and every answer naming it fails).
+///
 /// `schemas` is a map of schemas by name (`components.schemas`, or an object's `properties`,
 /// where a property may itself be called `default`).
 fn without_object_defaults(schemas: &mut serde_json::Value) {
@@ -241,34 +247,32 @@ fn event_fields_as_text(event: &mut serde_json::Value) {
 /// delete.
 fn link_operations(document: &mut serde_json::Value) {
     let by_id = |operation: &str| serde_json::json!({"operationId": operation, "parameters": {"id": "$response.body#/id"}});
-    let links = serde_json::json!({
-        "GetVideo": by_id("get_video"),
-        "VideoEvents": by_id("video_events"),
-        "CancelVideo": by_id("cancel_video"),
-        "RetryVideo": by_id("retry_video"),
-        "DeleteVideo": by_id("delete_video"),
-    });
-    for status in ["201", "202"] {
-        let response = &mut document["paths"]["/v1/videos"]["post"]["responses"][status];
-        if response.is_object() {
-            response["links"] = links.clone();
-        }
-    }
-    let response = &mut document["paths"]["/v1/videos/{id}"]["get"]["responses"]["200"];
-    if response.is_object() {
-        response["links"] = serde_json::json!({
-            "CancelVideo": by_id("cancel_video"),
-            "DeleteVideo": by_id("delete_video"),
-            "PutCaptions": by_id("put_captions"),
-            "DeleteCaptions": by_id("delete_captions"),
-        });
-    }
     let mut link = |path: &str, method: &str, status: &str, links: serde_json::Value| {
         let response = &mut document["paths"][path][method]["responses"][status];
         if response.is_object() {
             response["links"] = links;
         }
     };
+    let created = serde_json::json!({
+        "GetVideo": by_id("get_video"),
+        "VideoEvents": by_id("video_events"),
+        "CancelVideo": by_id("cancel_video"),
+        "RetryVideo": by_id("retry_video"),
+        "DeleteVideo": by_id("delete_video"),
+    });
+    link("/v1/videos", "post", "201", created.clone());
+    link("/v1/videos", "post", "202", created);
+    link(
+        "/v1/videos/{id}",
+        "get",
+        "200",
+        serde_json::json!({
+            "CancelVideo": by_id("cancel_video"),
+            "DeleteVideo": by_id("delete_video"),
+            "PutCaptions": by_id("put_captions"),
+            "DeleteCaptions": by_id("delete_captions"),
+        }),
+    );
     link(
         "/v1/direct-uploads",
         "post",
@@ -543,6 +547,45 @@ mod tests {
                 metadata.is_match(header),
                 super::super::tus_uploads::metadata_filename(Some(header)).is_ok(),
                 "{header:?}"
+            );
+        }
+        let language = pattern_of(&document, "language");
+        for text in [
+            "en",
+            "pt-BR",
+            "zh-Hant-TW",
+            "a",
+            "",
+            "pt_BR",
+            "é",
+            &"a".repeat(16),
+            &"a".repeat(17),
+        ] {
+            assert_eq!(
+                language.is_match(text),
+                super::super::video_captions::track_dir(text).is_ok(),
+                "{text:?}"
+            );
+        }
+        let key = pattern_of(&document, "Idempotency-Key");
+        for text in [
+            "0193ee29-8a1c",
+            "~!",
+            "",
+            "with space",
+            "é",
+            &"k".repeat(255),
+            &"k".repeat(256),
+        ] {
+            let mut headers = axum::http::HeaderMap::new();
+            if let Ok(value) = axum::http::HeaderValue::from_str(text) {
+                headers.insert("idempotency-key", value);
+            }
+            let parsed = super::super::create_video::idempotency_key(&headers);
+            assert_eq!(
+                key.is_match(text),
+                matches!(parsed, Ok(Some(_))),
+                "{text:?}"
             );
         }
         let cursor = pattern_of(&document, "cursor");

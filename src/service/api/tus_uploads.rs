@@ -113,16 +113,25 @@ fn expires(at: chrono::DateTime<Utc>) -> HeaderValue {
     HeaderValue::from_str(&text).expect("a date is a header value")
 }
 
-/// `filename` from `Upload-Metadata` (`key base64,key base64`), sanitised; `400` when the
-/// header is not what the protocol says.
+/// One `key` or `key base64value` pair of [`METADATA_PATTERN`].
+macro_rules! metadata_pair {
+    () => {
+        r"[\x21-\x2B\x2D-\x7E]+(?: +(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)?"
+    };
+}
+
 /// What [`metadata_filename`] takes, as the document's pattern of `Upload-Metadata`:
 /// comma-separated `key` or `key base64value` pairs (standard base64, canonical padding).
 pub const METADATA_PATTERN: &str = concat!(
-    r"^[ \t]*[\x21-\x2B\x2D-\x7E]+(?: +(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)?[ \t]*",
-    r"(?:,[ \t]*[\x21-\x2B\x2D-\x7E]+(?: +(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)?[ \t]*)*$",
+    r"^[ \t]*",
+    metadata_pair!(),
+    r"[ \t]*(?:,[ \t]*",
+    metadata_pair!(),
+    r"[ \t]*)*$"
 );
 
-/// The `filename` of an `Upload-Metadata` header; `400 bad-tus-header` when it is malformed.
+/// `filename` from `Upload-Metadata` (`key base64,key base64`), sanitised; `400
+/// bad-tus-header` when the header is not what the protocol says.
 pub(super) fn metadata_filename(metadata: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(metadata) = metadata else {
         return Ok(None);

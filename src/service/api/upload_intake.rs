@@ -180,13 +180,17 @@ pub(super) async fn remove(path: &Path) {
     let _ = tokio::fs::remove_file(path).await;
 }
 
+/// The longest file name kept; a JSON body's `filename` longer than this is refused (its
+/// `maxLength`), a multipart part's is cut.
+pub const MAX_FILENAME_CHARS: usize = 255;
+
 /// The client's file name as harmless metadata: the last path component, no control
-/// characters, at most 255 characters.
+/// characters, at most [`MAX_FILENAME_CHARS`] characters.
 pub fn sanitize_filename(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
     last.chars()
         .filter(|c| !c.is_control())
-        .take(255)
+        .take(MAX_FILENAME_CHARS)
         .collect::<String>()
         .trim()
         .to_string()

@@ -20,6 +20,9 @@ use crate::service::storage::{CHANGEABLE_CACHE, ObjectHeaders, video_prefix};
 use crate::service::video_resource::VideoResource;
 use crate::service::video_status::VideoStatus;
 
+/// A language tag as [`track_dir`] takes it (the pattern the document gives `language`).
+pub(super) const LANGUAGE_PATTERN: &str = "^[A-Za-z0-9-]{1,16}$";
+
 /// The largest caption file accepted.
 pub const MAX_CAPTION_BYTES: usize = 2 << 20;
 
@@ -29,7 +32,7 @@ pub const MAX_CAPTION_BYTES: usize = 2 << 20;
     path = "/v1/videos/{id}/captions/{language}",
     params(
         ("id" = Uuid, Path, description = "Video id"),
-        ("language" = String, Path, pattern = "^[A-Za-z0-9-]{1,16}$", description = "Language tag, e.g. `en` or `pt-BR` (letters, digits and `-`, at most 16)"),
+        ("language" = String, Path, description = "Language tag, e.g. `en` or `pt-BR` (letters, digits and `-`, at most 16)"),
     ),
     request_body(content = String, content_type = "text/vtt", description = "A WebVTT or SRT file, UTF-8, at most 2 MiB"),
     responses(
@@ -103,7 +106,7 @@ pub async fn put_captions(
     path = "/v1/videos/{id}/captions/{language}",
     params(
         ("id" = Uuid, Path, description = "Video id"),
-        ("language" = String, Path, pattern = "^[A-Za-z0-9-]{1,16}$", description = "The language tag the track was added with, or the source track's directory under `subs/`"),
+        ("language" = String, Path, description = "The language tag the track was added with, or the source track's directory under `subs/`"),
     ),
     responses(
         (status = 200, description = "Removed: the video without the track", body = VideoResource),
@@ -145,7 +148,7 @@ pub async fn delete_captions(
 }
 
 /// The directory of a language's track: the tag lowercased, checked.
-fn track_dir(language: &str) -> Result<String, ApiError> {
+pub(super) fn track_dir(language: &str) -> Result<String, ApiError> {
     let plain = !language.is_empty()
         && language.len() <= 16
         && language
