@@ -507,22 +507,24 @@ mod tests {
         assert_eq!(operation_ids.len(), count, "operation ids are unique");
     }
 
-    /// The document's pattern of a parameter.
-    fn pattern_of(document: &serde_json::Value, name: &str) -> regex::Regex {
+    /// Asserts that the document's pattern of the parameter `name` matches exactly those of
+    /// `texts` that `parses` takes.
+    fn pattern_agrees(name: &str, texts: &[&str], parses: impl Fn(&str) -> bool) {
         let mut found = None;
-        let mut document = document.clone();
-        for_each_parameter(&mut document, name, |schema| {
+        for_each_parameter(&mut document(), name, |schema| {
             found = schema["pattern"].as_str().map(str::to_string);
         });
         let pattern = found.unwrap_or_else(|| panic!("{name} has no pattern"));
-        regex::Regex::new(&pattern).unwrap()
+        let pattern = regex::Regex::new(&pattern).unwrap();
+        for text in texts {
+            assert_eq!(pattern.is_match(text), parses(text), "{name}: {text:?}");
+        }
     }
 
     #[test]
     fn the_patterns_of_the_document_are_what_the_parsers_take() {
-        let document = document();
-        let metadata = pattern_of(&document, "Upload-Metadata");
-        for header in [
+        use super::super::{create_video, pagination, tus_uploads, video_captions};
+        let metadata = [
             "filename aG9saWRheS5tcDQ=",
             "filename aG9saWRheS5tcDQ=,filetype dmlkZW8vbXA0",
             "filename aG9saWRheS5tcDQ=, is_confidential",
@@ -542,15 +544,12 @@ mod tests {
             "k Q",
             "k QQ==\t",
             "\u{7f} QQ==",
-        ] {
-            assert_eq!(
-                metadata.is_match(header),
-                super::super::tus_uploads::metadata_filename(Some(header)).is_ok(),
-                "{header:?}"
-            );
-        }
-        let language = pattern_of(&document, "language");
-        for text in [
+        ];
+        pattern_agrees("Upload-Metadata", &metadata, |text| {
+            tus_uploads::metadata_filename(Some(text)).is_ok()
+        });
+        let (sixteen, seventeen) = ("a".repeat(16), "a".repeat(17));
+        let languages = [
             "en",
             "pt-BR",
             "zh-Hant-TW",
@@ -558,38 +557,30 @@ mod tests {
             "",
             "pt_BR",
             "é",
-            &"a".repeat(16),
-            &"a".repeat(17),
-        ] {
-            assert_eq!(
-                language.is_match(text),
-                super::super::video_captions::track_dir(text).is_ok(),
-                "{text:?}"
-            );
-        }
-        let key = pattern_of(&document, "Idempotency-Key");
-        for text in [
+            &sixteen,
+            &seventeen,
+        ];
+        pattern_agrees("language", &languages, |text| {
+            video_captions::track_dir(text).is_ok()
+        });
+        let (longest, too_long) = ("k".repeat(255), "k".repeat(256));
+        let keys = [
             "0193ee29-8a1c",
             "~!",
             "",
             "with space",
             "é",
-            &"k".repeat(255),
-            &"k".repeat(256),
-        ] {
+            &longest,
+            &too_long,
+        ];
+        pattern_agrees("Idempotency-Key", &keys, |text| {
             let mut headers = axum::http::HeaderMap::new();
             if let Ok(value) = axum::http::HeaderValue::from_str(text) {
                 headers.insert("idempotency-key", value);
             }
-            let parsed = super::super::create_video::idempotency_key(&headers);
-            assert_eq!(
-                key.is_match(text),
-                matches!(parsed, Ok(Some(_))),
-                "{text:?}"
-            );
-        }
-        let cursor = pattern_of(&document, "cursor");
-        for text in [
+            matches!(create_video::idempotency_key(&headers), Ok(Some(_)))
+        });
+        let cursors = [
             "1764331200000000_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
             "0_0193EE29-8A1C-7B3E-A4F0-5C6D7E8F9A0B",
             "",
@@ -598,12 +589,9 @@ mod tests {
             "99999999999999999_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",
             "1_{0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b}",
             "1_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0g",
-        ] {
-            assert_eq!(
-                cursor.is_match(text),
-                super::super::pagination::decode_cursor(text).is_ok(),
-                "{text:?}"
-            );
-        }
+        ];
+        pattern_agrees("cursor", &cursors, |text| {
+            pagination::decode_cursor(text).is_ok()
+        });
     }
 }
