@@ -1,5 +1,5 @@
-//! The `hls-ladder` command: `convert` and `probe` (the `cli` feature), and `serve` (the
-//! `server` feature).
+//! The `hls-ladder` command: `convert` and `probe` (the `cli` feature), and `serve` and
+//! `healthcheck` (the `server` feature).
 //!
 //! Parses arguments, runs the library or the service, prints results; all media work lives in
 //! the library. Not part of the library's API: it is public only for the binary.
@@ -37,6 +37,10 @@ enum Command {
     /// Run the service: upload API, PostgreSQL job queue, workers, S3 publishing.
     #[cfg(feature = "server")]
     Serve(Box<crate::service::config::ServeConfig>),
+    /// Ask a running service's /healthz (for container health checks): exit 0 when it
+    /// answers 200, 1 otherwise.
+    #[cfg(feature = "server")]
+    Healthcheck(crate::service::health_probe::HealthcheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +201,8 @@ pub fn main() -> ExitCode {
                 }
             };
         }
+        #[cfg(feature = "server")]
+        Command::Healthcheck(args) => return run_healthcheck(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -247,6 +253,25 @@ fn run_serve(config: crate::service::config::ServeConfig) -> anyhow::Result<()> 
         app.run_until(crate::service::server::shutdown_signal())
             .await
     })
+}
+
+#[cfg(feature = "server")]
+fn run_healthcheck(args: &crate::service::health_probe::HealthcheckArgs) -> ExitCode {
+    let timeout = std::time::Duration::from_secs_f64(args.timeout_seconds);
+    let checked = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
+            runtime.block_on(crate::service::health_probe::check(args.listen, timeout))
+        });
+    match checked {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("unhealthy: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn run_convert(args: ConvertArgs) -> Result<(), Error> {

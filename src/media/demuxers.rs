@@ -124,4 +124,29 @@ mod tests {
         assert!(check("mov").is_err());
         assert!(check("h264,concat").is_err());
     }
+
+    /// The image's libav is built with exactly the allowed demuxers, so that the allow-list
+    /// holds in the binary too: `docker/libav-components` names them as FFmpeg's configure
+    /// does (one name per demuxer, not libav's comma-joined list).
+    #[test]
+    fn the_image_libav_has_exactly_the_allowed_demuxers() {
+        let components = include_str!("../../docker/libav-components");
+        let mut built: Vec<&str> = components
+            .lines()
+            .filter_map(|line| line.strip_prefix("demuxer "))
+            .flat_map(str::split_whitespace)
+            .collect();
+        let mut allowed: Vec<&str> = ALLOWED
+            .iter()
+            .map(|name| match *name {
+                "mov,mp4,m4a,3gp,3g2,mj2" => "mov",
+                "matroska,webm" => "matroska",
+                "mpeg" => "mpegps",
+                other => other,
+            })
+            .collect();
+        built.sort_unstable();
+        allowed.sort_unstable();
+        assert_eq!(built, allowed);
+    }
 }

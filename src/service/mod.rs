@@ -16,6 +16,7 @@ pub mod api;
 pub(crate) mod backoff;
 pub mod config;
 pub mod db;
+pub mod health_probe;
 pub mod http_server;
 pub mod imports;
 pub mod jobs;

@@ -55,6 +55,14 @@ impl WorkerProcess {
         }
     }
 
+    /// The address it logged when it started serving.
+    pub fn address(&self) -> Option<String> {
+        let log = self.log.lock().unwrap();
+        let line = log.lines().find(|l| l.contains("\"serving\""))?;
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        event["fields"]["address"].as_str().map(str::to_owned)
+    }
+
     /// Kills it (SIGKILL), as a crash would, and returns what it logged.
     pub fn kill(&mut self) -> String {
         let mut child = self.child.take().expect("running");

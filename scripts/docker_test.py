@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""`make docker-test`: the image and docker-compose.yml, checked as a user would run them.
+
+1. Builds the image. Where no image registry answers, the base images are local stand-ins
+   (built by STAND_IN_IMAGES, default ../shared/docker/stand-in-images.sh) named by tag;
+   otherwise the Dockerfile's and compose file's digests are pulled. Prints the build time,
+   the image's size and each layer's, and keeps the binary's split debug info in
+   target/docker/hls-ladder.debug.
+2. `docker-compose up hls-ladder` (one process): waits for the image's HEALTHCHECK to say
+   healthy, uploads fixtures/h264_aac.mp4 through the published port, waits for `completed`,
+   decodes every published rendition with ffprobe over HTTP, and checks that the process runs
+   as a non-root user.
+3. `docker-compose --profile scale-out up --scale worker=3 api worker`: uploads six fixtures
+   of different containers and codecs at once, waits until all are `completed`, and checks
+   from the workers' logs that each video was converted exactly once and that more than one
+   worker converted them.
+4. Tears everything down (containers, network, the database volume), also on failure.
+
+Needs root (or the docker group), dockerd, docker-compose and ffprobe; installs and starts
+Debian's docker.io and docker-compose when they are missing.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "hlsladder-docker-test"
+IMAGE = "hls-ladder:docker-test"
+API_KEY = "docker-test-key"
+STAND_IN_IMAGES = Path(
+    os.environ.get("STAND_IN_IMAGES", ROOT.parent / "shared" / "docker" / "stand-in-images.sh")
+)
+# The stand-ins' tags, for the images the Dockerfile and compose file pin by digest.
+STAND_IN_BUILD_ARGS = {
+    "NODE_IMAGE": "node:20-bookworm-slim",
+    "RUST_IMAGE": "rust:1-bookworm",
+}
+STAND_IN_COMPOSE_IMAGES = {
+    "POSTGRES_IMAGE": "postgres:15",
+    "LOCALSTACK_IMAGE": "localstack/localstack:4.13.1",
+}
+# Six containers and codecs: MP4/H.264+AAC, HEVC, WebM/VP8+Vorbis, interlaced MPEG-TS,
+# a rotated phone video and Matroska with two audio tracks.
+SCALE_OUT_FIXTURES = [
+    "h264_aac.mp4",
+    "hevc_2997.mp4",
+    "vp8_vorbis.webm",
+    "interlaced.ts",
+    "rotated.mp4",
+    "two_audio_tracks.mkv",
+]
+WORKERS = 3
+CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".ts": "video/mp2t",
+    ".mkv": "video/x-matroska",
+}
+
+
+def step(text):
+    print(f"\n== {text}", flush=True)
+
+
+def run(*args, env=None, capture=False, check=True, timeout=None):
+    """Runs a command; its output goes to ours unless captured."""
+    result = subprocess.run(
+        [str(a) for a in args],
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        text=True,
+        capture_output=capture,
+        check=False,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        detail = f"\n{result.stdout}\n{result.stderr}" if capture else ""
+        raise SystemExit(f"failed ({result.returncode}): {' '.join(map(str, args))}{detail}")
+    return result
+
+
+def ensure_docker():
+    if not shutil.which("docker") or not shutil.which("docker-compose"):
+        step("installing Debian's docker.io and docker-compose")
+        run("apt-get", "update", "-qq")
+        run("apt-get", "install", "-y", "-qq", "docker.io", "docker-compose", "debootstrap",
+            env={"DEBIAN_FRONTEND": "noninteractive"})
+    if run("docker", "info", capture=True, check=False).returncode != 0:
+        step("starting dockerd")
+        log = open("/tmp/dockerd.log", "a")
+        subprocess.Popen(["dockerd"], stdout=log, stderr=log, start_new_session=True)
+        deadline = time.time() + 60
+        while run("docker", "info", capture=True, check=False).returncode != 0:
+            if time.time() > deadline:
+                raise SystemExit("dockerd did not start; see /tmp/dockerd.log")
+            time.sleep(1)
+    if not shutil.which("ffprobe"):
+        raise SystemExit("ffprobe is missing: run `make deps` (Debian's ffmpeg)")
+
+
+def registry_answers():
+    try:
+        urllib.request.urlopen("https://registry-1.docker.io/v2/", timeout=5)
+    except urllib.error.HTTPError:
+        return True  # 401: it answers
+    except (urllib.error.URLError, OSError):
+        return False
+    return True
+
+
+def base_images():
+    """Build args and compose variables naming the base images: none (the pinned digests)
+    where a registry answers, else the stand-ins' tags, built first."""
+    if registry_answers():
+        print("an image registry answers: building on the pinned base images")
+        return {}, {}
+    print(f"no image registry answers: building on local stand-ins ({STAND_IN_IMAGES})")
+    if not STAND_IN_IMAGES.exists():
+        raise SystemExit(
+            f"{STAND_IN_IMAGES} is missing; set STAND_IN_IMAGES to the script that builds "
+            "local stand-ins for the base images, or run where a registry answers"
+        )
+    started = time.monotonic()
+    run("bash", STAND_IN_IMAGES)
+    print(f"stand-ins ready in {time.monotonic() - started:.0f} s")
+    return STAND_IN_BUILD_ARGS, STAND_IN_COMPOSE_IMAGES
+
+
+def megabytes(size):
+    return f"{size / 1e6:.1f} MB"
+
+
+def build(build_args):
+    step(f"docker build -t {IMAGE} .")
+    args = [a for name, value in build_args.items() for a in ("--build-arg", f"{name}={value}")]
+    started = time.monotonic()
+    run("docker", "build", "-t", IMAGE, *args, ".", env={"DOCKER_BUILDKIT": "0"})
+    seconds = time.monotonic() - started
+    # The split debug info: the same stages, so every layer comes from the cache.
+    run("docker", "build", "-q", "--target", "debug-symbols", "-t", f"{IMAGE}-debug-symbols",
+        *args, ".", env={"DOCKER_BUILDKIT": "0"}, capture=True)
+    out = ROOT / "target" / "docker"
+    out.mkdir(parents=True, exist_ok=True)
+    holder = run("docker", "create", f"{IMAGE}-debug-symbols", "/none",
+                 capture=True).stdout.strip()
+    try:
+        run("docker", "cp", f"{holder}:/hls-ladder.debug", out / "hls-ladder.debug")
+    finally:
+        run("docker", "rm", holder, capture=True)
+
+    size = int(run("docker", "image", "inspect", "-f", "{{.Size}}", IMAGE,
+                   capture=True).stdout)
+    history = run("docker", "history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}",
+                  IMAGE, capture=True).stdout.splitlines()
+    print(f"\nbuilt in {seconds:.0f} s; image {megabytes(size)}; layers:")
+    for line in reversed(history):
+        layer_size, created_by = line.split("\t", 1)
+        if layer_size not in ("0B", "0"):
+            print(f"  {layer_size:>8}  {created_by.replace('/bin/sh -c #(nop) ', '')[:110]}")
+    debug = (out / "hls-ladder.debug").stat().st_size
+    print(f"debug info kept: target/docker/hls-ladder.debug ({megabytes(debug)})")
+    user = run("docker", "image", "inspect", "-f", "{{.Config.User}}", IMAGE,
+               capture=True).stdout.strip()
+    if not user or user.split(":")[0] in ("0", "root"):
+        raise SystemExit(f"the image runs as root (USER {user!r})")
+    return seconds, size
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Compose:
+    """docker-compose for this test's project, ports and images."""
+
+    def __init__(self, compose_images):
+        self.port = free_port()
+        self.s3_port = free_port()
+        self.env = {
+            **compose_images,
+            "HLS_LADDER_IMAGE": IMAGE,
+            "HOST_PORT": str(self.port),
+            "S3_HOST_PORT": str(self.s3_port),
+            "API_KEYS": API_KEY,
+            "LOG_FORMAT": "json",
+        }
+
+    def __call__(self, *args, capture=False, check=True):
+        return run("docker-compose", "-p", PROJECT, "-f", ROOT / "docker-compose.yml",
+                   "--profile", "scale-out", *args, env=self.env, capture=capture, check=check)
+
+    def down(self):
+        self("down", "--volumes", "--remove-orphans", "--timeout", "20",
+             capture=True, check=False)
+
+    def containers(self, service):
+        ids = self("ps", "-q", service, capture=True).stdout.split()
+        if not ids:
+            raise SystemExit(f"no container runs for {service}")
+        return ids
+
+    def wait_healthy(self, service, timeout=240):
+        """Waits until every container of `service` has its image's HEALTHCHECK passing."""
+        deadline = time.time() + timeout
+        while True:
+            states = [
+                run("docker", "inspect", "-f", "{{.State.Health.Status}}", c,
+                    capture=True).stdout.strip()
+                for c in self.containers(service)
+            ]
+            if states and all(s == "healthy" for s in states):
+                print(f"{service}: {len(states)} container(s) healthy")
+                return
+            if time.time() > deadline:
+                self("logs", "--tail", "50", service, check=False)
+                raise SystemExit(f"{service} not healthy after {timeout} s: {states}")
+            time.sleep(2)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def request(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def upload(compose, fixture):
+    body = (ROOT / "fixtures" / fixture).read_bytes()
+    status, answer = request("POST", compose.url("/v1/videos"), body, {
+        "Authorization": f"Bearer {API_KEY}",
+        "Content-Type": CONTENT_TYPES[Path(fixture).suffix],
+    })
+    if status not in (201, 202):
+        raise SystemExit(f"uploading {fixture}: {status} {answer}")
+    return answer["id"]
+
+
+def wait_completed(compose, video_id, timeout=600):
+    deadline = time.time() + timeout
+    while True:
+        status, video = request("GET", compose.url(f"/v1/videos/{video_id}"),
+                                headers={"Authorization": f"Bearer {API_KEY}"})
+        if status == 200 and video["status"] == "completed":
+            return video
+        if status != 200 or video["status"] in ("failed", "canceled"):
+            raise SystemExit(f"video {video_id}: {status} {video}")
+        if time.time() > deadline:
+            raise SystemExit(f"video {video_id} not completed after {timeout} s: {video}")
+        time.sleep(1)
+
+
+def ffprobe(url, stream):
+    """The first `stream` (v or a) of the playlist at `url`, every packet decoded."""
+    result = run("ffprobe", "-v", "error", "-count_frames", "-select_streams", f"{stream}:0",
+                 "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json",
+                 url, capture=True, timeout=300)
+    if result.stderr.strip():
+        raise SystemExit(f"ffprobe reported errors decoding {url}:\n{result.stderr}")
+    streams = json.loads(result.stdout)["streams"]
+    if not streams or int(streams[0].get("nb_read_frames", 0)) == 0:
+        raise SystemExit(f"ffprobe decoded no {stream} frame from {url}: {result.stdout}")
+    return streams[0]
+
+
+def check_published(video):
+    """Decodes every rendition of the master playlist, and its audio, over HTTP."""
+    master_url = video["playback_url"]
+    with urllib.request.urlopen(master_url, timeout=30) as response:
+        master = response.read().decode()
+    base = master_url.rsplit("/", 1)[0]
+    variants = [line for line in master.splitlines() if line and not line.startswith("#")]
+    audio = re.findall(r'#EXT-X-MEDIA:TYPE=AUDIO.*?URI="([^"]+)"', master)
+    if not variants:
+        raise SystemExit(f"no variant in {master_url}:\n{master}")
+    frames = set()
+    for variant in variants:
+        picture = ffprobe(f"{base}/{variant}", "v")
+        if picture["codec_name"] != "h264":
+            raise SystemExit(f"{variant}: {picture}")
+        frames.add(int(picture["nb_read_frames"]))
+        print(f"  {variant}: h264 {picture['width']}x{picture['height']}, "
+              f"{picture['nb_read_frames']} frames decoded")
+    if len(frames) != 1:
+        raise SystemExit(f"the renditions decode to different frame counts: {frames}")
+    for track in audio:
+        sound = ffprobe(f"{base}/{track}", "a")
+        if sound["codec_name"] != "aac":
+            raise SystemExit(f"{track}: {sound}")
+        print(f"  {track}: aac, {sound['nb_read_frames']} frames decoded")
+
+
+def check_not_root(compose, service):
+    for container in compose.containers(service):
+        pid = run("docker", "inspect", "-f", "{{.State.Pid}}", container,
+                  capture=True).stdout.strip()
+        status = Path(f"/proc/{pid}/status").read_text()
+        uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+        if "0" in uids:
+            raise SystemExit(f"{service} runs as root: Uid {uids}")
+        print(f"{service}: process {pid} runs as uid {uids[0]} (real, effective, saved, fs: "
+              f"{' '.join(uids)})")
+
+
+def one_process(compose):
+    step("docker-compose up hls-ladder: one process")
+    compose("up", "-d", "hls-ladder")
+    compose.wait_healthy("hls-ladder")
+    check_not_root(compose, "hls-ladder")
+    started = time.monotonic()
+    video_id = upload(compose, "h264_aac.mp4")
+    video = wait_completed(compose, video_id)
+    print(f"h264_aac.mp4 completed in {time.monotonic() - started:.1f} s: "
+          f"{video['playback_url']}")
+    check_published(video)
+
+
+def scale_out(compose):
+    step(f"docker-compose --profile scale-out up --scale worker={WORKERS} api worker")
+    compose("up", "-d", "--scale", f"worker={WORKERS}", "api", "worker")
+    compose.wait_healthy("api")
+    compose.wait_healthy("worker")
+    check_not_root(compose, "api")
+    check_not_root(compose, "worker")
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(SCALE_OUT_FIXTURES)) as pool:
+        ids = dict(zip(pool.map(lambda f: upload(compose, f), SCALE_OUT_FIXTURES),
+                       SCALE_OUT_FIXTURES))
+        videos = list(pool.map(lambda i: wait_completed(compose, i), ids))
+    print(f"{len(videos)} videos completed in {time.monotonic() - started:.1f} s")
+    for video in videos:
+        print(f"{ids[video['id']]}:")
+        check_published(video)
+
+    # Who converted what: each worker container's JSON log lines name the video in their span.
+    converted = defaultdict(list)  # video id -> containers that completed it
+    started_by = defaultdict(list)
+    for container in compose.containers("worker"):
+        log = run("docker", "logs", container, capture=True)
+        for line in (log.stdout + log.stderr).splitlines():
+            for video_id in ids:
+                if video_id in line and '"conversion completed"' in line:
+                    converted[video_id].append(container[:12])
+                if video_id in line and '"conversion started"' in line:
+                    started_by[video_id].append(container[:12])
+    for video_id, fixture in ids.items():
+        print(f"  {fixture}: converted by {converted[video_id]}")
+        if len(converted[video_id]) != 1 or len(started_by[video_id]) != 1:
+            raise SystemExit(f"{fixture} ({video_id}) was not converted exactly once: "
+                             f"started by {started_by[video_id]}, "
+                             f"completed by {converted[video_id]}")
+    workers = {c for containers in converted.values() for c in containers}
+    if len(workers) < 2:
+        raise SystemExit(f"one worker converted every video: {workers}")
+    print(f"{len(workers)} of {WORKERS} workers converted the {len(ids)} videos, "
+          "each exactly once")
+
+
+def main():
+    overall = time.monotonic()
+    ensure_docker()
+    build_args, compose_images = base_images()
+    build(build_args)
+    compose = Compose(compose_images)
+    compose.down()
+    try:
+        one_process(compose)
+        compose.down()
+        scale_out(compose)
+    except BaseException:
+        compose("logs", "--tail", "40", check=False)
+        raise
+    finally:
+        step("docker-compose down --volumes")
+        compose.down()
+    print(f"\ndocker-test passed in {time.monotonic() - overall:.0f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

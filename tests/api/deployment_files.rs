@@ -1,0 +1,143 @@
+//! The Dockerfile and docker-compose.yml against the command they run: every variable they
+//! give the service is one `hls-ladder serve` reads, and every command line they run parses.
+//! `make docker-test` builds and runs them (minutes); this catches a renamed setting or
+//! subcommand in `make test`, in a second.
+
+use std::path::Path;
+use std::process::Command;
+
+fn hls_ladder(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hls-ladder"))
+        .args(args)
+        .output()
+        .expect("hls-ladder runs")
+}
+
+fn read(file: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap()
+}
+
+/// The variables `serve --help` names (`[env: NAME=...]`).
+fn serve_variables() -> Vec<String> {
+    let help = String::from_utf8(hls_ladder(&["serve", "--help"]).stdout).unwrap();
+    help.split("[env: ")
+        .skip(1)
+        .map(|rest| rest.chars().take_while(|c| is_variable_char(*c)).collect())
+        .collect()
+}
+
+fn is_variable_char(c: char) -> bool {
+    c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'
+}
+
+/// `NAME` of each `NAME: value` line between `from` and `to` in the compose file.
+fn compose_variables(compose: &str, from: &str, to: &str) -> Vec<String> {
+    let start = compose.find(from).expect(from);
+    let end = start + compose[start..].find(to).expect(to);
+    compose[start..end]
+        .lines()
+        .filter_map(|line| line.trim().split_once(':'))
+        .map(|(name, _)| name)
+        .filter(|name| !name.is_empty() && name.chars().all(is_variable_char))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `ENV` names of the Dockerfile's last stage (the image).
+fn image_variables(dockerfile: &str) -> Vec<String> {
+    let last_stage = &dockerfile[dockerfile.rfind("\nFROM ").unwrap()..];
+    let mut names = Vec::new();
+    let mut in_env = false;
+    for line in last_stage.lines() {
+        let line = line.trim();
+        let words = if let Some(rest) = line.strip_prefix("ENV ") {
+            in_env = true;
+            rest
+        } else if in_env {
+            line
+        } else {
+            continue;
+        };
+        names.extend(
+            words
+                .split_whitespace()
+                .filter_map(|word| word.split_once('=').map(|(name, _)| name.to_owned())),
+        );
+        in_env = line.ends_with('\\');
+    }
+    names
+}
+
+#[test]
+fn every_variable_the_image_and_compose_file_set_is_one_the_service_reads() {
+    let known = serve_variables();
+    assert!(known.contains(&"DATABASE_URL".to_owned()), "{known:?}");
+    let compose = read("docker-compose.yml");
+    let from_compose = compose_variables(&compose, "x-hls-ladder:", "\nservices:");
+    let from_image = image_variables(&read("Dockerfile"));
+    assert!(
+        from_compose.contains(&"S3_ENDPOINT".to_owned()),
+        "{from_compose:?}"
+    );
+    assert!(from_image.contains(&"LISTEN".to_owned()), "{from_image:?}");
+    // Read by libraries, not by our flags: the loader's PATH and rustls' certificate file.
+    let by_libraries = ["PATH", "SSL_CERT_FILE"];
+    for name in from_compose.iter().chain(&from_image) {
+        assert!(
+            known.contains(name) || by_libraries.contains(&name.as_str()),
+            "{name} is set for the service, which reads no such variable"
+        );
+    }
+}
+
+#[test]
+fn every_command_line_the_image_and_compose_file_run_parses() {
+    let dockerfile = read("Dockerfile");
+    let compose = read("docker-compose.yml");
+    let mut commands: Vec<Vec<String>> = Vec::new();
+    for line in dockerfile.lines().chain(compose.lines()) {
+        let line = line.trim();
+        let Some(start) = line.find('[') else {
+            continue;
+        };
+        let is_command = ["CMD ", "ENTRYPOINT ", "command: "]
+            .iter()
+            .any(|keyword| line.starts_with(keyword) || line.contains(&format!(" {keyword}")));
+        if !is_command || line.starts_with("RUN") {
+            continue;
+        }
+        let words: Vec<String> = serde_json::from_str(&line[start..]).expect(line);
+        commands.push(words);
+    }
+    // The ENTRYPOINT is the binary; the rest are its arguments (HEALTHCHECK names it).
+    let argument_lists: Vec<Vec<String>> = commands
+        .into_iter()
+        .map(|words| {
+            words
+                .into_iter()
+                .skip_while(|w| w == "hls-ladder")
+                .collect()
+        })
+        .filter(|words: &Vec<String>| !words.is_empty())
+        .collect();
+    assert!(
+        argument_lists.iter().any(|a| a == &["healthcheck"]),
+        "{argument_lists:?}"
+    );
+    assert!(
+        argument_lists
+            .iter()
+            .any(|a| a.contains(&"worker".to_owned())),
+        "{argument_lists:?}"
+    );
+    for arguments in &argument_lists {
+        let mut with_help: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        with_help.push("--help");
+        let output = hls_ladder(&with_help);
+        assert!(
+            output.status.success(),
+            "`hls-ladder {}` does not parse: {output:?}",
+            arguments.join(" ")
+        );
+    }
+}
