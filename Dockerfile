@@ -55,8 +55,9 @@ FROM build AS rootfs
 COPY docker/runtime-root.sh /tmp/
 RUN /tmp/runtime-root.sh /out/hls-ladder
 
-# `docker build --target debug-symbols --output .`: the debug info of this build's binary
-# (gdb and addr2line find it beside the binary through its debuglink).
+# `docker build --target debug-symbols`: the debug info of this build's binary, from the same
+# cached layers (`make docker-test` copies it to target/docker/; gdb and addr2line find it
+# beside the binary through its debuglink).
 FROM scratch AS debug-symbols
 COPY --from=build /out/hls-ladder.debug /
 

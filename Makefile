@@ -10,7 +10,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hls_ladder
 S3_ENDPOINT ?= http://127.0.0.1:4566
 S3_BUCKET ?= videos
 
-.PHONY: deps test-deps web build test fmt-check lint library web-test localstack unit-and-integration doc-test bench run convert clean
+.PHONY: deps test-deps web build test fmt-check lint library web-test localstack unit-and-integration doc-test bench run convert docker-test clean
 
 deps: web
 	./scripts/install-deps.sh
@@ -77,6 +77,12 @@ bench: build
 	python3 bench/compare_with_ffmpeg.py
 	python3 bench/option_cost.py --option stills
 	python3 bench/option_cost.py --option mp4-download --runs 3
+
+# The image and docker-compose.yml built and run as a user would, both ways (one process;
+# an API and three workers), checked end to end, then torn down. Not part of `make test`
+# (about 35 minutes from nothing here, 5 with the build cached); see README, Docker.
+docker-test: deps
+	python3 scripts/docker_test.py
 
 clean:
 	$(CARGO) clean

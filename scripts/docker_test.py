@@ -8,8 +8,9 @@
    target/docker/hls-ladder.debug.
 2. `docker-compose up hls-ladder` (one process): waits for the image's HEALTHCHECK to say
    healthy, uploads fixtures/h264_aac.mp4 through the published port, waits for `completed`,
-   decodes every published rendition with ffprobe over HTTP, and checks that the process runs
-   as a non-root user.
+   decodes every published rendition, its audio and its MP4 download with ffprobe over HTTP,
+   fetches its poster, reads back the WebVTT of an MKV with SRT subtitles, sees a codec this
+   libav leaves out refused by name, and checks that the process runs as a non-root user.
 3. `docker-compose --profile scale-out up --scale worker=3 api worker`: uploads six fixtures
    of different containers and codecs at once, waits until all are `completed`, and checks
    from the workers' logs that each video was converted exactly once and that more than one
@@ -27,6 +28,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -66,6 +68,7 @@ CONTENT_TYPES = {
     ".webm": "video/webm",
     ".ts": "video/mp2t",
     ".mkv": "video/x-matroska",
+    ".avi": "video/x-msvideo",
 }
 
 
@@ -242,11 +245,16 @@ def request(method, url, body=None, headers=None):
         return error.code, error.read().decode(errors="replace")
 
 
-def upload(compose, fixture):
-    body = (ROOT / "fixtures" / fixture).read_bytes()
-    status, answer = request("POST", compose.url("/v1/videos"), body, {
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
+
+
+def upload(compose, fixture, query=""):
+    path = Path(fixture) if Path(fixture).is_absolute() else ROOT / "fixtures" / fixture
+    status, answer = request("POST", compose.url(f"/v1/videos{query}"), path.read_bytes(), {
         "Authorization": f"Bearer {API_KEY}",
-        "Content-Type": CONTENT_TYPES[Path(fixture).suffix],
+        "Content-Type": CONTENT_TYPES[path.suffix],
     })
     if status not in (201, 202):
         raise SystemExit(f"uploading {fixture}: {status} {answer}")
@@ -267,27 +275,32 @@ def wait_completed(compose, video_id, timeout=600):
         time.sleep(1)
 
 
-def ffprobe(url, stream):
-    """The first `stream` (v or a) of the playlist at `url`, every packet decoded."""
+def ffprobe(url, stream, required=True):
+    """The first `stream` (v or a) of the playlist at `url`, every packet decoded; None when
+    there is none and it is not `required`."""
     result = run("ffprobe", "-v", "error", "-count_frames", "-select_streams", f"{stream}:0",
                  "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json",
                  url, capture=True, timeout=300)
     if result.stderr.strip():
         raise SystemExit(f"ffprobe reported errors decoding {url}:\n{result.stderr}")
     streams = json.loads(result.stdout)["streams"]
+    if not streams and not required:
+        return None
     if not streams or int(streams[0].get("nb_read_frames", 0)) == 0:
         raise SystemExit(f"ffprobe decoded no {stream} frame from {url}: {result.stdout}")
     return streams[0]
 
 
 def check_published(video):
-    """Decodes every rendition of the master playlist, and its audio, over HTTP."""
+    """Decodes every rendition of the master playlist, and its audio, over HTTP: the audio
+    renditions of their own, or else the audio muxed into each variant when the source has
+    any."""
     master_url = video["playback_url"]
-    with urllib.request.urlopen(master_url, timeout=30) as response:
-        master = response.read().decode()
+    master = fetch(master_url).decode()
     base = master_url.rsplit("/", 1)[0]
     variants = [line for line in master.splitlines() if line and not line.startswith("#")]
     audio = re.findall(r'#EXT-X-MEDIA:TYPE=AUDIO.*?URI="([^"]+)"', master)
+    muxed_audio = bool(video["source"].get("audio")) and not audio
     if not variants:
         raise SystemExit(f"no variant in {master_url}:\n{master}")
     frames = set()
@@ -296,8 +309,12 @@ def check_published(video):
         if picture["codec_name"] != "h264":
             raise SystemExit(f"{variant}: {picture}")
         frames.add(int(picture["nb_read_frames"]))
+        sound = ffprobe(f"{base}/{variant}", "a", required=muxed_audio)
+        if sound and sound["codec_name"] != "aac":
+            raise SystemExit(f"{variant}: {sound}")
+        with_sound = f" + aac, {sound['nb_read_frames']} audio frames" if sound else ""
         print(f"  {variant}: h264 {picture['width']}x{picture['height']}, "
-              f"{picture['nb_read_frames']} frames decoded")
+              f"{picture['nb_read_frames']} frames decoded{with_sound}")
     if len(frames) != 1:
         raise SystemExit(f"the renditions decode to different frame counts: {frames}")
     for track in audio:
@@ -319,17 +336,65 @@ def check_not_root(compose, service):
               f"{' '.join(uids)})")
 
 
+def subtitled_clip(folder):
+    """An MKV with an SRT track, made by the ffmpeg CLI (the image's libav reads it)."""
+    srt = Path(folder) / "en.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,500\nHello there\n")
+    clip = Path(folder) / "subtitled.mkv"
+    run("ffmpeg", "-nostdin", "-v", "error", "-y",
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+        "-i", srt, "-map", "0", "-map", "1", "-map", "2",
+        "-c:v", "libx264", "-c:a", "aac", "-c:s", "srt", "-metadata:s:s:0", "language=eng",
+        clip)
+    return clip
+
+
 def one_process(compose):
     step("docker-compose up hls-ladder: one process")
     compose("up", "-d", "hls-ladder")
     compose.wait_healthy("hls-ladder")
     check_not_root(compose, "hls-ladder")
     started = time.monotonic()
-    video_id = upload(compose, "h264_aac.mp4")
+    video_id = upload(compose, "h264_aac.mp4", "?mp4_download=true")
     video = wait_completed(compose, video_id)
     print(f"h264_aac.mp4 completed in {time.monotonic() - started:.1f} s: "
           f"{video['playback_url']}")
     check_published(video)
+    # The stills (the JPEG encoder) and the MP4 download (the MP4 muxer) of the image's libav.
+    poster = fetch(video["poster_url"])
+    if not poster.startswith(b"\xff\xd8\xff"):
+        raise SystemExit(f"the poster is not a JPEG: {poster[:16]!r}")
+    print(f"  poster.jpg: JPEG, {len(poster)} bytes")
+    download = video["downloads"][0]["url"]
+    picture, sound = ffprobe(download, "v"), ffprobe(download, "a")
+    if (picture["codec_name"], sound["codec_name"]) != ("h264", "aac"):
+        raise SystemExit(f"{download}: {picture} {sound}")
+    print(f"  {video['downloads'][0]['rendition']}.mp4: h264 + aac, "
+          f"{picture['nb_read_frames']} frames decoded")
+
+    # Text subtitles (the SubRip decoder), published as WebVTT.
+    with tempfile.TemporaryDirectory() as folder:
+        video = wait_completed(compose, upload(compose, subtitled_clip(folder)))
+    track = video["subtitles"][0]
+    base = video["playback_url"].rsplit("/", 1)[0]
+    playlist = fetch(f"{base}/{track['playlist']}").decode()
+    cue_file = next(line for line in playlist.splitlines() if line and line[0] != "#")
+    cues = fetch(f"{base}/{track['playlist'].rsplit('/', 1)[0]}/{cue_file}").decode()
+    if not cues.startswith("WEBVTT") or "Hello there" not in cues:
+        raise SystemExit(f"the subtitles did not come through: {track}\n{cues}")
+    print(f"  subtitled.mkv: {track['language']} track, {track['cues']} cue, WebVTT served")
+
+    # A codec whose decoder this libav leaves out (Debian's has it): refused, and named.
+    with tempfile.TemporaryDirectory() as folder:
+        clip = Path(folder) / "zmbv.avi"
+        run("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
+            "-i", "testsrc2=size=160x120:rate=10:duration=1", "-c:v", "zmbv", clip)
+        status, answer = request("POST", compose.url("/v1/videos"), clip.read_bytes(), {
+            "Authorization": f"Bearer {API_KEY}", "Content-Type": "video/x-msvideo"})
+    if status != 422 or "unsupported-codec" not in answer or "zmbv" not in answer:
+        raise SystemExit(f"a ZMBV upload was answered {status} {answer}")
+    print("  zmbv.avi (no decoder in this libav): 422 unsupported-codec, naming zmbv")
 
 
 def scale_out(compose):

@@ -47,23 +47,21 @@ fn compose_variables(compose: &str, from: &str, to: &str) -> Vec<String> {
 fn image_variables(dockerfile: &str) -> Vec<String> {
     let last_stage = &dockerfile[dockerfile.rfind("\nFROM ").unwrap()..];
     let mut names = Vec::new();
-    let mut in_env = false;
+    // An ENV instruction and the lines its trailing backslashes continue it onto.
+    let mut continued = false;
     for line in last_stage.lines() {
         let line = line.trim();
-        let words = if let Some(rest) = line.strip_prefix("ENV ") {
-            in_env = true;
-            rest
-        } else if in_env {
-            line
-        } else {
-            continue;
+        let words = match line.strip_prefix("ENV ") {
+            Some(rest) => rest,
+            None if continued => line,
+            None => continue,
         };
         names.extend(
             words
                 .split_whitespace()
                 .filter_map(|word| word.split_once('=').map(|(name, _)| name.to_owned())),
         );
-        in_env = line.ends_with('\\');
+        continued = line.ends_with('\\');
     }
     names
 }
