@@ -5,7 +5,8 @@
    (built by STAND_IN_IMAGES, default ../shared/docker/stand-in-images.sh) named by tag;
    otherwise the Dockerfile's and compose file's digests are pulled. Prints the build time,
    the image's size and each layer's, and keeps the binary's split debug info in
-   target/docker/hls-ladder.debug.
+   target/docker/hls-ladder.debug. Checks that the image's user is not root and that it
+   refuses to serve without API_KEYS.
 2. `docker-compose up hls-ladder` (one process): waits for the image's HEALTHCHECK to say
    healthy, uploads fixtures/h264_aac.mp4 through the published port, waits for `completed`,
    decodes every published rendition, its audio and its MP4 download with ffprobe over HTTP,
@@ -93,8 +94,18 @@ def run(*args, env=None, capture=False, check=True, timeout=None):
     return result
 
 
+def compose_command():
+    """`docker-compose` (Debian's 1.29), else Docker's `docker compose` plugin."""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and run("docker", "compose", "version", capture=True,
+                                      check=False).returncode == 0:
+        return ["docker", "compose"]
+    return None
+
+
 def ensure_docker():
-    if not shutil.which("docker") or not shutil.which("docker-compose"):
+    if not shutil.which("docker") or not compose_command():
         step("installing Debian's docker.io and docker-compose")
         run("apt-get", "update", "-qq")
         run("apt-get", "install", "-y", "-qq", "docker.io", "docker-compose", "debootstrap",
@@ -177,6 +188,12 @@ def build(build_args):
                capture=True).stdout.strip()
     if not user or user.split(":")[0] in ("0", "root"):
         raise SystemExit(f"the image runs as root (USER {user!r})")
+    # Listening on 0.0.0.0 without API_KEYS (or ALLOW_ANONYMOUS=true): refused, saying why.
+    open_api = run("docker", "run", "--rm", IMAGE, capture=True, check=False, timeout=60)
+    if open_api.returncode == 0 or "without API_KEYS" not in open_api.stderr:
+        raise SystemExit(f"the image served an open API: {open_api}")
+    print("without API_KEYS the image refuses to serve (exit "
+          f"{open_api.returncode}): {open_api.stderr.strip().splitlines()[-1][:90]}...")
     return seconds, size
 
 
@@ -190,6 +207,7 @@ class Compose:
     """docker-compose for this test's project, ports and images."""
 
     def __init__(self, compose_images):
+        self.command = compose_command()
         self.port = free_port()
         self.s3_port = free_port()
         self.env = {
@@ -202,7 +220,7 @@ class Compose:
         }
 
     def __call__(self, *args, capture=False, check=True):
-        return run("docker-compose", "-p", PROJECT, "-f", ROOT / "docker-compose.yml",
+        return run(*self.command, "-p", PROJECT, "-f", ROOT / "docker-compose.yml",
                    "--profile", "scale-out", *args, env=self.env, capture=capture, check=check)
 
     def down(self):

@@ -1,5 +1,5 @@
 //! `hls-ladder healthcheck`: asks a running service's `GET /healthz` and exits 0 when it
-//! answers `200 ok`, 1 otherwise. For container health checks: the image has no shell and no
+//! answers 200, 1 otherwise. For container health checks: the image has no shell and no
 //! curl, and this asks the address the service itself was told to listen on.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -46,7 +46,7 @@ pub async fn check(listen: SocketAddr, timeout: Duration) -> anyhow::Result<()> 
         .await
         .with_context(|| format!("{url} did not answer"))?;
     let status = response.status();
-    if !status.is_success() {
+    if status != reqwest::StatusCode::OK {
         bail!("{url} answered {status}");
     }
     Ok(())

@@ -15,7 +15,7 @@ fn healthcheck(listen: &str) -> Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_serving_api_and_a_serving_worker_are_healthy_and_a_closed_port_is_not() {
+async fn a_serving_api_and_worker_are_healthy_and_a_closed_port_or_a_503_is_not() {
     let app = spawn_app().await;
     let api = healthcheck(app.address.trim_start_matches("http://"));
     assert!(api.status.success(), "{api:?}");
@@ -43,4 +43,22 @@ async fn a_serving_api_and_a_serving_worker_are_healthy_and_a_closed_port_is_not
         said.contains("unhealthy") && said.contains("/healthz"),
         "{said}"
     );
+
+    // Something answers on the port, but not 200.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request);
+        stream
+            .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+            .unwrap();
+    });
+    let unavailable = healthcheck(&busy.to_string());
+    server.join().unwrap();
+    assert_eq!(unavailable.status.code(), Some(1), "{unavailable:?}");
+    let said = String::from_utf8_lossy(&unavailable.stderr);
+    assert!(said.contains("503"), "{said}");
 }
