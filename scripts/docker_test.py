@@ -12,6 +12,9 @@
    decodes every published rendition, its audio and its MP4 download with ffprobe over HTTP,
    fetches its poster, reads back the WebVTT of an MKV with SRT subtitles, sees a codec this
    libav leaves out refused by name, and checks that the process runs as a non-root user.
+   Then converts a clip in each container family the service allows (MOV/ProRes, AVI, FLV,
+   3GP, WMV/ASF, Ogg/Theora, MPEG-PS, MKV/AV1, WebM/VP9, 10-bit HEVC, TS/AC-3, DV, MXF, NUT,
+   RealMedia, GIF, Y4M), made by the ffmpeg CLI, and decodes every rendition.
 3. `docker-compose --profile scale-out up --scale worker=3 api worker`: uploads six fixtures
    of different containers and codecs at once, waits until all are `completed`, and checks
    from the workers' logs that each video was converted exactly once and that more than one
@@ -64,6 +67,39 @@ SCALE_OUT_FIXTURES = [
     "two_audio_tracks.mkv",
 ]
 WORKERS = 3
+# What the image's own libav must read: a clip in each container family the service allows,
+# with the codecs such files carry, made by the ffmpeg CLI (`SOURCE` and `SOUND` are its
+# lavfi test inputs). The engine's tests convert the same with Debian's libav.
+SOURCE = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2"]
+SOUND = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"]
+FORMATS = {
+    "prores.mov": SOURCE + SOUND + ["-c:v", "prores_ks", "-profile:v", "0", "-c:a", "pcm_s16le"],
+    "mpeg4.avi": SOURCE + SOUND + ["-c:v", "mpeg4", "-q:v", "5", "-c:a", "libmp3lame"],
+    "mjpeg.avi": SOURCE + SOUND + ["-c:v", "mjpeg", "-q:v", "5", "-c:a", "pcm_s16le"],
+    "h264.flv": SOURCE + SOUND + ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
+    "h263.3gp": ["-f", "lavfi", "-i", "testsrc2=size=352x288:rate=25:duration=2"] + SOUND
+    + ["-c:v", "h263", "-c:a", "aac", "-ac", "1", "-ar", "16000"],
+    "wmv2.wmv": SOURCE + SOUND + ["-c:v", "wmv2", "-c:a", "wmav2"],
+    "theora.ogv": SOURCE + SOUND + ["-c:v", "libtheora", "-q:v", "5", "-c:a", "libvorbis"],
+    "mpeg2.mpg": SOURCE + SOUND + ["-c:v", "mpeg2video", "-c:a", "mp2"],
+    "av1.mkv": SOURCE + SOUND
+    + ["-c:v", "libaom-av1", "-cpu-used", "8", "-b:v", "200k", "-c:a", "libopus"],
+    "vp9.webm": SOURCE + SOUND + ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
+                                  "-b:v", "200k", "-c:a", "libopus"],
+    "hevc10.mp4": SOURCE + SOUND + ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt",
+                                    "yuv420p10le", "-x265-params", "log-level=none", "-c:a", "aac"],
+    "ac3.ts": SOURCE + SOUND + ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "ac3"],
+    "dv.dv": ["-f", "lavfi", "-i", "testsrc2=size=720x480:rate=30000/1001:duration=2"] + SOUND
+    + ["-c:v", "dvvideo", "-pix_fmt", "yuv411p", "-c:a", "pcm_s16le", "-ac", "2"],
+    "mpeg2.mxf": ["-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25:duration=1"] + SOUND
+    + ["-c:v", "mpeg2video", "-pix_fmt", "yuv422p", "-b:v", "20M", "-maxrate", "20M",
+       "-minrate", "20M", "-bufsize", "2M", "-c:a", "pcm_s16le", "-t", "1"],
+    "ffv1.nut": SOURCE + SOUND + ["-c:v", "ffv1", "-c:a", "flac"],
+    "rv20.rm": SOURCE + SOUND + ["-c:v", "rv20", "-c:a", "ac3"],
+    "wmv1.asf": SOURCE + SOUND + ["-c:v", "wmv1", "-c:a", "wmav1", "-f", "asf"],
+    "anim.gif": ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=2"],
+    "raw.y4m": ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1"],
+}
 CONTENT_TYPES = {
     ".mp4": "video/mp4",
     ".webm": "video/webm",
@@ -272,7 +308,7 @@ def upload(compose, fixture, query=""):
     path = Path(fixture) if Path(fixture).is_absolute() else ROOT / "fixtures" / fixture
     status, answer = request("POST", compose.url(f"/v1/videos{query}"), path.read_bytes(), {
         "Authorization": f"Bearer {API_KEY}",
-        "Content-Type": CONTENT_TYPES[path.suffix],
+        "Content-Type": CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
     })
     if status not in (201, 202):
         raise SystemExit(f"uploading {fixture}: {status} {answer}")
@@ -366,6 +402,24 @@ def subtitled_clip(folder):
         "-c:v", "libx264", "-c:a", "aac", "-c:s", "srt", "-metadata:s:s:0", "language=eng",
         clip)
     return clip
+
+
+def formats(compose):
+    """Each clip of FORMATS converts in the image, and every rendition decodes."""
+    with tempfile.TemporaryDirectory() as folder:
+        clips = []
+        for name, args in FORMATS.items():
+            clip = Path(folder) / name
+            run("ffmpeg", "-nostdin", "-v", "error", "-y", *args, clip)
+            clips.append(clip)
+        ids = {upload(compose, clip): clip.name for clip in clips}
+    for video_id, name in ids.items():
+        video = wait_completed(compose, video_id)
+        source = video["source"]
+        audio = (source.get("audio") or {}).get("codec", "no audio")
+        print(f"{name} ({source['video_codec']}, {audio}):")
+        check_published(video)
+    print(f"{len(ids)} containers and codecs converted by the image's libav")
 
 
 def one_process(compose):
@@ -465,6 +519,7 @@ def main():
     compose.down()
     try:
         one_process(compose)
+        formats(compose)
         compose.down()
         scale_out(compose)
     except BaseException:
