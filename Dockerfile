@@ -2,11 +2,13 @@
 # docker-compose.yml and checks it; the README's Docker section says what each layer holds.
 #
 # Base images are pinned by digest. Where no registry answers, `make docker-test` builds local
-# stand-ins and passes their tags instead (--build-arg DEBIAN_IMAGE=debian:bookworm-slim ...).
+# stand-ins and passes their tags instead (--build-arg RUST_IMAGE=rust:1-bookworm ...). The
+# image itself is FROM scratch: no base image reaches it.
 ARG NODE_IMAGE=node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
 ARG RUST_IMAGE=rust:1.95-bookworm@sha256:6258907abe69656e41cd992e0b705cdcfabcbbe3db374f92ed2d47121282d4a1
 
-# The page's player, hls.js, exactly as locked (no CDN at run time).
+# The page's player (hls.js) and resumable uploader (tus-js-client), exactly as locked (no CDN
+# at run time).
 FROM ${NODE_IMAGE} AS web
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
@@ -65,6 +67,7 @@ FROM scratch
 COPY --from=rootfs /rootfs/system/ /
 COPY --from=rootfs /rootfs/libav/ /
 COPY --from=web /web/node_modules/hls.js/dist/hls.min.js /usr/share/hls-ladder/node_modules/hls.js/dist/hls.min.js
+COPY --from=web /web/node_modules/tus-js-client/dist/tus.min.js /usr/share/hls-ladder/node_modules/tus-js-client/dist/tus.min.js
 COPY --from=build /out/hls-ladder /usr/local/bin/hls-ladder
 # Fails the build if the loader cannot find a library.
 RUN ["/usr/local/bin/hls-ladder", "--version"]

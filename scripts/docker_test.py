@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "hlsladder-docker-test"
 IMAGE = "hls-ladder:docker-test"
 API_KEY = "docker-test-key"
+IMAGE_UID = 10001  # the Dockerfile's USER
 STAND_IN_IMAGES = Path(
     os.environ.get("STAND_IN_IMAGES", ROOT.parent / "shared" / "docker" / "stand-in-images.sh")
 )
@@ -193,6 +194,8 @@ def megabytes(size):
 
 def build(build_args):
     step(f"docker build -t {IMAGE} .")
+    print("base images:", ", ".join(f"{k}={v}" for k, v in build_args.items())
+          or "the Dockerfile's pinned digests")
     args = [a for name, value in build_args.items() for a in ("--build-arg", f"{name}={value}")]
     started = time.monotonic()
     run("docker", "build", "-t", IMAGE, *args, ".", env={"DOCKER_BUILDKIT": "0"})
@@ -202,12 +205,17 @@ def build(build_args):
         *args, ".", env={"DOCKER_BUILDKIT": "0"}, capture=True)
     out = ROOT / "target" / "docker"
     out.mkdir(parents=True, exist_ok=True)
-    holder = run("docker", "create", f"{IMAGE}-debug-symbols", "/none",
-                 capture=True).stdout.strip()
-    try:
-        run("docker", "cp", f"{holder}:/hls-ladder.debug", out / "hls-ladder.debug")
-    finally:
-        run("docker", "rm", holder, capture=True)
+    for image, path, name in [(f"{IMAGE}-debug-symbols", "/hls-ladder.debug", "hls-ladder.debug"),
+                              (IMAGE, "/usr/local/bin/hls-ladder", "hls-ladder")]:
+        holder = run("docker", "create", image, "/none", capture=True).stdout.strip()
+        try:
+            run("docker", "cp", f"{holder}:{path}", out / name)
+        finally:
+            run("docker", "rm", holder, capture=True)
+    # The debug info is of the binary shipped: the same GNU build id.
+    ids = {name: build_id(out / name) for name in ("hls-ladder", "hls-ladder.debug")}
+    if len(set(ids.values())) != 1 or None in ids.values():
+        raise SystemExit(f"the debug info is not the shipped binary's: build ids {ids}")
 
     size = int(run("docker", "image", "inspect", "-f", "{{.Size}}", IMAGE,
                    capture=True).stdout)
@@ -219,7 +227,8 @@ def build(build_args):
         if layer_size not in ("0B", "0"):
             print(f"  {layer_size:>8}  {created_by.replace('/bin/sh -c #(nop) ', '')[:110]}")
     debug = (out / "hls-ladder.debug").stat().st_size
-    print(f"debug info kept: target/docker/hls-ladder.debug ({megabytes(debug)})")
+    print(f"debug info kept: target/docker/hls-ladder.debug ({megabytes(debug)}), "
+          f"build id {build_id(out / 'hls-ladder.debug')}, the binary's")
     user = run("docker", "image", "inspect", "-f", "{{.Config.User}}", IMAGE,
                capture=True).stdout.strip()
     if not user or user.split(":")[0] in ("0", "root"):
@@ -231,6 +240,13 @@ def build(build_args):
     print("without API_KEYS the image refuses to serve (exit "
           f"{open_api.returncode}): {open_api.stderr.strip().splitlines()[-1][:90]}...")
     return seconds, size
+
+
+def build_id(path):
+    """The GNU build id of an ELF file (`readelf -n`), or None."""
+    notes = run("readelf", "-n", path, capture=True).stdout
+    found = re.search(r"Build ID: ([0-9a-f]+)", notes)
+    return found.group(1) if found else None
 
 
 def free_port():
@@ -378,30 +394,32 @@ def check_published(video):
         print(f"  {track}: aac, {sound['nb_read_frames']} frames decoded")
 
 
+def container_uid(host_uid, uid_map):
+    """The uid inside a user namespace of `host_uid`, by its /proc/PID/uid_map lines
+    (`inside outside count`); None when the namespace does not map it."""
+    for line in uid_map.splitlines():
+        inside, outside, count = map(int, line.split())
+        if outside <= host_uid < outside + count:
+            return inside + host_uid - outside
+    return None
+
+
 def check_not_root(compose, service):
+    """Each container of `service` runs as the image's user, uid 10001, inside its user
+    namespace (rootless Docker and userns-remap shift uids on the host)."""
     for container in compose.containers(service):
         pid = run("docker", "inspect", "-f", "{{.State.Pid}}", container,
                   capture=True).stdout.strip()
-        status = Path(f"/proc/{pid}/status").read_text()
-        uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
-        if "0" in uids:
-            raise SystemExit(f"{service} runs as root: Uid {uids}")
-        print(f"{service}: process {pid} runs as uid {uids[0]} (real, effective, saved, fs: "
-              f"{' '.join(uids)})")
-
-
-def subtitled_clip(folder):
-    """An MKV with an SRT track, made by the ffmpeg CLI (the image's libav reads it)."""
-    srt = Path(folder) / "en.srt"
-    srt.write_text("1\n00:00:01,000 --> 00:00:02,500\nHello there\n")
-    clip = Path(folder) / "subtitled.mkv"
-    run("ffmpeg", "-nostdin", "-v", "error", "-y",
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
-        "-i", srt, "-map", "0", "-map", "1", "-map", "2",
-        "-c:v", "libx264", "-c:a", "aac", "-c:s", "srt", "-metadata:s:s:0", "language=eng",
-        clip)
-    return clip
+        proc = Path(f"/proc/{pid}")
+        if not proc.exists():
+            raise SystemExit(f"process {pid} of {service} is not on this machine's /proc "
+                             "(a remote or virtualised Docker engine): cannot check its uid")
+        uids = re.search(r"^Uid:\s+(.*)$", (proc / "status").read_text(), re.M).group(1).split()
+        inside = [container_uid(int(uid), (proc / "uid_map").read_text()) for uid in uids]
+        if any(uid != IMAGE_UID for uid in inside):
+            raise SystemExit(f"{service} does not run as uid {IMAGE_UID}: "
+                             f"real, effective, saved, fs uids {inside}")
+        print(f"{service}: process {pid} runs as uid {IMAGE_UID} (real, effective, saved, fs)")
 
 
 def formats(compose):
@@ -427,6 +445,12 @@ def one_process(compose):
     compose("up", "-d", "hls-ladder")
     compose.wait_healthy("hls-ladder")
     check_not_root(compose, "hls-ladder")
+    # The page's vendored scripts, which the image carries beside the binary.
+    for asset in ("hls.min.js", "tus.min.js"):
+        body = fetch(compose.url(f"/assets/vendor/{asset}"))
+        if len(body) < 10_000:
+            raise SystemExit(f"/assets/vendor/{asset}: {len(body)} bytes")
+        print(f"  /assets/vendor/{asset}: {len(body)} bytes")
     started = time.monotonic()
     video_id = upload(compose, "h264_aac.mp4", "?mp4_download=true")
     video = wait_completed(compose, video_id)

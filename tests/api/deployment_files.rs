@@ -30,12 +30,27 @@ fn is_variable_char(c: char) -> bool {
     c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'
 }
 
-/// `NAME` of each `NAME: value` line between `from` and `to` in the compose file.
-fn compose_variables(compose: &str, from: &str, to: &str) -> Vec<String> {
-    let start = compose.find(from).expect(from);
-    let end = start + compose[start..].find(to).expect(to);
-    compose[start..end]
+/// The block of the top-level key or service `header` (e.g. `"x-hls-ladder:"`, `"  worker:"`,
+/// an anchor after it allowed): its header line and the lines after it indented deeper.
+fn block(compose: &str, header: &str) -> String {
+    let indent = header.len() - header.trim_start().len();
+    let mut lines = compose
         .lines()
+        .skip_while(|line| !(*line == header || line.starts_with(&format!("{header} "))));
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("no `{header}` in docker-compose.yml"));
+    let rest = lines
+        .take_while(|line| line.trim().is_empty() || line.len() - line.trim_start().len() > indent);
+    std::iter::once(first)
+        .chain(rest)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `NAME` of each `NAME: value` line in `text`.
+fn variables(text: &str) -> Vec<String> {
+    text.lines()
         .filter_map(|line| line.trim().split_once(':'))
         .map(|(name, _)| name)
         .filter(|name| !name.is_empty() && name.chars().all(is_variable_char))
@@ -71,7 +86,19 @@ fn every_variable_the_image_and_compose_file_set_is_one_the_service_reads() {
     let known = serve_variables();
     assert!(known.contains(&"DATABASE_URL".to_owned()), "{known:?}");
     let compose = read("docker-compose.yml");
-    let from_compose = compose_variables(&compose, "x-hls-ladder:", "\nservices:");
+    // The service's settings: the shared block and each of its services' own.
+    let from_compose: Vec<String> = ["x-hls-ladder:", "  hls-ladder:", "  api:", "  worker:"]
+        .iter()
+        .flat_map(|header| variables(&block(&compose, header)))
+        .collect();
+    assert!(
+        from_compose.contains(&"WORKERS".to_owned()),
+        "{from_compose:?}"
+    );
+    assert!(
+        !from_compose.contains(&"POSTGRES_PASSWORD".to_owned()),
+        "{from_compose:?}"
+    );
     let from_image = image_variables(&read("Dockerfile"));
     assert!(
         from_compose.contains(&"S3_ENDPOINT".to_owned()),
