@@ -422,6 +422,20 @@ def check_not_root(compose, service):
         print(f"{service}: process {pid} runs as uid {IMAGE_UID} (real, effective, saved, fs)")
 
 
+def subtitled_clip(folder):
+    """An MKV with an SRT track, made by the ffmpeg CLI (the image's libav reads it)."""
+    srt = Path(folder) / "en.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,500\nHello there\n")
+    clip = Path(folder) / "subtitled.mkv"
+    run("ffmpeg", "-nostdin", "-v", "error", "-y",
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+        "-i", srt, "-map", "0", "-map", "1", "-map", "2",
+        "-c:v", "libx264", "-c:a", "aac", "-c:s", "srt", "-metadata:s:s:0", "language=eng",
+        clip)
+    return clip
+
+
 def formats(compose):
     """Each clip of FORMATS converts in the image, and every rendition decodes."""
     with tempfile.TemporaryDirectory() as folder:
