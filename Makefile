@@ -80,7 +80,7 @@ bench: build
 
 # The image and docker-compose.yml built and run as a user would, both ways (one process;
 # an API and three workers), checked end to end, then torn down. Not part of `make test`
-# (about 16 minutes from nothing here, 3 with the dependencies cached); see README, Docker.
+# (15 to 29 minutes from nothing here, 3 with the dependencies cached); see README, Docker.
 docker-test: deps
 	python3 scripts/docker_test.py
 
