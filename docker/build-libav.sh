@@ -7,17 +7,6 @@ set -eu
 export LC_ALL=C
 components=$1
 
-# "decoder h264 hevc" lines become --enable-decoder=h264,hevc; "parser all" --enable-parsers.
-flags=$(awk '
-  /^[[:space:]]*(#|$)/ { next }
-  { kind = $1; for (i = 2; i <= NF; i++) names[kind] = names[kind] (names[kind] ? "," : "") $i }
-  END {
-    for (kind in names) {
-      if (names[kind] == "all") printf " --enable-%ss", kind
-      else printf " --enable-%s=%s", kind, names[kind]
-    }
-  }' "$components")
-
 mkdir -p /tmp/libav && cd /tmp/libav
 apt-get source --only-source ffmpeg >/dev/null
 cd ffmpeg-*/
@@ -26,16 +15,23 @@ cd ffmpeg-*/
 listed() { awk -v kind="$1" '$1 == kind { for (i = 2; i <= NF; i++) print $i }' "$components" | sort -u; }
 kinds=$(awk '/^[[:space:]]*(#|$)/ { next } { print $1 }' "$components" | sort -u)
 
-# Every name must be one configure knows: it warns only when none of a list matches.
+# Every name must be one configure knows (it warns only when none of a list matches); each
+# kind becomes one option: "decoder h264 hevc" --enable-decoder=h264,hevc, "parser all"
+# --enable-parsers.
+flags=
 for kind in $kinds; do
   listed "$kind" >"/tmp/listed.$kind"
-  [ "$(cat "/tmp/listed.$kind")" = all ] && continue
+  if [ "$(cat "/tmp/listed.$kind")" = all ]; then
+    flags="$flags --enable-${kind}s"
+    continue
+  fi
   ./configure "--list-${kind}s" | tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u >"/tmp/known.$kind"
   unknown=$(comm -23 "/tmp/listed.$kind" "/tmp/known.$kind")
   if [ -n "$unknown" ]; then
     echo "build-libav.sh: configure knows no $kind named:" $unknown "($components)" >&2
     exit 1
   fi
+  flags="$flags --enable-$kind=$(paste -sd, "/tmp/listed.$kind")"
 done
 
 # shellcheck disable=SC2086 # $flags is a list of words

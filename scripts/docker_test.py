@@ -228,7 +228,7 @@ def build(build_args):
             print(f"  {layer_size:>8}  {created_by.replace('/bin/sh -c #(nop) ', '')[:110]}")
     debug = (out / "hls-ladder.debug").stat().st_size
     print(f"debug info kept: target/docker/hls-ladder.debug ({megabytes(debug)}), "
-          f"build id {build_id(out / 'hls-ladder.debug')}, the binary's")
+          f"build id {ids['hls-ladder.debug']}, the binary's")
     user = run("docker", "image", "inspect", "-f", "{{.Config.User}}", IMAGE,
                capture=True).stdout.strip()
     if not user or user.split(":")[0] in ("0", "root"):
@@ -239,7 +239,6 @@ def build(build_args):
         raise SystemExit(f"the image served an open API: {open_api}")
     print("without API_KEYS the image refuses to serve (exit "
           f"{open_api.returncode}): {open_api.stderr.strip().splitlines()[-1][:90]}...")
-    return seconds, size
 
 
 def build_id(path):
@@ -320,12 +319,19 @@ def fetch(url):
         return response.read()
 
 
-def upload(compose, fixture, query=""):
+def post_video(compose, fixture, query=""):
+    """POST /v1/videos with the bytes of `fixture` (a path, or a name in fixtures/): the
+    answer's status and body."""
     path = Path(fixture) if Path(fixture).is_absolute() else ROOT / "fixtures" / fixture
-    status, answer = request("POST", compose.url(f"/v1/videos{query}"), path.read_bytes(), {
+    return request("POST", compose.url(f"/v1/videos{query}"), path.read_bytes(), {
         "Authorization": f"Bearer {API_KEY}",
         "Content-Type": CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
     })
+
+
+def upload(compose, fixture, query=""):
+    """The id of the video `fixture` became, which must have been accepted."""
+    status, answer = post_video(compose, fixture, query)
     if status not in (201, 202):
         raise SystemExit(f"uploading {fixture}: {status} {answer}")
     return answer["id"]
@@ -422,28 +428,28 @@ def check_not_root(compose, service):
         print(f"{service}: process {pid} runs as uid {IMAGE_UID} (real, effective, saved, fs)")
 
 
+def make_clip(path, *args):
+    """Writes `path` with the ffmpeg CLI from its input and codec arguments `args`."""
+    run("ffmpeg", "-nostdin", "-v", "error", "-y", *args, path)
+    return path
+
+
 def subtitled_clip(folder):
     """An MKV with an SRT track, made by the ffmpeg CLI (the image's libav reads it)."""
     srt = Path(folder) / "en.srt"
     srt.write_text("1\n00:00:01,000 --> 00:00:02,500\nHello there\n")
-    clip = Path(folder) / "subtitled.mkv"
-    run("ffmpeg", "-nostdin", "-v", "error", "-y",
+    return make_clip(
+        Path(folder) / "subtitled.mkv",
         "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
         "-i", srt, "-map", "0", "-map", "1", "-map", "2",
-        "-c:v", "libx264", "-c:a", "aac", "-c:s", "srt", "-metadata:s:s:0", "language=eng",
-        clip)
-    return clip
+        "-c:v", "libx264", "-c:a", "aac", "-c:s", "srt", "-metadata:s:s:0", "language=eng")
 
 
 def formats(compose):
     """Each clip of FORMATS converts in the image, and every rendition decodes."""
     with tempfile.TemporaryDirectory() as folder:
-        clips = []
-        for name, args in FORMATS.items():
-            clip = Path(folder) / name
-            run("ffmpeg", "-nostdin", "-v", "error", "-y", *args, clip)
-            clips.append(clip)
+        clips = [make_clip(Path(folder) / name, *args) for name, args in FORMATS.items()]
         ids = {upload(compose, clip): clip.name for clip in clips}
     for video_id, name in ids.items():
         video = wait_completed(compose, video_id)
@@ -497,11 +503,9 @@ def one_process(compose):
 
     # A codec whose decoder this libav leaves out (Debian's has it): refused, and named.
     with tempfile.TemporaryDirectory() as folder:
-        clip = Path(folder) / "zmbv.avi"
-        run("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
-            "-i", "testsrc2=size=160x120:rate=10:duration=1", "-c:v", "zmbv", clip)
-        status, answer = request("POST", compose.url("/v1/videos"), clip.read_bytes(), {
-            "Authorization": f"Bearer {API_KEY}", "Content-Type": "video/x-msvideo"})
+        clip = make_clip(Path(folder) / "zmbv.avi", "-f", "lavfi",
+                         "-i", "testsrc2=size=160x120:rate=10:duration=1", "-c:v", "zmbv")
+        status, answer = post_video(compose, clip)
     if status != 422 or "unsupported-codec" not in answer or "zmbv" not in answer:
         raise SystemExit(f"a ZMBV upload was answered {status} {answer}")
     print("  zmbv.avi (no decoder in this libav): 422 unsupported-codec, naming zmbv")
