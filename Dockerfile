@@ -34,10 +34,14 @@ FROM libav AS build
 WORKDIR /src
 ENV SQLX_OFFLINE=true
 # The dependencies first, in a layer of their own: a change to our code rebuilds only it.
+# The workspace's two manifests, with empty stand-ins for both packages' sources.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+COPY crates/hls-ladder/Cargo.toml crates/hls-ladder/
+RUN mkdir -p src crates/hls-ladder/src && echo 'fn main() {}' > src/main.rs \
+ && touch src/lib.rs crates/hls-ladder/src/lib.rs \
  && cargo build --release --locked --bin hls-ladder \
- && rm -rf src
+ && rm -rf src crates/hls-ladder/src
+COPY crates/hls-ladder/src crates/hls-ladder/src
 COPY src src
 COPY migrations migrations
 COPY .sqlx .sqlx
@@ -45,7 +49,7 @@ COPY README.md README.md
 COPY web/index.html web/style.css web/*.js web/
 # `touch`: the stub above is newer than the sources' own times. The debug info goes to
 # hls-ladder.debug (the `debug-symbols` target), linked from the stripped binary by name.
-RUN touch src/lib.rs src/main.rs \
+RUN touch src/lib.rs src/main.rs crates/hls-ladder/src/lib.rs \
  && cargo build --release --locked --bin hls-ladder \
  && mkdir /out \
  && objcopy --only-keep-debug target/release/hls-ladder /out/hls-ladder.debug \

@@ -28,16 +28,16 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
 
 build: deps
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --bin hls-ladder
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
 lint: deps
-	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-# The library alone, as integrators build it: no service crate in its tree, clippy and rustdoc
-# clean without default features, and a lean `cargo package`.
+# The engine alone, as integrators build it: no service crate in its tree, clippy and rustdoc
+# clean, and a lean `cargo package -p hls-ladder`.
 library: deps
 	CARGO='$(CARGO)' ./scripts/check_library.sh
 
@@ -51,13 +51,13 @@ localstack:
 
 unit-and-integration: test-deps localstack
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --locked --no-fail-fast; \
+		$(CARGO) nextest run --workspace --locked --no-fail-fast; \
 	else \
-		$(CARGO) test --locked --lib --bins --tests; \
+		$(CARGO) test --workspace --locked --lib --bins --tests; \
 	fi
 
 doc-test: deps
-	$(CARGO) test --locked --doc
+	$(CARGO) test --workspace --locked --doc
 
 test: deps fmt-check lint library web-test unit-and-integration doc-test
 

@@ -1,69 +1,39 @@
-//! # hls-ladder
+//! # hls-ladder-server
 //!
-//! Converts a video file into an HTTP Live Streaming (HLS) ladder entirely in-process through
-//! libav: decode once, scale and encode H.264 per rendition in parallel, encode AAC once, mux
-//! MPEG-TS segments into memory and hand them to a [`Sink`] as they are produced.
+//! The service behind `hls-ladder serve` (the upload API, the PostgreSQL job queue, the
+//! workers, S3 publishing, webhooks) and the `hls-ladder` command, built on the engine, the
+//! [`hls_ladder`] library, through its public API only.
 //!
-//! ```no_run
-//! use hls_ladder::{convert, ConvertOptions, DirectorySink};
+//! This library exists for the binary and for the service's integration tests; its items may
+//! change in any release. To convert videos from Rust, depend on `hls-ladder` instead.
 //!
-//! let report = convert("input.mp4", &ConvertOptions::default(), DirectorySink::new("out")?, |progress| {
-//!     eprintln!("{:?}% at {:.1}x realtime", progress.percent, progress.speed);
-//! })?;
-//! println!("master playlist: out/{}", report.master_playlist);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! Start with [`convert`], [`plan`] and [`ConvertOptions`]; see [`Sink`] to publish elsewhere
-//! (the crate's `examples/` has a progress bar and a sink that uploads to S3).
-//!
-//! ## Features
-//!
-//! The library is the engine documented here, and needs no feature: depend on it with
-//! `default-features = false` to leave out the command (`cli`) and the service (`server`),
-//! which are on by default for `cargo install` and the repository's own builds. Without them
-//! the crate pulls no async runtime, database, HTTP or AWS crate.
+//! Each adapter sits in its own module: [`api`] (HTTP), [`db`] (SQL), [`storage`] (S3),
+//! [`jobs`] (workers and the janitor), [`imports`] (URL imports), [`webhooks`]; [`server`]
+//! wires them together, [`config`] is what the command line gives it, and [`cli`] is the
+//! command. [`video_resource`] is a video as clients see it, in API answers and webhook
+//! payloads alike, and [`playback_links`] signs the links of private playback; neither knows
+//! HTTP, so webhooks do not depend on the API.
 
-mod cancel;
-pub mod captions;
-#[cfg(feature = "cli")]
-#[doc(hidden)]
+pub mod api;
+pub(crate) mod backoff;
 pub mod cli;
-mod convert;
-mod error;
-mod error_code;
-pub mod hls;
-pub mod ladder;
-mod limits;
-mod media;
-mod options;
-mod plan;
-mod progress;
-mod publisher;
-mod resume;
-#[cfg(feature = "server")]
-#[doc(hidden)]
-pub mod service;
-pub mod sink;
-pub mod stills;
+pub mod config;
+pub mod db;
+pub mod health_probe;
+pub mod http_server;
+pub mod imports;
+pub mod jobs;
+pub mod playback_links;
+pub mod server;
+pub mod storage;
+pub mod upload_parts;
+pub mod uploads;
+pub mod video_resource;
+pub mod video_status;
+pub mod webhooks;
 
-pub use cancel::CancelToken;
-pub use convert::{
-    AudioReport, ConvertReport, DownloadReport, MASTER_PLAYLIST, RenditionReport, convert,
-    convert_with_cancel, resume_with_cancel,
-};
-pub use error::{Error, LibavError};
-pub use error_code::{ErrorCode, UnknownErrorCode};
-pub use ladder::Rendition;
-pub use limits::{Limit, SourceLimits};
-pub use media::source::{AudioInfo, MAX_AUDIO_TRACKS, SourceInfo};
-pub use options::{ConvertOptions, DEFAULT_LADDER, Preset, Rung};
-pub use plan::{Plan, PlannedRendition, plan, probe, probe_with_limits};
-pub use progress::{Progress, RenditionProgress};
-pub use resume::ResumePoint;
-pub use sink::{DirectorySink, FileObject, HlsObject, MemorySink, ObjectKind, Sink, SinkError};
-
-/// The README's examples, compiled and run as doc tests.
+/// The README's Rust examples, compiled and run as doc tests (its shell sessions are run by
+/// `tests/api`).
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -1,8 +1,8 @@
-//! The `hls-ladder` command: `convert` and `probe` (the `cli` feature), and `serve` and
-//! `healthcheck` (the `server` feature).
+//! The `hls-ladder` command: `convert` and `probe` run the engine, `serve` the service and
+//! `healthcheck` asks a running one.
 //!
-//! Parses arguments, runs the library or the service, prints results; all media work lives in
-//! the library. Not part of the library's API: it is public only for the binary.
+//! Parses arguments, runs the engine or the service, prints results; all media work lives in
+//! the engine.
 
 mod progress_display;
 mod resolution;
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{ConvertOptions, DirectorySink, Error, Preset, Rung, SourceLimits};
+use hls_ladder::{ConvertOptions, DirectorySink, Error, Preset, Rung, SourceLimits};
 use progress_display::ProgressDisplay;
 pub use resolution::Resolution;
 
@@ -35,12 +35,10 @@ enum Command {
     /// Print, as JSON, what `convert` would produce for INPUT, without encoding.
     Probe(ProbeArgs),
     /// Run the service: upload API, PostgreSQL job queue, workers, S3 publishing.
-    #[cfg(feature = "server")]
-    Serve(Box<crate::service::config::ServeConfig>),
+    Serve(Box<crate::config::ServeConfig>),
     /// Ask a running service's /healthz (for container health checks): exit 0 when it
     /// answers 200, 1 otherwise.
-    #[cfg(feature = "server")]
-    Healthcheck(crate::service::health_probe::HealthcheckArgs),
+    Healthcheck(crate::health_probe::HealthcheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,7 +52,7 @@ struct EncodingArgs {
     first_segment_seconds: f64,
     /// Rungs as short-side heights, optionally with a bitrate in kb/s: `1080,720:2500,480`.
     /// Rungs above the source are dropped.
-    #[arg(long, value_delimiter = ',', default_value = "2160,1440,1080,720,480,360", value_parser = parse_rung)]
+    #[arg(long, value_delimiter = ',', default_value = "2160,1440,1080,720,480,360", value_parser = str::parse::<Rung>)]
     rungs: Vec<Rung>,
     /// The largest rendition's short side (e.g. 1080: no 1440p or 4K).
     #[arg(long)]
@@ -152,30 +150,6 @@ impl EncodingArgs {
     }
 }
 
-fn parse_rung(text: &str) -> Result<Rung, String> {
-    let number = |s: &str| {
-        s.trim()
-            .trim_end_matches('p')
-            .parse::<u32>()
-            .map_err(|_| format!("`{text}` is not a rung like 720 or 720:2500"))
-    };
-    match text.split_once(':') {
-        Some((height, kbps)) => Ok(Rung {
-            height: number(height)?,
-            video_bitrate: number(kbps)?.saturating_mul(1000),
-        }),
-        None => Ok(Rung::with_default_bitrate(number(text)?)),
-    }
-}
-
-impl std::str::FromStr for Rung {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_rung(s)
-    }
-}
-
 /// Runs the command line and returns the process exit code: 0 on success, 65 when the input
 /// is bad (not a video, corrupt, unsupported), 1 for any other failure, 2 for usage errors.
 pub fn main() -> ExitCode {
@@ -189,9 +163,8 @@ pub fn main() -> ExitCode {
             init_logging(false, "warn");
             run_probe(args)
         }
-        #[cfg(feature = "server")]
         Command::Serve(config) => {
-            let json = config.log_format == crate::service::config::LogFormat::Json;
+            let json = config.log_format == crate::config::LogFormat::Json;
             init_logging(json, "info");
             return match run_serve(*config) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -201,7 +174,6 @@ pub fn main() -> ExitCode {
                 }
             };
         }
-        #[cfg(feature = "server")]
         Command::Healthcheck(args) => return run_healthcheck(&args),
     };
     match result {
@@ -243,28 +215,23 @@ fn init_logging(json: bool, default_filter: &str) {
     }
 }
 
-#[cfg(feature = "server")]
-fn run_serve(config: crate::service::config::ServeConfig) -> anyhow::Result<()> {
+fn run_serve(config: crate::config::ServeConfig) -> anyhow::Result<()> {
     use anyhow::Context;
     let runtime = tokio::runtime::Runtime::new().context("Failed to start the async runtime")?;
     runtime.block_on(async {
         tracing::info!(config = ?config, "starting");
-        let app = crate::service::server::Application::build(config).await?;
-        app.run_until(crate::service::server::shutdown_signal())
-            .await
+        let app = crate::server::Application::build(config).await?;
+        app.run_until(crate::server::shutdown_signal()).await
     })
 }
 
-#[cfg(feature = "server")]
-fn run_healthcheck(args: &crate::service::health_probe::HealthcheckArgs) -> ExitCode {
+fn run_healthcheck(args: &crate::health_probe::HealthcheckArgs) -> ExitCode {
     let timeout = std::time::Duration::from_secs_f64(args.timeout_seconds);
     let checked = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|runtime| {
-            runtime.block_on(crate::service::health_probe::check(args.listen, timeout))
-        });
+        .and_then(|runtime| runtime.block_on(crate::health_probe::check(args.listen, timeout)));
     match checked {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -288,7 +255,7 @@ fn run_convert(args: ConvertArgs) -> Result<(), Error> {
         source,
     })?;
     let mut display = ProgressDisplay::new();
-    let report = crate::convert(&args.input, &options, sink, |p| display.update(p))?;
+    let report = hls_ladder::convert(&args.input, &options, sink, |p| display.update(p))?;
     display.finish();
     if args.json {
         println!(
@@ -319,11 +286,11 @@ fn run_probe(args: ProbeArgs) -> Result<(), Error> {
         ..args.encoding.options()
     };
     confine(&args)?;
-    let plan = crate::plan(&args.input, &options);
+    let plan = hls_ladder::plan(&args.input, &options);
     // Out of memory under our own cap: the input demands more than a probe may use.
     let plan = match (plan, args.memory_limit) {
         (Err(error), Some(limit)) if error.is_out_of_memory() => Err(Error::LimitExceeded {
-            limit: crate::Limit::Memory,
+            limit: hls_ladder::Limit::Memory,
             reason: format!(
                 "reading it needs more than the {limit} bytes of memory a probe may use"
             ),
@@ -369,25 +336,6 @@ fn confine(args: &ProbeArgs) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rungs_parse_with_and_without_a_bitrate() {
-        assert_eq!(
-            parse_rung("720").unwrap(),
-            Rung {
-                height: 720,
-                video_bitrate: 2_800_000
-            }
-        );
-        assert_eq!(
-            parse_rung("480p:1000").unwrap(),
-            Rung {
-                height: 480,
-                video_bitrate: 1_000_000
-            }
-        );
-        assert!(parse_rung("big").is_err());
-    }
 
     #[test]
     fn the_command_line_parses_the_documented_convert_form() {

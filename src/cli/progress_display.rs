@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::Progress;
+use hls_ladder::Progress;
 
 pub(super) struct ProgressDisplay {
     bar: Option<ProgressBar>,

@@ -1,6 +1,6 @@
 //! API keys and per-input limits.
 
-use hls_ladder::service::config::ServeConfig;
+use hls_ladder_server::config::ServeConfig;
 
 use crate::helpers::{fixture, problem, spawn_app_with};
 

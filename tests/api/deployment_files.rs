@@ -163,3 +163,28 @@ fn every_command_line_the_image_and_compose_file_run_parses() {
         );
     }
 }
+
+/// The image's libav is built with exactly the demuxers the engine allows, so that the
+/// allow-list holds in the binary too: `docker/libav-components` names them as FFmpeg's
+/// configure does (one name per demuxer, not libav's comma-joined list).
+#[test]
+fn the_image_libav_has_exactly_the_demuxers_the_engine_allows() {
+    let components = read("docker/libav-components");
+    let mut built: Vec<&str> = components
+        .lines()
+        .filter_map(|line| line.strip_prefix("demuxer "))
+        .flat_map(str::split_whitespace)
+        .collect();
+    let mut allowed: Vec<&str> = hls_ladder::ALLOWED_DEMUXERS
+        .iter()
+        .map(|name| match *name {
+            "mov,mp4,m4a,3gp,3g2,mj2" => "mov",
+            "matroska,webm" => "matroska",
+            "mpeg" => "mpegps",
+            other => other,
+        })
+        .collect();
+    built.sort_unstable();
+    allowed.sort_unstable();
+    assert_eq!(built, allowed);
+}

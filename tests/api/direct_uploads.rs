@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use hls_ladder::service::config::Role;
-use hls_ladder::service::storage::ObjectStore;
+use hls_ladder_server::config::Role;
+use hls_ladder_server::storage::ObjectStore;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -196,11 +196,11 @@ async fn an_expired_direct_upload_is_removed_by_the_janitor() {
         .await
         .unwrap();
     problem(complete(&app, &plan).await, 404, "upload-not-found").await;
-    let uploads = hls_ladder::service::uploads::Uploads::new(
+    let uploads = hls_ladder_server::uploads::Uploads::new(
         app.upload_dir.clone(),
         std::sync::Arc::new(crate::helpers::test_store(&app.config).await),
     );
-    let removed = hls_ladder::service::jobs::janitor::sweep_expired_uploads(&pool, &uploads)
+    let removed = hls_ladder_server::jobs::janitor::sweep_expired_uploads(&pool, &uploads)
         .await
         .unwrap();
     assert_eq!(removed, 1);

@@ -22,7 +22,7 @@ fn localstack_address() -> std::net::SocketAddr {
 /// A service whose S3 traffic goes through `proxy`; playback URLs still point at LocalStack.
 async fn app_behind_s3_proxy(
     proxy: &TcpProxy,
-    adjust: impl FnOnce(&mut hls_ladder::service::config::ServeConfig),
+    adjust: impl FnOnce(&mut hls_ladder_server::config::ServeConfig),
 ) -> TestApp {
     let endpoint = proxy.url();
     spawn_app_with(|c| {

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use hls_ladder::service::config::Role;
-use hls_ladder::service::storage::{ObjectHeaders, ObjectStore};
+use hls_ladder_server::config::Role;
+use hls_ladder_server::storage::{ObjectHeaders, ObjectStore};
 
 use crate::helpers::{TestApp, decode_url, long_clip, s3_endpoint, spawn_app_with, start};
 use crate::tcp_proxy::TcpProxy;

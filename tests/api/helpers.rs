@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use crate::synthetic_clip::Clip;
 use hls_ladder::Preset;
-use hls_ladder::service::config::{
+use hls_ladder_server::config::{
     AccessConfig, ByteSize, ConversionConfig, JobsConfig, ServeConfig, StorageConfig,
 };
-use hls_ladder::service::server::Application;
+use hls_ladder_server::server::Application;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -127,7 +127,7 @@ pub async fn start(config: ServeConfig, temp: tempfile::TempDir) -> TestApp {
 pub async fn start_with_store(
     config: ServeConfig,
     temp: tempfile::TempDir,
-    store: std::sync::Arc<dyn hls_ladder::service::storage::ObjectStore>,
+    store: std::sync::Arc<dyn hls_ladder_server::storage::ObjectStore>,
 ) -> TestApp {
     let app = Application::build_with_store(config.clone(), store)
         .await
@@ -333,8 +333,8 @@ impl TestApp {
 }
 
 /// A client of the test app's bucket, as the service has one.
-pub async fn test_store(config: &ServeConfig) -> hls_ladder::service::storage::S3Store {
-    use hls_ladder::service::storage::{S3Settings, S3Store};
+pub async fn test_store(config: &ServeConfig) -> hls_ladder_server::storage::S3Store {
+    use hls_ladder_server::storage::{S3Settings, S3Store};
     S3Store::new(&S3Settings {
         endpoint: Some(s3_endpoint()),
         bucket: config.storage.s3_bucket.clone(),

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use hls_ladder::service::jobs::janitor::sweep;
-use hls_ladder::service::storage::{MemoryStore, ObjectHeaders, ObjectStore};
-use hls_ladder::service::uploads::Uploads;
+use hls_ladder_server::jobs::janitor::sweep;
+use hls_ladder_server::storage::{MemoryStore, ObjectHeaders, ObjectStore};
+use hls_ladder_server::uploads::Uploads;
 use uuid::Uuid;
 
 use crate::helpers::{drop_database, test_config};
@@ -15,7 +15,7 @@ use crate::helpers::{drop_database, test_config};
 async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
     let temp = tempfile::tempdir().unwrap();
     let config = test_config(temp.path());
-    let pool = hls_ladder::service::db::connect_and_migrate(&config.database_url, 2)
+    let pool = hls_ladder_server::db::connect_and_migrate(&config.database_url, 2)
         .await
         .unwrap();
     let dir = temp.path();
@@ -91,11 +91,11 @@ async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staged_uploads_in_the_bucket_are_swept_by_the_same_rules() {
-    use hls_ladder::service::jobs::janitor::sweep_staged;
-    use hls_ladder::service::storage::source_key;
+    use hls_ladder_server::jobs::janitor::sweep_staged;
+    use hls_ladder_server::storage::source_key;
     let temp = tempfile::tempdir().unwrap();
     let config = test_config(temp.path());
-    let pool = hls_ladder::service::db::connect_and_migrate(&config.database_url, 2)
+    let pool = hls_ladder_server::db::connect_and_migrate(&config.database_url, 2)
         .await
         .unwrap();
     let store = Arc::new(MemoryStore::new("memory://bucket"));

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hls_ladder::service::config::Role;
+use hls_ladder_server::config::Role;
 
 use crate::helpers::{TestApp, long_clip, spawn_app, spawn_app_with};
 use crate::sse::{self, SseEvent, SseStream};

@@ -1,14 +1,14 @@
 //! Integration tests of the service against the real PostgreSQL and LocalStack: each test gets
 //! its own database and bucket, and the server binds port 0.
-//!
-//! They need the service, so they are built only with the `server` feature (on by default).
-#![cfg(feature = "server")]
+//! The `hls-ladder` command's own tests are here too (`command.rs`): it is this package's
+//! binary.
 
 mod access;
 mod audio_tracks;
 mod bad_requests;
 mod browser;
 mod captions;
+mod command;
 mod deployment_files;
 mod direct_uploads;
 mod downloads;
@@ -28,13 +28,15 @@ mod live_events;
 mod memory_storage;
 mod multipart_storage;
 mod openapi_clients;
+#[path = "../../crates/hls-ladder/tests/support/playlist_text.rs"]
+mod playlist_text;
 mod private_playback;
 mod progressive;
 mod resume;
 mod secrets;
 mod sse;
 mod stills;
-#[path = "../support/synthetic_clip.rs"]
+#[path = "../../crates/hls-ladder/tests/support/synthetic_clip.rs"]
 mod synthetic_clip;
 mod tcp_proxy;
 mod tus;

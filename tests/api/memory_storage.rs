@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hls_ladder::service::config::Role;
-use hls_ladder::service::storage::{MemoryStore, ObjectStore, source_key};
+use hls_ladder_server::config::Role;
+use hls_ladder_server::storage::{MemoryStore, ObjectStore, source_key};
 
 use crate::helpers::{TestApp, fixture, problem, start_with_store, test_config};
 

@@ -3,7 +3,7 @@
 //! every part but the last, and an aborted upload gone.
 
 use bytes::Bytes;
-use hls_ladder::service::storage::{
+use hls_ladder_server::storage::{
     MIN_PART_BYTES, MemoryStore, ObjectStore, StorageError, UploadedPart,
 };
 

@@ -159,8 +159,8 @@ async fn switching_a_public_bucket_to_private_playback_takes_its_public_policy_b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_access_by_mistake_is_refused_at_start() {
-    use hls_ladder::service::server::Application;
-    type Adjust = fn(&mut hls_ladder::service::config::ServeConfig);
+    use hls_ladder_server::server::Application;
+    type Adjust = fn(&mut hls_ladder_server::config::ServeConfig);
     let refused: [(Adjust, &str); 4] = [
         (
             |c| c.listen = "0.0.0.0:0".parse().unwrap(),
@@ -194,7 +194,7 @@ async fn open_access_by_mistake_is_refused_at_start() {
         // A worker serves no API: nothing to protect but health and metrics.
         |c| {
             c.listen = "0.0.0.0:0".parse().unwrap();
-            c.role = hls_ladder::service::config::Role::Worker;
+            c.role = hls_ladder_server::config::Role::Worker;
         },
     ];
     for adjust in allowed {

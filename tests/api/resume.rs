@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use hls_ladder::service::storage::ObjectStore;
+use hls_ladder_server::storage::ObjectStore;
 use serde_json::Value;
 
 use crate::fencing::keys_under;

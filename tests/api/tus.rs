@@ -215,7 +215,7 @@ async fn an_upload_cut_mid_way_resumes_at_its_offset_on_another_process_and_conv
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tus_refusals_follow_the_protocol() {
     let app =
-        spawn_app_with(|c| c.upload_limit = hls_ladder::service::config::ByteSize(1_000_000)).await;
+        spawn_app_with(|c| c.upload_limit = hls_ladder_server::config::ByteSize(1_000_000)).await;
     let client = Client::new();
     let post = |length: &str, version: Option<&str>| {
         let mut request = client
@@ -291,7 +291,7 @@ async fn tus_refusals_follow_the_protocol() {
     )
     .await;
     let store = crate::helpers::test_store(&app.config).await;
-    use hls_ladder::service::storage::ObjectStore;
+    use hls_ladder_server::storage::ObjectStore;
     assert!(
         store
             .list(&format!("sources/{id}"))
@@ -331,11 +331,9 @@ async fn tus_refusals_follow_the_protocol() {
         .await
         .unwrap();
     problem(expired, 404, "upload-not-found").await;
-    let uploads = hls_ladder::service::uploads::Uploads::new(
-        std::env::temp_dir(),
-        std::sync::Arc::new(store),
-    );
-    let removed = hls_ladder::service::jobs::janitor::sweep_expired_uploads(&pool, &uploads)
+    let uploads =
+        hls_ladder_server::uploads::Uploads::new(std::env::temp_dir(), std::sync::Arc::new(store));
+    let removed = hls_ladder_server::jobs::janitor::sweep_expired_uploads(&pool, &uploads)
         .await
         .unwrap();
     assert_eq!(removed, 1);
@@ -480,8 +478,8 @@ async fn tus_js_client_resumes_after_a_cut_connection_from_its_offset() {
 /// were joined): the API node keeps no file, and a worker elsewhere converts it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_an_api_node_a_whole_upload_stays_in_the_bucket_for_the_workers() {
-    use hls_ladder::service::config::Role;
-    use hls_ladder::service::storage::ObjectStore;
+    use hls_ladder_server::config::Role;
+    use hls_ladder_server::storage::ObjectStore;
     let app = spawn_app_with(|c| c.role = Role::Api).await;
     let client = Client::new();
     let file = std::fs::read(crate::helpers::fixture("h264_aac.mp4")).unwrap();

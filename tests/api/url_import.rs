@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use hls_ladder::service::config::Role;
+use hls_ladder_server::config::Role;
 use serde_json::{Value, json};
 
 use crate::file_server::FileServer;
@@ -42,7 +42,7 @@ async fn clip_server() -> FileServer {
 
 /// A service that may fetch from loopback (as a private deployment would set it).
 async fn allowing_loopback(
-    adjust: impl FnOnce(&mut hls_ladder::service::config::ServeConfig),
+    adjust: impl FnOnce(&mut hls_ladder_server::config::ServeConfig),
 ) -> TestApp {
     spawn_app_with(|c| {
         c.imports.import_allow_private = true;
@@ -233,7 +233,7 @@ async fn imports_over_the_limits_fail_with_their_codes() {
     let server = clip_server().await;
     let size = std::fs::metadata(fixture("h264_aac.mp4")).unwrap().len();
     let app = allowing_loopback(|c| {
-        c.upload_limit = hls_ladder::service::config::ByteSize(size - 1);
+        c.upload_limit = hls_ladder_server::config::ByteSize(size - 1);
         c.imports.import_idle_seconds = 1.0;
         c.imports.import_max_redirects = 2;
     })
@@ -441,7 +441,7 @@ async fn an_import_whose_downloads_died_with_their_nodes_too_often_fails() {
     )
     .bind(id)
     .bind(server.url("/file.mp4"))
-    .bind(hls_ladder::service::db::imports::MAX_IMPORT_ATTEMPTS)
+    .bind(hls_ladder_server::db::imports::MAX_IMPORT_ATTEMPTS)
     .execute(&pool)
     .await
     .unwrap();

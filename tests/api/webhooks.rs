@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use hls_ladder::service::config::Role;
-use hls_ladder::service::webhooks::signature;
+use hls_ladder_server::config::Role;
+use hls_ladder_server::webhooks::signature;
 use serde_json::Value;
 
 use crate::helpers::{TestApp, fixture, long_clip, problem, spawn_app_with};
@@ -393,7 +393,7 @@ async fn a_crash_between_the_status_change_and_the_delivery_still_delivers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_need_a_secret_http_urls_and_with_private_playback_the_apis_url_and_secret() {
-    type Adjust = fn(&mut hls_ladder::service::config::ServeConfig);
+    type Adjust = fn(&mut hls_ladder_server::config::ServeConfig);
     let cases: [(Adjust, &str); 3] = [
         (|c| c.webhooks.webhook_secret = None, "WEBHOOK_SECRET"),
         (
@@ -416,7 +416,7 @@ async fn webhooks_need_a_secret_http_urls_and_with_private_playback_the_apis_url
         config.webhooks.webhook_urls = vec!["http://127.0.0.1:9/hooks".into()];
         config.webhooks.webhook_secret = Some(SECRET.into());
         adjust(&mut config);
-        let error = hls_ladder::service::server::Application::build(config)
+        let error = hls_ladder_server::server::Application::build(config)
             .await
             .err()
             .expect("refused at start");

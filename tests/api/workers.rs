@@ -6,8 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hls_ladder::service::config::Role;
-use hls_ladder::service::storage::{ObjectStore, source_key};
+use hls_ladder_server::config::Role;
+use hls_ladder_server::storage::{ObjectStore, source_key};
 
 use crate::helpers::{
     TestApp, another_process, decode_url, fixture, long_clip, spawn_app_with, start, test_config,
