@@ -10,7 +10,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hls_ladder
 S3_ENDPOINT ?= http://127.0.0.1:4566
 S3_BUCKET ?= videos
 
-.PHONY: deps test-deps web build test fmt-check lint library web-test localstack unit-and-integration doc-test bench run convert docker-test clean
+.PHONY: deps test-deps web build test fmt-check lint modules library web-test localstack unit-and-integration doc-test bench run convert docker-test clean
 
 deps: web
 	./scripts/install-deps.sh
@@ -36,6 +36,11 @@ fmt-check:
 lint: deps
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+# The modules' import graph, per package, by file and by folder: no circle
+# (scripts/module_graph.py names every one it finds).
+modules:
+	python3 scripts/module_graph.py
+
 # The engine alone, as integrators build it: no service crate in its tree, clippy and rustdoc
 # clean, and a lean `cargo package -p hls-ladder`.
 library: deps
@@ -59,7 +64,7 @@ unit-and-integration: test-deps localstack
 doc-test: deps
 	$(CARGO) test --workspace --locked --doc
 
-test: deps fmt-check lint library web-test unit-and-integration doc-test
+test: deps fmt-check lint modules library web-test unit-and-integration doc-test
 
 # Installs what is missing, starts LocalStack, and serves (the database and bucket are
 # created at start if missing). Ctrl-C stops it gracefully.

@@ -10,12 +10,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Args;
 
-pub use crate::cli::Resolution;
+use crate::units::{ByteSize, Resolution, UploadRate};
 use hls_ladder::{ConvertOptions, Preset, Rung, SourceLimits};
 
 /// `hls-ladder serve` flags.
@@ -59,7 +58,7 @@ pub struct ServeConfig {
     /// Uploads allowed per client (API key, else IP address), e.g. `10/min`; a client over it
     /// gets 429 with Retry-After. Unlimited when absent.
     #[arg(long, env = "UPLOAD_RATE")]
-    pub upload_rate: Option<crate::api::rate_limit::UploadRate>,
+    pub upload_rate: Option<UploadRate>,
     /// Who may use the API and watch the videos: API keys, anonymous access, private playback.
     #[command(flatten)]
     pub access: AccessConfig,
@@ -628,39 +627,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// A number of bytes, written as `2GiB`, `500MB`, `64KiB` or plain digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteSize(pub u64);
-
-impl FromStr for ByteSize {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (digits, unit) = text.split_at(split);
-        let number: u64 = digits
-            .parse()
-            .map_err(|_| format!("`{text}` is not a size like 2GiB"))?;
-        let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 1,
-            "kb" => 1000,
-            "kib" | "k" => 1 << 10,
-            "mb" => 1000 * 1000,
-            "mib" | "m" => 1 << 20,
-            "gb" => 1000 * 1000 * 1000,
-            "gib" | "g" => 1 << 30,
-            other => return Err(format!("unknown size unit `{other}` in `{text}`")),
-        };
-        number
-            .checked_mul(factor)
-            .map(ByteSize)
-            .ok_or_else(|| format!("`{text}` is too large"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,15 +642,6 @@ mod tests {
         assert!(defaults.access.api_keys.is_empty() && defaults.webhooks.webhook_urls.is_empty());
         assert_eq!(defaults.role, Role::All);
         assert_eq!(defaults.log_format, LogFormat::Text);
-    }
-
-    #[test]
-    fn sizes_parse_with_binary_and_decimal_units() {
-        assert_eq!("2GiB".parse::<ByteSize>().unwrap(), ByteSize(2 << 30));
-        assert_eq!("500MB".parse::<ByteSize>().unwrap(), ByteSize(500_000_000));
-        assert_eq!("1024".parse::<ByteSize>().unwrap(), ByteSize(1024));
-        assert!("lots".parse::<ByteSize>().is_err());
-        assert!("5 parsecs".parse::<ByteSize>().is_err());
     }
 
     #[test]

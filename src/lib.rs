@@ -15,6 +15,7 @@
 //! HTTP, so webhooks do not depend on the API.
 
 pub mod api;
+pub mod background;
 pub(crate) mod backoff;
 pub mod cli;
 pub mod config;
@@ -22,10 +23,14 @@ pub mod db;
 pub mod health_probe;
 pub mod http_server;
 pub mod imports;
+pub mod intake;
 pub mod jobs;
+pub mod lease;
 pub mod playback_links;
+pub mod probe_protocol;
 pub mod server;
 pub mod storage;
+pub mod units;
 pub mod upload_parts;
 pub mod uploads;
 pub mod video_resource;

@@ -10,8 +10,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
+use crate::background::{BackgroundJobs, FreeRunning};
 use crate::config::{Role, ServeConfig};
+use crate::imports::import_pool::ImportPool;
+use crate::intake::{Intake, ProbeRunner};
 use crate::jobs::{WorkerPool, WorkerSettings};
+use crate::lease::LeaseTerms;
 use crate::storage::{BucketAccess, ObjectStore, S3Settings, S3Store};
 use crate::uploads::Uploads;
 
@@ -23,6 +27,7 @@ const HTTP_DRAIN: Duration = Duration::from_secs(10);
 /// A service ready to run: listening, migrated, bucket checked.
 pub struct Application {
     listener: TcpListener,
+    free_running: FreeRunning,
     state: AppState,
     workers: WorkerSettings,
     webhooks: Option<crate::webhooks::WebhookSettings>,
@@ -95,7 +100,6 @@ impl Application {
             upload_limit: config.upload_limit.0,
             max_attempts: config.jobs.max_attempts,
             metrics: api::metrics::prometheus(),
-            limits: config.source_limits(),
             keys: api::auth::ApiKeys::new(&config.access.api_keys, config.access.private_reads),
             stage_sources: config.role == Role::Api,
             upload_limiter: api::rate_limit::UploadLimiter::new(config.upload_rate),
@@ -113,7 +117,7 @@ impl Application {
             } else {
                 api::change_feed::ChangeFeed::idle(streams_closing.clone())
             },
-            probes: api::isolated_probe::ProbeRunner::new(
+            intake: Intake::new(ProbeRunner::new(
                 match &config.probe_binary {
                     Some(binary) => binary.clone(),
                     None => std::env::current_exe()
@@ -123,7 +127,7 @@ impl Application {
                 config.edge.probe_concurrency,
                 Duration::from_secs(config.edge.probe_timeout_seconds.max(1)),
                 config.edge.probe_memory_limit.0,
-            ),
+            )),
             upload_pace: api::upload_intake::UploadPace {
                 window: Duration::from_secs_f64(config.edge.upload_stall_seconds.max(0.1)),
                 min_bytes_per_second: config.edge.upload_min_rate,
@@ -141,7 +145,7 @@ impl Application {
             store,
             options,
             upload_concurrency: UPLOAD_CONCURRENCY,
-            lease_seconds: config.jobs.lease_seconds,
+            lease: LeaseTerms::from_secs_f64(config.jobs.lease_seconds),
             job_timeout: config.job_timeout(),
             keep_failed_uploads: Duration::from_secs_f64(
                 config.jobs.keep_failed_uploads_hours.max(0.0) * 3600.0,
@@ -149,12 +153,38 @@ impl Application {
         };
         Ok(Application {
             listener,
+            free_running: FreeRunning::all(),
             state,
             workers,
             webhooks,
             streams_closing,
             config,
         })
+    }
+
+    /// Runs only the background work `free_running` names by itself; the rest runs when
+    /// [`Application::background_jobs`]' holder says so.
+    pub fn with_free_running(mut self, free_running: FreeRunning) -> Application {
+        self.free_running = free_running;
+        self
+    }
+
+    /// A handle that runs the background work on demand (see [`crate::background`]).
+    pub fn background_jobs(&self) -> BackgroundJobs {
+        BackgroundJobs {
+            workers: self.workers.clone(),
+            imports: self.import_pool(),
+        }
+    }
+
+    fn import_pool(&self) -> ImportPool {
+        ImportPool {
+            pool: self.state.pool.clone(),
+            uploads: self.state.uploads.clone(),
+            intake: self.state.intake.clone(),
+            imports: self.state.imports.clone(),
+            stage_sources: self.state.stage_sources,
+        }
     }
 
     /// The address it listens on (useful with port 0).
@@ -172,12 +202,14 @@ impl Application {
     ) -> anyhow::Result<()> {
         let address = self.local_addr();
         let role = self.config.role;
-        let worker_count = if role.converts() {
+        let free = self.free_running;
+        let worker_count = if role.converts() && free.conversions {
             self.config.jobs.workers
         } else {
             0
         };
-        let workers = WorkerPool::start(self.workers, worker_count);
+        let import_pool = self.import_pool();
+        let workers = WorkerPool::start(self.workers, worker_count, free.janitor);
         // Converting processes send the webhooks of the videos they finish (and any other's).
         if !role.converts() && self.webhooks.is_some() {
             tracing::info!(
@@ -185,7 +217,7 @@ impl Application {
             );
         }
         let stop_webhooks = CancellationToken::new();
-        let webhooks = role.converts().then(|| {
+        let webhooks = (role.converts() && free.webhooks).then(|| {
             let settings = (self.webhooks.clone())
                 .unwrap_or_else(crate::webhooks::WebhookSettings::no_endpoints);
             tokio::spawn(crate::webhooks::dispatcher::run(
@@ -197,9 +229,9 @@ impl Application {
         });
         // API nodes download the imports they (and others) record.
         let stop_imports = CancellationToken::new();
-        let imports = role.serves_api().then(|| {
+        let imports = (role.serves_api() && free.imports).then(|| {
             tokio::spawn(crate::imports::import_pool::run(
-                self.state.clone(),
+                import_pool,
                 stop_imports.clone(),
             ))
         });

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 
 /// The configured keys, and whether reads need one too.
 #[derive(Clone, Default)]
@@ -95,7 +96,7 @@ pub async fn require_api_key(
         None => {
             let mut response = ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "missing-api-key",
+                ApiCode::MissingApiKey,
                 "this request needs an API key: send `Authorization: Bearer <key>`",
             )
             .into_response();
@@ -107,7 +108,7 @@ pub async fn require_api_key(
         Some(key) if keys.accepts(key) => next.run(request).await,
         Some(_) => ApiError::new(
             StatusCode::FORBIDDEN,
-            "invalid-api-key",
+            ApiCode::InvalidApiKey,
             "the API key is not valid for this service",
         )
         .into_response(),

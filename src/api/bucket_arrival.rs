@@ -1,14 +1,13 @@
 //! An upload whose bytes were joined in the bucket (a tus upload's parts, or a direct
 //! upload's): probed here exactly like `POST /v1/videos`, then recorded as the video.
 
-use axum::http::StatusCode;
 use uuid::Uuid;
 
 use super::AppState;
-use super::create_video::examine_upload;
 use super::problem::ApiError;
 use super::upload_intake::{remove, storage_error};
 use crate::db::videos::{self, Inserted, NewVideo};
+use crate::intake::IntakeError;
 
 /// An upload whole in the bucket.
 #[derive(Debug, Clone, Copy)]
@@ -40,13 +39,13 @@ pub(super) async fn accept(state: &AppState, arrival: Arrival<'_>) -> Result<(),
         .map_err(|e| storage_error("cannot create the upload directory", e))?;
     let path = state.uploads.path(id);
     store.download(key, &path).await?;
-    let source = match examine_upload(state, &path).await {
+    let source = match state.intake.examine(&path).await {
         Ok(source) => source,
         // Not now (the server is short of resources): the object stays, to try again.
-        Err(error) if error.status() == StatusCode::SERVICE_UNAVAILABLE => return Err(error),
+        Err(error @ IntakeError::Unavailable(_)) => return Err(error.into()),
         Err(error) => {
             let _ = store.delete(key).await;
-            return Err(error);
+            return Err(error.into());
         }
     };
     // Workers elsewhere fetch it from the bucket, where it is already; else it waits here.

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 use crate::db::videos::{self, CancelOutcome};
 use crate::video_resource::VideoResource;
 
@@ -20,8 +21,8 @@ use crate::video_resource::VideoResource;
     params(("id" = Uuid, Path, description = "Video id")),
     responses(
         (status = 202, description = "Canceled, or stopping", body = VideoResource),
-        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already completed, failed or canceled", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such video"),
+        (status = 409, description = "Already completed, failed or canceled"),
     )
 )]
 #[tracing::instrument(skip(state))]
@@ -33,7 +34,7 @@ pub async fn cancel_video(
         CancelOutcome::NotFound => Err(ApiError::video_not_found(id)),
         CancelOutcome::AlreadyFinished(status) => Err(ApiError::new(
             StatusCode::CONFLICT,
-            "already-finished",
+            ApiCode::AlreadyFinished,
             format!(
                 "the video is already {status}; only importing, pending or processing videos can be canceled"
             ),

@@ -9,8 +9,8 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::db::channels::VIDEO_EVENTS_CHANNEL;
 use crate::db::notifications::{self, Heard};
-use crate::db::videos::VIDEO_EVENTS_CHANNEL;
 
 /// Notifications buffered per subscriber before it counts as lagging (and re-reads the row).
 const BUFFER: usize = 1024;

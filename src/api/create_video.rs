@@ -1,7 +1,5 @@
 //! `POST /v1/videos`: take an upload, streamed to disk, probe it, queue its conversion.
 
-use std::path::Path;
-
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,8 +10,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::client_id::ClientId;
+use super::created_video::created;
+use super::idempotency_keys::{check_same_request, existing_video, idempotency_key};
 use super::import_video::Import;
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 use super::upload_intake::{
     is_video_type, receive_file_field, remove, storage_error, too_large, write_stream,
 };
@@ -21,9 +22,6 @@ use crate::db::idempotency::{self, IdempotencyKey};
 use crate::db::videos::{self, Inserted, NewVideo};
 use crate::uploads::Upload;
 use crate::video_resource::VideoResource;
-
-/// An `Idempotency-Key` as [`idempotency_key`] takes it (the pattern the document gives it).
-pub(super) const IDEMPOTENCY_KEY_PATTERN: &str = "^[\\x21-\\x7E]{1,255}$";
 
 /// What an upload may ask for besides the server's defaults, as query parameters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -73,16 +71,16 @@ pub struct UploadForm {
          headers(("Location" = String, description = "The video's status URL"))),
         (status = 202, description = "An import: recorded as `importing`; poll the Location", body = VideoResource,
          headers(("Location" = String, description = "The video's status URL"))),
-        (status = 400, description = "Empty body, no `file` field, a malformed Idempotency-Key, a query parameter that is not `true` or `false`, or (import) a body that is not `{\"url\": ...}` or a URL that is not one", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The upload came too slowly (UPLOAD_MIN_RATE over UPLOAD_STALL_SECONDS); its partial file was removed", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than the upload limit", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither a video content type nor multipart", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The API key is not valid", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An Idempotency-Key sent before with another request (`idempotency-key-reused`); or (import) a URL that is not http or https, carries credentials or names a non-public address (`url-not-allowed`); or not a video (or a playlist, script or image naming other files), no video stream, unreadable, or beyond a limit (duration, resolution, frames, memory to read it)", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database or (with --role api) bucket unavailable, or the server could not probe the upload now", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 507, description = "No room on the server for the upload", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Empty body, no `file` field, a malformed Idempotency-Key, a query parameter that is not `true` or `false`, or (import) a body that is not `{\"url\": ...}` or a URL that is not one"),
+        (status = 408, description = "The upload came too slowly (UPLOAD_MIN_RATE over UPLOAD_STALL_SECONDS); its partial file was removed"),
+        (status = 413, description = "Larger than the upload limit"),
+        (status = 415, description = "Neither a video content type nor multipart"),
+        (status = 401, description = "API keys are configured and none was sent"),
+        (status = 403, description = "The API key is not valid"),
+        (status = 422, description = "An Idempotency-Key sent before with another request (`idempotency-key-reused`); or (import) a URL that is not http or https, carries credentials or names a non-public address (`url-not-allowed`); or not a video (or a playlist, script or image naming other files), no video stream, unreadable, or beyond a limit (duration, resolution, frames, memory to read it)"),
+        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)"),
+        (status = 503, description = "Database or (with --role api) bucket unavailable, or the server could not probe the upload now"),
+        (status = 507, description = "No room on the server for the upload"),
     )
 )]
 #[tracing::instrument(skip_all, fields(video_id))]
@@ -91,8 +89,13 @@ pub async fn create_video(
     request: Request,
 ) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
     let client = ClientId::of(request.extensions());
-    let Query(asked) = Query::<UploadOptions>::try_from_uri(request.uri())
-        .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", error.body_text()))?;
+    let Query(asked) = Query::<UploadOptions>::try_from_uri(request.uri()).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ApiCode::BadQuery,
+            error.body_text(),
+        )
+    })?;
     let idempotency_key = idempotency_key(request.headers())?;
     let content_type = request
         .headers()
@@ -161,7 +164,13 @@ pub async fn create_video(
     let (filename, bytes) = if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(request, &state)
             .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ApiCode::BadMultipart,
+                    e.body_text(),
+                )
+            })?;
         receive_file_field(&mut multipart, &path, state.upload_limit, state.upload_pace).await?
     } else if is_video_type(&content_type) {
         let bytes = write_stream(
@@ -175,7 +184,7 @@ pub async fn create_video(
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-content-type",
+            ApiCode::UnsupportedContentType,
             format!(
                 "send the video as multipart/form-data (field `file`) or as a raw body with a video/* Content-Type, not `{content_type}`"
             ),
@@ -185,12 +194,12 @@ pub async fn create_video(
         remove(&path).await;
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "empty-upload",
+            ApiCode::EmptyUpload,
             "the upload is empty",
         ));
     }
 
-    let source = examine_upload(&state, &path).await?;
+    let source = state.intake.examine(&path).await?;
 
     // Workers on other machines cannot read this disk: hand them the upload through the
     // bucket, and keep nothing here.
@@ -234,128 +243,9 @@ fn is_json(content_type: &str) -> bool {
         .eq_ignore_ascii_case("application/json")
 }
 
-/// `201 Created` with the video and its `Location`.
-async fn created(
-    state: &AppState,
-    id: Uuid,
-) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
-    let row = videos::get(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::video_not_found(id))?;
-    let resource = VideoResource::from(row);
-    Ok((StatusCode::CREATED, location_of(&resource), Json(resource)))
-}
-
-/// Headers with `Location`: the video's status URL, where a client polls it.
-pub(super) fn location_of(resource: &VideoResource) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::LOCATION,
-        resource
-            .status_url
-            .parse()
-            .expect("a path is a header value"),
-    );
-    headers
-}
-
 /// What a `POST /v1/videos` brings: an import (its JSON body read), or an upload (its body
 /// still to read).
 enum Incoming {
     Import(Import),
     Upload(Request),
-}
-
-/// `422 idempotency-key-reused` when the key was first sent with another request: a key names
-/// one request, not a slot for any.
-pub(super) fn check_same_request(
-    remembered: &idempotency::Remembered,
-    idempotency: Option<IdempotencyKey<'_>>,
-) -> Result<(), ApiError> {
-    match idempotency {
-        Some(key) if !remembered.same_request(key.request) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency-key-reused",
-            "this Idempotency-Key was sent before with another request (another URL, upload kind, length or query); use a new key for a new request",
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
-pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value.to_str().unwrap_or("").trim();
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-idempotency-key",
-            "Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID",
-        ));
-    }
-    Ok(Some(key.to_string()))
-}
-
-/// The answer to an upload whose idempotency key made `id` already: that video, as the first
-/// answer gave it (`202` for an `import`, else `201`), marked `Idempotent-Replayed: true`.
-async fn existing_video(
-    state: &AppState,
-    id: Uuid,
-    import: bool,
-) -> Result<(StatusCode, HeaderMap, Json<VideoResource>), ApiError> {
-    let (status, mut headers, body) = created(state, id).await?;
-    let status = if import { StatusCode::ACCEPTED } else { status };
-    headers.insert(
-        "idempotent-replayed",
-        header::HeaderValue::from_static("true"),
-    );
-    tracing::info!(video_id = %id, "upload replayed by its idempotency key");
-    Ok((status, headers, body))
-}
-
-/// Probes the upload at `path` and checks it against the source limits, as every way of
-/// uploading does; the file is removed when refused (422, or 503 when it cannot be probed now).
-pub(crate) async fn examine_upload(
-    state: &AppState,
-    path: &Path,
-) -> Result<hls_ladder::SourceInfo, ApiError> {
-    let source = probe_isolated(&state.probes, path).await?;
-    if let Err(error) = state.limits.check(&source) {
-        remove(path).await;
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            error.code(),
-            error.to_string(),
-        ));
-    }
-    Ok(source)
-}
-
-/// Probes in a child process; the upload is removed when refused.
-async fn probe_isolated(
-    probes: &super::isolated_probe::ProbeRunner,
-    path: &Path,
-) -> Result<hls_ladder::SourceInfo, ApiError> {
-    use super::isolated_probe::ChildProbeError;
-    let refused = match probes.probe(path).await {
-        Ok(info) => return Ok(info),
-        Err(ChildProbeError::Refused { code, message }) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code.as_str(), message)
-        }
-        Err(ChildProbeError::Unavailable(reason)) => {
-            tracing::warn!(%reason, "the upload could not be probed now");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "probe-unavailable",
-                "the server could not examine the upload right now (it is short of resources); send it again shortly",
-            )
-        }
-        Err(ChildProbeError::Failed(error)) => {
-            ApiError::internal("probing the upload failed", error)
-        }
-    };
-    remove(path).await;
-    Err(refused)
 }

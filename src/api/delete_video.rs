@@ -19,8 +19,8 @@ use crate::uploads::Upload;
     params(("id" = Uuid, Path, description = "Video id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database or storage unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such video"),
+        (status = 503, description = "Database or storage unavailable"),
     )
 )]
 #[tracing::instrument(skip(state))]

@@ -14,13 +14,15 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::bucket_arrival::{self, Arrival};
-use super::create_video::location_of;
+use super::created_video::location_of;
 use super::extract::ApiPath;
 use super::json_body;
 use super::problem::ApiError;
-use super::upload_intake::{MAX_FILENAME_CHARS, sanitize_filename, too_large};
+use super::problem_code::ApiCode;
+use super::upload_intake::too_large;
 use crate::db::direct_uploads::{self, DirectUpload, Taken};
 use crate::db::videos;
+use crate::intake::{MAX_FILENAME_CHARS, sanitize_filename};
 use crate::storage::{MIN_PART_BYTES, StorageError, UploadedPart, source_key};
 use crate::video_resource::VideoResource;
 
@@ -159,12 +161,12 @@ fn shorten(numbers: &[String]) -> String {
     responses(
         (status = 201, description = "PUT the parts, then POST complete_url", body = DirectUploadPlan,
          headers(("Location" = String, description = "The completion URL"))),
-        (status = 400, description = "The body is not `{\"size\": N}` with N > 0", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The API key is not valid", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than the upload limit", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not `{\"size\": N}` with N > 0"),
+        (status = 401, description = "API keys are configured and none was sent"),
+        (status = 403, description = "The API key is not valid"),
+        (status = 413, description = "Larger than the upload limit"),
+        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)"),
+        (status = 503, description = "Database or bucket unavailable"),
     )
 )]
 #[tracing::instrument(skip_all, fields(video_id))]
@@ -178,7 +180,7 @@ pub async fn create(
     if request.size == 0 {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "empty-upload",
+            ApiCode::EmptyUpload,
             "`size` must be the file's size, more than 0 bytes",
         ));
     }
@@ -265,11 +267,11 @@ pub async fn create(
         (status = 201, description = "The video, queued", body = VideoResource,
          headers(("Location" = String, description = "The video's status URL"))),
         (status = 200, description = "Completed already: the video", body = VideoResource),
-        (status = 400, description = "The id is not a UUID", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such upload, or it expired", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Parts are missing or of the wrong size (`upload-incomplete`, saying which), or another request is completing it (`upload-busy`)", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a video, or beyond a limit (as `POST /v1/videos`); the upload is removed", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database or bucket unavailable, or the server could not probe it now: try again", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id is not a UUID"),
+        (status = 404, description = "No such upload, or it expired"),
+        (status = 409, description = "Parts are missing or of the wrong size (`upload-incomplete`, saying which), or another request is completing it (`upload-busy`)"),
+        (status = 422, description = "Not a video, or beyond a limit (as `POST /v1/videos`); the upload is removed"),
+        (status = 503, description = "Database or bucket unavailable, or the server could not probe it now: try again"),
     )
 )]
 #[tracing::instrument(skip(state, headers))]
@@ -290,7 +292,7 @@ pub async fn complete(
         Taken::Busy => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                "upload-busy",
+                ApiCode::UploadBusy,
                 "another request is completing this upload; GET /v1/videos/{id} shortly",
             ));
         }
@@ -336,7 +338,7 @@ async fn finish(state: &AppState, upload: &DirectUpload) -> Result<(), Finish> {
             check_parts(&parts, upload.length, upload.part_bytes).map_err(|problem| {
                 Finish::Retry(ApiError::new(
                     StatusCode::CONFLICT,
-                    "upload-incomplete",
+                    ApiCode::UploadIncomplete,
                     problem,
                 ))
             })?;
@@ -376,7 +378,7 @@ async fn finish(state: &AppState, upload: &DirectUpload) -> Result<(), Finish> {
 fn not_found(id: Uuid) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "upload-not-found",
+        ApiCode::UploadNotFound,
         format!("there is no upload {id} in progress (it expired, or was never started)"),
     )
 }

@@ -6,6 +6,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::StatusCode;
 
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 
 /// `axum::extract::Path`, answering a malformed path (e.g. an id that is not a UUID) with a
 /// 400 problem.
@@ -20,13 +21,21 @@ pub struct ApiQuery<T>(pub T);
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad-path", rejection.body_text())
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ApiCode::BadPath,
+            rejection.body_text(),
+        )
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad-query", rejection.body_text())
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ApiCode::BadQuery,
+            rejection.body_text(),
+        )
     }
 }
 
@@ -34,7 +43,7 @@ impl From<QueryRejection> for ApiError {
 pub async fn no_such_endpoint() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "no-such-endpoint",
+        ApiCode::NoSuchEndpoint,
         "there is no such endpoint; see /openapi.json",
     )
 }
@@ -44,7 +53,7 @@ pub fn check_status_filter(status: Option<&str>, known: &[&str]) -> Result<(), A
     match status {
         Some(status) if !known.contains(&status) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad-status",
+            ApiCode::BadStatus,
             format!("unknown status `{status}`; use one of {}", known.join(", ")),
         )),
         _ => Ok(()),

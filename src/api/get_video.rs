@@ -19,8 +19,8 @@ use crate::video_resource::VideoResource;
     params(("id" = Uuid, Path, description = "Video id")),
     responses(
         (status = 200, description = "The video", body = VideoResource),
-        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such video"),
+        (status = 503, description = "Database unavailable"),
     )
 )]
 #[tracing::instrument(level = "debug", skip(state, headers))]

@@ -17,8 +17,8 @@ pub async fn healthz() -> &'static str {
     path = "/readyz",
     responses(
         (status = 200, description = "Ready", body = String, example = "ready"),
-        (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "The bucket refuses the service (credentials, permissions, no such bucket): the operator's to fix; the cause is logged", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database or bucket unavailable"),
+        (status = 500, description = "The bucket refuses the service (credentials, permissions, no such bucket): the operator's to fix; the cause is logged"),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {

@@ -10,12 +10,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
-use super::create_video::location_of;
+use super::created_video::location_of;
 use super::json_body;
 use super::problem::ApiError;
-use super::upload_intake::{MAX_FILENAME_CHARS, sanitize_filename};
+use super::problem_code::ApiCode;
 use crate::db::idempotency::IdempotencyKey;
 use crate::db::videos::{self, Inserted, NewVideo};
+use crate::intake::{MAX_FILENAME_CHARS, sanitize_filename};
 use crate::video_resource::VideoResource;
 
 /// Largest JSON body of an import request: room for the longest `url` and `filename` the
@@ -56,7 +57,7 @@ impl Import {
             .map_err(|_| {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "body-too-large",
+                    ApiCode::BodyTooLarge,
                     format!("an import request is a JSON object of at most {MAX_BODY_BYTES} bytes"),
                 )
             })?;
@@ -90,7 +91,7 @@ pub(super) async fn import_video(
         .map_err(|refused| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "url-not-allowed",
+                ApiCode::UrlNotAllowed,
                 refused.0,
             )
         })?;
@@ -112,7 +113,7 @@ pub(super) async fn import_video(
     let id = match &inserted {
         Inserted::New => id,
         Inserted::Existing(existing) => {
-            super::create_video::check_same_request(existing, idempotency)?;
+            super::idempotency_keys::check_same_request(existing, idempotency)?;
             existing.video_id
         }
     };
@@ -140,14 +141,14 @@ fn parse_url(text: &str) -> Result<Url, ApiError> {
     if text.chars().count() > MAX_URL_CHARS {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad-url",
+            ApiCode::BadUrl,
             format!("the URL is longer than {MAX_URL_CHARS} characters"),
         ));
     }
     Url::parse(text.trim()).map_err(|error| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad-url",
+            ApiCode::BadUrl,
             format!("`url` is not an absolute URL ({error}), e.g. https://example.com/video.mp4"),
         )
     })

@@ -8,13 +8,14 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 
 /// `bytes` as a `T`, or `400 bad-json` saying what is wrong and showing `example`.
 pub(super) fn parse<T: DeserializeOwned>(bytes: &[u8], example: &str) -> Result<T, ApiError> {
     let bad = |error: serde_json::Error| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad-json",
+            ApiCode::BadJson,
             format!("the body must be a JSON object like {example}: {error}"),
         )
     };
@@ -28,7 +29,7 @@ pub(super) fn check_length(field: &str, text: Option<&str>, max: usize) -> Resul
     match text {
         Some(text) if text.chars().count() > max => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad-json",
+            ApiCode::BadJson,
             format!("`{field}` is longer than {max} characters"),
         )),
         _ => Ok(()),

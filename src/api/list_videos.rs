@@ -56,7 +56,7 @@ pub struct VideoPage {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of videos", body = VideoPage),
-        (status = 400, description = "Unknown status or malformed cursor", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown status or malformed cursor"),
     )
 )]
 #[tracing::instrument(skip(state, headers))]

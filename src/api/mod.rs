@@ -2,19 +2,21 @@
 //!
 //! Handlers validate and translate; the work is done by `db`, `storage` and the workers.
 
+mod app_state;
 pub mod auth;
 mod bucket_arrival;
 pub mod cancel_video;
 pub mod change_feed;
 pub mod client_id;
 pub mod create_video;
+mod created_video;
 pub mod delete_video;
 pub mod direct_uploads;
 pub mod extract;
 pub mod get_video;
 pub mod health;
+mod idempotency_keys;
 pub mod import_video;
-pub mod isolated_probe;
 mod json_body;
 pub mod list_videos;
 pub mod metrics;
@@ -22,6 +24,7 @@ pub mod openapi;
 mod pagination;
 pub mod play_video;
 pub mod problem;
+pub mod problem_code;
 pub mod rate_limit;
 pub mod retry_video;
 pub mod stream_slots;
@@ -32,76 +35,12 @@ pub mod video_events;
 pub mod web_page;
 pub mod webhook_deliveries;
 
-use std::path::PathBuf;
-use std::sync::Arc;
+pub use app_state::AppState;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use metrics_exporter_prometheus::PrometheusHandle;
-use sqlx::PgPool;
 use tower_http::trace::TraceLayer;
-
-use crate::storage::ObjectStore;
-use crate::uploads::Uploads;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database.
-    pub pool: PgPool,
-    /// The bucket.
-    pub store: Arc<dyn ObjectStore>,
-    /// Where uploads wait for their conversion.
-    pub uploads: Uploads,
-    /// Largest upload in bytes.
-    pub upload_limit: u64,
-    /// Attempts a job gets.
-    pub max_attempts: i32,
-    /// Prometheus rendering.
-    pub metrics: PrometheusHandle,
-    /// The largest input accepted.
-    pub limits: hls_ladder::SourceLimits,
-    /// API keys, if any.
-    pub keys: auth::ApiKeys,
-    /// Stage uploads in the bucket (`sources/{id}`) for workers on other machines, instead
-    /// of leaving them in the upload directory.
-    pub stage_sources: bool,
-    /// The per-client upload allowance.
-    pub upload_limiter: rate_limit::UploadLimiter,
-    /// How a stored video is shown to clients (signed playback links when private).
-    pub presenter: crate::video_resource::Presenter,
-    /// Attempts a replayed webhook delivery gets.
-    pub webhook_max_attempts: i32,
-    /// Where the page's npm packages (hls.js) are.
-    pub web_vendor_dir: PathBuf,
-    /// Changes to videos from every process, for the event streams.
-    pub change_feed: change_feed::ChangeFeed,
-    /// Probes uploads in child processes, so a crash, a hang or a memory blow-up in libav
-    /// cannot take the API down.
-    pub probes: isolated_probe::ProbeRunner,
-    /// How slowly an upload may come before it gets 408.
-    pub upload_pace: upload_intake::UploadPace,
-    /// Caps on open event streams.
-    pub event_streams: stream_slots::StreamSlots,
-    /// Imports from a URL: the URL check and the pool's wake-up.
-    pub imports: crate::imports::Imports,
-}
-
-impl AppState {
-    /// A video as clients see it (see [`crate::video_resource::Presenter`]); without
-    /// `PUBLIC_API_URL`, links to this API use the request's Host.
-    pub fn present(
-        &self,
-        row: crate::db::videos::VideoRow,
-        headers: &axum::http::HeaderMap,
-    ) -> crate::video_resource::VideoResource {
-        let host = headers
-            .get(axum::http::header::HOST)
-            .and_then(|h| h.to_str().ok());
-        self.presenter.present(row, host)
-    }
-}
 
 type Request = axum::http::Request<axum::body::Body>;
 type HttpClassifier =

@@ -46,7 +46,7 @@ use super::{
         metrics::metrics,
         openapi_json,
     ),
-    components(schemas(crate::webhooks::payload::WebhookPayload)),
+    components(schemas(crate::webhooks::payload::WebhookPayload, super::problem::Problem)),
     modifiers(&ApiKeyScheme, &ProblemDocuments)
 )]
 pub struct ApiDoc;
@@ -102,7 +102,10 @@ pub fn document() -> serde_json::Value {
         ("cursor", super::pagination::CURSOR_PATTERN),
         ("Upload-Metadata", tus_uploads::METADATA_PATTERN),
         ("language", video_captions::LANGUAGE_PATTERN),
-        ("Idempotency-Key", create_video::IDEMPOTENCY_KEY_PATTERN),
+        (
+            "Idempotency-Key",
+            super::idempotency_keys::IDEMPOTENCY_KEY_PATTERN,
+        ),
     ] {
         for_each_parameter(&mut document, name, |schema| {
             schema["pattern"] = pattern.into();
@@ -290,9 +293,18 @@ fn link_operations(document: &mut serde_json::Value) {
 /// The media type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// What every error answer has in common, written once for the whole document: the
-/// `Problem.code` enum of every stable code, and the `400 bad-path` of every operation with a
-/// path parameter (a malformed one, e.g. an id that is not a UUID).
+/// The body of every error answer: a `Problem` (see [`ProblemDocuments`]).
+fn problem_content() -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build()
+}
+
+/// What every error answer has in common, written once for the whole document: its body, a
+/// `Problem` as `application/problem+json` (the handlers' annotations give an error's status
+/// and description only), the `Problem.code` enum of every stable code, and the
+/// `400 bad-path` of every operation with a path parameter (a malformed one, e.g. an id that
+/// is not a UUID).
 struct ProblemDocuments;
 
 impl Modify for ProblemDocuments {
@@ -300,39 +312,48 @@ impl Modify for ProblemDocuments {
         let components = openapi.components.get_or_insert_with(Default::default);
         if let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") {
             if let Some(RefOr::T(Schema::Object(code))) = problem.properties.get_mut("code") {
-                let codes = super::problem::problem_codes();
+                let codes = super::problem_code::ProblemCode::all();
                 code.enum_values = Some(codes.into_iter().map(Into::into).collect());
             }
         }
         const BAD_PATH: &str =
             "A malformed path parameter, e.g. an id that is not a UUID (`bad-path`)";
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if !path.contains('{') {
-                continue;
-            }
+            // (operation, whether its answers have a body: a HEAD's have none)
             let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.options,
-                &mut item.head,
-                &mut item.patch,
+                (&mut item.get, true),
+                (&mut item.put, true),
+                (&mut item.post, true),
+                (&mut item.delete, true),
+                (&mut item.options, true),
+                (&mut item.head, false),
+                (&mut item.patch, true),
             ];
-            for operation in operations.into_iter().flatten() {
+            for (operation, with_body) in operations {
+                let Some(operation) = operation else { continue };
                 let responses = &mut operation.responses.responses;
+                for (status, response) in responses.iter_mut() {
+                    let is_error = status.starts_with('4') || status.starts_with('5');
+                    if let (true, true, RefOr::T(response)) = (with_body, is_error, response) {
+                        if response.content.is_empty() {
+                            response
+                                .content
+                                .insert(PROBLEM_JSON.into(), problem_content());
+                        }
+                    }
+                }
+                if !path.contains('{') {
+                    continue;
+                }
                 match responses.get_mut("400") {
                     Some(RefOr::T(response)) if !response.description.contains("bad-path") => {
                         response.description = format!("{}; or: {BAD_PATH}", response.description);
                     }
                     Some(_) => {}
                     None => {
-                        let content = ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build();
                         let response = ResponseBuilder::new()
                             .description(BAD_PATH)
-                            .content(PROBLEM_JSON, content)
+                            .content(PROBLEM_JSON, problem_content())
                             .build();
                         responses.insert("400".into(), RefOr::T(response));
                     }
@@ -523,7 +544,7 @@ mod tests {
 
     #[test]
     fn the_patterns_of_the_document_are_what_the_parsers_take() {
-        use super::super::{create_video, pagination, tus_uploads, video_captions};
+        use super::super::{pagination, tus_uploads, video_captions};
         let metadata = [
             "filename aG9saWRheS5tcDQ=",
             "filename aG9saWRheS5tcDQ=,filetype dmlkZW8vbXA0",
@@ -578,7 +599,10 @@ mod tests {
             if let Ok(value) = axum::http::HeaderValue::from_str(text) {
                 headers.insert("idempotency-key", value);
             }
-            matches!(create_video::idempotency_key(&headers), Ok(Some(_)))
+            matches!(
+                crate::api::idempotency_keys::idempotency_key(&headers),
+                Ok(Some(_))
+            )
         });
         let cursors = [
             "1764331200000000_0193ee29-8a1c-7b3e-a4f0-5c6d7e8f9a0b",

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 
 /// A cursor as [`decode_cursor`] takes it (the pattern the document gives the `cursor`
 /// parameters): Unix microseconds, `_`, a hyphenated UUID.
@@ -22,7 +23,7 @@ pub(super) fn page_size(asked: Option<i64>) -> Result<i64, ApiError> {
         size @ 1..=MAX_PAGE => Ok(size),
         other => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad-query",
+            ApiCode::BadQuery,
             format!("limit must be between 1 and {MAX_PAGE}, not {other}"),
         )),
     }
@@ -58,7 +59,7 @@ pub(super) fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiEr
     let bad = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad-cursor",
+            ApiCode::BadCursor,
             "the cursor is not one this API returned",
         )
     };

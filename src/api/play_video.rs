@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::{ApiPath, ApiQuery};
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 use crate::playback_links::{
     LinkError, PlaybackLinks, is_download_path, is_playlist_path, is_still_path, rewrite_uris,
 };
@@ -46,8 +47,8 @@ pub struct LinkQuery {
         (status = 200, description = "The playlist", content_type = "application/vnd.apple.mpegurl", body = String,
          example = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=3100000,AVERAGE-BANDWIDTH=2760000,RESOLUTION=1280x720,CODECS=\"avc1.64001f,mp4a.40.2\"\n720p/index.m3u8?expires=1764352800&signature=9f2c…\n"),
         (status = 302, description = "A poster or sprite sheet: its presigned URL in `Location`"),
-        (status = 403, description = "The signature does not match, or the link expired", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such playlist, or playback is public", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The signature does not match, or the link expired"),
+        (status = 404, description = "No such playlist, or playback is public"),
     )
 )]
 #[tracing::instrument(level = "debug", skip(state, link))]
@@ -59,7 +60,7 @@ pub async fn play_video(
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "playlist-not-found",
+            ApiCode::PlaylistNotFound,
             "there is no such playlist",
         )
     };
@@ -75,17 +76,17 @@ pub async fn play_video(
         .map_err(|error| match error {
             LinkError::BadSignature => ApiError::new(
                 StatusCode::FORBIDDEN,
-                "bad-playback-signature",
+                ApiCode::BadPlaybackSignature,
                 "the playback link is not valid; ask the API for the video's playback_url again",
             ),
             LinkError::Expired => ApiError::new(
                 StatusCode::FORBIDDEN,
-                "playback-link-expired",
+                ApiCode::PlaybackLinkExpired,
                 "the playback link expired; ask the API for the video's playback_url again",
             ),
             LinkError::TooLong => ApiError::new(
                 StatusCode::FORBIDDEN,
-                "bad-playback-signature",
+                ApiCode::BadPlaybackSignature,
                 "the playback link is valid for longer than this service allows; ask the API for the video's playback_url again",
             ),
         })?;
@@ -179,7 +180,7 @@ async fn still(
         let location = HeaderValue::try_from(url).map_err(|_| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                ApiCode::InternalError,
                 "the storage gave an unusable URL",
             )
         })?;
@@ -193,7 +194,7 @@ async fn still(
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "playlist-not-found",
+                ApiCode::PlaylistNotFound,
                 "the video has no storyboard",
             )
         })?;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 use crate::db::videos;
 use crate::uploads::Upload;
 use crate::video_resource::VideoResource;
@@ -23,8 +24,8 @@ use crate::video_status::VideoStatus;
     params(("id" = Uuid, Path, description = "Video id")),
     responses(
         (status = 202, description = "Queued again (an import: `importing` again)", body = VideoResource),
-        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not failed, or its upload is gone", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such video"),
+        (status = 409, description = "Not failed, or its upload is gone"),
     )
 )]
 #[tracing::instrument(skip(state))]
@@ -46,7 +47,7 @@ pub async fn retry_video(
     if !state.uploads.is_kept(&upload).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "source-gone",
+            ApiCode::SourceGone,
             format!(
                 "the upload was removed when the video failed ({}), since converting it again cannot succeed; upload a fixed file instead",
                 row.error_code.as_deref().unwrap_or("no reason recorded")
@@ -89,7 +90,7 @@ async fn retry_import(
 fn not_retryable(status: VideoStatus) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
-        "not-retryable",
+        ApiCode::NotRetryable,
         format!("the video is {status}; only failed videos can be retried"),
     )
 }

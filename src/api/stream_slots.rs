@@ -9,6 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::client_id::ClientId;
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 
 /// The slots of the event streams of one process.
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ impl StreamSlots {
         if *count >= self.per_client {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "too-many-event-streams",
+                ApiCode::TooManyEventStreams,
                 format!(
                     "this client has {} event streams open, the most it may; close one first",
                     self.per_client
@@ -54,7 +55,7 @@ impl StreamSlots {
         let permit = Arc::clone(&self.total).try_acquire_owned().map_err(|_| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "event-streams-full",
+                ApiCode::EventStreamsFull,
                 "the server has as many event streams open as it may; poll GET /v1/videos/{id} instead, or try again shortly",
             )
         })?;

@@ -23,9 +23,11 @@ use uuid::Uuid;
 use super::AppState;
 use super::bucket_arrival::{self, Arrival};
 use super::problem::ApiError;
-use super::upload_intake::{UploadPace, sanitize_filename, too_large};
+use super::problem_code::ApiCode;
+use super::upload_intake::{UploadPace, too_large};
 use crate::db::resumable_uploads::{self, ResumableUpload};
 use crate::db::videos;
+use crate::intake::sanitize_filename;
 use crate::storage::source_key;
 use crate::upload_parts::{self, AppendError, StoredUpload};
 
@@ -35,9 +37,6 @@ pub const TUS_VERSION: &str = "1.0.0";
 const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,expiration";
 /// How long an unfinished upload may wait for its next bytes.
 pub const EXPIRES_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// How often a request appending to an upload renews its hold while its body comes: well
-/// within [`resumable_uploads::WRITER_STALE_SECONDS`].
-pub const WRITER_HEARTBEAT: Duration = Duration::from_secs(5);
 /// The media type of every body that carries upload bytes.
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 
@@ -74,7 +73,7 @@ fn check_version(headers: &HeaderMap) -> Result<(), Box<Response>> {
         other => {
             let error = ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
-                "tus-version-unsupported",
+                ApiCode::TusVersionUnsupported,
                 format!(
                     "this server speaks tus {TUS_VERSION}; the request said {other:?} in Tus-Resumable"
                 ),
@@ -102,7 +101,7 @@ fn header_number(headers: &HeaderMap, name: &str) -> Result<Option<u64>, ApiErro
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "bad-tus-header",
+                ApiCode::BadTusHeader,
                 format!("{name} must be a non-negative integer"),
             )
         })
@@ -120,7 +119,7 @@ macro_rules! metadata_pair {
     };
 }
 
-/// What [`metadata_filename`] takes, as the document's pattern of `Upload-Metadata`:
+/// What `metadata_filename` takes, as the document's pattern of `Upload-Metadata`:
 /// comma-separated `key` or `key base64value` pairs (standard base64, canonical padding).
 pub const METADATA_PATTERN: &str = concat!(
     r"^[ \t]*",
@@ -139,7 +138,7 @@ pub(super) fn metadata_filename(metadata: Option<&str>) -> Result<Option<String>
     let bad = |detail: &str| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad-tus-header",
+            ApiCode::BadTusHeader,
             format!("Upload-Metadata: {detail}"),
         )
     };
@@ -211,14 +210,14 @@ pub async fn options(State(state): State<AppState>) -> Response {
          headers(("Location" = String, description = "`/v1/uploads/{id}`: the id becomes the video's when the last byte has come"),
                  ("Upload-Expires" = String, description = "When the unfinished upload is removed (24 h after its creation)"),
                  ("Upload-Offset" = u64, description = "Bytes stored, when the request carried some"))),
-        (status = 400, description = "Upload-Length missing, malformed or 0, Upload-Defer-Length, or malformed Upload-Metadata", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "API keys are configured and none was sent", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The API key is not valid", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Upload-Length is larger than the upload limit", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "(creation-with-upload) The bytes sent complete the upload and are not a video, or one beyond a limit (as `POST /v1/videos`); the upload is removed", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database or bucket unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Upload-Length missing, malformed or 0, Upload-Defer-Length, or malformed Upload-Metadata"),
+        (status = 401, description = "API keys are configured and none was sent"),
+        (status = 403, description = "The API key is not valid"),
+        (status = 412, description = "Tus-Resumable is not 1.0.0"),
+        (status = 413, description = "Upload-Length is larger than the upload limit"),
+        (status = 422, description = "(creation-with-upload) The bytes sent complete the upload and are not a video, or one beyond a limit (as `POST /v1/videos`); the upload is removed"),
+        (status = 429, description = "Over the client's upload allowance (UPLOAD_RATE)"),
+        (status = 503, description = "Database or bucket unavailable"),
     )
 )]
 pub async fn create(State(state): State<AppState>, request: Request) -> Response {
@@ -234,7 +233,7 @@ async fn create_upload(state: &AppState, request: Request) -> Result<Response, B
     if headers.contains_key("upload-defer-length") {
         return Err(refused(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad-tus-header",
+            ApiCode::BadTusHeader,
             "Upload-Defer-Length is not supported: send Upload-Length",
         )));
     }
@@ -243,7 +242,7 @@ async fn create_upload(state: &AppState, request: Request) -> Result<Response, B
         .ok_or_else(|| {
             refused(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "bad-tus-header",
+                ApiCode::BadTusHeader,
                 "Upload-Length is required",
             ))
         })?;
@@ -253,7 +252,7 @@ async fn create_upload(state: &AppState, request: Request) -> Result<Response, B
     if length == 0 {
         return Err(refused(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "empty-upload",
+            ApiCode::EmptyUpload,
             "the upload is empty",
         )));
     }
@@ -264,7 +263,7 @@ async fn create_upload(state: &AppState, request: Request) -> Result<Response, B
         .map_err(|_| {
             refused(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "bad-tus-header",
+                ApiCode::BadTusHeader,
                 "Upload-Metadata must be ASCII",
             ))
         })?;
@@ -319,7 +318,7 @@ fn parse_id(id: &str) -> Result<Uuid, Box<Response>> {
     Uuid::parse_str(id).map_err(|_| {
         refused(ApiError::new(
             StatusCode::NOT_FOUND,
-            "upload-not-found",
+            ApiCode::UploadNotFound,
             format!("there is no upload {id}"),
         ))
     })
@@ -328,7 +327,7 @@ fn parse_id(id: &str) -> Result<Uuid, Box<Response>> {
 fn not_found(id: Uuid) -> Box<Response> {
     refused(ApiError::new(
         StatusCode::NOT_FOUND,
-        "upload-not-found",
+        ApiCode::UploadNotFound,
         format!(
             "there is no upload {id} (it may have expired, or been terminated); start a new one"
         ),
@@ -410,16 +409,16 @@ pub async fn head(
     responses(
         (status = 204, description = "Stored; with the last byte, the upload is now the video `/v1/videos/{id}`",
          headers(("Upload-Offset" = u64, description = "The new offset"), ("Upload-Expires" = String, description = "When the unfinished upload is removed"))),
-        (status = 400, description = "Upload-Offset missing or malformed", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such upload (never made, terminated or expired)", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The body stopped (no bytes for UPLOAD_STALL_SECONDS, or broke off); what came is kept, Upload-Offset says how much", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Upload-Offset is not the upload's offset", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body goes past Upload-Length", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/offset+octet-stream", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Whole, the upload is not a video the service takes (the same refusals as POST /v1/videos); nothing of it is kept", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 423, description = "Another request is appending to this upload", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database or bucket unavailable, or the upload could not be probed now", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Upload-Offset missing or malformed"),
+        (status = 404, description = "No such upload (never made, terminated or expired)"),
+        (status = 408, description = "The body stopped (no bytes for UPLOAD_STALL_SECONDS, or broke off); what came is kept, Upload-Offset says how much"),
+        (status = 409, description = "Upload-Offset is not the upload's offset"),
+        (status = 412, description = "Tus-Resumable is not 1.0.0"),
+        (status = 413, description = "The body goes past Upload-Length"),
+        (status = 415, description = "Not application/offset+octet-stream"),
+        (status = 422, description = "Whole, the upload is not a video the service takes (the same refusals as POST /v1/videos); nothing of it is kept"),
+        (status = 423, description = "Another request is appending to this upload"),
+        (status = 503, description = "Database or bucket unavailable, or the upload could not be probed now"),
     )
 )]
 pub async fn patch(
@@ -434,7 +433,7 @@ pub async fn patch(
         if content_type(&headers) != Some(OFFSET_OCTET_STREAM) {
             return Err(refused(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-content-type",
+                ApiCode::UnsupportedContentType,
                 format!("upload bytes come as {OFFSET_OCTET_STREAM}"),
             )));
         }
@@ -443,7 +442,7 @@ pub async fn patch(
             .ok_or_else(|| {
                 refused(ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    "bad-tus-header",
+                    ApiCode::BadTusHeader,
                     "Upload-Offset is required",
                 ))
             })?;
@@ -486,7 +485,7 @@ async fn take(
     match resumable_uploads::get(&state.pool, id).await {
         Ok(Some(_)) => Err(refused(ApiError::new(
             StatusCode::LOCKED,
-            "upload-busy",
+            ApiCode::UploadBusy,
             "another request is appending to this upload; try again in a moment",
         ))),
         Ok(None) => Ok(None),
@@ -511,7 +510,7 @@ async fn completed_already(
     if offset != length {
         return Err(refused(ApiError::new(
             StatusCode::CONFLICT,
-            "upload-offset-mismatch",
+            ApiCode::UploadOffsetMismatch,
             format!("the upload is complete at offset {length}, not {offset}"),
         )));
     }
@@ -531,7 +530,7 @@ async fn append_taken(
     if offset != upload.stored.offset() {
         return Err(refused(ApiError::new(
             StatusCode::CONFLICT,
-            "upload-offset-mismatch",
+            ApiCode::UploadOffsetMismatch,
             format!(
                 "the upload is at offset {}, not {offset}: ask HEAD where to continue",
                 upload.stored.offset()
@@ -546,7 +545,8 @@ async fn append_taken(
     let recorder = tokio::spawn({
         let pool = pool.clone();
         async move {
-            let mut heartbeat = tokio::time::interval(WRITER_HEARTBEAT);
+            let mut heartbeat =
+                tokio::time::interval(resumable_uploads::WRITER_LEASE.renew_every());
             loop {
                 tokio::select! {
                     part = recorded.recv() => match part {
@@ -584,7 +584,7 @@ async fn append_taken(
     if !saved {
         return Err(refused(ApiError::new(
             StatusCode::CONFLICT,
-            "upload-offset-mismatch",
+            ApiCode::UploadOffsetMismatch,
             "another request took this upload over; ask HEAD where to continue",
         )));
     }
@@ -597,7 +597,7 @@ async fn append_taken(
             return Err(with_headers(
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "upload-too-large",
+                    ApiCode::UploadTooLarge,
                     format!(
                         "the body goes past the upload's length ({} bytes)",
                         upload.length
@@ -611,7 +611,7 @@ async fn append_taken(
             return Err(with_headers(
                 ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
-                    "upload-interrupted",
+                    ApiCode::UploadInterrupted,
                     format!(
                         "the body stopped ({reason}); continue at offset {}",
                         stored.offset()
@@ -701,9 +701,9 @@ async fn become_video(
     params(("id" = String, Path, description = "The upload's id"), ("Tus-Resumable" = String, Header, description = "`1.0.0`")),
     responses(
         (status = 204, description = "Terminated: its bytes are removed"),
-        (status = 404, description = "No such upload", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Tus-Resumable is not 1.0.0", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 423, description = "A request is appending to this upload", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such upload"),
+        (status = 412, description = "Tus-Resumable is not 1.0.0"),
+        (status = 423, description = "A request is appending to this upload"),
     )
 )]
 pub async fn terminate(

@@ -12,6 +12,8 @@ use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
+use crate::intake::sanitize_filename;
 
 pub(super) fn is_video_type(content_type: &str) -> bool {
     let essence = content_type
@@ -26,7 +28,7 @@ pub(super) fn is_video_type(content_type: &str) -> bool {
 pub(super) fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "upload-too-large",
+        ApiCode::UploadTooLarge,
         format!("uploads are limited to {limit} bytes"),
     )
 }
@@ -38,7 +40,11 @@ pub(super) async fn receive_file_field(
     pace: UploadPace,
 ) -> Result<(Option<String>, u64), ApiError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ApiCode::BadMultipart,
+            e.body_text(),
+        )
     };
     loop {
         // The parts before the file are held to the same pace as the file.
@@ -57,7 +63,7 @@ pub(super) async fn receive_file_field(
     }
     Err(ApiError::new(
         StatusCode::BAD_REQUEST,
-        "missing-file-field",
+        ApiCode::MissingFileField,
         "the multipart body has no `file` field",
     ))
 }
@@ -81,7 +87,7 @@ impl UploadPace {
 pub(super) fn too_slow(received: u64, pace: UploadPace) -> ApiError {
     ApiError::new(
         StatusCode::REQUEST_TIMEOUT,
-        "upload-too-slow",
+        ApiCode::UploadTooSlow,
         format!(
             "the upload sent {received} bytes in the last {:.0} s, below the {} bytes a second the server waits for; it was stopped, send it again over a better connection",
             pace.window.as_secs_f64(),
@@ -117,7 +123,7 @@ where
                 Ok(Some(chunk)) => Some(chunk.map_err(|e| {
                     ApiError::new(
                         StatusCode::BAD_REQUEST,
-                        "upload-interrupted",
+                        ApiCode::UploadInterrupted,
                         format!("the upload stream failed: {e}"),
                     )
                 })?),
@@ -165,13 +171,13 @@ pub(super) fn storage_error(context: &str, error: std::io::Error) -> ApiError {
     if matches!(error.raw_os_error(), Some(ENOSPC | EDQUOT)) {
         return ApiError::new(
             StatusCode::INSUFFICIENT_STORAGE,
-            "disk-full",
+            ApiCode::DiskFull,
             "the server has no room for the upload; try again later",
         );
     }
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "upload-storage-unavailable",
+        ApiCode::UploadStorageUnavailable,
         "the server cannot store uploads right now (its temporary directory is not writable); try again later",
     )
 }
@@ -180,35 +186,9 @@ pub(super) async fn remove(path: &Path) {
     let _ = tokio::fs::remove_file(path).await;
 }
 
-/// The longest file name kept; a JSON body's `filename` longer than this is refused (its
-/// `maxLength`), a multipart part's is cut.
-pub const MAX_FILENAME_CHARS: usize = 255;
-
-/// The client's file name as harmless metadata: the last path component, no control
-/// characters, at most [`MAX_FILENAME_CHARS`] characters.
-pub fn sanitize_filename(name: &str) -> String {
-    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    last.chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_FILENAME_CHARS)
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_names_lose_paths_and_control_characters() {
-        assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
-        assert_eq!(
-            sanitize_filename("C:\\Users\\me\\clip\u{7}.mp4"),
-            "clip.mp4"
-        );
-        assert_eq!(sanitize_filename(&"a".repeat(300)).len(), 255);
-    }
 
     #[test]
     fn video_content_types_are_recognised() {

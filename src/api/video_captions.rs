@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::ApiPath;
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 use crate::db::videos::{self, CaptionTarget};
 use crate::storage::{CHANGEABLE_CACHE, ObjectHeaders, video_prefix};
 use crate::video_resource::VideoResource;
@@ -37,10 +38,10 @@ pub const MAX_CAPTION_BYTES: usize = 2 << 20;
     request_body(content = String, content_type = "text/vtt", description = "A WebVTT or SRT file, UTF-8, at most 2 MiB"),
     responses(
         (status = 200, description = "Published: the video, its `subtitles` listing the track", body = VideoResource),
-        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The video is not completed", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The file is larger than 2 MiB", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a caption file, or a bad language tag: the problem names the line that is wrong", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such video"),
+        (status = 409, description = "The video is not completed"),
+        (status = 413, description = "The file is larger than 2 MiB"),
+        (status = 422, description = "Not a caption file, or a bad language tag: the problem names the line that is wrong"),
     )
 )]
 #[tracing::instrument(skip(state, body), fields(bytes = body.len()))]
@@ -110,9 +111,9 @@ pub async fn put_captions(
     ),
     responses(
         (status = 200, description = "Removed: the video without the track", body = VideoResource),
-        (status = 404, description = "No such video, or no such track", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The video is not completed", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad language tag", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such video, or no such track"),
+        (status = 409, description = "The video is not completed"),
+        (status = 422, description = "A bad language tag"),
     )
 )]
 #[tracing::instrument(skip(state))]
@@ -134,7 +135,7 @@ pub async fn delete_captions(
     if subtitles.len() == before {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "captions-not-found",
+            ApiCode::CaptionsNotFound,
             format!("the video has no captions under subs/{dir}/"),
         ));
     }
@@ -157,7 +158,7 @@ pub(super) fn track_dir(language: &str) -> Result<String, ApiError> {
     if !plain {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "bad-language",
+            ApiCode::BadLanguage,
             "the language must be a tag such as `en` or `pt-BR`: letters, digits and `-`, at most 16",
         ));
     }
@@ -167,7 +168,7 @@ pub(super) fn track_dir(language: &str) -> Result<String, ApiError> {
 fn bad_captions(detail: String) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "bad-captions",
+        ApiCode::BadCaptions,
         format!("not a WebVTT or SRT file: {detail}"),
     )
 }
@@ -183,7 +184,7 @@ async fn completed(
     if target.status != VideoStatus::Completed {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "not-completed",
+            ApiCode::NotCompleted,
             format!(
                 "captions go on completed videos; this one is {}",
                 target.status.as_str()
@@ -202,7 +203,7 @@ async fn segment_durations(
     let missing = || {
         ApiError::new(
             StatusCode::CONFLICT,
-            "output-missing",
+            ApiCode::OutputMissing,
             "the video's playlists are not in the bucket",
         )
     };
@@ -239,7 +240,7 @@ async fn republish_master(
     let master = state.store.get_bytes(&key).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
-            "output-missing",
+            ApiCode::OutputMissing,
             "the video's master playlist is not in the bucket",
         )
     })?;

@@ -27,6 +27,7 @@ use super::change_feed::{ChangeKind, FeedMessage, VideoChange};
 use super::client_id::ClientId;
 use super::extract::ApiPath;
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 use super::stream_slots::StreamSlot;
 use crate::db::videos::{self, VideoRow};
 use crate::video_resource::VideoResource;
@@ -110,7 +111,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "bad-last-event-id",
+                ApiCode::BadLastEventId,
                 "Last-Event-ID must be an id this event stream sent: a whole number from 0",
             )
         })
@@ -129,10 +130,10 @@ fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
         (status = 200, description = "An event stream (`text/event-stream`): each event's `event:` line is its type, `id:` the video's version, `data:` one line of JSON; the schema is the events it sends", content_type = "text/event-stream", body = VideoEvent,
          example = json!("id: 3\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"processing\",…}\n\nid: 4\nevent: progress\ndata: {\"id\":\"0193…\",\"status\":\"processing\",\"progress\":{\"frames_done\":120,\"frames_expected\":300,\"percent\":40.0,\"fps\":61.2,\"speed\":2.04,\"eta\":2.9,\"elapsed\":1.96,\"renditions\":[{\"name\":\"720p\",\"frames_done\":124},{\"name\":\"360p\",\"frames_done\":120}]}}\n\nid: 9\nevent: status\ndata: {\"id\":\"0193…\",\"status\":\"completed\",\"playback_url\":\"http://…/master.m3u8\",…}\n\n")),
         (status = 204, description = "The client has already seen the final status"),
-        (status = 400, description = "A `Last-Event-ID` that is not an id this stream sends (`bad-last-event-id`)", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such video", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "This client has as many event streams open as it may (MAX_EVENT_STREAMS_PER_CLIENT)", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The server has as many event streams open as it may (MAX_EVENT_STREAMS)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A `Last-Event-ID` that is not an id this stream sends (`bad-last-event-id`)"),
+        (status = 404, description = "No such video"),
+        (status = 429, description = "This client has as many event streams open as it may (MAX_EVENT_STREAMS_PER_CLIENT)"),
+        (status = 503, description = "The server has as many event streams open as it may (MAX_EVENT_STREAMS)"),
     )
 )]
 #[tracing::instrument(skip(state, headers, client))]

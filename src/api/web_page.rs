@@ -34,7 +34,7 @@ const HLS_JS: &str = "hls.js/dist/hls.min.js";
 const TUS_JS: &str = "tus-js-client/dist/tus.min.js";
 
 /// The page's routes: `/`, its modules (`/assets/app.js` and the ones it imports, see
-/// [`MODULES`]), `/assets/style.css`, `/assets/vendor/hls.min.js` and
+/// `MODULES`), `/assets/style.css`, `/assets/vendor/hls.min.js` and
 /// `/assets/vendor/tus.min.js` (from `vendor_dir`, see [`vendor_dir`]).
 pub fn routes(vendor_dir: &Path) -> Router<AppState> {
     let hls = vendor_dir.join(HLS_JS);

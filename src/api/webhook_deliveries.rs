@@ -15,6 +15,7 @@ use super::AppState;
 use super::extract::{ApiPath, ApiQuery, check_status_filter};
 use super::pagination::{decode_cursor, into_page, page_size};
 use super::problem::ApiError;
+use super::problem_code::ApiCode;
 use crate::db::webhooks::{self, AttemptRow, DeliveryRow};
 
 const STATUSES: [&str; 3] = ["pending", "delivered", "failed"];
@@ -152,7 +153,7 @@ pub struct DeliveryPage {
     params(DeliveryQuery),
     responses(
         (status = 200, description = "A page of deliveries", body = DeliveryPage),
-        (status = 400, description = "Unknown status or malformed cursor", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown status or malformed cursor"),
     )
 )]
 #[tracing::instrument(skip(state))]
@@ -183,7 +184,7 @@ pub async fn list_deliveries(
     params(("id" = Uuid, Path, description = "Delivery id")),
     responses(
         (status = 200, description = "The delivery", body = WebhookDelivery),
-        (status = 404, description = "No such delivery", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delivery"),
     )
 )]
 #[tracing::instrument(skip(state))]
@@ -203,7 +204,7 @@ pub async fn get_delivery(
     params(("id" = Uuid, Path, description = "Delivery id")),
     responses(
         (status = 202, description = "Queued; the attempt follows within a second", body = WebhookDelivery),
-        (status = 404, description = "No such delivery", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delivery"),
     )
 )]
 #[tracing::instrument(skip(state))]
@@ -289,7 +290,7 @@ fn redact_endpoint(endpoint: &str) -> String {
 fn not_found(id: Uuid) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "delivery-not-found",
+        ApiCode::DeliveryNotFound,
         format!("there is no webhook delivery {id}"),
     )
 }

@@ -5,16 +5,16 @@
 //! the engine.
 
 mod progress_display;
-mod resolution;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::probe_protocol::{ProbeFailure, exit_code};
+use crate::units::Resolution;
 use hls_ladder::{ConvertOptions, DirectorySink, Error, Preset, Rung, SourceLimits};
 use progress_display::ProgressDisplay;
-pub use resolution::Resolution;
 
 /// Command-line interface of `hls-ladder`.
 #[derive(Debug, Parser)]
@@ -185,22 +185,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The exit code when the input is at fault (EX_DATAERR).
-pub const EXIT_BAD_INPUT: u8 = 65;
-/// The exit code when this machine ran short and trying again may work (EX_TEMPFAIL).
-pub const EXIT_TEMPORARY: u8 = 75;
-
-/// [`EXIT_BAD_INPUT`], [`EXIT_TEMPORARY`], or 1 for anything else.
-fn exit_code(error: &Error) -> u8 {
-    if error.is_client_error() {
-        EXIT_BAD_INPUT
-    } else if error.is_temporary() {
-        EXIT_TEMPORARY
-    } else {
-        1
-    }
-}
-
 /// Logs to stderr, as JSON lines or as text; `RUST_LOG` overrides `default_filter`.
 fn init_logging(json: bool, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -299,9 +283,8 @@ fn run_probe(args: ProbeArgs) -> Result<(), Error> {
     };
     let plan = plan.inspect_err(|error| {
         if args.error_json {
-            let report =
-                serde_json::json!({"code": error.error_code(), "message": error.to_string()});
-            println!("{report}");
+            let failure = serde_json::to_string(&ProbeFailure::of(error)).expect("serialises");
+            println!("{failure}");
         }
     })?;
     println!(

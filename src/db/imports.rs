@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::videos::JOBS_CHANNEL;
+use super::channels::JOBS_CHANNEL;
 
 /// Most times an import's download is started (after crashes of the nodes running it)
 /// before the video fails.

@@ -4,9 +4,11 @@
 //! Queries are sqlx's checked macros; their offline data lives in `.sqlx/` so a build needs
 //! no database. Nothing here knows about HTTP or libav.
 
+pub mod channels;
 pub mod direct_uploads;
 pub mod idempotency;
 pub mod imports;
+pub mod job_queue;
 pub(crate) mod notifications;
 pub mod resumable_uploads;
 pub mod videos;

@@ -1,16 +1,21 @@
 //! Resumable uploads in progress (see the migration `resumable_uploads`): how far each got,
 //! and which request may append to it now.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::lease::LeaseTerms;
 use crate::upload_parts::StoredUpload;
 
-/// How long a request appending to an upload holds it without saying so (it says so after
-/// every part, and every few seconds while its body comes): after that, another request may
-/// take over (the first one's client is gone).
-pub const WRITER_STALE_SECONDS: f64 = 60.0;
+/// The hold of a request appending to an upload (see [`crate::lease`]): renewed after every
+/// part and every 5 seconds while its body comes; 60 seconds without a renewal, and another
+/// request may take over (the first one's client, or node, is gone). Long, because a whole
+/// upload stays held, unrenewed, while it is probed and becomes the video.
+pub const WRITER_LEASE: LeaseTerms =
+    LeaseTerms::with_renewal(Duration::from_secs(60), Duration::from_secs(5));
 
 /// One upload in progress.
 #[derive(Debug, Clone)]
@@ -131,7 +136,7 @@ pub async fn progress(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<UploadProg
 }
 
 /// Takes the upload for the request `writer`, unless another request holds it (and said so
-/// within [`WRITER_STALE_SECONDS`]); `None` when it is held, missing or expired.
+/// within [`WRITER_LEASE`]); `None` when it is held, missing or expired.
 pub async fn take(pool: &PgPool, id: Uuid, writer: Uuid) -> sqlx::Result<Option<ResumableUpload>> {
     let row = sqlx::query_as!(
         Row,
@@ -142,7 +147,7 @@ pub async fn take(pool: &PgPool, id: Uuid, writer: Uuid) -> sqlx::Result<Option<
          RETURNING id, length, metadata, filename, stored, expires_at",
         id,
         writer,
-        WRITER_STALE_SECONDS,
+        WRITER_LEASE.seconds(),
     )
     .fetch_optional(pool)
     .await?;

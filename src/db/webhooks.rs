@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::videos::WEBHOOKS_CHANNEL;
+use super::channels::WEBHOOKS_CHANNEL;
 
 /// A delivery as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -12,16 +12,33 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::ImportError;
-use crate::api::AppState;
-use crate::api::upload_intake::sanitize_filename;
+use super::Imports;
 use crate::db::imports::{self, ClaimedImport, Imported, MAX_IMPORT_ATTEMPTS};
-use crate::uploads::Upload;
+use crate::intake::{Intake, IntakeError, sanitize_filename};
+use crate::lease::{self, LeaseTerms};
+use crate::uploads::{Upload, Uploads};
 
 /// How often a node looks for imports that other nodes recorded or gave up.
 const POLL: Duration = Duration::from_secs(2);
 
+/// What the import pool works with: the service's parts it shares with the API, and nothing of
+/// HTTP.
+#[derive(Clone)]
+pub struct ImportPool {
+    /// The database: the imports are videos in `importing`.
+    pub pool: sqlx::PgPool,
+    /// Where downloads wait for their conversion.
+    pub uploads: Uploads,
+    /// Examines downloads as it does uploads.
+    pub intake: Intake,
+    /// The downloader and the pool's wake-up.
+    pub imports: Imports,
+    /// Stage downloads in the bucket (`sources/{id}`) for workers on other machines.
+    pub stage_sources: bool,
+}
+
 /// Runs the pool until `stop`; downloads still running then are given back.
-pub async fn run(state: AppState, stop: CancellationToken) {
+pub async fn run(state: ImportPool, stop: CancellationToken) {
     let imports = state.imports.clone();
     let slots = Arc::new(Semaphore::new(imports.settings.concurrency.max(1)));
     let owner = Uuid::new_v4();
@@ -55,10 +72,23 @@ pub async fn run(state: AppState, stop: CancellationToken) {
     while running.join_next().await.is_some() {}
 }
 
+/// Claims the next import and runs it to its end (downloaded, examined and queued, or failed,
+/// or given back); its video id, or `None` when no import was waiting.
+pub async fn run_next(state: &ImportPool) -> sqlx::Result<Option<Uuid>> {
+    let owner = Uuid::new_v4();
+    let lease = state.imports.settings.lease.as_secs_f64();
+    let Some(import) = imports::claim(&state.pool, owner, lease).await? else {
+        return Ok(None);
+    };
+    let id = import.id;
+    run_one(state, owner, import, CancellationToken::new()).await;
+    Ok(Some(id))
+}
+
 /// Downloads one import while keeping its lease; stops when the lease is lost (canceled,
 /// deleted) or the node stops.
 #[tracing::instrument(skip_all, fields(video_id = %import.id, attempt = import.attempt))]
-async fn run_one(state: &AppState, owner: Uuid, import: ClaimedImport, stop: CancellationToken) {
+async fn run_one(state: &ImportPool, owner: Uuid, import: ClaimedImport, stop: CancellationToken) {
     let id = import.id;
     if import.attempt > MAX_IMPORT_ATTEMPTS {
         // Its downloads died with their nodes again and again: not one more.
@@ -77,7 +107,7 @@ async fn run_one(state: &AppState, owner: Uuid, import: ClaimedImport, stop: Can
         state.pool.clone(),
         id,
         owner,
-        state.imports.settings.lease,
+        LeaseTerms::new(state.imports.settings.lease),
         lost.clone(),
     ));
     let outcome = tokio::select! {
@@ -140,24 +170,22 @@ async fn run_one(state: &AppState, owner: Uuid, import: ClaimedImport, stop: Can
     }
 }
 
-/// Renews the lease every third of it; cancels `lost` when it is lost.
+/// Keeps the import's lease (see [`crate::lease`]); cancels `lost` once it is lost or could
+/// not be renewed in time.
 async fn keep_lease(
     pool: sqlx::PgPool,
     id: Uuid,
     owner: Uuid,
-    lease: Duration,
+    terms: LeaseTerms,
     lost: CancellationToken,
 ) {
-    let mut every = tokio::time::interval(lease / 3);
-    every.tick().await;
-    loop {
-        every.tick().await;
-        match imports::renew(&pool, id, owner, lease.as_secs_f64()).await {
-            Ok(true) => {}
-            Ok(false) => return lost.cancel(),
-            Err(error) => tracing::warn!(%error, "could not renew an import's lease"),
-        }
-    }
+    let claimed_at = tokio::time::Instant::now();
+    lease::keep(terms, claimed_at, || async {
+        let renewed = imports::renew(&pool, id, owner, terms.seconds()).await?;
+        Ok::<_, sqlx::Error>(renewed.then_some(()))
+    })
+    .await;
+    lost.cancel();
 }
 
 /// A downloaded, probed import, ready to queue.
@@ -191,7 +219,7 @@ impl Failure {
     }
 }
 
-async fn import_one(state: &AppState, import: &ClaimedImport) -> Result<ImportedFile, Failure> {
+async fn import_one(state: &ImportPool, import: &ClaimedImport) -> Result<ImportedFile, Failure> {
     let id = import.id;
     let url = Url::parse(&import.url).map_err(|error| Failure::Final {
         code: "url-not-allowed",
@@ -212,16 +240,16 @@ async fn import_one(state: &AppState, import: &ClaimedImport) -> Result<Imported
     tokio::fs::rename(&partial, &path)
         .await
         .map_err(|error| Failure::Retry(format!("cannot keep the download: {error}")))?;
-    let source = match crate::api::create_video::examine_upload(state, &path).await {
+    let source = match state.intake.examine(&path).await {
         Ok(source) => source,
-        Err(refused) if refused.status().is_server_error() => {
-            return Err(Failure::Retry(refused.detail().to_string()));
-        }
-        Err(refused) => {
+        Err(IntakeError::Refused { code, message }) => {
             return Err(Failure::Final {
-                code: refused.code(),
-                message: refused.detail().to_string(),
+                code: code.as_str(),
+                message,
             });
+        }
+        Err(IntakeError::Unavailable(reason) | IntakeError::Failed(reason)) => {
+            return Err(Failure::Retry(reason));
         }
     };
     let upload = if state.stage_sources {

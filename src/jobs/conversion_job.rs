@@ -24,13 +24,15 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::lease_keeper::{LeaseKeeper, StopReason, fence_after};
+use super::lease_keeper::{LeaseKeeper, StopReason};
 use super::progress_writer::save_progress;
 use super::resume_points::{self, Start};
 use super::worker_settings::WorkerSettings;
 use crate::backoff::Backoff;
 use crate::db::is_transient;
-use crate::db::videos::{self, ClaimedJob, Completion, Requeue};
+use crate::db::job_queue::{self, ClaimedJob, Completion, Requeue};
+use crate::db::videos;
+use crate::lease::{HeldLease, Renewal};
 use crate::storage::{StorageError, StoreSink, claim_prefix};
 use crate::uploads::{Upload, UploadLocation};
 use crate::video_status::VideoStatus;
@@ -54,8 +56,8 @@ const PERSIST_PATIENCE: Duration = Duration::from_secs(600);
 pub(super) struct ConversionJob {
     /// This claim's lease token: every owner-checked write names it.
     pub(super) lease_token: Uuid,
-    /// When the claim was asked for: the lease runs out at the latest `lease_seconds` later.
-    pub(super) claimed_at: Instant,
+    /// The job's lease, from when the claim was asked for.
+    pub(super) lease: HeldLease,
     pub(super) job: ClaimedJob,
     pub(super) settings: WorkerSettings,
     /// The newest resume point this claim's conversion offered (its segments stored).
@@ -67,8 +69,8 @@ impl ConversionJob {
     pub(super) async fn run(self, hand_back: CancellationToken) {
         let id = self.job.id;
         let pool = self.settings.pool.clone();
-        let mut last_renewal = self.claimed_at;
-        let Some(path) = self.fetch_source(&mut last_renewal).await else {
+        let mut lease = self.lease;
+        let Some(path) = self.fetch_source(&mut lease).await else {
             return;
         };
         let start =
@@ -99,8 +101,7 @@ impl ConversionJob {
 
         let heartbeat = tokio::spawn(
             LeaseKeeper {
-                lease_seconds: self.settings.lease_seconds,
-                last_renewal,
+                lease,
                 time_limit: self.settings.job_timeout,
                 pool: pool.clone(),
                 id,
@@ -247,7 +248,7 @@ impl ConversionJob {
             downloads: serde_json::to_value(&report.downloads).unwrap_or(Value::Null),
         };
         let recorded = persist("recording the completion", || {
-            videos::complete(&self.settings.pool, id, self.lease_token, &done)
+            job_queue::complete(&self.settings.pool, id, self.lease_token, &done)
         })
         .await;
         match recorded {
@@ -275,7 +276,7 @@ impl ConversionJob {
             Some(StopReason::ShuttingDown) => {
                 tracing::info!("handing the job back to the queue");
                 let released = persist("handing the job back", || {
-                    videos::release(pool, id, self.lease_token, Requeue::ShuttingDown, None)
+                    job_queue::release(pool, id, self.lease_token, Requeue::ShuttingDown, None)
                 })
                 .await;
                 if let Err(error) = released {
@@ -311,7 +312,7 @@ impl ConversionJob {
                 // Clean up first: once the status is final, nothing of the video is public.
                 self.remove_output_to_date().await;
                 let recorded = persist("recording the cancel", || {
-                    videos::finish_unsuccessfully(
+                    job_queue::finish_unsuccessfully(
                         pool,
                         id,
                         self.lease_token,
@@ -354,7 +355,7 @@ impl ConversionJob {
             let delay = 5.0 * f64::from(self.job.attempt);
             let error = Some((code, message));
             let released = persist("putting the job back", || {
-                videos::release(
+                job_queue::release(
                     &self.settings.pool,
                     self.job.id,
                     self.lease_token,
@@ -394,7 +395,7 @@ impl ConversionJob {
             self.discard_source().await;
         }
         let recorded = persist("recording the failure", || {
-            videos::finish_unsuccessfully(
+            job_queue::finish_unsuccessfully(
                 pool,
                 self.job.id,
                 self.lease_token,
@@ -414,36 +415,25 @@ impl ConversionJob {
     /// The file to convert: the local upload, or one staged in the bucket by an API on
     /// another machine, fetched here; `None` when the job ended here (its outcome recorded,
     /// or its lease lost).
-    async fn fetch_source(&self, last_renewal: &mut Instant) -> Option<PathBuf> {
+    async fn fetch_source(&self, lease: &mut HeldLease) -> Option<PathBuf> {
         // A big upload may take longer than the lease to fetch: keep renewing it meanwhile, and
         // give up, as the conversion would, when it cannot be renewed in time.
         let upload = self.upload();
         let fetch = self.settings.uploads.fetch(&upload);
         tokio::pin!(fetch);
-        let lease = self.settings.lease_seconds;
-        let period = Duration::from_secs_f64(lease / 3.0);
-        let fenced_at = |renewed: Instant| renewed + fence_after(lease);
+        let (pool, id, token) = (&self.settings.pool, self.job.id, self.lease_token);
+        let seconds = lease.terms().seconds();
         let fetched = loop {
             tokio::select! {
                 result = &mut fetch => break result,
-                () = tokio::time::sleep(period) => {
-                    let asked = Instant::now();
-                    let deadline = fenced_at(*last_renewal);
-                    let renewal = tokio::time::timeout_at(
-                        deadline.into(),
-                        videos::heartbeat(&self.settings.pool, self.job.id, self.lease_token, lease),
-                    ).await;
-                    match renewal {
-                        Ok(Ok(Some(_))) => *last_renewal = asked,
-                        Ok(Ok(None)) => {
-                            tracing::warn!("lease lost while fetching the upload");
-                            self.drop_local_copy().await;
-                            return None;
-                        }
-                        Ok(Err(error)) => tracing::warn!(%error, "heartbeat failed while fetching the upload"),
-                        Err(_) => {}
+                () = tokio::time::sleep(lease.terms().renew_every()) => {
+                    let renewal = lease.renew(job_queue::heartbeat(pool, id, token, seconds)).await;
+                    if renewal == Renewal::Lost {
+                        tracing::warn!("lease lost while fetching the upload");
+                        self.drop_local_copy().await;
+                        return None;
                     }
-                    if Instant::now() >= fenced_at(*last_renewal) {
+                    if lease.expired(tokio::time::Instant::now()) {
                         tracing::warn!("the lease could not be renewed in time; leaving the job to another worker");
                         self.drop_local_copy().await;
                         return None;
@@ -580,7 +570,7 @@ async fn announce_playable(
     if stored_master.await.is_err() {
         return;
     }
-    match videos::mark_playable(&pool, id, lease_token, &playback_url, &output_prefix).await {
+    match job_queue::mark_playable(&pool, id, lease_token, &playback_url, &output_prefix).await {
         Ok(true) => tracing::info!("playable"),
         Ok(false) => tracing::debug!("not marked playable: the job is no longer this worker's"),
         Err(error) => tracing::warn!(%error, "could not record that the video is playable"),

@@ -28,33 +28,36 @@ pub(super) async fn run(
     stop: CancellationToken,
 ) {
     loop {
-        match sweep(&pool, &uploads, keep_failed, ORPHAN_AGE).await {
+        match sweep_all(&pool, &uploads, keep_failed, ORPHAN_AGE).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "removed uploads no job needs"),
             Err(error) => tracing::warn!(error = %format!("{error:#}"), "upload sweep failed"),
-        }
-        match sweep_staged(&pool, &uploads, keep_failed, ORPHAN_AGE).await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "removed staged uploads no job needs"),
-            Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), "staged upload sweep failed")
-            }
-        }
-        match sweep_expired_uploads(&pool, &uploads).await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "removed expired resumable and direct uploads"),
-            Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), "expired upload sweep failed")
-            }
-        }
-        if let Err(error) = crate::db::idempotency::prune(&pool).await {
-            tracing::warn!(%error, "could not forget old idempotency keys");
         }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(SWEEP_INTERVAL) => {}
         }
     }
+}
+
+/// One round of the janitor: the upload directory, the bucket's staged uploads, expired
+/// resumable and direct uploads, old idempotency keys. How many uploads it removed; the
+/// first failure, after every part was tried.
+pub async fn sweep_all(
+    pool: &PgPool,
+    uploads: &Uploads,
+    keep_failed: Duration,
+    orphan_age: Duration,
+) -> anyhow::Result<usize> {
+    let local = sweep(pool, uploads, keep_failed, orphan_age).await;
+    let staged = sweep_staged(pool, uploads, keep_failed, orphan_age).await;
+    let expired = sweep_expired_uploads(pool, uploads).await;
+    let keys = crate::db::idempotency::prune(pool).await.map(|_| 0);
+    let mut removed = 0;
+    for part in [local, staged, expired, keys.map_err(anyhow::Error::from)] {
+        removed += part?;
+    }
+    Ok(removed)
 }
 
 /// One sweep of the upload directory; returns how many files it removed. Only upload files

@@ -3,13 +3,15 @@
 //! the time limit passes or the service hands its jobs back.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlx::PgPool;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::db::videos;
+use crate::db::job_queue;
+use crate::lease::{HeldLease, Renewal};
 use hls_ladder::CancelToken;
 
 /// Why a conversion was told to stop.
@@ -25,19 +27,12 @@ pub(super) enum StopReason {
     TimedOut,
 }
 
-/// How long after the last successful renewal a worker stops converting: before the lease
-/// can run out, with a sixth of it to spare for the stop itself (at most a packet's decode).
-pub(super) fn fence_after(lease_seconds: f64) -> Duration {
-    Duration::from_secs_f64(lease_seconds * 5.0 / 6.0)
-}
-
 /// Holds a running job's lease: renews it every third of it and stops the conversion when the
 /// lease is lost, cannot be renewed in time, a cancel is requested, the time limit passes, or
 /// the service hands jobs back.
 pub(super) struct LeaseKeeper {
-    pub(super) lease_seconds: f64,
-    /// When the last renewal that succeeded was asked for (or the claim).
-    pub(super) last_renewal: Instant,
+    /// The job's lease, as the claim (or the fetch of its upload) left it.
+    pub(super) lease: HeldLease,
     pub(super) time_limit: Duration,
     pub(super) pool: PgPool,
     pub(super) id: Uuid,
@@ -57,8 +52,6 @@ impl LeaseKeeper {
 
     pub(super) async fn run(mut self, hand_back: CancellationToken, done: CancellationToken) {
         let started = Instant::now();
-        let period = Duration::from_secs_f64(self.lease_seconds / 3.0);
-        let fence = fence_after(self.lease_seconds);
         loop {
             tokio::select! {
                 () = done.cancelled() => return,
@@ -69,36 +62,40 @@ impl LeaseKeeper {
                 self.stop(StopReason::TimedOut);
                 return;
             }
-            // Cancels are looked for twice a second; the lease is renewed every third of it.
-            // A query may hang (a partition drops packets rather than refusing them): none may
-            // outlive the moment this worker must stop.
-            let deadline = self.last_renewal + fence;
-            let asked = Instant::now();
-            let renew = asked.duration_since(self.last_renewal) >= period;
-            let query = async {
-                if renew {
-                    videos::heartbeat(&self.pool, self.id, self.lease_token, self.lease_seconds)
-                        .await
-                } else {
-                    videos::cancel_requested(&self.pool, self.id, self.lease_token).await
+            // Cancels are looked for twice a second; the lease is renewed when due. Either
+            // query answers whether a cancel was asked for, or that the lease is lost.
+            let (pool, id, token) = (&self.pool, self.id, self.lease_token);
+            let renewal = if self.lease.due(Instant::now()) {
+                let seconds = self.lease.terms().seconds();
+                self.lease
+                    .renew(job_queue::heartbeat(pool, id, token, seconds))
+                    .await
+            } else {
+                let deadline = self.lease.deadline();
+                match tokio::time::timeout_at(
+                    deadline,
+                    job_queue::cancel_requested(pool, id, token),
+                )
+                .await
+                {
+                    Ok(Ok(Some(cancel))) => Renewal::Held(cancel),
+                    Ok(Ok(None)) => Renewal::Lost,
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "could not look for a cancel request");
+                        Renewal::Failed
+                    }
+                    Err(_) => Renewal::Failed,
                 }
             };
-            let outcome = tokio::time::timeout_at(deadline.into(), query).await;
-            match outcome {
-                Ok(Ok(Some(true))) => self.stop(StopReason::CancelRequested),
-                Ok(Ok(Some(false))) => {
-                    if renew {
-                        self.last_renewal = asked;
-                    }
-                }
-                Ok(Ok(None)) => self.stop(StopReason::LeaseLost),
-                Ok(Err(error)) => tracing::warn!(%error, "heartbeat failed"),
-                Err(_) => tracing::warn!("heartbeat timed out"),
+            match renewal {
+                Renewal::Held(true) => self.stop(StopReason::CancelRequested),
+                Renewal::Held(false) | Renewal::Failed => {}
+                Renewal::Lost => self.stop(StopReason::LeaseLost),
             }
-            if Instant::now() >= self.last_renewal + fence {
+            if self.lease.expired(Instant::now()) {
                 // Another worker may claim the job once the lease runs out: stop before that.
                 tracing::warn!(
-                    seconds = self.last_renewal.elapsed().as_secs_f64(),
+                    seconds = self.lease.since_renewal().as_secs_f64(),
                     "the lease could not be renewed in time; stopping the conversion"
                 );
                 self.stop(StopReason::LeaseLost);

@@ -11,5 +11,5 @@ mod resume_points;
 mod worker_pool;
 mod worker_settings;
 
-pub use worker_pool::WorkerPool;
+pub use worker_pool::{WorkerPool, run_next_job};
 pub use worker_settings::WorkerSettings;

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::db::videos;
+use crate::db::job_queue;
 
 /// How often a job's progress is written at most.
 pub(super) const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -30,7 +30,7 @@ pub(super) async fn save_progress(
         }
         let progress = updates.borrow_and_update().clone();
         if let Some(progress) = &progress {
-            if let Err(error) = videos::save_progress(&pool, id, worker, progress).await {
+            if let Err(error) = job_queue::save_progress(&pool, id, worker, progress).await {
                 tracing::debug!(%error, "progress not saved");
             }
         }

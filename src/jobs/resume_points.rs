@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::db::videos;
+use crate::db::job_queue;
 use crate::storage::{ObjectStore, claim_of_key, claim_prefix, resolve_key};
 use hls_ladder::ResumePoint;
 
@@ -38,7 +38,7 @@ pub(super) enum Start {
 /// The point an earlier claim of video `id` saved, rebased for `claim` and checked: every
 /// segment it names must be in the bucket under a claim before this one.
 pub(super) async fn load(pool: &PgPool, store: &dyn ObjectStore, id: Uuid, claim: i64) -> Start {
-    let (saved_by, json) = match videos::resume_point(pool, id).await {
+    let (saved_by, json) = match job_queue::resume_point(pool, id).await {
         Ok(Some(saved)) => saved,
         Ok(None) => return Start::FromTheBeginning(None),
         Err(error) => {
@@ -123,7 +123,7 @@ pub(super) async fn save(
             let Ok(json) = serde_json::to_value(&*point) else {
                 return SAVE_INTERVAL;
             };
-            match videos::save_resume_point(&pool, id, lease_token, claim, &json).await {
+            match job_queue::save_resume_point(&pool, id, lease_token, claim, &json).await {
                 Ok(true) => tracing::debug!(segments = point.segments(), "resume point saved"),
                 Ok(false) => tracing::debug!("resume point not saved: the job is not ours"),
                 Err(error) => tracing::debug!(%error, "resume point not saved"),

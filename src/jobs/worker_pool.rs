@@ -11,9 +11,10 @@ use uuid::Uuid;
 use super::conversion_job::ConversionJob;
 use super::janitor;
 use super::worker_settings::WorkerSettings;
+use crate::db::channels::JOBS_CHANNEL;
+use crate::db::job_queue;
 use crate::db::notifications;
-use crate::db::videos;
-use crate::db::videos::JOBS_CHANNEL;
+use crate::lease::HeldLease;
 
 /// How often an idle worker looks for work when no notification comes.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -31,9 +32,9 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// Starts `count` workers (and, with any, the notification listener) and the janitor of
-    /// the upload directory.
-    pub fn start(settings: WorkerSettings, count: usize) -> WorkerPool {
+    /// Starts `count` workers (and, with any, the notification listener), and the janitor of
+    /// the uploads when `janitor` says so.
+    pub fn start(settings: WorkerSettings, count: usize, janitor: bool) -> WorkerPool {
         let stop_claiming = CancellationToken::new();
         let hand_back = CancellationToken::new();
         let wake = Arc::new(Notify::new());
@@ -46,12 +47,14 @@ impl WorkerPool {
                 stop_claiming.clone(),
             ));
         }
-        tasks.spawn(janitor::run(
-            settings.pool.clone(),
-            settings.uploads.clone(),
-            settings.keep_failed_uploads,
-            stop_claiming.clone(),
-        ));
+        if janitor {
+            tasks.spawn(janitor::run(
+                settings.pool.clone(),
+                settings.uploads.clone(),
+                settings.keep_failed_uploads,
+                stop_claiming.clone(),
+            ));
+        }
         for _ in 0..count {
             let worker = Worker {
                 id: Uuid::new_v4(),
@@ -97,29 +100,14 @@ impl Worker {
     async fn run(self) {
         tracing::debug!(worker = %self.id, "worker started");
         while !self.stop_claiming.is_cancelled() {
-            // A token of its own for every claim: a later claim of the same job by this
-            // worker must not pass for this one.
-            let lease_token = Uuid::new_v4();
-            let claimed_at = std::time::Instant::now();
-            match self.next_job(lease_token).await {
-                Ok(Some(job)) => {
-                    tracing::debug!(worker = %self.id, video_id = %job.id, claim = job.claim, "job claimed");
-                    let job = ConversionJob {
-                        lease_token,
-                        claimed_at,
-                        job,
-                        settings: self.settings.clone(),
-                        offered: tokio::sync::watch::Sender::new(None),
-                    };
-                    job.run(self.hand_back.clone()).await;
-                    continue;
-                }
+            match run_next_job(&self.settings, self.hand_back.clone()).await {
+                Ok(Some(_)) => continue,
                 Ok(None) => {}
                 Err(error) => tracing::warn!(%error, "cannot claim jobs (database unavailable?)"),
             }
             // A job whose worker died is taken over as soon as its lease runs out, not up to
             // a poll interval later: a crash then costs the lease and no more.
-            let pause = match videos::next_lease_expiry(&self.settings.pool).await {
+            let pause = match job_queue::next_lease_expiry(&self.settings.pool).await {
                 Ok(Some(seconds)) => {
                     POLL_INTERVAL.min(Duration::from_secs_f64(seconds) + LEASE_EXPIRY_MARGIN)
                 }
@@ -132,17 +120,36 @@ impl Worker {
             }
         }
     }
+}
 
-    async fn next_job(&self, lease_token: Uuid) -> sqlx::Result<Option<videos::ClaimedJob>> {
-        // Their uploads stay for a retry (the janitor removes them after the retention).
-        for id in videos::fail_abandoned(&self.settings.pool).await? {
-            tracing::warn!(video_id = %id, "job abandoned by its workers on every attempt; failed");
-        }
-        videos::claim(
-            &self.settings.pool,
-            lease_token,
-            self.settings.lease_seconds,
-        )
-        .await
+/// Claims the next job (pending, or one whose worker's lease ran out) and runs it to its end;
+/// its video id, or `None` when no job was waiting. `hand_back` stops the job and gives it
+/// back to the queue (the service shutting down).
+pub async fn run_next_job(
+    settings: &WorkerSettings,
+    hand_back: CancellationToken,
+) -> sqlx::Result<Option<Uuid>> {
+    // Their uploads stay for a retry (the janitor removes them after the retention).
+    for id in job_queue::fail_abandoned(&settings.pool).await? {
+        tracing::warn!(video_id = %id, "job abandoned by its workers on every attempt; failed");
     }
+    // A token of its own for every claim: a later claim of the same job by this worker must
+    // not pass for this one.
+    let lease_token = Uuid::new_v4();
+    let claimed_at = tokio::time::Instant::now();
+    let claimed = job_queue::claim(&settings.pool, lease_token, settings.lease.seconds()).await?;
+    let Some(job) = claimed else {
+        return Ok(None);
+    };
+    let id = job.id;
+    tracing::debug!(video_id = %id, claim = job.claim, "job claimed");
+    let job = ConversionJob {
+        lease_token,
+        lease: HeldLease::claimed(settings.lease, claimed_at),
+        job,
+        settings: settings.clone(),
+        offered: tokio::sync::watch::Sender::new(None),
+    };
+    job.run(hand_back).await;
+    Ok(Some(id))
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use crate::lease::LeaseTerms;
 use crate::storage::ObjectStore;
 use crate::uploads::Uploads;
 use hls_ladder::ConvertOptions;
@@ -25,7 +26,7 @@ pub struct WorkerSettings {
     pub upload_concurrency: usize,
     /// Lease of a claimed job; a heartbeat renews it every third of it, and a job whose
     /// worker died is taken over once it runs out.
-    pub lease_seconds: f64,
+    pub lease: LeaseTerms,
     /// A conversion running longer is stopped and fails.
     pub job_timeout: Duration,
     /// How long the upload of a video that failed through no fault of its own is kept for a

@@ -237,7 +237,7 @@ impl StoreSink {
 }
 
 /// A conversion that stopped early leaves uploads in flight. They are let finish (for up to
-/// [`STOP_GRACE`]) rather than aborted: an aborted request whose body S3 already has may still
+/// `STOP_GRACE`) rather than aborted: an aborted request whose body S3 already has may still
 /// be stored, after the job has removed the video's objects. Only uploads that outlast the
 /// grace, such as ones retrying through an S3 outage, are aborted. Playlists not yet
 /// published are dropped.

@@ -14,8 +14,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::signature;
+use crate::db::channels::WEBHOOKS_CHANNEL;
 use crate::db::notifications;
-use crate::db::videos::{VideoRow, WEBHOOKS_CHANNEL};
+use crate::db::videos::VideoRow;
 use crate::db::webhooks::{self, AttemptOutcome, ClaimedDelivery};
 use crate::video_resource::Presenter;
 

@@ -45,7 +45,7 @@ async fn an_empty_body_a_wrong_content_type_and_a_text_file_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_over_the_limit_gets_413_and_its_partial_file_is_removed() {
     let app =
-        spawn_app_with(|c| c.upload_limit = hls_ladder_server::config::ByteSize(100_000)).await;
+        spawn_app_with(|c| c.upload_limit = hls_ladder_server::units::ByteSize(100_000)).await;
     let declared = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;
     problem(declared, 413, "upload-too-large").await;
 

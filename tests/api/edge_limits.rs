@@ -256,7 +256,7 @@ async fn probes_run_one_at_a_time_with_a_scrubbed_environment_and_a_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_past_its_memory_is_refused_and_a_server_fault_is_503_not_the_clients() {
     let app = spawn_app_with(|c| {
-        c.edge.probe_memory_limit = hls_ladder_server::config::ByteSize(64 << 20)
+        c.edge.probe_memory_limit = hls_ladder_server::units::ByteSize(64 << 20)
     })
     .await;
     let refused = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;

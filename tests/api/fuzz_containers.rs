@@ -192,7 +192,7 @@ fn hostile_containers_never_reach_another_upload_and_end_with_stable_codes() {
         .unwrap();
     let app = runtime.block_on(spawn_app_with(|c| {
         c.conversion.max_frames = 2000;
-        c.conversion.max_resolution = hls_ladder_server::config::Resolution {
+        c.conversion.max_resolution = hls_ladder_server::units::Resolution {
             width: 640,
             height: 480,
         };

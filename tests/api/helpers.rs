@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use crate::synthetic_clip::Clip;
 use hls_ladder::Preset;
 use hls_ladder_server::config::{
-    AccessConfig, ByteSize, ConversionConfig, JobsConfig, ServeConfig, StorageConfig,
+    AccessConfig, ConversionConfig, JobsConfig, ServeConfig, StorageConfig,
 };
 use hls_ladder_server::server::Application;
+use hls_ladder_server::units::ByteSize;
 use serde_json::Value;
 use uuid::Uuid;
 

@@ -398,7 +398,7 @@ async fn outcome(app: &TestApp, path: &Path) -> (u16, String, String) {
 async fn hostile_and_broken_uploads_are_refused_or_fail_with_stable_codes() {
     let app = spawn_app_with(|c| {
         c.conversion.max_frames = 20_000;
-        c.conversion.max_resolution = hls_ladder_server::config::Resolution {
+        c.conversion.max_resolution = hls_ladder_server::units::Resolution {
             width: 1280,
             height: 720,
         };

@@ -215,7 +215,7 @@ async fn an_upload_cut_mid_way_resumes_at_its_offset_on_another_process_and_conv
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tus_refusals_follow_the_protocol() {
     let app =
-        spawn_app_with(|c| c.upload_limit = hls_ladder_server::config::ByteSize(1_000_000)).await;
+        spawn_app_with(|c| c.upload_limit = hls_ladder_server::units::ByteSize(1_000_000)).await;
     let client = Client::new();
     let post = |length: &str, version: Option<&str>| {
         let mut request = client

@@ -233,7 +233,7 @@ async fn imports_over_the_limits_fail_with_their_codes() {
     let server = clip_server().await;
     let size = std::fs::metadata(fixture("h264_aac.mp4")).unwrap().len();
     let app = allowing_loopback(|c| {
-        c.upload_limit = hls_ladder_server::config::ByteSize(size - 1);
+        c.upload_limit = hls_ladder_server::units::ByteSize(size - 1);
         c.imports.import_idle_seconds = 1.0;
         c.imports.import_max_redirects = 2;
     })

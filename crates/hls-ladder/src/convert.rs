@@ -18,9 +18,9 @@ use crate::plan::plan_for;
 use crate::progress::{Progress, ProgressMeter};
 use crate::publisher::Publisher;
 use crate::report::{ConvertReport, MASTER_PLAYLIST};
-use crate::source_info::{SourceInfo, separate_audio_tracks};
 use crate::resume::ResumePoint;
 use crate::sink::Sink;
+use crate::source_info::{SourceInfo, separate_audio_tracks};
 use crate::{CancelToken, ConvertOptions, Error};
 
 /// Converts the video file at `input` to HLS, handing every segment and playlist to `sink` and

@@ -117,7 +117,7 @@ impl FromStr for ErrorCode {
     }
 }
 
-/// One of the [`SourceLimits`].
+/// One of the [`SourceLimits`](crate::SourceLimits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Limit {

@@ -57,8 +57,8 @@ pub use plan::{Plan, PlannedRendition, plan, probe, probe_with_limits};
 pub use progress::{Progress, RenditionProgress};
 pub use report::{AudioReport, ConvertReport, DownloadReport, MASTER_PLAYLIST, RenditionReport};
 pub use resume::ResumePoint;
-pub use source_info::{AudioInfo, MAX_AUDIO_TRACKS, SourceInfo, SubtitleInfo};
 pub use sink::{DirectorySink, FileObject, HlsObject, MemorySink, ObjectKind, Sink, SinkError};
+pub use source_info::{AudioInfo, MAX_AUDIO_TRACKS, SourceInfo, SubtitleInfo};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
 use crate::error_code::Limit;
 use crate::source_info::SourceInfo;
-use crate::Error;
 
 /// The largest input accepted. [`SourceLimits::default`] is generous (8K, 4 hours,
 /// a million frames); [`SourceLimits::unlimited`] turns every check off.

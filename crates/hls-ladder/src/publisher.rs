@@ -9,7 +9,6 @@
 //! non-progressive run publishes replace them.
 
 use crate::captions::{Cue, SubtitleReport, subtitle_rendition, track_dirs};
-use crate::report::{AudioReport, DownloadReport, MASTER_PLAYLIST, RenditionReport};
 use crate::hls::{
     AAC_LC, AudioMedia, IFrame, IFramePlaylist, IFrameVariant, MasterPlaylist, MediaPlaylist,
     PlaylistKind, PlaylistSegment, SubtitleMedia, Variant,
@@ -18,11 +17,12 @@ use crate::ladder::Rendition;
 use crate::media::audio_track::output_channels;
 use crate::media::messages::{SegmentOf, SegmentReady};
 use crate::media::rung_encoder::{RungSummary, max_bitrate};
-use crate::source_info::{SourceInfo, separate_audio_tracks};
 use crate::media::still_maker::{Jpeg, StillReady, StillsPlan};
 use crate::media::ts_segmenter::SegmentJoin;
+use crate::report::{AudioReport, DownloadReport, MASTER_PLAYLIST, RenditionReport};
 use crate::resume::{PublishedSegment, RenditionPoint, ResumePoint};
 use crate::sink::{FileObject, HlsObject, ObjectKind, Sink};
+use crate::source_info::{SourceInfo, separate_audio_tracks};
 use crate::stills::{
     ImageReport, POSTER, POSTER_SMALL, STORYBOARD, StillsReport, StoryboardReport, render_vtt,
     sheet_path,

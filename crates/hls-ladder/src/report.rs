@@ -14,7 +14,7 @@ use crate::stills::StillsReport;
 /// Path of the master playlist, relative to the output root.
 pub const MASTER_PLAYLIST: &str = "master.m3u8";
 
-/// What one rendition came to. Read back leniently (`serde(default)`), like [`Progress`].
+/// What one rendition came to. Read back leniently (`serde(default)`), like [`Progress`](crate::Progress).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -62,7 +62,7 @@ pub struct AudioReport {
     pub bandwidth: u64,
 }
 
-/// The MP4 download of one rendition ([`ConvertOptions::mp4_download`]).
+/// The MP4 download of one rendition ([`ConvertOptions::mp4_download`](crate::ConvertOptions::mp4_download)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DownloadReport {
@@ -93,14 +93,14 @@ pub struct ConvertReport {
     pub resumed_from_segment: Option<u64>,
     /// Asked to resume, why this run started from the beginning instead.
     pub resume_refused: Option<String>,
-    /// The poster and the storyboard, when [`ConvertOptions::stills`] asked for them.
+    /// The poster and the storyboard, when [`ConvertOptions::stills`](crate::ConvertOptions::stills) asked for them.
     pub stills: Option<StillsReport>,
     /// The subtitle renditions made from the source's text subtitle tracks.
     pub subtitles: Vec<SubtitleReport>,
     /// The audio renditions, one per audio track, when the source has several; empty when
     /// its one track's audio is in every rendition's segments.
     pub audio: Vec<AudioReport>,
-    /// The MP4 download, when [`ConvertOptions::mp4_download`] asked for one.
+    /// The MP4 download, when [`ConvertOptions::mp4_download`](crate::ConvertOptions::mp4_download) asked for one.
     pub downloads: Vec<DownloadReport>,
 }
 

@@ -14,8 +14,8 @@ use ffmpeg_next::{Packet, Rational, Rescale, codec};
 use crate::Error;
 use crate::media::interleave::Track;
 use crate::media::timeline::TICKS;
-use crate::segmenting::Segmenting;
 use crate::media::ts_segmenter::{Continuation, FinishedSegment, TsSegmenter};
+use crate::segmenting::Segmenting;
 
 /// Where a lane starts: at the beginning, or resumed after segments already published.
 #[derive(Debug, Clone, Default)]

@@ -2,8 +2,8 @@
 //! hands the frames and packets on to the renditions, the audio lanes and the stills thread;
 //! in a resumed run it skips to the point; at the end it judges whether the input was whole.
 
-use std::sync::{Mutex, PoisonError};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use crossbeam_channel::Sender;
 use ffmpeg_next::Packet;

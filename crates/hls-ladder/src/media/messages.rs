@@ -35,7 +35,6 @@ pub(crate) enum LaneInput {
     End,
 }
 
-
 /// What the demux thread tells a rendition's thread.
 pub(crate) enum RungInput {
     Frame {

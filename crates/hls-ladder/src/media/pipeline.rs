@@ -27,7 +27,9 @@ use crate::captions::Cue;
 use crate::ladder::Rendition;
 use crate::media::audio_lane::{AudioLane, LaneStart};
 use crate::media::audio_track::{AUDIO_TIME_BASE, AudioTrack};
+use crate::media::demux_thread::{self, Declared, Flags, Sampler, Skip, Subtitles};
 use crate::media::ffi;
+use crate::media::messages::{LaneInput, RungInput, SegmentOf, SegmentReady, StillInput, Stop};
 use crate::media::rung_encoder::{
     DownloadPlan, EncoderSettings, RungEncoder, RungStart, RungSummary,
 };
@@ -36,8 +38,6 @@ use crate::media::still_maker::{StillMaker, StillReady, StillsPlan};
 use crate::media::subtitle_track::SubtitleTrack;
 use crate::media::thread_budget::x264_threads;
 use crate::media::ts_continuity::ContinuityCounters;
-use crate::media::demux_thread::{self, Declared, Flags, Sampler, Skip, Subtitles};
-use crate::media::messages::{LaneInput, RungInput, SegmentOf, SegmentReady, StillInput, Stop};
 use crate::media::ts_segmenter::{Continuation, FinishedSegment};
 use crate::media::video_decoder::VideoDecoder;
 use crate::resume::ResumePoint;

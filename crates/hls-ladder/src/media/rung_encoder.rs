@@ -14,9 +14,9 @@ use crate::media::ffi;
 use crate::media::interleave::{Interleaver, Track};
 use crate::media::mp4_writer::{Mp4Writer, ScratchFile};
 use crate::media::timeline::TICKS;
-use crate::segmenting::{Segmenting, TICKS_PER_SECOND};
 use crate::media::ts_segmenter::{Continuation, FinishedSegment, TsSegmenter};
 use crate::options::Preset;
+use crate::segmenting::{Segmenting, TICKS_PER_SECOND};
 
 /// How far one stream may run ahead of the other before the interleaver lets go (10 s, as
 /// libavformat's `max_interleave_delta`).

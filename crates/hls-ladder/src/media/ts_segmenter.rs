@@ -14,8 +14,8 @@ use crate::hls::avc_codec_string;
 use crate::media::ffi;
 use crate::media::interleave::Track;
 use crate::media::timeline::TICKS;
-use crate::segmenting::{Boundaries, Segmenting, seconds};
 use crate::media::ts_continuity::ContinuityCounters;
+use crate::segmenting::{Boundaries, Segmenting, seconds};
 
 /// A segment ready to publish.
 #[derive(Debug)]

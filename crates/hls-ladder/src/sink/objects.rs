@@ -66,7 +66,7 @@ pub enum ObjectKind {
     },
     /// A progressive MP4 of one rendition with its index at the front (`faststart`), for
     /// downloading ([`ConvertOptions::mp4_download`](crate::ConvertOptions)); handed to
-    /// [`Sink::put_file`] before the final playlists.
+    /// [`Sink::put_file`](crate::Sink::put_file) before the final playlists.
     Download {
         /// The rendition's name.
         rendition: String,
@@ -123,7 +123,7 @@ impl ObjectKind {
 pub struct FileObject<'a> {
     /// Relative path with `/` separators, e.g. `download/720p.mp4`.
     pub path: String,
-    /// The file holding it; removed once [`Sink::put_file`] returns.
+    /// The file holding it; removed once [`Sink::put_file`](crate::Sink::put_file) returns.
     pub file: &'a Path,
     /// Its size in bytes.
     pub bytes: u64,

@@ -1,4 +1,4 @@
-//! Picture sizes on the command line: `WIDTHxHEIGHT`, for the limits of `convert`, `probe`
+//! Picture sizes as people write them: `WIDTHxHEIGHT`, for the limits of `convert`, `probe`
 //! and `serve`.
 
 use std::str::FromStr;

@@ -6,8 +6,8 @@
 //!   and CPU time before it opens the file (`--memory-limit`, `--cpu-seconds`), and sees an
 //!   environment with nothing but `PATH` (and `LD_LIBRARY_PATH` if set): no database URL, no
 //!   keys, no secrets.
-//! - Its answer is classified: the input's fault (422, with the library's stable code), ours
-//!   and temporary (503: no process or memory to run it), or a bug (500).
+//! - Its answer is classified ([`crate::probe_protocol`]): the input's fault (with the engine's
+//!   stable code), ours and temporary (no process or memory to run it), or a bug.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -18,29 +18,13 @@ use tokio::sync::Semaphore;
 
 use hls_ladder::{ErrorCode, SourceInfo, SourceLimits};
 
-/// The exit code of `probe` for an input it refuses (the library's client errors).
-const EXIT_REFUSED: i32 = crate::cli::EXIT_BAD_INPUT as i32;
-/// The exit code of `probe` when this machine could not do it now (out of file descriptors
-/// or processes, an I/O error on our own disk): worth trying again later.
-const EXIT_TEMPORARY: i32 = crate::cli::EXIT_TEMPORARY as i32;
+use super::intake_error::IntakeError;
+use crate::probe_protocol::{EXIT_BAD_INPUT, EXIT_TEMPORARY, ProbeFailure};
 
-/// Why the child did not describe the input.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ChildProbeError {
-    /// The input is at fault (as [`hls_ladder::Error::is_client_error`]), or crashed, hung or
-    /// exhausted the probe's allowance.
-    Refused {
-        /// Stable code: one that is the input's fault ([`ErrorCode::is_inputs_fault`]).
-        code: ErrorCode,
-        /// What the child said.
-        message: String,
-    },
-    /// This machine could not probe it now (no process, memory or file descriptors): a 503,
-    /// and the client may try again.
-    Unavailable(String),
-    /// The child failed for a reason of ours that trying again will not fix.
-    Failed(String),
-}
+/// The exit code of `probe` for an input it refuses (the engine's client errors).
+const EXIT_REFUSED: i32 = EXIT_BAD_INPUT as i32;
+/// The exit code of `probe` when this machine could not do it now: worth trying again later.
+const EXIT_SHORT: i32 = EXIT_TEMPORARY as i32;
 
 /// Runs probes in child processes, a few at a time.
 #[derive(Debug, Clone)]
@@ -70,13 +54,18 @@ impl ProbeRunner {
         }
     }
 
+    /// The largest input the child accepts.
+    pub fn limits(&self) -> &SourceLimits {
+        &self.limits
+    }
+
     /// Describes `input`, waiting for a free slot first.
-    pub async fn probe(&self, input: &Path) -> Result<SourceInfo, ChildProbeError> {
+    pub async fn probe(&self, input: &Path) -> Result<SourceInfo, IntakeError> {
         let _slot = self.slots.acquire().await.expect("never closed");
         self.probe_now(input).await
     }
 
-    async fn probe_now(&self, input: &Path) -> Result<SourceInfo, ChildProbeError> {
+    async fn probe_now(&self, input: &Path) -> Result<SourceInfo, IntakeError> {
         let limits = &self.limits;
         let mut command = tokio::process::Command::new(&self.binary);
         command
@@ -107,17 +96,15 @@ impl ProbeRunner {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
-                ChildProbeError::Unavailable(format!("cannot run {}: {e}", self.binary.display()))
+                IntakeError::Unavailable(format!("cannot run {}: {e}", self.binary.display()))
             })?;
         let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
             Ok(Ok(output)) => output,
             Ok(Err(e)) => {
-                return Err(ChildProbeError::Unavailable(format!(
-                    "the probe failed: {e}"
-                )));
+                return Err(IntakeError::Unavailable(format!("the probe failed: {e}")));
             }
             Err(_) => {
-                return Err(ChildProbeError::Refused {
+                return Err(IntakeError::Refused {
                     code: ErrorCode::CorruptInput,
                     message: format!(
                         "the input is truncated or corrupt: reading it took longer than {} s",
@@ -131,26 +118,35 @@ impl ProbeRunner {
 }
 
 /// What the child's exit status and its JSON on stdout mean.
-fn classify(status: Option<i32>, stdout: &[u8]) -> Result<SourceInfo, ChildProbeError> {
-    let report: serde_json::Value = serde_json::from_slice(stdout).unwrap_or_default();
-    let inputs_fault = report["code"]
-        .as_str()
-        .and_then(|code| code.parse::<ErrorCode>().ok())
+fn classify(status: Option<i32>, stdout: &[u8]) -> Result<SourceInfo, IntakeError> {
+    if status == Some(0) {
+        let report: serde_json::Value = serde_json::from_slice(stdout).unwrap_or_default();
+        return serde_json::from_value(report["source"].clone())
+            .map_err(|e| IntakeError::Failed(format!("unreadable probe answer: {e}")));
+    }
+    let failure: Option<ProbeFailure> = serde_json::from_slice(stdout).ok();
+    let inputs_fault = failure
+        .as_ref()
+        .and_then(|failure| failure.code.parse::<ErrorCode>().ok())
         .filter(|code| code.is_inputs_fault());
-    let message = || report["message"].as_str().unwrap_or_default().to_string();
+    let message = || {
+        failure
+            .as_ref()
+            .map(|f| f.message.clone())
+            .unwrap_or_default()
+    };
     match (status, inputs_fault) {
-        (Some(0), _) => serde_json::from_value(report["source"].clone())
-            .map_err(|e| ChildProbeError::Failed(format!("unreadable probe answer: {e}"))),
-        (Some(EXIT_REFUSED), Some(code)) => Err(ChildProbeError::Refused {
+        (Some(EXIT_REFUSED), Some(code)) => Err(IntakeError::Refused {
             code,
             message: message(),
         }),
-        (Some(EXIT_TEMPORARY), _) => Err(ChildProbeError::Unavailable(message())),
-        (Some(status), _) => Err(ChildProbeError::Failed(format!(
-            "the probe exited with {status}: {report}"
+        (Some(EXIT_SHORT), _) => Err(IntakeError::Unavailable(message())),
+        (Some(status), _) => Err(IntakeError::Failed(format!(
+            "the probe exited with {status}: {}",
+            String::from_utf8_lossy(stdout)
         ))),
         // Killed by a signal: libav crashed on this file, or it ran past its CPU allowance.
-        (None, _) => Err(ChildProbeError::Refused {
+        (None, _) => Err(IntakeError::Refused {
             code: ErrorCode::CorruptInput,
             message: "the input is truncated or corrupt: reading it crashed the media library"
                 .into(),
@@ -167,7 +163,7 @@ mod tests {
         let refused = br#"{"code":"not-a-video","message":"no"}"#;
         assert!(matches!(
             classify(Some(65), refused),
-            Err(ChildProbeError::Refused {
+            Err(IntakeError::Refused {
                 code: ErrorCode::NotAVideo,
                 ..
             })
@@ -175,7 +171,7 @@ mod tests {
         let memory = br#"{"code":"input-too-demanding","message":"m"}"#;
         assert!(matches!(
             classify(Some(65), memory),
-            Err(ChildProbeError::Refused {
+            Err(IntakeError::Refused {
                 code: ErrorCode::InputTooDemanding,
                 ..
             })
@@ -183,21 +179,21 @@ mod tests {
         let busy = br#"{"code":"internal-media-error","message":"EMFILE"}"#;
         assert_eq!(
             classify(Some(75), busy),
-            Err(ChildProbeError::Unavailable("EMFILE".into()))
+            Err(IntakeError::Unavailable("EMFILE".into()))
         );
         // A code the child should not send with 65 is not trusted as the client's fault.
         let odd = br#"{"code":"internal-media-error","message":"x"}"#;
         assert!(matches!(
             classify(Some(65), odd),
-            Err(ChildProbeError::Failed(_))
+            Err(IntakeError::Failed(_))
         ));
         assert!(matches!(
             classify(None, b""),
-            Err(ChildProbeError::Refused { .. })
+            Err(IntakeError::Refused { .. })
         ));
         assert!(matches!(
             classify(Some(0), b"{}"),
-            Err(ChildProbeError::Failed(_))
+            Err(IntakeError::Failed(_))
         ));
     }
 }
