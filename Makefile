@@ -39,6 +39,7 @@ lint: deps
 # The modules' import graph, per package, by file and by folder: no circle
 # (scripts/module_graph.py names every one it finds).
 modules:
+	python3 scripts/test_module_graph.py
 	python3 scripts/module_graph.py
 
 # The engine alone, as integrators build it: no service crate in its tree, clippy and rustdoc

@@ -3,6 +3,7 @@
 
     python3 scripts/module_graph.py            # fails, naming every circle, if there is one
     python3 scripts/module_graph.py --dot      # the graph in Graphviz's dot language
+    python3 scripts/test_module_graph.py       # its own tests, on made-up packages
 
 Each package is checked on its own (the engine cannot import the service: it does not depend
 on it), at two levels:
@@ -10,7 +11,9 @@ on it), at two levels:
 - files: a node per source file (a module); an edge A -> B when A names an item that B
   defines, through `use`, a path in code (`crate::db::videos::claim`, `super::problem::X`,
   `auth::ApiKeys` for a child module), or a re-export it follows to where the item is
-  defined. Declaring a child (`mod x;`) is not an edge: the parent owns it.
+  defined. Declaring a child (`mod x;`) is not an edge: the parent owns it. An inherent
+  `impl T` in another file than T's adds to T's module what that file defines: an edge from
+  T's module to it (as cargo-modules counts it).
 - folders: the same edges with every file of a top-level folder (`api/`, `db/`, `media/`, ...)
   taken as one node, so that two folders cannot lean on each other either.
 
@@ -212,6 +215,21 @@ class Package:
             paths += [(m.group(1).split("::"), m.start()) for m in re.finditer(pattern, code_without_uses)]
             # Names a `use` brought in, used in code (`use super::problem;` then `problem::X`)
             # are covered by the `use` itself.
+            # `impl T {` (inherent, not `impl Trait for T`) of a type this file does not define.
+            defined = set(re.findall(rf"\b(?:struct|enum|type|union)\s+({IDENT})", module.code))
+            imported = {}
+            for p, alias, _, offset in use_trees(module.code):
+                segments = p.split("::")
+                imported[alias or segments[-1]] = (segments, offset)
+            for m in re.finditer(rf"(?m)^impl(?:<[^>]*>)?\s+({IDENT})(?:<[^>]*>)?\s*\{{", module.code):
+                name = m.group(1)
+                if name in defined or name not in imported:
+                    continue
+                segments, offset = imported[name]
+                absolute = self.absolute(module, segments, offset)
+                owner = absolute and self.resolve(absolute)
+                if owner is not None and owner is not module:
+                    found.add((owner.path, module.path))
             for segments, offset in paths:
                 if segments[-1] == "*":
                     segments = segments[:-1]  # a glob: everything of that module
@@ -271,9 +289,13 @@ def show_circle(component, edges, label):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dot", action="store_true", help="print the file graph as dot")
+    parser.add_argument("--package", action="append", metavar="NAME=DIR",
+                        help="check this package's sources instead of the workspace's")
     args = parser.parse_args()
+    packages = dict(p.split("=", 1) for p in args.package) if args.package else PACKAGES
     failed = False
-    for name, root in PACKAGES.items():
+    for name, root in packages.items():
+        root = Path(root)
         package = Package(root)
         edges = package.edges()
         name_of = lambda path: package.modules[path].name  # noqa: E731

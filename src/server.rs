@@ -16,7 +16,7 @@ use crate::imports::import_pool::ImportPool;
 use crate::intake::{Intake, ProbeRunner};
 use crate::jobs::{WorkerPool, WorkerSettings};
 use crate::lease::LeaseTerms;
-use crate::storage::{BucketAccess, ObjectStore, S3Settings, S3Store};
+use crate::storage::{BucketAccess, ObjectStore, S3Settings, S3Store, ensure_bucket};
 use crate::uploads::Uploads;
 
 /// Uploads of one job's segments in flight at once.
@@ -56,12 +56,12 @@ impl Application {
         };
         let store = S3Store::new(&settings).await;
         if !config.storage.no_create_bucket {
-            store
-                .ensure_bucket(if config.access.private_playback {
-                    BucketAccess::Private
-                } else {
-                    BucketAccess::PublicRead
-                })
+            let access = if config.access.private_playback {
+                BucketAccess::Private
+            } else {
+                BucketAccess::PublicRead
+            };
+            ensure_bucket(&store, access)
                 .await
                 .context("Failed to prepare the bucket")?;
         }

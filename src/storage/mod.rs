@@ -13,7 +13,7 @@ mod object_store;
 mod s3_store;
 mod store_sink;
 
-pub use bucket_setup::BucketAccess;
+pub use bucket_setup::{BucketAccess, ensure_bucket};
 pub use key_layout::{
     SOURCES_PREFIX, claim_of_key, claim_prefix, resolve_key, source_key, video_prefix,
 };
