@@ -1,4 +1,6 @@
 # hls-ladder: `make run` serves on a fresh Debian machine; `make test` runs every check CI runs.
+# Both use the PostgreSQL that answers at the database URL, or start a private one for their
+# time (scripts/with_postgres.sh).
 CARGO ?= cargo
 # sqlx's query macros check against the committed .sqlx/ data, so builds need no database.
 export SQLX_OFFLINE = true
@@ -9,8 +11,11 @@ LISTEN ?= 127.0.0.1:8080
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hls_ladder
 S3_ENDPOINT ?= http://127.0.0.1:4566
 S3_BUCKET ?= videos
+# Where the service's tests create their databases (one per test).
+TEST_DATABASE_BASE_URL ?= postgres://postgres@127.0.0.1:5432
+export TEST_DATABASE_BASE_URL
 
-.PHONY: deps test-deps web build test fmt-check lint modules library web-test localstack unit-and-integration doc-test bench run convert docker-test clean
+.PHONY: deps test-deps web build test fmt-check lint modules library docs web-test localstack unit-and-integration doc-test bench run convert docker-test clean
 
 deps: web
 	./scripts/install-deps.sh
@@ -42,6 +47,12 @@ modules:
 	python3 scripts/test_module_graph.py
 	python3 scripts/module_graph.py
 
+# What the docs take from the program: `serve --help` into docs/configuration.md (a test in
+# `make test` fails when they differ).
+docs:
+	$(CARGO) build --locked --bin hls-ladder
+	python3 scripts/generate_docs.py
+
 # The engine alone, as integrators build it: no service crate in its tree, clippy and rustdoc
 # clean, and a lean `cargo package -p hls-ladder`.
 library: deps
@@ -57,9 +68,9 @@ localstack:
 
 unit-and-integration: test-deps localstack
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --locked --no-fail-fast; \
+		./scripts/with_postgres.sh $(TEST_DATABASE_BASE_URL) $(CARGO) nextest run --workspace --locked --no-fail-fast; \
 	else \
-		$(CARGO) test --workspace --locked --lib --bins --tests; \
+		./scripts/with_postgres.sh $(TEST_DATABASE_BASE_URL) $(CARGO) test --workspace --locked --lib --bins --tests; \
 	fi
 
 doc-test: deps
@@ -67,12 +78,13 @@ doc-test: deps
 
 test: deps fmt-check lint modules library web-test unit-and-integration doc-test
 
-# Installs what is missing, starts LocalStack, and serves (the database and bucket are
-# created at start if missing). Ctrl-C stops it gracefully.
+# Installs what is missing, starts LocalStack (and PostgreSQL when none answers at
+# DATABASE_URL), and serves (the database and bucket are created at start if missing).
+# Ctrl-C stops it gracefully, and a private PostgreSQL with it.
 run: build localstack
 	DATABASE_URL='$(DATABASE_URL)' S3_ENDPOINT='$(S3_ENDPOINT)' S3_BUCKET='$(S3_BUCKET)' \
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
-	./target/release/hls-ladder serve --listen $(LISTEN)
+	./scripts/with_postgres.sh '$(DATABASE_URL)' ./target/release/hls-ladder serve --listen $(LISTEN)
 
 # Converts INPUT (default: a fixture) into OUT/ without the service.
 convert: build

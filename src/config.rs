@@ -5,20 +5,22 @@
 //! [`ConversionConfig`], [`AccessConfig`], [`WebhookConfig`] and [`EdgeLimits`]; a group that
 //! can be wrong checks itself ([`AccessConfig::check`], [`WebhookConfig::settings`]), and
 //! [`ServeConfig`] checks only what spans groups. [`ServeConfig::defaults`] is every default.
-//! Secrets are never printed: `Debug` redacts them and `--help` hides their environment
-//! values.
+//! Secrets are `secrecy` types ([`SecretString`], and [`DatabaseUrl`] for the database's
+//! password): `Debug` never prints them, and `--help` hides their environment values. Every
+//! other setting shows in `Debug` (derived, so a new one cannot be forgotten).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::units::{ByteSize, Resolution, UploadRate};
 use hls_ladder::{ConvertOptions, Preset, Rung, SourceLimits};
 
 /// `hls-ladder serve` flags.
-#[derive(Clone, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
     /// Address to listen on.
     #[arg(long, env = "LISTEN", default_value = "127.0.0.1:8080")]
@@ -35,10 +37,10 @@ pub struct ServeConfig {
         default_value = "postgres://postgres@127.0.0.1:5432/hls_ladder",
         hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// Most PostgreSQL connections the process opens (requests, workers, heartbeats share
     /// them). Few is fast: see BENCHMARKS.md. Default: one more than the cores.
-    #[arg(long, env = "DB_CONNECTIONS", default_value_t = default_db_connections())]
+    #[arg(long, env = "DB_CONNECTIONS", default_value_t = default_db_connections(), hide_default_value = true)]
     pub db_connections: u32,
     /// Where the HLS output is published: the S3 bucket and how to reach it.
     #[command(flatten)]
@@ -120,7 +122,7 @@ pub struct ImportConfig {
 }
 
 /// Where the HLS output is published: the S3 bucket and how to reach it.
-#[derive(Clone, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Storage (S3)")]
 pub struct StorageConfig {
     /// S3 endpoint, e.g. http://127.0.0.1:4566 for LocalStack; AWS's own when absent.
@@ -140,8 +142,8 @@ pub struct StorageConfig {
     #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
     pub aws_access_key_id: Option<String>,
     /// Secret access key, with --aws-access-key-id.
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
-    pub aws_secret_access_key: Option<String>,
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true, value_parser = secret)]
+    pub aws_secret_access_key: Option<SecretString>,
     /// Address buckets by path (http://endpoint/bucket/key), as LocalStack and MinIO need.
     #[arg(long, env = "S3_PATH_STYLE", default_value_t = true, action = clap::ArgAction::Set)]
     pub s3_path_style: bool,
@@ -155,11 +157,12 @@ pub struct StorageConfig {
 }
 
 /// The workers and their jobs: how many at once, attempts, leases and time limits.
-#[derive(Clone, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Jobs")]
 pub struct JobsConfig {
-    /// Conversions that run at once; each uses every core, so the default is one per two cores.
-    #[arg(long, env = "WORKERS", default_value_t = default_workers())]
+    /// Conversions that run at once; each uses every core, so the default is one per two cores
+    /// (at least one).
+    #[arg(long, env = "WORKERS", default_value_t = default_workers(), hide_default_value = true)]
     pub workers: usize,
     /// Attempts a job gets before it fails for good (a worker crash or a storage outage).
     #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 3)]
@@ -180,7 +183,7 @@ pub struct JobsConfig {
 }
 
 /// What every job produces (segments, ladder, preset) and the largest input it accepts.
-#[derive(Clone, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Conversion")]
 pub struct ConversionConfig {
     /// Target segment duration in seconds.
@@ -232,13 +235,13 @@ pub struct ConversionConfig {
 }
 
 /// Who may use the API and watch the videos: API keys, anonymous access, private playback.
-#[derive(Clone, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Access")]
 pub struct AccessConfig {
     /// API keys, comma-separated. When set, requests that change something need
     /// `Authorization: Bearer KEY`; kept in memory only as SHA-256 digests.
-    #[arg(long, env = "API_KEYS", value_delimiter = ',', hide_env_values = true)]
-    pub api_keys: Vec<String>,
+    #[arg(long, env = "API_KEYS", value_delimiter = ',', hide_env_values = true, value_parser = secret)]
+    pub api_keys: Vec<SecretString>,
     /// With API keys set, require a key for reading videos too (not for /healthz, /readyz,
     /// /metrics and /openapi.json).
     #[arg(long, env = "PRIVATE_READS")]
@@ -258,8 +261,8 @@ pub struct AccessConfig {
     pub playback_link_seconds: u64,
     /// Secret that signs private playback links; every API node needs the same one. A random
     /// secret per process when absent (links then work only on the node that made them).
-    #[arg(long, env = "PLAYBACK_SECRET", hide_env_values = true)]
-    pub playback_secret: Option<String>,
+    #[arg(long, env = "PLAYBACK_SECRET", hide_env_values = true, value_parser = secret)]
+    pub playback_secret: Option<SecretString>,
     /// This API's public base URL (e.g. https://video.example.com) for playback links; taken
     /// from each request's Host header when absent.
     #[arg(long, env = "PUBLIC_API_URL")]
@@ -267,7 +270,7 @@ pub struct AccessConfig {
 }
 
 /// Webhook endpoints, their signing secret and their retries.
-#[derive(Clone, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Webhooks")]
 pub struct WebhookConfig {
     /// Webhook endpoints, comma-separated URLs: each receives `video.playable`,
@@ -276,12 +279,13 @@ pub struct WebhookConfig {
         long,
         env = "WEBHOOK_URLS",
         value_delimiter = ',',
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret
     )]
-    pub webhook_urls: Vec<String>,
+    pub webhook_urls: Vec<SecretString>,
     /// The key of the `Webhook-Signature` HMAC-SHA256; required with WEBHOOK_URLS.
-    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
-    pub webhook_secret: Option<String>,
+    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true, value_parser = secret)]
+    pub webhook_secret: Option<SecretString>,
     /// Attempts per webhook delivery before it counts as failed (a replay allows as many again).
     #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 12)]
     pub webhook_max_attempts: i32,
@@ -313,8 +317,9 @@ pub struct EdgeLimits {
     /// The least average rate of an upload, in bytes per second (see UPLOAD_STALL_SECONDS).
     #[arg(long, env = "UPLOAD_MIN_RATE", default_value_t = EdgeLimits::DEFAULT.upload_min_rate)]
     pub upload_min_rate: u64,
-    /// Uploads probed at once, each in a child process; more wait for a slot.
-    #[arg(long, env = "PROBE_CONCURRENCY", default_value_t = default_probe_concurrency())]
+    /// Uploads probed at once, each in a child process; more wait for a slot. Default: one per
+    /// core.
+    #[arg(long, env = "PROBE_CONCURRENCY", default_value_t = default_probe_concurrency(), hide_default_value = true)]
     pub probe_concurrency: usize,
     /// Seconds a probe may take before it is killed and the upload refused (422).
     #[arg(long, env = "PROBE_TIMEOUT_SECONDS", default_value_t = EdgeLimits::DEFAULT.probe_timeout_seconds)]
@@ -360,27 +365,41 @@ fn default_probe_concurrency() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-impl std::fmt::Debug for ServeConfig {
+/// A secret as given on the command line or in the environment (`value_parser` of every
+/// secret flag).
+fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
+}
+
+/// The PostgreSQL URL, a secret for the password it may hold: `Debug` shows it with the
+/// password masked (the host and database are worth seeing in a log).
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    /// The URL itself, password and all: for connecting, never for a log.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServeConfig")
-            .field("listen", &self.listen)
-            .field("role", &self.role)
-            .field("database_url", &redact_url(&self.database_url))
-            .field("s3_endpoint", &self.storage.s3_endpoint)
-            .field("s3_bucket", &self.storage.s3_bucket)
-            .field("s3_public_url", &self.storage.s3_public_url)
-            .field("workers", &self.jobs.workers)
-            .field("upload_limit", &self.upload_limit)
-            .field("temp_dir", &self.temp_dir)
-            .field(
-                "api_keys",
-                &format_args!("{} configured", self.access.api_keys.len()),
-            )
-            .field(
-                "webhook_urls",
-                &format_args!("{} configured", self.webhooks.webhook_urls.len()),
-            )
-            .finish_non_exhaustive()
+        f.write_str(&redact_url(self.expose()))
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> DatabaseUrl {
+        DatabaseUrl(url.into())
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(url: &str) -> Result<DatabaseUrl, Self::Err> {
+        Ok(DatabaseUrl(url.into()))
     }
 }
 
@@ -529,7 +548,7 @@ impl WebhookConfig {
         let endpoints: Vec<String> = self
             .webhook_urls
             .iter()
-            .map(|url| url.trim().to_string())
+            .map(|url| url.expose_secret().trim().to_string())
             .filter(|url| !url.is_empty())
             .collect();
         if endpoints.is_empty() {
@@ -545,7 +564,10 @@ impl WebhookConfig {
                 redact_url(endpoint)
             );
         }
-        let secret = self.webhook_secret.as_deref().unwrap_or_default();
+        let secret = self
+            .webhook_secret
+            .as_ref()
+            .map_or("", |secret| secret.expose_secret());
         anyhow::ensure!(
             secret.len() >= 16,
             "WEBHOOK_SECRET must be set, at least 16 characters, with WEBHOOK_URLS: receivers check each request's signature with it"
@@ -573,7 +595,10 @@ impl AccessConfig {
     /// on an address other than loopback (unless ALLOW_ANONYMOUS), and private playback with
     /// reads that anyone may make (each read hands out a fresh signed link).
     pub fn check(&self, role: Role, listen: SocketAddr) -> anyhow::Result<()> {
-        let keys = self.api_keys.iter().any(|k| !k.trim().is_empty());
+        let keys = self
+            .api_keys
+            .iter()
+            .any(|k| !k.expose_secret().trim().is_empty());
         if role.serves_api() && !keys && !listen.ip().is_loopback() && !self.allow_anonymous {
             anyhow::bail!(
                 "refusing to serve the API on {} without API_KEYS: anyone reaching it could upload, cancel and delete videos. Set API_KEYS, listen on 127.0.0.1, or set ALLOW_ANONYMOUS=true to serve it open on purpose",
@@ -587,7 +612,7 @@ impl AccessConfig {
         }
         if let Some(secret) = &self.playback_secret {
             anyhow::ensure!(
-                secret.len() >= MIN_PLAYBACK_SECRET,
+                secret.expose_secret().len() >= MIN_PLAYBACK_SECRET,
                 "PLAYBACK_SECRET must be at least {MIN_PLAYBACK_SECRET} characters: it signs every playback link"
             );
         }
@@ -642,6 +667,52 @@ mod tests {
         assert!(defaults.access.api_keys.is_empty() && defaults.webhooks.webhook_urls.is_empty());
         assert_eq!(defaults.role, Role::All);
         assert_eq!(defaults.log_format, LogFormat::Text);
+    }
+
+    /// Every setting shows in `Debug` by its name, and no secret's value does.
+    #[test]
+    fn debug_shows_every_setting_but_no_secret() {
+        use clap::FromArgMatches;
+        let secrets = [
+            ("--database-url", "postgres://app:db-password-1@db:5432/x"),
+            ("--aws-secret-access-key", "aws-secret-2"),
+            ("--api-keys", "api-key-3,api-key-4"),
+            ("--playback-secret", "playback-secret-5-of-32-characters"),
+            (
+                "--webhook-urls",
+                "https://hooks.example.com/in?token=hook-token-6",
+            ),
+            ("--webhook-secret", "webhook-secret-7"),
+        ];
+        let command = ServeConfig::augment_args(clap::Command::new("serve").no_binary_name(true))
+            .mut_args(|arg| arg.env(None));
+        let names: Vec<String> = command
+            .get_arguments()
+            .map(|arg| arg.get_id().to_string())
+            .collect();
+        let args = secrets.iter().flat_map(|(flag, value)| [*flag, *value]);
+        let matches = command.try_get_matches_from(args).unwrap();
+        let config = ServeConfig::from_arg_matches(&matches).unwrap();
+        let shown = format!("{config:?}");
+        for name in &names {
+            assert!(
+                shown.contains(&format!("{name}:")),
+                "{name} is not shown: {shown}"
+            );
+        }
+        for secret in ["db-password-1", "aws-secret-2", "api-key-3", "api-key-4"]
+            .into_iter()
+            .chain(["playback-secret-5", "hook-token-6", "webhook-secret-7"])
+        {
+            assert!(!shown.contains(secret), "{secret} is shown: {shown}");
+        }
+        // The database is named, without its password.
+        assert!(shown.contains("postgres://app:***@db:5432/x"), "{shown}");
+        assert!(
+            names.len() > 50,
+            "{} settings: the list is broken",
+            names.len()
+        );
     }
 
     #[test]

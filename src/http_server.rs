@@ -9,8 +9,14 @@
 //!   judge: it answers 408 and removes the partial file.)
 //! - At shutdown the server stops accepting, idle connections close at once and requests in
 //!   flight finish (the caller bounds how long it waits).
+//! - A connection closed while its client may still be sending (an upload answered early:
+//!   413, 415, 507) lingers, as Apache's and nginx's do: the answer is sent and the sending
+//!   side shut, then what still arrives is read and dropped, up to [`LINGER_BYTES`] or
+//!   [`LINGER_TIME`]. Closed at once, the kernel would answer the client's next bytes with a
+//!   reset, which can destroy the answer before the client reads it.
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,10 +25,16 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_util::task::TaskTracker;
 use tower::util::MapRequest;
+
+/// The most a closing connection reads and drops of a body its request left unread.
+pub const LINGER_BYTES: u64 = 4 << 20;
+/// The longest a closing connection waits for its client to stop sending.
+pub const LINGER_TIME: Duration = Duration::from_secs(2);
 
 /// The limits of [`serve`].
 #[derive(Debug, Clone, Copy)]
@@ -79,16 +91,21 @@ pub async fn serve(
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
                 .keep_alive(true);
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                () = async { let _ = closed.wait_for(|closing| *closing).await; } => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+            let mut connection = builder.serve_connection(TokioIo::new(stream), service);
+            // Served without shutting the stream, which then lingers (see the module's doc).
+            let until_closing = tokio::select! {
+                served = poll_fn(|cx| connection.poll_without_shutdown(cx)) => Some(served),
+                _ = closed.wait_for(|closing| *closing) => None,
+            };
+            let served = match until_closing {
+                Some(served) => served,
+                None => {
+                    Pin::new(&mut connection).graceful_shutdown();
+                    poll_fn(|cx| connection.poll_without_shutdown(cx)).await
                 }
+            };
+            if served.is_ok() {
+                linger(connection.into_parts().io.into_inner()).await;
             }
         });
     }
@@ -96,4 +113,24 @@ pub async fn serve(
     let _ = closing.send(true);
     connections.close();
     connections.wait().await;
+}
+
+/// Closes a connection whose answer was sent: shuts its sending side, then reads and drops
+/// what the client still sends (a body its request left unread) until it closes its side,
+/// [`LINGER_BYTES`] arrived or [`LINGER_TIME`] passed.
+async fn linger(mut stream: TcpStream) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut dropped = 0u64;
+    let mut buffer = vec![0u8; 64 << 10];
+    let _ = tokio::time::timeout(LINGER_TIME, async {
+        while dropped < LINGER_BYTES {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => dropped += read as u64,
+            }
+        }
+    })
+    .await;
 }

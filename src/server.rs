@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -51,7 +52,8 @@ impl Application {
                 .storage
                 .aws_access_key_id
                 .clone()
-                .zip(config.storage.aws_secret_access_key.clone()),
+                .zip(config.storage.aws_secret_access_key.as_ref())
+                .map(|(id, secret)| (id, secret.expose_secret().to_string())),
             retry_for: Duration::from_secs_f64(config.storage.s3_retry_seconds.max(0.0)),
         };
         let store = S3Store::new(&settings).await;
@@ -79,7 +81,8 @@ impl Application {
         let options = config.convert_options();
         check_file_limit(config.edge.max_connections);
         let pool =
-            crate::db::connect_and_migrate(&config.database_url, config.db_connections).await?;
+            crate::db::connect_and_migrate(config.database_url.expose(), config.db_connections)
+                .await?;
         let upload_dir = config.upload_dir();
         tokio::fs::create_dir_all(&upload_dir)
             .await
@@ -319,7 +322,7 @@ fn check_file_limit(max_connections: usize) {
 /// The signer of private playback links: the configured secret, else a random one.
 fn playback_links(config: &ServeConfig) -> crate::playback_links::PlaybackLinks {
     let secret = match &config.access.playback_secret {
-        Some(secret) => secret.as_bytes().to_vec(),
+        Some(secret) => secret.expose_secret().as_bytes().to_vec(),
         None => {
             tracing::warn!(
                 "no PLAYBACK_SECRET: playback links are signed with a random secret and work only on this node until it restarts"

@@ -7,6 +7,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -22,11 +23,11 @@ pub struct ApiKeys {
 
 impl ApiKeys {
     /// Keys from the configuration (blank entries ignored); none means no authentication.
-    pub fn new(keys: &[String], private_reads: bool) -> ApiKeys {
+    pub fn new(keys: &[SecretString], private_reads: bool) -> ApiKeys {
         ApiKeys {
             digests: keys
                 .iter()
-                .map(|k| k.trim())
+                .map(|k| k.expose_secret().trim())
                 .filter(|k| !k.is_empty())
                 .map(digest)
                 .collect(),

@@ -18,7 +18,7 @@ use crate::storage::StorageError;
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "type": "https://github.com/devfullcycle/golangtechweek/blob/main/README.md#not-a-video",
+    "type": "https://github.com/devfullcycle/golangtechweek/blob/main/docs/errors.md#not-a-video",
     "title": "Unprocessable Entity",
     "status": 422,
     "detail": "the input is not a video file libav can read: Invalid data found when processing input",
@@ -172,7 +172,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = Problem {
             kind: format!(
-                "https://github.com/devfullcycle/golangtechweek/blob/main/README.md#{}",
+                "https://github.com/devfullcycle/golangtechweek/blob/main/docs/errors.md#{}",
                 self.code.as_str()
             ),
             title: self

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -62,7 +61,7 @@ fn two_language_clip(dir: &Path) -> PathBuf {
 async fn plays_both_languages(app: &TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let id = app.upload_id(&two_language_clip(dir.path())).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
     let tracks = video["source"]["audio_tracks"].as_array().unwrap();
     assert_eq!(tracks.len(), 2, "{video}");

@@ -12,13 +12,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{long_clip, spawn_app_with};
+use crate::helpers::{long_clip, spawn_app_with_workers};
 use crate::tcp_proxy::TcpProxy;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_uploads_follows_progress_and_plays_in_chromium() {
     let key = "browser-test-key";
-    let app = spawn_app_with(|c| {
+    let app = spawn_app_with_workers(|c| {
         c.access.api_keys = vec![key.into()];
         c.access.private_reads = true;
         // The page offers the MP4 download of a completed video.

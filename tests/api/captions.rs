@@ -2,7 +2,6 @@
 //! captions_test.mjs`) lists the tracks of a converted video and shows a cue at its time.
 
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -62,7 +61,7 @@ async fn lists_the_tracks_and_shows_a_cue(app: &crate::helpers::TestApp) {
         .unwrap();
     assert!(status.success());
     let id = app.upload_id(&clip).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
     // The status lists the tracks as the master playlist does.
     let subtitles = video["subtitles"].as_array().unwrap();
@@ -149,7 +148,7 @@ async fn sidecar_captions_are_added_replaced_and_removed_on_a_completed_video() 
     if early.status() != 200 {
         crate::helpers::problem(early, 409, "not-completed").await;
     }
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
     let playback = video["playback_url"].as_str().unwrap().to_string();
 

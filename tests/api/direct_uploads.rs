@@ -2,8 +2,6 @@
 //! PUTs to LocalStack (never through the API), then `complete`: the video converts on a
 //! worker that fetches the staged object; incomplete, refused and repeated completions.
 
-use std::time::Duration;
-
 use hls_ladder_server::config::Role;
 use hls_ladder_server::storage::ObjectStore;
 use reqwest::{Client, StatusCode};
@@ -95,7 +93,7 @@ async fn a_file_put_straight_into_the_bucket_becomes_a_video_the_workers_convert
     assert_eq!(again["id"], id.as_str());
 
     let worker = another_process(&app, 1).await;
-    let finished = app.wait_until_finished(&id, Duration::from_secs(180)).await;
+    let finished = app.convert(&id).await;
     assert_eq!(finished["status"], "completed", "{finished}");
     worker.stop().await;
     app.stop().await;
@@ -134,9 +132,9 @@ async fn a_completion_with_parts_missing_says_which_and_can_be_sent_again() {
     let done = complete(&app, &plan).await;
     assert_eq!(done.status(), StatusCode::CREATED);
     let id = plan["id"].as_str().unwrap();
-    let finished = app.wait_until_finished(id, Duration::from_secs(180)).await;
+    let finished = app.convert(id).await;
     assert_eq!(finished["status"], "completed", "{finished}");
-    app.assert_uploads_removed().await;
+    app.assert_uploads_removed();
     app.stop().await;
 }
 
@@ -176,7 +174,7 @@ async fn direct_uploads_are_refused_as_uploads_are_and_leave_nothing() {
     problem(complete(&app, &plan).await, 404, "upload-not-found").await;
     let store = crate::helpers::test_store(&app.config).await;
     assert!(store.list("sources/").await.unwrap().is_empty());
-    app.assert_uploads_removed().await;
+    app.assert_uploads_removed();
     app.stop().await;
 }
 
@@ -187,7 +185,7 @@ async fn an_expired_direct_upload_is_removed_by_the_janitor() {
     let plan = plan(&app, &file, "clip.mp4").await;
     put_part(&plan, 0, &file).await;
     let id: uuid::Uuid = plan["id"].as_str().unwrap().parse().unwrap();
-    let pool = sqlx::PgPool::connect(&app.config.database_url)
+    let pool = sqlx::PgPool::connect(app.config.database_url.expose())
         .await
         .unwrap();
     sqlx::query("UPDATE direct_uploads SET expires_at = now() - interval '1 second' WHERE id = $1")
@@ -230,14 +228,15 @@ async fn the_readmes_direct_upload_session_makes_a_video() {
     let temp = tempfile::tempdir().unwrap();
     let file = long_clip(temp.path());
     let video: Value =
-        crate::helpers::run_readme_session(&app, "direct-upload-session", &file).await;
+        crate::helpers::run_doc_session(&app, "docs/uploads.md", "direct-upload-session", &file)
+            .await;
     assert_eq!(video["original_filename"], "long.mp4", "{video}");
     assert_eq!(
         video["source_bytes"],
         std::fs::metadata(&file).unwrap().len()
     );
     let id = video["id"].as_str().unwrap().to_string();
-    let finished = app.wait_until_finished(&id, Duration::from_secs(180)).await;
+    let finished = app.convert(&id).await;
     assert_eq!(finished["status"], "completed", "{finished}");
     app.stop().await;
 }

@@ -3,15 +3,21 @@
 //! `<video>`; behind a signed link with private playback; none by default.
 
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
+
+use secrecy::ExposeSecret;
 
 use crate::helpers::{TestApp, fixture, run_browser_script, spawn_app, spawn_private_app};
 
 /// Uploads `name` with `query` and waits for it to complete; the video.
 async fn upload_with(app: &TestApp, name: &str, query: &str) -> Value {
-    let key = app.config.access.api_keys.first().cloned();
+    let key = app
+        .config
+        .access
+        .api_keys
+        .first()
+        .map(|key| key.expose_secret().to_string());
     let mut request = app
         .client
         .post(app.url(&format!("/v1/videos{query}")))
@@ -24,7 +30,7 @@ async fn upload_with(app: &TestApp, name: &str, query: &str) -> Value {
     assert_eq!(response.status(), 201, "{:?}", response.text().await);
     let created: Value = response.json().await.unwrap();
     let id = created["id"].as_str().unwrap().to_string();
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
     video
 }

@@ -86,7 +86,7 @@ async fn a_stalled_or_trickling_upload_gets_408_and_leaves_no_file() {
                      --B\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n";
     let (answer, _) = trickle_upload(&app, multipart, Duration::from_millis(200)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    app.assert_uploads_removed().await;
+    app.assert_uploads_removed();
 
     // A normal upload is not slowed down by any of this.
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
@@ -115,8 +115,10 @@ async fn headers_must_come_in_time_and_idle_connections_are_closed() {
         closed.is_some(),
         "a slow header sender still holds its connection"
     );
+    // Closed by the 1 s header timeout, not by the client giving up: a loaded machine may be
+    // slow to do it, but not this slow.
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
@@ -244,8 +246,9 @@ async fn probes_run_one_at_a_time_with_a_scrubbed_environment_and_a_deadline() {
     let asked = Instant::now();
     let refused = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;
     problem(refused, 422, "corrupt-input").await;
+    // Killed at its 1 s deadline, long before the script's own 30 s.
     assert!(
-        asked.elapsed() < Duration::from_secs(5),
+        asked.elapsed() < Duration::from_secs(20),
         "{:?}",
         asked.elapsed()
     );
@@ -336,7 +339,6 @@ async fn a_made_up_authorization_header_buys_no_fresh_upload_allowance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_streams_are_capped_per_client_and_in_all() {
     let app = spawn_app_with(|c| {
-        c.jobs.workers = 0;
         c.access.api_keys = vec!["alpha".into(), "beta".into(), "gamma".into()];
         c.edge.max_event_streams = 3;
         c.edge.max_event_streams_per_client = 2;

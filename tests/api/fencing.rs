@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hls_ladder_server::config::Role;
 use hls_ladder_server::storage::{ObjectHeaders, ObjectStore};
 
-use crate::helpers::{TestApp, decode_url, long_clip, s3_endpoint, spawn_app_with, start};
+use crate::helpers::{TestApp, decode_url, long_clip, s3_endpoint, spawn_app_with_workers, start};
 use crate::tcp_proxy::TcpProxy;
 
 /// Keys under `prefix` in the test's bucket (LocalStack lists without credentials).
@@ -32,7 +32,7 @@ async fn worker(api: &TestApp, database_url: String) -> TestApp {
     let mut config = api.config.clone();
     config.role = Role::Worker;
     config.jobs.workers = 1;
-    config.database_url = database_url;
+    config.database_url = database_url.into();
     config.temp_dir = Some(temp.path().to_path_buf());
     config.listen = "127.0.0.1:0".parse().unwrap();
     start(config, temp).await
@@ -41,19 +41,13 @@ async fn worker(api: &TestApp, database_url: String) -> TestApp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_cut_off_from_the_database_stops_and_never_touches_the_new_owners_output() {
     // The API stages uploads in the bucket, so any worker can take a job.
-    let api = spawn_app_with(|c| {
+    let api = spawn_app_with_workers(|c| {
         c.role = Role::Api;
         c.jobs.lease_seconds = 3.0;
     })
     .await;
     let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
-    let name = api
-        .config
-        .database_url
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let name = crate::helpers::database_name(&api.config);
     let cut_off = worker(
         &api,
         format!("postgres://postgres@{}/{name}", proxy.address),
@@ -79,7 +73,7 @@ async fn a_worker_cut_off_from_the_database_stops_and_never_touches_the_new_owne
     // The partition: the first worker can reach S3 but not the database.
     proxy.cut();
     let cut_at = Instant::now();
-    let takeover = worker(&api, api.config.database_url.clone()).await;
+    let takeover = worker(&api, api.config.database_url.expose().to_string()).await;
 
     // It stops within the lease (3 s; it gives up after 2.5 s without a renewal): after
     // that, nothing more appears under its prefix while the new owner converts (which may
@@ -163,7 +157,7 @@ async fn a_worker_cut_off_from_the_database_stops_and_never_touches_the_new_owne
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_earlier_claims_never_touches_the_claim_itself_or_a_later_one() {
-    let app = spawn_app_with(|_| {}).await;
+    let app = spawn_app_with_workers(|_| {}).await;
     let store = crate::helpers::test_store(&app.config).await;
     let id = uuid::Uuid::now_v7();
     let neighbour = uuid::Uuid::now_v7();

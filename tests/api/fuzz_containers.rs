@@ -242,7 +242,7 @@ fn hostile_containers_never_reach_another_upload_and_end_with_stable_codes() {
                 return Ok(format!("{status} {}", body["code"].as_str().unwrap_or("")));
             }
             let id = body["id"].as_str().unwrap();
-            let video = app.wait_until_finished(id, Duration::from_secs(90)).await;
+            let video = app.convert(id).await;
             let (width, height) = (&video["source"]["width"], &video["source"]["height"]);
             if width == 176 && height == 144 {
                 return Err(format!("{name}: converted the victim: {video}"));

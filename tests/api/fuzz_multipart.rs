@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use crate::helpers::{fixture, spawn_app_with};
+use crate::helpers::{fixture, spawn_app};
 
 #[derive(Debug, Clone)]
 struct Part {
@@ -85,8 +85,8 @@ fn arbitrary_multipart_bodies_get_a_4xx_or_201_and_leave_nothing_else() {
         .enable_all()
         .build()
         .unwrap();
-    // No workers: accepted uploads stay queued, so their files can be counted.
-    let app = runtime.block_on(spawn_app_with(|c| c.jobs.workers = 0));
+    // Nothing runs the jobs: accepted uploads stay queued, so their files can be counted.
+    let app = runtime.block_on(spawn_app());
     let video = std::fs::read(fixture("no_audio.mp4")).unwrap();
     let cases = std::env::var("PROPTEST_CASES")
         .ok()

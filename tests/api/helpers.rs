@@ -1,7 +1,14 @@
-//! `spawn_app()`: a fresh database, bucket and temp dir, and the service on port 0.
+//! `spawn_app()`: a fresh database, bucket and temp dir, and the service on port 0, whose
+//! background work (conversions, imports, the janitor) runs when the test says so
+//! (`app.run_next_job()`, `app.convert(id)`, ...); `spawn_app_with_workers` for the end-to-end,
+//! chaos and browser tests that need free-running workers. A test app removes its database
+//! and bucket when it is dropped, also when its test fails.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use hls_ladder_server::background::{BackgroundJobs, FreeRunning};
+use secrecy::ExposeSecret;
 
 use crate::synthetic_clip::Clip;
 use hls_ladder::Preset;
@@ -17,6 +24,12 @@ use uuid::Uuid;
 pub fn database_base_url() -> String {
     std::env::var("TEST_DATABASE_BASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// The name of the database `config` uses (a test's own: `test_...`).
+pub fn database_name(config: &ServeConfig) -> String {
+    let url = config.database_url.expose();
+    url.rsplit('/').next().unwrap().to_string()
 }
 
 /// LocalStack's S3 endpoint.
@@ -35,10 +48,24 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub config: ServeConfig,
     pub upload_dir: PathBuf,
+    /// Runs the background work the app does not run by itself.
+    pub jobs: BackgroundJobs,
     _temp: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// This app made its database and bucket, and removes them when dropped (a second
+    /// process of the same service shares them and leaves them).
+    owns_resources: bool,
 }
+
+/// The background work of an app whose test runs it: conversions, imports and the janitor wait
+/// for the test; webhooks go out by themselves (their tests are end to end, with a receiver).
+const ON_DEMAND: FreeRunning = FreeRunning {
+    conversions: false,
+    imports: false,
+    janitor: false,
+    webhooks: true,
+};
 
 /// A config for a fresh database and bucket, listening on port 0: the service's defaults,
 /// with what a test needs changed (one worker, a fast ladder, short leases and limits).
@@ -47,7 +74,7 @@ pub fn test_config(temp: &Path) -> ServeConfig {
     let defaults = ServeConfig::defaults();
     ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("{}/test_{name}", database_base_url()),
+        database_url: format!("{}/test_{name}", database_base_url()).into(),
         db_connections: 8,
         storage: StorageConfig {
             s3_endpoint: Some(s3_endpoint()),
@@ -88,19 +115,31 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let temp = tempfile::tempdir().unwrap();
     let mut config = test_config(temp.path());
     adjust(&mut config);
+    start_running(config, temp, ON_DEMAND).await
+}
+
+/// A service with `adjust`ed settings whose workers run by themselves, as in production: for
+/// the end-to-end, chaos and browser tests.
+pub async fn spawn_app_with_workers(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let temp = tempfile::tempdir().unwrap();
+    let mut config = test_config(temp.path());
+    adjust(&mut config);
     start(config, temp).await
 }
 
 /// A service with private playback: signed links, no public bucket, and the API key
 /// `operator` for reads as for writes.
 pub async fn spawn_private_app() -> TestApp {
-    spawn_app_with(|c| {
-        c.access.private_playback = true;
-        c.access.playback_secret = Some("test-signing-secret-of-32-bytes!".into());
-        c.access.api_keys = vec!["operator".into()];
-        c.access.private_reads = true;
-    })
-    .await
+    spawn_app_with(private_access).await
+}
+
+/// Private playback (signed links, no public bucket) and the API key `operator` for reads as
+/// for writes.
+pub fn private_access(c: &mut ServeConfig) {
+    c.access.private_playback = true;
+    c.access.playback_secret = Some("test-signing-secret-of-32-bytes!".into());
+    c.access.api_keys = vec!["operator".into()];
+    c.access.private_reads = true;
 }
 
 /// A second process of `app`'s service, in this test process: its database, its bucket and
@@ -112,14 +151,27 @@ pub async fn another_process(app: &TestApp, workers: usize) -> TestApp {
     config.storage.s3_bucket = app.config.storage.s3_bucket.clone();
     config.temp_dir = app.config.temp_dir.clone();
     config.jobs.workers = workers;
-    start(config, temp).await
+    let mut process = start(config, temp).await;
+    process.owns_resources = false;
+    process
 }
 
-/// Starts a server with `config` (e.g. a second server on another test's database).
+/// Starts a server with `config`, every background work running by itself (e.g. a second
+/// server on another test's database).
 pub async fn start(config: ServeConfig, temp: tempfile::TempDir) -> TestApp {
+    start_running(config, temp, FreeRunning::all()).await
+}
+
+/// Starts a server with `config` that runs by itself only what `free_running` says.
+pub async fn start_running(
+    config: ServeConfig,
+    temp: tempfile::TempDir,
+    free_running: FreeRunning,
+) -> TestApp {
     let app = Application::build(config.clone())
         .await
-        .expect("the service starts");
+        .expect("the service starts")
+        .with_free_running(free_running);
     run(app, config, temp)
 }
 
@@ -132,12 +184,14 @@ pub async fn start_with_store(
 ) -> TestApp {
     let app = Application::build_with_store(config.clone(), store)
         .await
-        .expect("the service starts");
+        .expect("the service starts")
+        .with_free_running(ON_DEMAND);
     run(app, config, temp)
 }
 
 fn run(app: Application, config: ServeConfig, temp: tempfile::TempDir) -> TestApp {
     let address = format!("http://{}", app.local_addr());
+    let jobs = app.background_jobs();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -155,15 +209,59 @@ fn run(app: Application, config: ServeConfig, temp: tempfile::TempDir) -> TestAp
             .unwrap(),
         config,
         upload_dir,
+        jobs,
         _temp: temp,
         shutdown: Some(shutdown),
         server: Some(server),
+        owns_resources: true,
     }
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// Runs the next waiting conversion to its end, as a worker would; its video's id, or
+    /// `None` when no job was waiting.
+    pub async fn run_next_job(&self) -> Option<String> {
+        let ran = self.jobs.run_next_job().await.expect("the queue answers");
+        ran.map(|id| id.to_string())
+    }
+
+    /// Runs the waiting imports, then the waiting conversions, to their end (`id`'s among
+    /// them), and returns the video `id`, which must have reached a final status.
+    pub async fn convert(&self, id: &str) -> Value {
+        while self.run_next_import().await.is_some() {}
+        let ran = self
+            .jobs
+            .run_pending_jobs()
+            .await
+            .expect("the queue answers");
+        let video = self.get_video(id).await;
+        assert!(
+            ["completed", "failed", "canceled"].contains(&video["status"].as_str().unwrap()),
+            "ran {ran:?}, and {id} is not finished: {video}"
+        );
+        video
+    }
+
+    /// Starts the next waiting import in a task of its own, for a test that acts while it
+    /// downloads (cancels it); the task ends with the import.
+    pub fn start_next_import(&self) -> tokio::task::JoinHandle<Option<uuid::Uuid>> {
+        let jobs = self.jobs.clone();
+        tokio::spawn(async move { jobs.run_next_import().await.expect("the queue answers") })
+    }
+
+    /// Runs the next waiting import (download, probe, queue or fail), as the import pool
+    /// would; its video's id, or `None` when no import was waiting.
+    pub async fn run_next_import(&self) -> Option<String> {
+        let ran = self
+            .jobs
+            .run_next_import()
+            .await
+            .expect("the queue answers");
+        ran.map(|id| id.to_string())
     }
 
     /// Uploads a fixture as a raw body, on a connection of its own: the server answers a
@@ -194,7 +292,12 @@ impl TestApp {
     /// Uploads a file as a raw `video/mp4` body (with the first API key when keys are
     /// configured), expects 201, and returns the video's id.
     pub async fn upload_id(&self, path: &Path) -> String {
-        let key = self.config.access.api_keys.first().map(String::as_str);
+        let key = self
+            .config
+            .access
+            .api_keys
+            .first()
+            .map(|key| key.expose_secret());
         let response = self.upload_with_key(path, "video/mp4", key).await;
         assert_eq!(response.status(), 201);
         let created: Value = response.json().await.unwrap();
@@ -250,7 +353,7 @@ impl TestApp {
     pub async fn get_video(&self, id: &str) -> Value {
         let path = format!("/v1/videos/{id}");
         let response = match self.config.access.api_keys.first() {
-            Some(key) => self.get_with_key(&path, key).await,
+            Some(key) => self.get_with_key(&path, key.expose_secret()).await,
             None => self.get(&path).await,
         };
         assert_eq!(response.status(), 200);
@@ -300,14 +403,9 @@ impl TestApp {
             .unwrap_or_default()
     }
 
-    /// Waits up to 10 s for the upload directory to be empty, and fails with what is left.
-    /// A worker removes a source just after it records the final status, so a client can
-    /// see that status a moment before the file is gone.
-    pub async fn assert_uploads_removed(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.uploads_left().is_empty() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    /// Asserts that the upload directory is empty (after the background work a test ran:
+    /// a job removes its source before it returns).
+    pub fn assert_uploads_removed(&self) {
         assert!(
             self.uploads_left().is_empty(),
             "uploads left: {:?}",
@@ -315,15 +413,31 @@ impl TestApp {
         );
     }
 
-    /// Stops the server (gracefully) and drops its database.
-    pub async fn stop(self) {
-        let url = self.config.database_url.clone();
-        self.stop_keeping_database().await;
-        drop_database(&url).await;
+    /// Waits up to 10 s for the upload directory to be empty, and fails with what is left:
+    /// with free-running workers, a worker removes a source just after it records the final
+    /// status, so a client can see that status a moment before the file is gone.
+    pub async fn wait_until_uploads_removed(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.uploads_left().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.assert_uploads_removed();
     }
 
-    /// Stops the server gracefully, as SIGTERM does.
+    /// Stops the server gracefully, then removes its database and bucket (as dropping it
+    /// does).
+    pub async fn stop(mut self) {
+        self.shut_down().await;
+    }
+
+    /// Stops the server gracefully, as SIGTERM does, and leaves its database and bucket (for
+    /// a test that starts the service again on them; that one removes them).
     pub async fn stop_keeping_database(mut self) {
+        self.owns_resources = false;
+        self.shut_down().await;
+    }
+
+    async fn shut_down(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -331,6 +445,72 @@ impl TestApp {
             server.await.unwrap().unwrap();
         }
     }
+}
+
+impl Drop for TestApp {
+    /// Removes the app's database and bucket, also when its test failed (a panic unwinds
+    /// through here): on a thread of its own, since the test's runtime may be gone. A server
+    /// still running loses its connections (the database is dropped with FORCE).
+    fn drop(&mut self) {
+        if !self.owns_resources {
+            return;
+        }
+        let database = self.config.database_url.expose().to_string();
+        let bucket = self.config.storage.s3_bucket.clone();
+        let removed = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the clean-up");
+            runtime.block_on(async {
+                drop_database(&database).await;
+                remove_bucket(&bucket).await;
+            });
+        });
+        let _ = removed.join();
+    }
+}
+
+/// Removes a test's bucket and everything in it (LocalStack keeps buckets until it stops).
+pub async fn remove_bucket(bucket: &str) {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(s3_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let mut pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
+    while let Some(Ok(page)) = pages.next().await {
+        for object in page.contents() {
+            if let Some(key) = object.key() {
+                let _ = s3.delete_object().bucket(bucket).key(key).send().await;
+            }
+        }
+    }
+    let mut uploads = s3.list_multipart_uploads().bucket(bucket).send().await.ok();
+    for upload in uploads
+        .take()
+        .map(|u| u.uploads().to_vec())
+        .unwrap_or_default()
+    {
+        if let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) {
+            let _ = s3
+                .abort_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(id)
+                .send()
+                .await;
+        }
+    }
+    let _ = s3.delete_bucket().bucket(bucket).send().await;
 }
 
 /// A client of the test app's bucket, as the service has one.
@@ -426,17 +606,26 @@ pub async fn drop_database(url: &str) {
     }
 }
 
-/// Runs the README's shell session marked `<!-- MARKER -->` as written, with bash, against
+/// The code block in `language` that follows `<!-- MARKER -->` in the page `page` (a path
+/// from the repository's root, e.g. `docs/uploads.md`): the docs' examples, run by the tests
+/// as written.
+pub fn doc_block(page: &str, marker: &str, language: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(page);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text
+        .find(&format!("<!-- {marker} -->"))
+        .unwrap_or_else(|| panic!("{page} marks no `{marker}`"));
+    let block = &text[start..];
+    let fence = format!("```{language}\n");
+    let block = &block[block.find(&fence).unwrap() + fence.len()..];
+    block[..block.find("```").unwrap()].to_string()
+}
+
+/// Runs the shell session marked `<!-- MARKER -->` in `page` as written, with bash, against
 /// `app` and `file` (the session starts by setting `BASE` and `FILE`); the JSON of its last
 /// output line, which must be a video.
-pub async fn run_readme_session(app: &TestApp, marker: &str, file: &Path) -> Value {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let block = &readme[readme
-        .find(&format!("<!-- {marker} -->"))
-        .expect("the README marks it")..];
-    let block = &block[block.find("```sh\n").unwrap() + 6..];
-    let block = &block[..block.find("```").unwrap()];
+pub async fn run_doc_session(app: &TestApp, page: &str, marker: &str, file: &Path) -> Value {
+    let block = doc_block(page, marker, "sh");
     let script = block.replace(
         "BASE=http://127.0.0.1:8080 FILE=clip.mp4",
         &format!("BASE={} FILE={}", app.address, file.display()),

@@ -389,7 +389,7 @@ async fn outcome(app: &TestApp, path: &Path) -> (u16, String, String) {
         return (status, "refused".into(), code);
     }
     let id = body["id"].as_str().unwrap();
-    let video = app.wait_until_finished(id, Duration::from_secs(120)).await;
+    let video = app.convert(id).await;
     let code = video["error"]["code"].as_str().unwrap_or("").to_string();
     (status, video["status"].as_str().unwrap().to_string(), code)
 }
@@ -451,11 +451,9 @@ async fn hostile_and_broken_uploads_are_refused_or_fail_with_stable_codes() {
         wrong.join("\n"),
         table.join("\n")
     );
-    let good = app
-        .wait_until_finished(&good, Duration::from_secs(120))
-        .await;
+    let good = app.convert(&good).await;
     assert_eq!(good["status"], "completed", "{good}");
     // Nothing of the refused or failed uploads is left behind.
-    app.assert_uploads_removed().await;
+    app.assert_uploads_removed();
     app.stop().await;
 }

@@ -26,7 +26,6 @@ async fn id_of(response: reqwest::Response) -> (String, bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_upload_with_the_same_key_gets_the_same_video() {
     let app = spawn_app_with(|c| {
-        c.jobs.workers = 0;
         c.access.api_keys = vec!["alice".into(), "bob".into()];
     })
     .await;
@@ -76,7 +75,6 @@ async fn a_retried_upload_with_the_same_key_gets_the_same_video() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_sent_again_with_another_request_is_refused() {
     let app = spawn_app_with(|c| {
-        c.jobs.workers = 0;
         c.imports.import_allow_private = true;
     })
     .await;

@@ -15,7 +15,7 @@ use crate::helpers::{drop_database, test_config};
 async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
     let temp = tempfile::tempdir().unwrap();
     let config = test_config(temp.path());
-    let pool = hls_ladder_server::db::connect_and_migrate(&config.database_url, 2)
+    let pool = hls_ladder_server::db::connect_and_migrate(config.database_url.expose(), 2)
         .await
         .unwrap();
     let dir = temp.path();
@@ -86,7 +86,7 @@ async fn the_sweep_keeps_only_uploads_a_job_may_still_need() {
     assert_eq!(left, expected_kept);
     assert_eq!(removed, 4);
     pool.close().await;
-    drop_database(&config.database_url).await;
+    drop_database(config.database_url.expose()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +95,7 @@ async fn staged_uploads_in_the_bucket_are_swept_by_the_same_rules() {
     use hls_ladder_server::storage::source_key;
     let temp = tempfile::tempdir().unwrap();
     let config = test_config(temp.path());
-    let pool = hls_ladder_server::db::connect_and_migrate(&config.database_url, 2)
+    let pool = hls_ladder_server::db::connect_and_migrate(config.database_url.expose(), 2)
         .await
         .unwrap();
     let store = Arc::new(MemoryStore::new("memory://bucket"));
@@ -160,5 +160,5 @@ async fn staged_uploads_in_the_bucket_are_swept_by_the_same_rules() {
     assert_eq!(left, kept);
     assert_eq!(removed, 4);
     pool.close().await;
-    drop_database(&config.database_url).await;
+    drop_database(config.database_url.expose()).await;
 }

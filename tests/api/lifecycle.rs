@@ -1,14 +1,12 @@
 //! Listing, canceling, deleting, health, metrics and the OpenAPI document.
 
-use std::time::Duration;
-
 use crate::helpers::{fixture, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_video_removes_its_objects_and_its_record() {
     let app = spawn_app().await;
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    let video = app.convert(&id).await;
     let url = video["playback_url"].as_str().unwrap().to_string();
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
 
@@ -29,8 +27,8 @@ async fn deleting_a_video_removes_its_objects_and_its_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_video_is_canceled_at_once() {
-    // No workers: the job stays pending.
-    let app = crate::helpers::spawn_app_with(|c| c.jobs.workers = 0).await;
+    // Nothing runs the job: it stays pending.
+    let app = crate::helpers::spawn_app().await;
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
     let cancel = app.post(&format!("/v1/videos/{id}/cancel")).await;
     assert_eq!(cancel.status(), 202);
@@ -40,7 +38,7 @@ async fn a_pending_video_is_canceled_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_is_newest_first_with_a_cursor_and_a_status_filter() {
-    let app = crate::helpers::spawn_app_with(|c| c.jobs.workers = 0).await;
+    let app = crate::helpers::spawn_app().await;
     let mut ids = Vec::new();
     for _ in 0..3 {
         ids.push(app.upload_id(&fixture("no_audio.mp4")).await);
@@ -126,4 +124,39 @@ async fn health_readiness_metrics_and_openapi_answer() {
         }
     }
     app.stop().await;
+}
+
+/// A test's app removes its database and bucket when it is dropped, also when the test
+/// panics on the way: a failing test leaves nothing behind for the next run to trip over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_app_removes_its_database_and_bucket_even_when_its_test_panics() {
+    let (names_tx, names_rx) = tokio::sync::oneshot::channel();
+    let failing_test = tokio::spawn(async move {
+        let app = spawn_app().await;
+        let id = app.upload_id(&fixture("no_audio.mp4")).await;
+        app.convert(&id).await;
+        let _ = names_tx.send((
+            app.config.database_url.expose().to_string(),
+            app.config.storage.s3_bucket.clone(),
+        ));
+        panic!("a test that fails with its app alive");
+    });
+    assert!(failing_test.await.unwrap_err().is_panic());
+    let (database_url, bucket) = names_rx.await.unwrap();
+
+    let name = database_url.rsplit('/').next().unwrap().to_string();
+    let admin = format!("{}/postgres", crate::helpers::database_base_url());
+    let admin = sqlx::PgPool::connect(&admin).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the database {name} is still there");
+    let s3 = reqwest::Client::new()
+        .head(format!("{}/{bucket}", crate::helpers::s3_endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(s3.status(), 404, "the bucket {bucket} is still there");
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hls_ladder_server::config::Role;
 
-use crate::helpers::{TestApp, long_clip, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, long_clip, spawn_app, spawn_app_with_workers};
 use crate::sse::{self, SseEvent, SseStream};
 use crate::workers::{WorkerProcess, spawn_serve};
 
@@ -61,7 +61,7 @@ async fn upload_and_follow(app: &TestApp) -> (String, SseStream) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversion_streams_per_frame_progress_and_ends_with_its_final_status() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_workers(|_| {}).await;
     let (id, mut stream) = upload_and_follow(&app).await;
     let events = stream.collect(Duration::from_secs(240)).await;
     check_stream(&events, "completed");
@@ -91,7 +91,7 @@ async fn a_conversion_streams_per_frame_progress_and_ends_with_its_final_status(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnecting_with_last_event_id_resumes_and_never_loses_the_final_status() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_workers(|_| {}).await;
     // Read until the conversion is under way, then drop the connection.
     let (id, mut stream) = upload_and_follow(&app).await;
     let url = events_url(&app, &id);
@@ -122,7 +122,7 @@ async fn reconnecting_with_last_event_id_resumes_and_never_loses_the_final_statu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_from_a_worker_in_another_process_reaches_the_api_processes_stream() {
-    let app: TestApp = spawn_app_with(|c| c.role = Role::Api).await;
+    let app: TestApp = spawn_app_with_workers(|c| c.role = Role::Api).await;
     let worker_dir = tempfile::tempdir().unwrap();
     let mut worker = WorkerProcess::new(spawn_serve(&app, "worker", worker_dir.path()));
     let (_, mut stream) = upload_and_follow(&app).await;
@@ -146,7 +146,7 @@ async fn progress_from_a_worker_in_another_process_reaches_the_api_processes_str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_canceled_video_ends_its_stream_with_that_status() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_workers(|_| {}).await;
     let (id, mut stream) = upload_and_follow(&app).await;
     assert_eq!(
         stream.next(Duration::from_secs(10)).await.unwrap().event,
@@ -166,7 +166,7 @@ async fn a_canceled_video_ends_its_stream_with_that_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404() {
     // No worker: the video stays pending, so nothing but the delete happens to it.
-    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
+    let app = spawn_app().await;
     let (id, mut stream) = upload_and_follow(&app).await;
     let first = stream.next(Duration::from_secs(10)).await.unwrap();
     assert_eq!(
@@ -196,11 +196,11 @@ async fn a_deleted_video_ends_its_stream_with_deleted_and_an_unknown_one_is_404(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_faster_than_ten_a_second_is_thinned_and_the_newest_value_wins() {
     // No worker: the test writes the progress itself, at about 100 updates a second.
-    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
+    let app = spawn_app().await;
     let (id, mut stream) = upload_and_follow(&app).await;
     let uuid: uuid::Uuid = id.parse().unwrap();
     stream.next(Duration::from_secs(10)).await.unwrap();
-    let db = sqlx::PgPool::connect(&app.config.database_url)
+    let db = sqlx::PgPool::connect(app.config.database_url.expose())
         .await
         .unwrap();
     let writes = 150;
@@ -262,12 +262,12 @@ async fn progress_faster_than_ten_a_second_is_thinned_and_the_newest_value_wins(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_missed_while_the_listener_reconnects_still_reaches_the_stream() {
-    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
+    let app = spawn_app().await;
     let (id, mut stream) = upload_and_follow(&app).await;
     stream.next(Duration::from_secs(10)).await.unwrap();
     // Cut the API's LISTEN connection and, in the same statement, end the video: its
     // notification goes out while nobody listens, so it is lost.
-    let db = sqlx::PgPool::connect(&app.config.database_url)
+    let db = sqlx::PgPool::connect(app.config.database_url.expose())
         .await
         .unwrap();
     let cut: i64 = sqlx::query_scalar(

@@ -11,6 +11,7 @@ mod captions;
 mod command;
 mod deployment_files;
 mod direct_uploads;
+mod docs;
 mod downloads;
 mod edge_limits;
 mod faults;

@@ -3,7 +3,6 @@
 //! the S3 backend itself and the end-to-end paths.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use hls_ladder_server::config::Role;
 use hls_ladder_server::storage::{MemoryStore, ObjectStore, source_key};
@@ -17,7 +16,7 @@ async fn spawn(role: Role, store: &Arc<MemoryStore>, database_url: Option<&str>)
     let mut config = test_config(temp.path());
     config.role = role;
     if let Some(url) = database_url {
-        config.database_url = url.to_string();
+        config.database_url = url.to_string().into();
     }
     let store: Arc<dyn ObjectStore> = store.clone();
     start_with_store(config, temp, store).await
@@ -28,7 +27,7 @@ async fn a_video_is_published_to_the_store_the_service_was_given_and_deleted_fro
     let store = Arc::new(MemoryStore::new("memory://published"));
     let app = spawn(Role::All, &store, None).await;
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
 
     let master = format!("videos/{id}/1/master.m3u8");
@@ -69,7 +68,7 @@ async fn a_video_is_published_to_the_store_the_service_was_given_and_deleted_fro
         }
     }
     assert!(segments >= variants.len());
-    app.assert_uploads_removed().await;
+    app.assert_uploads_removed();
 
     assert_eq!(app.delete(&format!("/v1/videos/{id}")).await.status(), 204);
     let left: Vec<String> = store
@@ -124,8 +123,8 @@ async fn a_staged_upload_gone_from_the_store_fails_its_job_as_source_missing() {
     assert!(store.exists(&key).await.unwrap());
     store.delete(&key).await.unwrap();
 
-    let worker = spawn(Role::Worker, &store, Some(&api.config.database_url)).await;
-    let video = api.wait_until_finished(&id, Duration::from_secs(60)).await;
+    let worker = spawn(Role::Worker, &store, Some(api.config.database_url.expose())).await;
+    let video = api.convert(&id).await;
     assert_eq!(video["status"], "failed", "{video}");
     assert_eq!(video["error"]["code"], "source-missing", "{video}");
     // Nothing to convert again with: a retry says so instead of queueing a doomed job.

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app_with_workers};
 
 /// What a program wrote, stdout then stderr.
 fn said(output: &std::process::Output) -> String {
@@ -23,7 +23,7 @@ fn venv(program: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_spec_validator_accepts_the_document() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_workers(|_| {}).await;
     // As a client downloads it.
     let served = reqwest::get(app.url("/openapi.json")).await.unwrap();
     assert_eq!(served.status(), 200);
@@ -81,7 +81,7 @@ async fn schemathesis(app: &TestApp, seed: u64) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_answer_that_contradicts_the_document() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_workers(|_| {}).await;
     // A fixed seed, which reproduces; and a new one each run, which explores (printed, to
     // reproduce a failure with `--seed`).
     let random: u64 = rand::random::<u32>().into();
@@ -111,7 +111,7 @@ async fn schemathesis_finds_no_answer_that_contradicts_the_document() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_generated_from_the_document_uploads_polls_lists_and_deletes() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_workers(|_| {}).await;
     let served = reqwest::get(app.url("/openapi.json")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let document = dir.path().join("openapi.json");
@@ -121,21 +121,14 @@ async fn a_client_generated_from_the_document_uploads_polls_lists_and_deletes() 
     let (generated, generated_dir) = (package.clone(), dir.path().to_path_buf());
     let script = format!("{root}/tests/clients/generated_client_round_trip.py");
     let base = app.address.clone();
-    // The README's example, as written, but for this service and a fixture.
-    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
-    let example = &readme[readme.find("<!-- generated-client-example -->").unwrap()..];
-    let example = &example[example.find("```python\n").unwrap() + 10..];
-    let example = &example[..example.find("```").unwrap()];
+    // The docs' example, as written, but for this service and a fixture.
+    let example = crate::helpers::doc_block("docs/api.md", "generated-client-example", "python");
     let fixture = format!("{root}/fixtures/h264_aac.mp4");
-    let readme_example = example
+    let docs_example = example
         .replace("\"http://127.0.0.1:8080\"", &format!("{:?}", app.address))
         .replace("open(\"holiday.mp4\"", &format!("open({fixture:?}"));
-    assert_eq!(
-        readme_example.matches(&fixture).count(),
-        1,
-        "{readme_example}"
-    );
-    let (generator, client, readme_run) = tokio::task::spawn_blocking(move || {
+    assert_eq!(docs_example.matches(&fixture).count(), 1, "{docs_example}");
+    let (generator, client, docs_run) = tokio::task::spawn_blocking(move || {
         // Generated here, from the live document; never kept in the repository.
         let generator = Command::new(venv("openapi-python-client"))
             .args(["generate", "--meta", "none", "--path"])
@@ -151,12 +144,12 @@ async fn a_client_generated_from_the_document_uploads_polls_lists_and_deletes() 
             .arg(format!("{root}/fixtures/h264_aac.mp4"))
             .output()
             .expect("python runs");
-        let readme_run = Command::new(venv("python"))
-            .args(["-c", &readme_example])
+        let docs_run = Command::new(venv("python"))
+            .args(["-c", &docs_example])
             .env("PYTHONPATH", &generated_dir)
             .output()
             .expect("python runs");
-        (generator, client, readme_run)
+        (generator, client, docs_run)
     })
     .await
     .unwrap();
@@ -199,10 +192,10 @@ async fn a_client_generated_from_the_document_uploads_polls_lists_and_deletes() 
         assert_eq!(deleted[1], 404, "{seen}");
         assert_eq!(deleted[2], "video-not-found", "{seen}");
     }
-    let readme_said = said(&readme_run);
-    assert!(readme_run.status.success(), "{readme_said}");
+    let docs_said = said(&docs_run);
+    assert!(docs_run.status.success(), "{docs_said}");
     let readme_video: serde_json::Value =
-        serde_json::from_str(readme_said.lines().last().unwrap_or_default()).unwrap();
+        serde_json::from_str(docs_said.lines().last().unwrap_or_default()).unwrap();
     assert!(
         ["pending", "processing", "completed"].contains(&readme_video["status"].as_str().unwrap()),
         "{readme_video}"

@@ -54,7 +54,7 @@ async fn by_default_the_published_prefix_is_readable_by_anyone() {
 async fn a_private_video_gets_no_public_policy_and_plays_through_its_signed_link() {
     let app = spawn_private_app().await;
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
 
     // The bucket got no public-read policy. (LocalStack serves anonymous GETs whatever the
@@ -117,7 +117,7 @@ async fn an_expired_playback_link_is_refused() {
     })
     .await;
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    let video = app.convert(&id).await;
     let url = video["playback_url"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     problem(
@@ -201,7 +201,7 @@ async fn open_access_by_mistake_is_refused_at_start() {
         let temp = tempfile::tempdir().unwrap();
         let mut config = crate::helpers::test_config(temp.path());
         adjust(&mut config);
-        let url = config.database_url.clone();
+        let url = config.database_url.expose().to_string();
         let app = Application::build(config).await.expect("starts");
         drop(app);
         crate::helpers::drop_database(&url).await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, long_clip, spawn_app_with};
+use crate::helpers::{TestApp, long_clip, spawn_app_with_workers};
 use crate::sse;
 use crate::webhook_receiver::Receiver;
 
@@ -55,8 +55,8 @@ fn play_from_start(url: &str) -> (f64, String) {
 async fn a_video_is_playable_while_converting_and_a_player_started_then_plays_to_the_end() {
     let receiver = Receiver::start(&[]).await;
     let url = receiver.url.clone();
-    let app = spawn_app_with(|c| {
-        c.webhooks.webhook_urls = vec![url];
+    let app = spawn_app_with_workers(|c| {
+        c.webhooks.webhook_urls = vec![url.into()];
         c.webhooks.webhook_secret = Some("whsec-progressive-test".into());
     })
     .await;
@@ -141,7 +141,7 @@ async fn a_video_is_playable_while_converting_and_a_player_started_then_plays_to
 /// the growing one would leave the player on the growing one for good.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_player_revalidating_a_growing_playlist_gets_the_final_one() {
-    let app = spawn_app_with(|_| {}).await;
+    let app = spawn_app_with_workers(|_| {}).await;
     let temp = tempfile::tempdir().unwrap();
     let id = app.upload_id(&long_clip(temp.path())).await;
     let video = playable(&app, &id).await;
@@ -207,7 +207,7 @@ async fn a_player_revalidating_a_growing_playlist_gets_the_final_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canceling_a_playable_video_takes_it_away_from_viewers() {
-    let app = spawn_app_with(|_| {}).await;
+    let app = spawn_app_with_workers(|_| {}).await;
     let temp = tempfile::tempdir().unwrap();
     let id = app.upload_id(&long_clip(temp.path())).await;
     let video = playable(&app, &id).await;
@@ -231,7 +231,7 @@ async fn canceling_a_playable_video_takes_it_away_from_viewers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishing_at_the_end_makes_a_video_playable_only_when_completed() {
-    let app = spawn_app_with(|c| c.conversion.publish_at_end = true).await;
+    let app = spawn_app_with_workers(|c| c.conversion.publish_at_end = true).await;
     let temp = tempfile::tempdir().unwrap();
     let id = app.upload_id(&long_clip(temp.path())).await;
     let seen_processing = std::cell::Cell::new(false);

@@ -8,7 +8,7 @@ use hls_ladder_server::storage::ObjectStore;
 use serde_json::Value;
 
 use crate::fencing::keys_under;
-use crate::helpers::{another_process, decode_url, long_clip, spawn_app_with, test_store};
+use crate::helpers::{another_process, decode_url, long_clip, spawn_app, test_store};
 use crate::workers::{WorkerProcess, spawn_serve};
 
 /// The resume point saved for `id`: (segments, frames), if any.
@@ -43,10 +43,10 @@ fn packet_times(url: &str, stream: &str) -> Vec<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_killed_mid_conversion_resumes_after_its_published_segments() {
-    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
+    let app = spawn_app().await;
     let temp_dir = app.config.temp_dir.clone().unwrap();
     let clip = long_clip(&temp_dir);
-    let db = sqlx::PgPool::connect(&app.config.database_url)
+    let db = sqlx::PgPool::connect(app.config.database_url.expose())
         .await
         .unwrap();
     let mut doomed = WorkerProcess::new(spawn_serve(&app, "all", &temp_dir));

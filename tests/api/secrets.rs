@@ -95,6 +95,7 @@ async fn a_full_run_at_debug_level_logs_no_secret() {
     let database_url =
         config
             .database_url
+            .expose()
             .replacen("postgres@", &format!("postgres:{db_password}@"), 1);
     let temp = tempfile::tempdir().unwrap();
     let server = Server::start(
@@ -163,7 +164,7 @@ async fn a_full_run_at_debug_level_logs_no_secret() {
             "an answer holds {secret}"
         );
     }
-    drop_database(&config.database_url).await;
+    drop_database(config.database_url.expose()).await;
 }
 
 /// Every `signature=...` and `X-Amz-Signature=...` value in `text`.
@@ -193,7 +194,7 @@ async fn playback_link_signatures_and_the_playback_secret_are_never_logged_even_
     let server = Server::start(
         &temp,
         &[
-            ("DATABASE_URL", config.database_url.as_str()),
+            ("DATABASE_URL", config.database_url.expose()),
             (
                 "S3_ENDPOINT",
                 config.storage.s3_endpoint.as_deref().unwrap(),
@@ -278,5 +279,5 @@ async fn playback_link_signatures_and_the_playback_secret_are_never_logged_even_
             "the log holds a signature handed to a player: {signature}"
         );
     }
-    drop_database(&config.database_url).await;
+    drop_database(config.database_url.expose()).await;
 }

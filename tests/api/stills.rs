@@ -1,8 +1,6 @@
 //! Posters, storyboards and I-frame playlists as clients reach them: from the bucket by the
 //! status JSON's URLs, and behind signed links with private playback.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::helpers::{fixture, problem, spawn_app, spawn_app_with, spawn_private_app};
@@ -90,7 +88,7 @@ async fn check_stills(video: &Value) -> String {
 async fn a_completed_video_has_a_poster_and_a_storyboard_in_the_bucket() {
     let app = spawn_app().await;
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
     let playback = video["playback_url"].as_str().unwrap();
     let base = playback.strip_suffix("master.m3u8").unwrap();
@@ -136,7 +134,7 @@ async fn a_completed_video_has_a_poster_and_a_storyboard_in_the_bucket() {
 async fn with_stills_off_a_video_has_none() {
     let app = spawn_app_with(|c| c.conversion.stills = false).await;
     let id = app.upload_id(&fixture("no_audio.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
     assert!(video["poster_url"].is_null() && video["storyboard_url"].is_null());
     assert!(video["stills"].is_null());
@@ -152,7 +150,7 @@ async fn with_stills_off_a_video_has_none() {
 async fn with_private_playback_stills_and_iframe_playlists_are_behind_signed_links() {
     let app = spawn_private_app().await;
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(60)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
     let poster_url = video["poster_url"].as_str().unwrap();
     assert!(

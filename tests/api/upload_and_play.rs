@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use crate::helpers::{decode_url, fixture, spawn_app};
+use crate::helpers::{decode_url, fixture, spawn_app_with_workers};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uploaded_video_is_published_to_s3_and_plays_from_its_url() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_workers(|_| {}).await;
     let response = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_string();
@@ -62,13 +62,13 @@ async fn an_uploaded_video_is_published_to_s3_and_plays_from_its_url() {
             .contains("immutable")
     );
     // The upload is removed once converted.
-    app.assert_uploads_removed().await;
+    app.wait_until_uploads_removed().await;
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multipart_upload_keeps_the_file_name_as_metadata_and_completes() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_workers(|_| {}).await;
     let response = app.upload_multipart(&fixture("no_audio.mp4")).await;
     assert_eq!(response.status(), 201);
     let created: serde_json::Value = response.json().await.unwrap();

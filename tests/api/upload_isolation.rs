@@ -2,12 +2,12 @@
 //! naming a waiting upload by its id are refused at upload, and the waiting upload is
 //! untouched and converts as its own.
 
-use crate::helpers::{fixture, problem, spawn_app_with};
+use crate::helpers::{fixture, problem, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_naming_another_waiting_upload_are_refused_and_the_victim_is_untouched() {
-    // No workers: the victim's upload waits on disk, as a pending job's does.
-    let app = spawn_app_with(|c| c.jobs.workers = 0).await;
+    // Nothing runs the job: the victim's upload waits on disk, as a pending job's does.
+    let app = spawn_app().await;
     let victim = app.upload_id(&fixture("h264_aac.mp4")).await;
     let victim_file = app.upload_dir.join(format!("{victim}.upload"));
     let victim_bytes = std::fs::read(&victim_file).expect("the victim's upload waits on disk");

@@ -9,7 +9,7 @@ use hls_ladder_server::config::Role;
 use serde_json::{Value, json};
 
 use crate::file_server::FileServer;
-use crate::helpers::{TestApp, fixture, problem, spawn_app_with};
+use crate::helpers::{TestApp, fixture, problem, spawn_app_with, spawn_app_with_workers};
 
 async fn import(app: &TestApp, body: Value) -> reqwest::Response {
     app.client
@@ -56,7 +56,7 @@ async fn allowing_loopback(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_import_answers_as_the_first_time() {
     let server = clip_server().await;
-    let app = allowing_loopback(|c| c.jobs.workers = 0).await;
+    let app = allowing_loopback(|_| {}).await;
     let request = || {
         app.client
             .post(app.url("/v1/videos"))
@@ -79,7 +79,7 @@ async fn a_replayed_import_answers_as_the_first_time() {
 }
 
 async fn failure_of(app: &TestApp, id: &str) -> (String, String) {
-    let video = app.wait_until_finished(id, Duration::from_secs(60)).await;
+    let video = app.convert(id).await;
     assert_eq!(video["status"], "failed", "{video}");
     (
         video["error"]["code"].as_str().unwrap().to_string(),
@@ -93,7 +93,7 @@ async fn a_video_imported_from_a_url_is_downloaded_probed_and_converted() {
     let app = allowing_loopback(|_| {}).await;
     for path in ["/file.mp4", "/chunked.mp4", "/hops/3"] {
         let id = import_id(&app, &server.url(path)).await;
-        let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+        let video = app.convert(&id).await;
         assert_eq!(video["status"], "completed", "{path}: {video}");
         let size = std::fs::metadata(fixture("h264_aac.mp4")).unwrap().len();
         assert_eq!(video["source_bytes"], size, "{path}");
@@ -109,10 +109,10 @@ async fn a_video_imported_from_a_url_is_downloaded_probed_and_converted() {
     let named: Value = named.json().await.unwrap();
     let id = named["id"].as_str().unwrap();
     assert_eq!(named["original_filename"], "holiday.mp4");
-    let video = app.wait_until_finished(id, Duration::from_secs(120)).await;
+    let video = app.convert(id).await;
     assert_eq!(video["original_filename"], "holiday.mp4");
     assert_eq!(video["status"], "completed");
-    app.assert_uploads_removed().await;
+    app.assert_uploads_removed();
     app.stop().await;
 }
 
@@ -179,7 +179,7 @@ async fn a_host_that_resolves_to_a_private_address_is_never_connected_to() {
     assert_eq!(code, "url-not-allowed", "{message}");
     assert!(message.contains("localhost"), "{message}");
     assert_eq!(server.requests(), 0, "the server was never asked");
-    app.assert_uploads_removed().await;
+    app.assert_uploads_removed();
     app.stop().await;
 }
 
@@ -212,7 +212,7 @@ async fn a_redirect_to_a_private_address_is_refused() {
     }
     // The allowed address itself imports.
     let id = import_id(&app, &server.url("/file.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
     app.stop().await;
 }
@@ -228,53 +228,77 @@ fn urlencode(text: &str) -> String {
         .collect()
 }
 
+/// An import that fails, and what it left behind: nothing.
+async fn failed_import(app: &TestApp, url: &str) -> (String, String) {
+    let id = import_id(app, url).await;
+    let failure = failure_of(app, &id).await;
+    app.assert_uploads_removed();
+    failure
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn imports_over_the_limits_fail_with_their_codes() {
+async fn an_import_larger_than_the_upload_limit_fails_by_its_length_or_by_what_arrives() {
     let server = clip_server().await;
     let size = std::fs::metadata(fixture("h264_aac.mp4")).unwrap().len();
-    let app = allowing_loopback(|c| {
-        c.upload_limit = hls_ladder_server::units::ByteSize(size - 1);
-        c.imports.import_idle_seconds = 1.0;
-        c.imports.import_max_redirects = 2;
-    })
-    .await;
-    // Too large, by its Content-Length and by what arrives (chunked, no length).
+    let limit = hls_ladder_server::units::ByteSize(size - 1);
+    let app = allowing_loopback(|c| c.upload_limit = limit).await;
+    // By its Content-Length, and by what arrives (chunked, no length).
     for path in ["/file.mp4", "/chunked.mp4"] {
-        let id = import_id(&app, &server.url(path)).await;
-        let (code, message) = failure_of(&app, &id).await;
+        let (code, message) = failed_import(&app, &server.url(path)).await;
         assert_eq!(code, "import-too-large", "{path}: {message}");
         assert!(message.contains(&(size - 1).to_string()), "{message}");
     }
-    // Stalled after the headers.
-    let started = Instant::now();
-    let id = import_id(&app, &server.url("/stall.mp4")).await;
-    let (code, message) = failure_of(&app, &id).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_whose_server_goes_quiet_fails_on_the_idle_limit() {
+    let server = clip_server().await;
+    let app = allowing_loopback(|c| c.imports.import_idle_seconds = 1.0).await;
+    let (code, message) = failed_import(&app, &server.url("/stall.mp4")).await;
     assert_eq!(code, "import-timeout", "{message}");
-    assert!(started.elapsed() < Duration::from_secs(20));
-    // Too many redirects.
-    let id = import_id(&app, &server.url("/hops/3")).await;
-    let (code, message) = failure_of(&app, &id).await;
+    // The idle limit cut it, not the total time (an hour by default).
+    assert!(message.contains("IMPORT_IDLE_SECONDS"), "{message}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_past_its_redirect_limit_fails() {
+    let server = clip_server().await;
+    let app = allowing_loopback(|c| c.imports.import_max_redirects = 2).await;
+    let (code, message) = failed_import(&app, &server.url("/hops/3")).await;
     assert_eq!(code, "import-failed", "{message}");
     assert!(message.contains("redirect"), "{message}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_the_remote_server_refuses_fails_naming_its_answer_but_not_the_query() {
+    let server = clip_server().await;
+    let app = allowing_loopback(|_| {}).await;
     // The remote server's own refusal, named; the URL's query (a token, say) is not repeated.
-    let id = import_id(&app, &server.url("/status/404?signature=s3cr3t")).await;
-    let (code, message) = failure_of(&app, &id).await;
+    let url = server.url("/status/404?signature=s3cr3t");
+    let (code, message) = failed_import(&app, &url).await;
     assert_eq!(code, "import-failed");
     assert!(
         message.contains("404") && message.contains("/status/404"),
         "{message}"
     );
     assert!(!message.contains("s3cr3t"), "{message}");
-    // Nothing listens there: the network's answer, without the query either.
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_from_where_nothing_listens_fails_without_its_query() {
+    let app = allowing_loopback(|_| {}).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
-    let id = import_id(&app, &format!("http://{closed}/v.mp4?signature=s3cr3t")).await;
-    let (code, message) = failure_of(&app, &id).await;
+    let url = format!("http://{closed}/v.mp4?signature=s3cr3t");
+    let (code, message) = failed_import(&app, &url).await;
     assert_eq!(code, "import-failed");
     assert!(!message.contains("s3cr3t"), "{message}");
-    app.assert_uploads_removed().await;
     app.stop().await;
 }
 
@@ -287,7 +311,7 @@ async fn an_import_slower_than_its_total_time_fails_and_leaves_nothing() {
     let (code, message) = failure_of(&app, &id).await;
     assert_eq!(code, "import-timeout", "{message}");
     assert!(message.contains("IMPORT_TIMEOUT_SECONDS"), "{message}");
-    app.assert_uploads_removed().await;
+    app.assert_uploads_removed();
     app.stop().await;
 }
 
@@ -298,7 +322,7 @@ async fn a_file_that_is_not_a_video_fails_as_an_upload_would() {
     let id = import_id(&app, &server.url("/file.mp4")).await;
     let (code, message) = failure_of(&app, &id).await;
     assert_eq!(code, "not-a-video", "{message}");
-    app.assert_uploads_removed().await;
+    app.assert_uploads_removed();
     app.stop().await;
 }
 
@@ -307,6 +331,7 @@ async fn an_import_can_be_canceled_while_it_downloads_and_a_failed_one_retried()
     let server = clip_server().await;
     let app = allowing_loopback(|_| {}).await;
     let id = import_id(&app, &server.url("/slow.mp4?seconds=30")).await;
+    let import = app.start_next_import();
     let deadline = Instant::now() + Duration::from_secs(10);
     while server.requests() == 0 {
         assert!(Instant::now() < deadline, "the download did not start");
@@ -325,7 +350,8 @@ async fn an_import_can_be_canceled_while_it_downloads_and_a_failed_one_retried()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    app.assert_uploads_removed().await;
+    import.await.unwrap();
+    assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
 
     // A remote failure, then a retry once the remote server is fixed.
     server.fail_next(1);
@@ -336,7 +362,7 @@ async fn an_import_can_be_canceled_while_it_downloads_and_a_failed_one_retried()
     assert_eq!(retried.status(), 202);
     let video: Value = retried.json().await.unwrap();
     assert_eq!(video["status"], "importing");
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed", "{video}");
     app.stop().await;
 }
@@ -345,8 +371,8 @@ async fn an_import_can_be_canceled_while_it_downloads_and_a_failed_one_retried()
 async fn an_import_on_an_api_node_that_dies_is_downloaded_again_by_the_next_one() {
     use crate::workers::{WorkerProcess, spawn_serve_with};
     let server = clip_server().await;
-    // This process only converts; the imports are the API processes' work.
-    let app = spawn_app_with(|c| c.role = Role::Worker).await;
+    // This process only converts, by itself; the imports are the API processes' work.
+    let app = spawn_app_with_workers(|c| c.role = Role::Worker).await;
     let temp = tempfile::tempdir().unwrap();
     let (mut first, first_url) = api_process(&app, temp.path());
     let first_app = ApiClient(first_url);
@@ -432,7 +458,7 @@ async fn an_import_whose_downloads_died_with_their_nodes_too_often_fails() {
     let app = allowing_loopback(|_| {}).await;
     // As if three nodes had each claimed it and died mid-download.
     let id = uuid::Uuid::now_v7();
-    let pool = sqlx::PgPool::connect(&app.config.database_url)
+    let pool = sqlx::PgPool::connect(app.config.database_url.expose())
         .await
         .unwrap();
     sqlx::query(
@@ -452,9 +478,7 @@ async fn an_import_whose_downloads_died_with_their_nodes_too_often_fails() {
     // A retry gives it fresh attempts.
     let retried = app.post(&format!("/v1/videos/{id}/retry")).await;
     assert_eq!(retried.status(), 202);
-    let video = app
-        .wait_until_finished(&id.to_string(), Duration::from_secs(120))
-        .await;
+    let video = app.convert(&id.to_string()).await;
     assert_eq!(video["status"], "completed", "{video}");
     pool.close().await;
     app.stop().await;

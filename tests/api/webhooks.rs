@@ -19,7 +19,7 @@ async fn app_posting_to(urls: &[&str], max_attempts: i32) -> TestApp {
     let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
     spawn_app_with(|c| {
         c.conversion.publish_at_end = true;
-        c.webhooks.webhook_urls = urls;
+        c.webhooks.webhook_urls = urls.into_iter().map(Into::into).collect();
         c.webhooks.webhook_secret = Some(SECRET.into());
         c.webhooks.webhook_max_attempts = max_attempts;
         c.webhooks.webhook_retry_seconds = 0.3;
@@ -106,16 +106,10 @@ fn python_verifies(
     }
 }
 
-/// The verification snippet of the README, run by Python on a request as received.
-fn readme_snippet_verifies(request: &Received, body: &[u8]) -> bool {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme
-        .find("<!-- webhook-verify -->")
-        .expect("the README marks its snippet");
-    let code = &readme[start..];
-    let code = &code[code.find("```python\n").unwrap() + 10..];
-    let code = &code[..code.find("```").unwrap()];
+/// The verification snippet of docs/webhooks.md, run by Python on a request as received.
+fn docs_snippet_verifies(request: &Received, body: &[u8]) -> bool {
+    let code = crate::helpers::doc_block("docs/webhooks.md", "webhook-verify", "python");
+    let code = code.as_str();
     let script = format!(
         "{code}\nimport sys\nbody = open(sys.argv[5], 'rb').read()\n\
          print(verify(sys.argv[1].encode(), sys.argv[2], sys.argv[3], sys.argv[4], body))\n"
@@ -153,7 +147,7 @@ async fn a_completed_video_is_posted_signed_to_every_endpoint() {
     let delivered_attempts = r#"hls_webhook_attempts_total{outcome="delivered"}"#;
     let attempts_before = metric(&app, delivered_attempts).await;
     let id = app.upload_id(&fixture("h264_aac.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "completed");
 
     for receiver in [&first, &second] {
@@ -172,7 +166,7 @@ async fn a_completed_video_is_posted_signed_to_every_endpoint() {
         assert_eq!(body["playback_url"], video["playback_url"]);
         assert_eq!(body["renditions"], video["renditions"]);
         // The signature covers the id, the time and this body (which names the type):
-        // checked by our library, the README's snippet and the official Standard Webhooks one.
+        // checked by our library, the docs' snippet and the official Standard Webhooks one.
         let (event, sent_at) = (
             request.header("webhook-id"),
             request.header("webhook-timestamp"),
@@ -183,11 +177,11 @@ async fn a_completed_video_is_posted_signed_to_every_endpoint() {
             signature::verify(key, event, sent_at, header, &request.body, now(), 300)
         };
         assert_eq!(ours(&key, event), Ok(()));
-        assert!(readme_snippet_verifies(request, &request.body));
+        assert!(docs_snippet_verifies(request, &request.body));
         assert!(standard_library_verifies(request, &request.body));
         let mut altered = request.body.to_vec();
         altered[10] ^= 1;
-        assert!(!readme_snippet_verifies(request, &altered));
+        assert!(!docs_snippet_verifies(request, &altered));
         assert!(!standard_library_verifies(request, &altered));
         let retyped = String::from_utf8(request.body.to_vec()).unwrap().replacen(
             "video.completed",
@@ -300,7 +294,7 @@ async fn a_delivery_that_ran_out_of_attempts_is_failed_and_can_be_replayed() {
     let receiver = Receiver::start(&[Answer::Status(500), Answer::Status(500)]).await;
     let app = app_posting_to(&[&receiver.url], 2).await;
     let id = app.upload_id(&fixture("truncated.mp4")).await;
-    let video = app.wait_until_finished(&id, Duration::from_secs(120)).await;
+    let video = app.convert(&id).await;
     assert_eq!(video["status"], "failed");
 
     let failed = &deliveries_of(&app, &id, "failed", 1).await[0];
