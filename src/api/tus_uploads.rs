@@ -469,27 +469,41 @@ async fn append(
     outcome
 }
 
+/// How long a request waits for another that holds the upload to let go before it answers
+/// `423`: a client that reconnects after a dropped connection usually finds its previous
+/// request still finishing (storing what arrived), and a body it sent only to hear `423` is
+/// a body sent twice.
+const HOLD_WAIT: Duration = Duration::from_secs(5);
+
 /// Takes upload `id` for the request `writer`: `None` when there is no such upload (any more),
-/// `423` when another request holds it.
+/// `423` when another request still holds it after [`HOLD_WAIT`].
 async fn take(
     state: &AppState,
     id: Uuid,
     writer: Uuid,
 ) -> Result<Option<ResumableUpload>, Box<Response>> {
-    if let Some(upload) = resumable_uploads::take(&state.pool, id, writer)
-        .await
-        .map_err(|e| refused(e.into()))?
-    {
-        return Ok(Some(upload));
-    }
-    match resumable_uploads::get(&state.pool, id).await {
-        Ok(Some(_)) => Err(refused(ApiError::new(
-            StatusCode::LOCKED,
-            ApiCode::UploadBusy,
-            "another request is appending to this upload; try again in a moment",
-        ))),
-        Ok(None) => Ok(None),
-        Err(error) => Err(refused(error.into())),
+    let deadline = tokio::time::Instant::now() + HOLD_WAIT;
+    loop {
+        if let Some(upload) = resumable_uploads::take(&state.pool, id, writer)
+            .await
+            .map_err(|e| refused(e.into()))?
+        {
+            return Ok(Some(upload));
+        }
+        match resumable_uploads::get(&state.pool, id).await {
+            Ok(Some(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(Some(_)) => {
+                return Err(refused(ApiError::new(
+                    StatusCode::LOCKED,
+                    ApiCode::UploadBusy,
+                    "another request is appending to this upload; try again in a moment",
+                )));
+            }
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(refused(error.into())),
+        }
     }
 }
 

@@ -487,10 +487,9 @@ async fn on_an_api_node_a_whole_upload_stays_in_the_bucket_for_the_workers() {
     );
     assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
 
-    let worker = another_process(&app, 1).await;
+    // Converted as a worker on another machine would: from the staged upload in the bucket.
     let finished = app.convert(&id).await;
     assert_eq!(finished["status"], "completed", "{finished}");
-    worker.stop().await;
     app.stop().await;
 }
 
@@ -537,18 +536,60 @@ async fn a_slow_request_renews_its_hold_while_its_body_comes() {
     };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let early = seen().await.expect("the request holds the upload");
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    // Meanwhile another request waits for it to let go (5 s, HOLD_WAIT), then is turned away.
+    let other = patch(&client, &url, 0, vec![1u8; 10], false).await.unwrap();
+    problem(other, 423, "upload-busy").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let late = seen().await.expect("the request still holds the upload");
     assert!(
         late - early >= chrono::Duration::seconds(4),
         "the hold was not renewed: {early} then {late}"
     );
-    // Meanwhile another request is turned away.
-    let other = patch(&client, &url, 0, vec![1u8; 10], false).await.unwrap();
-    problem(other, 423, "upload-busy").await;
     let done = sending.await.unwrap();
     assert_eq!(done.status(), StatusCode::NO_CONTENT);
     assert_eq!(done.headers()["upload-offset"], "24576");
+    app.stop().await;
+}
+
+/// A request that finds the upload held by another (a client reconnecting while its previous
+/// request still finishes) waits for it to let go, then goes on from where it left off: no
+/// `423`, and no body sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_finds_the_upload_held_waits_for_it_to_let_go() {
+    let app = spawn_app_with(|_| {}).await;
+    let client = Client::new();
+    // Longer than both requests send: whole, it would become a video (and be refused).
+    let url = create(&app, &client, 8192).await;
+    // The first request: 3 KiB over a second and a half.
+    use futures_util::StreamExt;
+    let slow_body = futures_util::stream::iter(0..3).then(|_| async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 1024]))
+    });
+    let first = tokio::spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            client
+                .patch(&url)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Content-Type", "application/offset+octet-stream")
+                .header("Upload-Offset", "0")
+                .body(reqwest::Body::wrap_stream(slow_body))
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    // The second, sent while the first holds the upload, at the offset the first will leave.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = patch(&client, &url, 3072, vec![8u8; 1024], false)
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::NO_CONTENT);
+    assert_eq!(second.headers()["upload-offset"], "4096");
+    let first = first.await.unwrap();
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    assert_eq!(first.headers()["upload-offset"], "3072");
     app.stop().await;
 }
 
