@@ -43,7 +43,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 
-# The default ladder of hls-ladder (src/options.rs): short side -> video kb/s.
+# The default ladder of hls-ladder (crates/hls-ladder/src/options.rs): short side -> video kb/s.
 LADDER_KBPS = {2160: 18000, 1440: 9000, 1080: 5000, 720: 2800, 480: 1400, 360: 800}
 SEGMENT_SECONDS = 6
 PRESET = "veryfast"
@@ -380,7 +380,7 @@ class Rung:
 
 
 def ladder_for(src: SourceInfo) -> list[Rung]:
-    """The renditions hls-ladder picks for a landscape source (src/ladder.rs)."""
+    """The renditions hls-ladder picks for a landscape source (crates/hls-ladder/src/ladder.rs)."""
     rungs = []
     for height, kbps in sorted(LADDER_KBPS.items(), reverse=True):
         if height <= src.height:

@@ -6,7 +6,7 @@
 #      warning;
 #   3. `cargo package -p hls-ladder` ships only the engine (no service code, migrations, query
 #      data, page files, tests or fixtures), and the packaged crate builds.
-# Run by `make test` (target `library`); prints the packaged size for the README.
+# Run by `make test` (target `library`); prints the packaged size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO="${CARGO:-cargo}"

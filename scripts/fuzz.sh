@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 cases="${1:-5000}"
 export SQLX_OFFLINE=true PROPTEST_CASES="$cases"
 start=$(date +%s)
-cargo nextest run --locked --test engine fuzz:: --no-capture
+cargo nextest run --locked -p hls-ladder --test engine fuzz:: --no-capture
 cargo nextest run --locked --test api fuzz_multipart --no-capture
 PROPTEST_CASES=$(( cases / 10 )) cargo nextest run --locked --test api fuzz_containers --no-capture
 echo "fuzz: ${cases} cases per property, all passed in $(( $(date +%s) - start )) s"

@@ -11,7 +11,7 @@ packages=(
   libswscale-dev libswresample-dev pkg-config libclang-dev clang
   ffmpeg curl
 )
-# jq: the README's direct-upload session, run by a test, reads the API's JSON with it.
+# jq: the direct-upload session of docs/uploads.md, run by a test, reads the API's JSON with it.
 [ "${1:-}" = "--test" ] && packages+=(chromium jq)
 # Node.js may come from elsewhere than Debian (a newer one); only install Debian's if none.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

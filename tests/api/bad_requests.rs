@@ -183,7 +183,32 @@ impl SmallDisk {
             .status()
             .expect("mount runs");
         assert!(status.success(), "mounting a tmpfs needs root");
-        SmallDisk(dir.to_path_buf())
+        let disk = SmallDisk(dir.to_path_buf());
+        disk.assert_mounted();
+        disk
+    }
+
+    /// Fails unless the small disk is still what `dir` holds (its size under 1 MiB): a test
+    /// that wrote to the big disk beneath would prove nothing.
+    fn assert_mounted(&self) {
+        let df = std::process::Command::new("df")
+            .args(["-B1", "--output=size"])
+            .arg(&self.0)
+            .output()
+            .expect("df runs");
+        let text = String::from_utf8_lossy(&df.stdout);
+        let size: u64 = text
+            .lines()
+            .nth(1)
+            .unwrap_or("")
+            .trim()
+            .parse()
+            .unwrap_or(u64::MAX);
+        assert!(
+            size < 1 << 20,
+            "the small disk at {} is gone: {text}",
+            self.0.display()
+        );
     }
 }
 
@@ -200,6 +225,7 @@ async fn a_full_disk_gets_507_the_partial_file_is_removed_and_service_goes_on() 
     let app = spawn_app_with(|c| c.temp_dir = Some(disk_dir.path().to_path_buf())).await;
 
     // 229 KiB does not fit in 160 KiB.
+    _disk.assert_mounted();
     let response = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;
     problem(response, 507, "disk-full").await;
     assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
