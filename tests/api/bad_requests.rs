@@ -221,11 +221,11 @@ impl Drop for SmallDisk {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_gets_507_the_partial_file_is_removed_and_service_goes_on() {
     let disk_dir = tempfile::tempdir().unwrap();
-    let _disk = SmallDisk::mount(disk_dir.path(), "160k");
+    let disk = SmallDisk::mount(disk_dir.path(), "160k");
     let app = spawn_app_with(|c| c.temp_dir = Some(disk_dir.path().to_path_buf())).await;
 
     // 229 KiB does not fit in 160 KiB.
-    _disk.assert_mounted();
+    disk.assert_mounted();
     let response = app.upload_raw(&fixture("h264_aac.mp4"), "video/mp4").await;
     problem(response, 507, "disk-full").await;
     assert!(app.uploads_left().is_empty(), "{:?}", app.uploads_left());
